@@ -1,0 +1,172 @@
+// The decoder graph on onnxruntime-web: one session per base model, fed token ids, the KV cache and a LoRA
+// pair for every target (rank 0 where no adapter applies: the graph lists every pair as a required input).
+import * as ort from 'onnxruntime-web';
+
+export interface DecoderShape {
+  nLayers: number;
+  nKvHeads: number;
+  headDim: number;
+  vocabSize: number;
+  /** LoRA target module paths in graph-input order, e.g. `model.layers.0.self_attn.q_proj`. */
+  loraModules: string[];
+  /** [in, out] features of each module in `loraModules`. */
+  loraShapes: [number, number][];
+}
+
+/** One tensor pair per LoRA target, keyed by graph input name, with the scaling already in B. */
+export type LoraInputs = Record<string, ort.Tensor>;
+
+/** Per layer, the cached keys and values: [B, K, P, D] each. */
+export type KVCache = { key: ort.Tensor; value: ort.Tensor }[];
+
+export interface DecoderStep {
+  /** [B][T] token ids of the new positions. */
+  ids: number[][];
+  /** Position of the first new token of each row (= tokens already cached). Default 0. */
+  start?: number;
+  past?: KVCache;
+  lora?: LoraInputs;
+  /** [B][P+T] 1 = real token, 0 = padding. Default: all ones. */
+  attentionMask?: number[][];
+}
+
+export interface DecoderOutput {
+  /** [B, T, V] row-major. */
+  logits: Float32Array;
+  present: KVCache;
+}
+
+let configured = false;
+function configureOrt(): void {
+  if (configured) return;
+  configured = true;
+  ort.env.wasm.numThreads = 1; // one thread per isolate: the edge gives us no more, and Node matches it
+  ort.env.logLevel = 'error';
+}
+
+export class Decoder {
+  private readonly noLora: LoraInputs;
+
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly shape: DecoderShape,
+  ) {
+    this.noLora = Decoder.emptyLora(shape);
+    const expected = new Set(Object.keys(this.noLora));
+    const listed = session.inputNames.filter((n) => n.includes('.lora_'));
+    if (listed.length !== expected.size || !listed.every((n) => expected.has(n))) {
+      throw new Error(
+        `model graph's LoRA inputs (${listed.length}) do not match the config (${expected.size})`,
+      );
+    }
+  }
+
+  static async create(modelBytes: Uint8Array, shape: DecoderShape): Promise<Decoder> {
+    configureOrt();
+    const session = await ort.InferenceSession.create(modelBytes, {
+      executionProviders: ['wasm'],
+      graphOptimizationLevel: 'all',
+    });
+    return new Decoder(session, shape);
+  }
+
+  /** Rank-0 pairs for every target: "no adapter". */
+  static emptyLora(shape: DecoderShape): LoraInputs {
+    const out: LoraInputs = {};
+    shape.loraModules.forEach((m, j) => {
+      const [fin, fout] = shape.loraShapes[j] as [number, number];
+      out[`${m}.lora_A.weight`] = new ort.Tensor('float32', new Float32Array(0), [0, fin]);
+      out[`${m}.lora_B.weight`] = new ort.Tensor('float32', new Float32Array(0), [fout, 0]);
+    });
+    return out;
+  }
+
+  emptyCache(batch: number): KVCache {
+    const { nLayers, nKvHeads, headDim } = this.shape;
+    const empty = () => new ort.Tensor('float32', new Float32Array(0), [batch, nKvHeads, 0, headDim]);
+    return Array.from({ length: nLayers }, () => ({ key: empty(), value: empty() }));
+  }
+
+  async run(step: DecoderStep): Promise<DecoderOutput> {
+    const b = step.ids.length;
+    const t = step.ids[0]?.length ?? 0;
+    if (b === 0 || t === 0 || step.ids.some((row) => row.length !== t))
+      throw new Error('ids must be a non-empty [B][T]');
+    const past = step.past ?? this.emptyCache(b);
+    const p = past[0]?.key.dims[2] ?? 0;
+    const start = step.start ?? p;
+    const ids = BigInt64Array.from(step.ids.flat(), (x) => BigInt(x));
+    const positions = new BigInt64Array(b * t);
+    for (let r = 0; r < b; r++) for (let i = 0; i < t; i++) positions[r * t + i] = BigInt(start + i);
+    const mask = step.attentionMask
+      ? BigInt64Array.from(step.attentionMask.flat(), (x) => BigInt(x))
+      : new BigInt64Array(b * (p + t)).fill(1n);
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', ids, [b, t]),
+      attention_mask: new ort.Tensor('int64', mask, [b, p + t]),
+      position_ids: new ort.Tensor('int64', positions, [b, t]),
+      ...this.noLora,
+      ...step.lora,
+    };
+    past.forEach((kv, i) => {
+      feeds[`past_key_values.${i}.key`] = kv.key;
+      feeds[`past_key_values.${i}.value`] = kv.value;
+    });
+    const out = await this.session.run(feeds);
+    const logits = out.logits as ort.Tensor;
+    const present: KVCache = past.map((_, i) => ({
+      key: out[`present.${i}.key`] as ort.Tensor,
+      value: out[`present.${i}.value`] as ort.Tensor,
+    }));
+    return { logits: logits.data as Float32Array, present };
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+export function decoderShapeFromConfig(config: {
+  num_hidden_layers: number;
+  num_key_value_heads?: number;
+  num_attention_heads: number;
+  hidden_size: number;
+  intermediate_size: number;
+  vocab_size: number;
+  head_dim?: number;
+  tailor?: { lora_targets?: string[] };
+}): DecoderShape {
+  const headDim = config.head_dim ?? config.hidden_size / config.num_attention_heads;
+  const kvHeads = config.num_key_value_heads ?? config.num_attention_heads;
+  const c = config.hidden_size;
+  const kv = kvHeads * headDim;
+  const f = config.intermediate_size;
+  const dims: Record<string, [string, number, number]> = {
+    q_proj: ['self_attn', c, config.num_attention_heads * headDim],
+    k_proj: ['self_attn', c, kv],
+    v_proj: ['self_attn', c, kv],
+    o_proj: ['self_attn', config.num_attention_heads * headDim, c],
+    gate_proj: ['mlp', c, f],
+    up_proj: ['mlp', c, f],
+    down_proj: ['mlp', f, c],
+  };
+  const targets = config.tailor?.lora_targets ?? Object.keys(dims);
+  const loraModules: string[] = [];
+  const loraShapes: [number, number][] = [];
+  for (let i = 0; i < config.num_hidden_layers; i++) {
+    for (const t of targets) {
+      const d = dims[t];
+      if (!d) throw new Error(`unknown LoRA target ${t}`);
+      loraModules.push(`model.layers.${i}.${d[0]}.${t}`);
+      loraShapes.push([d[1], d[2]]);
+    }
+  }
+  return {
+    nLayers: config.num_hidden_layers,
+    nKvHeads: kvHeads,
+    headDim,
+    vocabSize: config.vocab_size,
+    loraModules,
+    loraShapes,
+  };
+}

@@ -1,0 +1,178 @@
+"""Configuration dataclasses, and their mapping to Hugging Face `config.json` / PEFT `adapter_config.json`."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+# Every linear projection of a decoder layer can carry a LoRA pair. The names are Hugging Face Llama's.
+ATTN_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
+MLP_TARGETS = ("gate_proj", "up_proj", "down_proj")
+ALL_TARGETS = ATTN_TARGETS + MLP_TARGETS
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    vocab_size: int = 4096
+    dim: int = 256
+    n_layers: int = 4
+    n_heads: int = 8
+    n_kv_heads: int = 4
+    ffn_dim: int = 704
+    max_seq_len: int = 256
+    rope_theta: float = 10000.0
+    norm_eps: float = 1e-5
+    bos_id: int = 0
+    eos_id: int = 0
+    lora_targets: tuple[str, ...] = ALL_TARGETS
+    max_lora_rank: int = 64
+
+    @property
+    def head_dim(self) -> int:
+        return self.dim // self.n_heads
+
+    def target_shape(self, target: str) -> tuple[int, int]:
+        """(in_features, out_features) of a projection."""
+        kv = self.n_kv_heads * self.head_dim
+        return {
+            "q_proj": (self.dim, self.dim),
+            "k_proj": (self.dim, kv),
+            "v_proj": (self.dim, kv),
+            "o_proj": (self.dim, self.dim),
+            "gate_proj": (self.dim, self.ffn_dim),
+            "up_proj": (self.dim, self.ffn_dim),
+            "down_proj": (self.ffn_dim, self.dim),
+        }[target]
+
+    def lora_modules(self) -> list[str]:
+        """Module paths under HF names, in the fixed order used by the ONNX graph inputs."""
+        out = []
+        for i in range(self.n_layers):
+            for t in self.lora_targets:
+                group = "self_attn" if t in ATTN_TARGETS else "mlp"
+                out.append(f"model.layers.{i}.{group}.{t}")
+        return out
+
+    def to_hf(self, extra: dict | None = None) -> dict:
+        cfg = {
+            "architectures": ["LlamaForCausalLM"],
+            "model_type": "llama",
+            "vocab_size": self.vocab_size,
+            "hidden_size": self.dim,
+            "intermediate_size": self.ffn_dim,
+            "num_hidden_layers": self.n_layers,
+            "num_attention_heads": self.n_heads,
+            "num_key_value_heads": self.n_kv_heads,
+            "head_dim": self.head_dim,
+            "max_position_embeddings": self.max_seq_len,
+            "rope_theta": self.rope_theta,
+            "rope_scaling": None,
+            "rms_norm_eps": self.norm_eps,
+            "hidden_act": "silu",
+            "attention_bias": False,
+            "attention_dropout": 0.0,
+            "mlp_bias": False,
+            "tie_word_embeddings": True,
+            "bos_token_id": self.bos_id,
+            "eos_token_id": self.eos_id,
+            "pad_token_id": self.eos_id,
+            "initializer_range": 0.02,
+            "torch_dtype": "float32",
+            "use_cache": True,
+        }
+        tailor = {"lora_targets": list(self.lora_targets), "max_lora_rank": self.max_lora_rank}
+        tailor.update(extra or {})
+        cfg["tailor"] = tailor
+        return cfg
+
+    @staticmethod
+    def from_hf(cfg: dict) -> "ModelConfig":
+        if cfg.get("model_type") != "llama":
+            raise ValueError(f"not a llama config: model_type={cfg.get('model_type')!r}")
+        if not cfg.get("tie_word_embeddings", False):
+            raise ValueError("this trainer expects tie_word_embeddings=true")
+        tailor = cfg.get("tailor", {})
+        return ModelConfig(
+            vocab_size=cfg["vocab_size"],
+            dim=cfg["hidden_size"],
+            n_layers=cfg["num_hidden_layers"],
+            n_heads=cfg["num_attention_heads"],
+            n_kv_heads=cfg.get("num_key_value_heads", cfg["num_attention_heads"]),
+            ffn_dim=cfg["intermediate_size"],
+            max_seq_len=cfg["max_position_embeddings"],
+            rope_theta=cfg.get("rope_theta", 10000.0),
+            norm_eps=cfg.get("rms_norm_eps", 1e-5),
+            bos_id=cfg.get("bos_token_id", 0),
+            eos_id=cfg.get("eos_token_id", 0),
+            lora_targets=tuple(tailor.get("lora_targets", ALL_TARGETS)),
+            max_lora_rank=tailor.get("max_lora_rank", 64),
+        )
+
+    @staticmethod
+    def load(model_dir: str | Path) -> "ModelConfig":
+        return ModelConfig.from_hf(json.loads((Path(model_dir) / "config.json").read_text()))
+
+
+@dataclass
+class LoraConfig:
+    r: int = 8
+    alpha: float = 16.0
+    targets: tuple[str, ...] = ALL_TARGETS
+    dropout: float = 0.0
+
+    @property
+    def scaling(self) -> float:
+        return self.alpha / self.r
+
+    def to_peft(self, base_model: str) -> dict:
+        """adapter_config.json exactly as PEFT writes it for a LoRA on a causal LM."""
+        return {
+            "alpha_pattern": {},
+            "auto_mapping": None,
+            "base_model_name_or_path": base_model,
+            "bias": "none",
+            "fan_in_fan_out": False,
+            "inference_mode": True,
+            "init_lora_weights": True,
+            "layers_pattern": None,
+            "layers_to_transform": None,
+            "lora_alpha": self.alpha,
+            "lora_dropout": self.dropout,
+            "modules_to_save": None,
+            "peft_type": "LORA",
+            "r": self.r,
+            "rank_pattern": {},
+            "revision": None,
+            "target_modules": sorted(self.targets),
+            "task_type": "CAUSAL_LM",
+            "use_dora": False,
+            "use_rslora": False,
+        }
+
+    @staticmethod
+    def from_peft(cfg: dict) -> "LoraConfig":
+        if cfg.get("peft_type") != "LORA":
+            raise ValueError(f"not a LoRA adapter: peft_type={cfg.get('peft_type')!r}")
+        targets = cfg["target_modules"]
+        if isinstance(targets, str):
+            raise ValueError("regex target_modules are not supported")
+        return LoraConfig(r=int(cfg["r"]), alpha=float(cfg["lora_alpha"]), targets=tuple(targets),
+                          dropout=float(cfg.get("lora_dropout", 0.0)))
+
+
+@dataclass
+class PretrainConfig:
+    steps: int = 3000
+    batch_size: int = 32
+    seq_len: int = 256
+    lr: float = 2e-3
+    min_lr: float = 2e-4
+    warmup: int = 100
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+    eval_every: int = 250
+    seed: int = 1234
+    extra: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return asdict(self)

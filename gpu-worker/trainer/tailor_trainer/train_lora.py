@@ -1,0 +1,289 @@
+"""`train-lora`: train LoRA adapters for one or many users in one process and one batch.
+
+Each user owns a slice of stacked parameters `A [U, r, in]`, `B [U, out, r]`; each batch row carries its user's
+index and its LoRA product is computed with that user's pair (gathered, then batched matmuls), so the base
+model's work is shared across users. The loss is the sum over users of each user's own mean loss, AdamW is
+elementwise and gradient clipping is per user: a user's adapter comes out the same as if trained alone.
+
+The job is a JSON object (contract version 1; the TS orchestrator owns the schema and validates it too):
+{
+  "version": 1,
+  "base_model": "models/brown-4m",
+  "lora": {"r": 8, "alpha": 16, "targets": ["q_proj", ...]},
+  "train": {"steps": 60, "lr": 3e-4, "batch_size": 8, "eval_every": 5, "patience": 3, "max_len": 128,
+            "weight_decay": 0.0, "seed": 0},
+  "users": [{"id": "u1", "out_dir": "...",
+             "train": [{"prompt": [ids], "completion": [ids], "weight": 1.0}], "heldout": [...]}]
+}
+Progress goes to stderr (and stdout as JSON lines with --progress-json); the result is one JSON line on stdout.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from . import safetensors_io
+from .config import LoraConfig
+from .model import LlamaForCausalLM, nll_per_token
+from .pretrain import load_model
+from .progress import Progress
+
+CONTRACT_VERSION = 1
+PEFT_PREFIX = "base_model.model."
+
+
+class JobError(ValueError):
+    """The job is malformed: not worth retrying."""
+
+
+@dataclass
+class Example:
+    prompt: list[int]
+    completion: list[int]
+    weight: float
+
+
+@dataclass
+class TrainSettings:
+    steps: int = 60
+    lr: float = 3e-4
+    batch_size: int = 8
+    eval_every: int = 5
+    patience: int = 3
+    max_len: int = 128
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    seed: int = 0
+
+
+def _examples(raw: list, vocab: int, where: str) -> list[Example]:
+    out = []
+    for k, e in enumerate(raw):
+        try:
+            prompt, completion, weight = list(e.get("prompt", [])), list(e["completion"]), float(e.get("weight", 1.0))
+        except (KeyError, TypeError, AttributeError) as err:
+            raise JobError(f"{where}[{k}]: {err}") from None
+        if not completion or not all(isinstance(t, int) and 0 <= t < vocab for t in prompt + completion):
+            raise JobError(f"{where}[{k}]: completion must be non-empty and ids within [0, {vocab})")
+        if not (weight > 0 and math.isfinite(weight)):
+            raise JobError(f"{where}[{k}]: weight must be positive")
+        out.append(Example(prompt, completion, weight))
+    return out
+
+
+def parse_job(job: dict, vocab: int) -> tuple[LoraConfig, TrainSettings, list[dict]]:
+    if job.get("version") != CONTRACT_VERSION:
+        raise JobError(f"job contract version {job.get('version')!r}, this trainer speaks {CONTRACT_VERSION}")
+    lora = job.get("lora", {})
+    lcfg = LoraConfig(r=int(lora.get("r", 8)), alpha=float(lora.get("alpha", 16)),
+                      targets=tuple(lora.get("targets", LoraConfig().targets)))
+    known = TrainSettings.__dataclass_fields__
+    extra = set(job.get("train", {})) - set(known)
+    if extra:
+        raise JobError(f"unknown train settings: {sorted(extra)}")
+    settings = TrainSettings(**job.get("train", {}))
+    users = job.get("users")
+    if not isinstance(users, list) or not users:
+        raise JobError("users must be a non-empty list")
+    parsed = []
+    for u in users:
+        if not isinstance(u, dict) or "id" not in u or "out_dir" not in u:
+            raise JobError("each user needs id and out_dir")
+        train = _examples(u.get("train", []), vocab, f"{u['id']}.train")
+        held = _examples(u.get("heldout", []), vocab, f"{u['id']}.heldout")
+        if not train:
+            raise JobError(f"{u['id']}: no training examples")
+        parsed.append({"id": str(u["id"]), "out_dir": u["out_dir"], "train": train, "heldout": held or train})
+    return lcfg, settings, parsed
+
+
+class StackedLora:
+    """Every user's adapter for every target, stacked on a leading user axis."""
+
+    def __init__(self, model: LlamaForCausalLM, cfg: LoraConfig, n_users: int, seed: int, device: str):
+        self.cfg = cfg
+        self.modules = [m for m in model.cfg.lora_modules() if m.rsplit(".", 1)[1] in cfg.targets]
+        lins = model.lora_linears()
+        self.A: dict[str, torch.nn.Parameter] = {}
+        self.B: dict[str, torch.nn.Parameter] = {}
+        for j, m in enumerate(self.modules):
+            fin, fout = lins[m].in_features, lins[m].out_features
+            a = torch.empty(n_users, cfg.r, fin)
+            bound = 1.0 / math.sqrt(fin)
+            for u in range(n_users):  # per user and module seeded: the same init whatever the batch holds
+                g = torch.Generator().manual_seed(seed * 1_000_003 + j)
+                a[u].uniform_(-bound, bound, generator=g)
+            self.A[m] = torch.nn.Parameter(a.to(device))
+            self.B[m] = torch.nn.Parameter(torch.zeros(n_users, fout, cfg.r, device=device))
+
+    def parameters(self) -> list[torch.nn.Parameter]:
+        return [p for m in self.modules for p in (self.A[m], self.B[m])]
+
+    def feed(self, rows_user: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        s = self.cfg.scaling
+        return {m: (self.A[m][rows_user], self.B[m][rows_user] * s) for m in self.modules}
+
+    def user_state(self, u: int) -> dict[str, torch.Tensor]:
+        """PEFT's key names and layout for one user's adapter."""
+        out = {}
+        for m in self.modules:
+            out[f"{PEFT_PREFIX}{m}.lora_A.weight"] = self.A[m][u].detach().cpu().clone()
+            out[f"{PEFT_PREFIX}{m}.lora_B.weight"] = self.B[m][u].detach().cpu().clone()
+        return out
+
+    def clip_per_user(self, max_norm: float) -> None:
+        sq = None
+        for p in self.parameters():
+            if p.grad is not None:
+                n = p.grad.pow(2).flatten(1).sum(1)
+                sq = n if sq is None else sq + n
+        if sq is None:
+            return
+        factor = (max_norm / (sq.sqrt() + 1e-6)).clamp(max=1.0)
+        for p in self.parameters():
+            if p.grad is not None:
+                p.grad.mul_(factor.view(-1, *([1] * (p.grad.dim() - 1))))
+
+
+def make_rows(examples: list[Example], bos: int, max_len: int):
+    """[BOS] + prompt + completion in at most max_len + 1 tokens (the prompt loses its start first, then the
+    completion its end); loss only on completion tokens."""
+    seqs, masks, weights = [], [], []
+    for e in examples:
+        completion = e.completion[:max_len]
+        keep = max_len - len(completion)
+        prompt = e.prompt[max(0, len(e.prompt) - keep) :] if keep > 0 else []
+        seqs.append([bos] + prompt + completion)
+        masks.append([False] * (1 + len(prompt)) + [True] * len(completion))
+        weights.append(e.weight)
+    return seqs, masks, weights
+
+
+def batch_tensors(seqs, masks, device):
+    width = max(len(s) for s in seqs)
+    ids = torch.zeros(len(seqs), width, dtype=torch.long)
+    scored = torch.zeros(len(seqs), width, dtype=torch.bool)
+    for i, (s, m) in enumerate(zip(seqs, masks)):
+        ids[i, : len(s)] = torch.tensor(s)
+        scored[i, : len(m)] = torch.tensor(m)
+    return ids.to(device), scored.to(device)
+
+
+def user_losses(model, lora: StackedLora, rows: list[tuple[int, list[int], list[bool], float]], n_users: int,
+                device: str) -> torch.Tensor:
+    """Per user, the weighted mean NLL of their completion tokens over the given rows ([U], differentiable)."""
+    users = torch.tensor([r[0] for r in rows], device=device)
+    ids, scored = batch_tensors([r[1] for r in rows], [r[2] for r in rows], device)
+    weights = torch.tensor([r[3] for r in rows], device=device)
+    attention = (torch.arange(ids.shape[1], device=device)[None] < torch.tensor([len(r[1]) for r in rows],
+                                                                                   device=device)[:, None]).long()
+    logits, _ = model(ids[:, :-1], attention_mask=attention[:, :-1], lora=lora.feed(users))
+    target_mask = scored[:, 1:]
+    nll = nll_per_token(logits, ids[:, 1:], ignore=~target_mask)
+    per_row = nll.sum(1) * weights
+    tok_row = target_mask.sum(1).float() * weights
+    num = torch.zeros(n_users, device=device).index_add(0, users, per_row)
+    den = torch.zeros(n_users, device=device).index_add(0, users, tok_row)
+    return num / den.clamp(min=1e-9)
+
+
+@torch.no_grad()
+def eval_users(model, lora, data, key, settings, bos, device, chunk: int = 32) -> list[float]:
+    rows = []
+    for u, d in enumerate(data):
+        seqs, masks, weights = make_rows(d[key], bos, settings.max_len)
+        rows += [(u, s, m, 1.0) for s, m in zip(seqs, masks)]
+    num = torch.zeros(len(data))
+    den = torch.zeros(len(data))
+    for i in range(0, len(rows), chunk):
+        part = rows[i : i + chunk]
+        losses = user_losses(model, lora, part, len(data), device).cpu()
+        toks = torch.zeros(len(data)).index_add(0, torch.tensor([r[0] for r in part]),
+                                                torch.tensor([float(sum(r[2][1:])) for r in part]))
+        num += losses * toks
+        den += toks
+    return (num / den.clamp(min=1e-9)).tolist()
+
+
+def run_job(job: dict, device: str) -> dict:
+    t0 = time.time()
+    model = load_model(job["base_model"], device)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    lcfg, settings, data = parse_job(job, model.cfg.vocab_size)
+    bos = model.cfg.bos_id
+    n = len(data)
+    lora = StackedLora(model, lcfg, n, settings.seed, device)
+    opt = torch.optim.AdamW(lora.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    gens = [torch.Generator().manual_seed(settings.seed) for _ in range(n)]  # per user: same batches alone or not
+    train_rows = []
+    for d in data:
+        seqs, masks, weights = make_rows(d["train"], bos, settings.max_len)
+        train_rows.append(list(zip(seqs, masks, weights)))
+
+    before_train = eval_users(model, lora, data, "train", settings, bos, device)
+    before_held = eval_users(model, lora, data, "heldout", settings, bos, device)
+    best_held = list(before_held)
+    best_step = [0] * n
+    best_state = [lora.user_state(u) for u in range(n)]
+    stale = [0] * n
+    active = [True] * n
+    progress = Progress("train-lora", settings.steps)
+    history = []
+    step = 0
+    for step in range(1, settings.steps + 1):
+        rows = []
+        for u in range(n):
+            pool = train_rows[u]
+            k = min(settings.batch_size, len(pool))
+            pick = torch.randperm(len(pool), generator=gens[u])[:k].tolist()
+            rows += [(u, *pool[i]) for i in pick]
+        losses = user_losses(model, lora, rows, n, device)
+        opt.zero_grad(set_to_none=True)
+        losses.sum().backward()
+        lora.clip_per_user(settings.grad_clip)
+        opt.step()
+        entry = {"step": step, "train_loss": [round(x, 5) for x in losses.tolist()]}
+        if step % settings.eval_every == 0 or step == settings.steps:
+            held = eval_users(model, lora, data, "heldout", settings, bos, device)
+            entry["heldout_loss"] = [round(x, 5) for x in held]
+            for u in range(n):
+                if not active[u]:
+                    continue
+                if held[u] < best_held[u] - 1e-6:
+                    best_held[u], best_step[u], stale[u] = held[u], step, 0
+                    best_state[u] = lora.user_state(u)
+                else:
+                    stale[u] += 1
+                    active[u] = stale[u] < settings.patience
+        history.append(entry)
+        mean_loss = sum(entry["train_loss"]) / n
+        progress.update(step, loss=mean_loss, active=sum(active))
+        if not any(active):
+            break
+
+    results = []
+    for u, d in enumerate(data):
+        out = Path(d["out_dir"])
+        out.mkdir(parents=True, exist_ok=True)
+        safetensors_io.save(best_state[u], out / "adapter_model.safetensors", {"format": "pt"})
+        (out / "adapter_config.json").write_text(json.dumps(lcfg.to_peft(job["base_model"]), indent=2) + "\n")
+        results.append({"id": d["id"], "out_dir": str(out), "best_step": best_step[u],
+                        "train_examples": len(d["train"]), "heldout_examples": len(d["heldout"]),
+                        "train_loss_before": before_train[u], "heldout_loss_before": before_held[u],
+                        "heldout_loss_after": best_held[u], "improved": best_step[u] > 0})
+    # train loss after, with each user's kept (best) adapter
+    for u in range(n):
+        for m in lora.modules:
+            lora.A[m].data[u] = best_state[u][f"{PEFT_PREFIX}{m}.lora_A.weight"].to(device)
+            lora.B[m].data[u] = best_state[u][f"{PEFT_PREFIX}{m}.lora_B.weight"].to(device)
+    after_train = eval_users(model, lora, data, "train", settings, bos, device)
+    for u, r in enumerate(results):
+        r["train_loss_after"] = after_train[u]
+    return {"version": CONTRACT_VERSION, "users": results, "steps_run": step, "seconds": round(time.time() - t0, 2),
+            "device": device, "history": history}

@@ -1,0 +1,87 @@
+import json
+
+import pytest
+import torch
+
+from tailor_trainer import safetensors_io
+from tailor_trainer.train_lora import JobError, run_job
+
+
+def examples(seed, n, vocab=97):
+    g = torch.Generator().manual_seed(seed)
+    return [{"prompt": torch.randint(1, vocab, (3,), generator=g).tolist(),
+             "completion": torch.randint(1, vocab, (9,), generator=g).tolist(), "weight": 1.0 + (i % 2)}
+            for i in range(n)]
+
+
+def job(model_dir, users, **train):
+    settings = {"steps": 12, "lr": 1e-2, "batch_size": 4, "eval_every": 3, "patience": 10, "max_len": 32}
+    settings.update(train)
+    return {"version": 1, "base_model": str(model_dir), "lora": {"r": 4, "alpha": 8}, "train": settings,
+            "users": users}
+
+
+def user(tmp_path, name, seed):
+    return {"id": name, "out_dir": str(tmp_path / name), "train": examples(seed, 6), "heldout": examples(seed, 6)[:3]}
+
+
+def test_adapter_files_follow_peft_layout(tiny_dir, tmp_path, tiny_cfg):
+    result = run_job(job(tiny_dir, [user(tmp_path, "u1", 1)]), "cpu")
+    out = tmp_path / "u1"
+    cfg = json.loads((out / "adapter_config.json").read_text())
+    assert cfg["peft_type"] == "LORA" and cfg["task_type"] == "CAUSAL_LM"
+    assert cfg["r"] == 4 and cfg["lora_alpha"] == 8 and cfg["bias"] == "none" and cfg["fan_in_fan_out"] is False
+    assert sorted(cfg["target_modules"]) == sorted(["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
+                                                     "down_proj"])
+    tensors, _ = safetensors_io.load(out / "adapter_model.safetensors")
+    expected = set()
+    for i in range(tiny_cfg.n_layers):
+        for group, names in (("self_attn", ["q_proj", "k_proj", "v_proj", "o_proj"]),
+                             ("mlp", ["gate_proj", "up_proj", "down_proj"])):
+            for t in names:
+                for ab in ("lora_A", "lora_B"):
+                    expected.add(f"base_model.model.model.layers.{i}.{group}.{t}.{ab}.weight")
+    assert set(tensors) == expected
+    fin, fout = tiny_cfg.target_shape("down_proj")
+    assert tensors["base_model.model.model.layers.0.mlp.down_proj.lora_A.weight"].shape == (4, fin)
+    assert tensors["base_model.model.model.layers.0.mlp.down_proj.lora_B.weight"].shape == (fout, 4)
+    r = result["users"][0]
+    assert r["heldout_loss_after"] < r["heldout_loss_before"] and r["improved"]
+
+
+def test_many_users_in_one_batch_equal_each_alone(tiny_dir, tmp_path):
+    users = [user(tmp_path / "batch", f"u{i}", i) for i in range(3)]
+    together = run_job(job(tiny_dir, users), "cpu")
+    for i, u in enumerate(users):
+        alone_user = dict(u, out_dir=str(tmp_path / "alone" / u["id"]))
+        alone = run_job(job(tiny_dir, [alone_user]), "cpu")
+        assert alone["users"][0]["best_step"] == together["users"][i]["best_step"]
+        a, _ = safetensors_io.load(tmp_path / "alone" / u["id"] / "adapter_model.safetensors")
+        b, _ = safetensors_io.load(tmp_path / "batch" / u["id"] / "adapter_model.safetensors")
+        for k in a:
+            assert torch.allclose(a[k], b[k], atol=1e-5), k
+
+
+def test_early_stopping_keeps_the_best_heldout_version(tiny_dir, tmp_path):
+    u = user(tmp_path, "u1", 5)
+    u["heldout"] = examples(99, 4)  # unrelated held-out data: training on u's examples cannot help it for long
+    result = run_job(job(tiny_dir, [u], steps=60, lr=5e-2, patience=2), "cpu")
+    r = result["users"][0]
+    assert result["steps_run"] < 60
+    assert r["heldout_loss_after"] <= r["heldout_loss_before"]
+    evals = [h["heldout_loss"][0] for h in result["history"] if "heldout_loss" in h]
+    assert r["heldout_loss_after"] == pytest.approx(min([r["heldout_loss_before"], *evals]), abs=1e-4)
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda j: j.update(version=2), "contract version"),
+    (lambda j: j.update(users=[]), "non-empty"),
+    (lambda j: j["users"][0]["train"][0].update(completion=[10_000]), "ids within"),
+    (lambda j: j["users"][0]["train"][0].update(weight=-1), "weight"),
+    (lambda j: j["train"].update(learning_rate=1), "unknown train settings"),
+])
+def test_malformed_jobs_are_refused(tiny_dir, tmp_path, mutate, message):
+    j = job(tiny_dir, [user(tmp_path, "u1", 1)])
+    mutate(j)
+    with pytest.raises(JobError, match=message):
+        run_job(j, "cpu")
