@@ -1,0 +1,141 @@
+// The one runtime text encoder. Web APIs only (no `node:` imports): runs in Node, browsers and
+// Cloudflare workerd. Wraps @huggingface/tokenizers over models/brown-4m/tokenizer.json.
+import { Tokenizer } from '@huggingface/tokenizers';
+
+/** The parts of a HF tokenizer.json this module relies on. */
+export interface TokenizerJson {
+  added_tokens: { id: number; content: string; special?: boolean }[];
+  model: { type: string; vocab: Record<string, number>; merges: (string | [string, string])[] };
+  [key: string]: unknown;
+}
+
+export type TokenizerConfig = Record<string, unknown>;
+
+/** GPT-2 bytes_to_unicode inverted: byte-level symbol (UTF-16 code unit) → byte value. */
+function unicodeToBytes(): Map<string, number> {
+  const bs: number[] = [];
+  for (let b = 0x21; b <= 0x7e; b++) bs.push(b);
+  for (let b = 0xa1; b <= 0xac; b++) bs.push(b);
+  for (let b = 0xae; b <= 0xff; b++) bs.push(b);
+  const cs = bs.slice();
+  let n = 0;
+  for (let b = 0; b < 256; b++) {
+    if (!bs.includes(b)) {
+      bs.push(b);
+      cs.push(256 + n);
+      n++;
+    }
+  }
+  const map = new Map<string, number>();
+  bs.forEach((b, i) => {
+    map.set(String.fromCharCode(cs[i] as number), b);
+  });
+  return map;
+}
+
+const EMPTY = new Uint8Array(0);
+
+export class TextTokenizer {
+  readonly vocabSize: number;
+  readonly bosId: number;
+  readonly eosId: number;
+  private readonly tok: Tokenizer;
+  private readonly bytesById: Uint8Array[];
+  private readonly specialIds: Set<number>;
+
+  constructor(json: TokenizerJson, config: TokenizerConfig = {}) {
+    // Never let the library "clean up" spaces (it would break exact round-trips).
+    const cfg = { ...config, clean_up_tokenization_spaces: false };
+    this.tok = new Tokenizer(json, cfg);
+    const byteOf = unicodeToBytes();
+    const strings: string[] = [];
+    for (const [t, id] of Object.entries(json.model.vocab)) strings[id] = t;
+    this.specialIds = new Set();
+    for (const a of json.added_tokens) {
+      strings[a.id] = a.content;
+      if (a.special !== false) this.specialIds.add(a.id);
+    }
+    this.vocabSize = strings.length;
+    this.bytesById = [];
+    for (let id = 0; id < strings.length; id++) {
+      const s = strings[id];
+      if (s === undefined) throw new Error(`tokenizer.json: no token with id ${id}`);
+      if (this.specialIds.has(id)) {
+        this.bytesById.push(EMPTY);
+        continue;
+      }
+      const bytes = new Uint8Array(s.length);
+      for (let i = 0; i < s.length; i++) {
+        const b = byteOf.get(s[i] as string);
+        if (b === undefined)
+          throw new Error(`tokenizer.json: token ${id} is not byte-level: ${JSON.stringify(s)}`);
+        bytes[i] = b;
+      }
+      this.bytesById.push(bytes);
+    }
+    const eos = typeof config.eos_token === 'string' ? config.eos_token : '<|endoftext|>';
+    const bos = typeof config.bos_token === 'string' ? config.bos_token : eos;
+    this.eosId = this.idOf(eos);
+    this.bosId = this.idOf(bos);
+  }
+
+  private idOf(token: string): number {
+    const id = this.tok.token_to_id(token);
+    if (id === undefined) throw new Error(`tokenizer: unknown token ${token}`);
+    return id;
+  }
+
+  /** Token ids for `text`; no special tokens are added (a literal `<|endoftext|>` still maps to its id). */
+  encode(text: string): number[] {
+    if (text.length === 0) return [];
+    return this.tok.encode(text, { add_special_tokens: false }).ids;
+  }
+
+  /** Text for `ids`. Special tokens are rendered as their text unless `skipSpecial`. */
+  decode(ids: readonly number[], opts: { skipSpecial?: boolean } = {}): string {
+    for (const id of ids) {
+      if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize)
+        throw new RangeError(`token id out of range: ${id}`);
+    }
+    if (ids.length === 0) return '';
+    return this.tok.decode([...ids], {
+      skip_special_tokens: opts.skipSpecial ?? false,
+      clean_up_tokenization_spaces: false,
+    });
+  }
+
+  isSpecial(id: number): boolean {
+    return this.specialIds.has(id);
+  }
+
+  /** Raw UTF-8 bytes of one token (may be part of a character); special tokens → empty. */
+  tokenBytes(id: number): Uint8Array {
+    const b = this.bytesById[id];
+    if (b === undefined) throw new RangeError(`token id out of range: ${id}`);
+    return b;
+  }
+
+  /** Loads tokenizer.json (+ tokenizer_config.json) from URLs, e.g. static assets. */
+  static async fromUrls(tokenizerUrl: string | URL, configUrl?: string | URL): Promise<TextTokenizer> {
+    const json = (await (await fetch(tokenizerUrl)).json()) as TokenizerJson;
+    const config = configUrl ? ((await (await fetch(configUrl)).json()) as TokenizerConfig) : {};
+    return new TextTokenizer(json, config);
+  }
+}
+
+/**
+ * Incremental UTF-8 decoder for streaming generation: push each token's bytes, get back only the
+ * complete characters so far (a character split across tokens is held until it completes).
+ */
+export class Utf8StreamDecoder {
+  private decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+
+  push(bytes: Uint8Array): string {
+    return this.decoder.decode(bytes, { stream: true });
+  }
+
+  /** Ends the stream: returns any held bytes (as U+FFFD if incomplete) and resets. */
+  flush(): string {
+    return this.decoder.decode();
+  }
+}
