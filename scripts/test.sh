@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Every test: types, lint, the trainer (Python), then the TypeScript suites (unit, integration, browser).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh test
+echo "== typecheck"; npx tsc --noEmit
+echo "== lint"; npx biome check .
+echo "== python"; bash scripts/test-py.sh
+echo "== typescript"; npx vitest run
