@@ -31,10 +31,14 @@ describe('user tokens', () => {
     ['no sub', () => forge({ alg: 'HS256' }, { exp: now + 60 }, 's3cret'), /sub/],
     ['two parts', () => 'abc.def', /malformed/],
     ['payload not JSON', () => `${b64({ alg: 'HS256' })}.${b64('not json')}.xx`, /malformed|signature/],
-    ['tampered payload', () => {
-      const [h, , s] = forge({ alg: 'HS256' }, { sub: 'u', exp: now + 60 }, 's3cret').split('.');
-      return `${h}.${b64({ sub: 'admin', exp: now + 60 })}.${s}`;
-    }, /signature/],
+    [
+      'tampered payload',
+      () => {
+        const [h, , s] = forge({ alg: 'HS256' }, { sub: 'u', exp: now + 60 }, 's3cret').split('.');
+        return `${h}.${b64({ sub: 'admin', exp: now + 60 })}.${s}`;
+      },
+      /signature/,
+    ],
   ];
   for (const [name, token, message] of refused) {
     it(`refuses ${name}`, async () => {

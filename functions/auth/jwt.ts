@@ -72,12 +72,17 @@ export async function signUserToken(claims: UserClaims, secret: string): Promise
   return `${head}.${body}.${base64UrlEncode(new Uint8Array(sig))}`;
 }
 
-export async function verifyUserToken(token: string, secret: string, nowSeconds: number): Promise<UserClaims> {
+export async function verifyUserToken(
+  token: string,
+  secret: string,
+  nowSeconds: number,
+): Promise<UserClaims> {
   const parts = token.split('.');
   if (parts.length !== 3) throw new TokenError('malformed token');
   const [head, body, sig] = parts as [string, string, string];
   const header = decodeJson(head);
-  if (header.alg !== 'HS256') throw new TokenError(`token algorithm must be HS256, got ${String(header.alg)}`);
+  if (header.alg !== 'HS256')
+    throw new TokenError(`token algorithm must be HS256, got ${String(header.alg)}`);
   if (header.typ !== undefined && header.typ !== 'JWT') throw new TokenError('token type must be JWT');
   const ok = await crypto.subtle.verify(
     'HMAC',
@@ -87,9 +92,12 @@ export async function verifyUserToken(token: string, secret: string, nowSeconds:
   );
   if (!ok) throw new TokenError('token signature does not verify');
   const claims = decodeJson(body);
-  if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp)) throw new TokenError('token has no exp claim');
+  if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp))
+    throw new TokenError('token has no exp claim');
   if (claims.exp <= nowSeconds) throw new TokenError('token has expired');
-  if (typeof claims.nbf === 'number' && claims.nbf > nowSeconds + 60) throw new TokenError('token is not valid yet');
-  if (typeof claims.sub !== 'string' || !USER_ID.test(claims.sub)) throw new TokenError('token sub is not a valid user id');
+  if (typeof claims.nbf === 'number' && claims.nbf > nowSeconds + 60)
+    throw new TokenError('token is not valid yet');
+  if (typeof claims.sub !== 'string' || !USER_ID.test(claims.sub))
+    throw new TokenError('token sub is not a valid user id');
   return claims as UserClaims;
 }
