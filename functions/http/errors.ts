@@ -1,0 +1,52 @@
+// One error type with a status, mapped to the API's error shape `{ error: { code, message, details? } }` in
+// exactly one place (`errorResponse`, used by app.onError and notFound).
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { z } from 'zod';
+
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+  }
+}
+
+export const badRequest = (message: string, details?: unknown) =>
+  new ApiError(400, 'bad_request', message, details);
+export const unauthorized = (message: string) => new ApiError(401, 'unauthorized', message);
+export const forbidden = (message: string) => new ApiError(403, 'forbidden', message);
+export const notFound = (message: string) => new ApiError(404, 'not_found', message);
+export const invalid = (message: string, details?: unknown) =>
+  new ApiError(422, 'invalid_request', message, details);
+
+/** A zod failure as a 422 whose message names the fields. */
+export function fromZod(error: z.ZodError): ApiError {
+  const issues = error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message }));
+  const summary = issues
+    .slice(0, 3)
+    .map((i) => `${i.path}: ${i.message}`)
+    .join('; ');
+  return invalid(`invalid request: ${summary}${issues.length > 3 ? '; …' : ''}`, { issues });
+}
+
+export function errorResponse(c: Context, err: unknown, onInternal?: (err: unknown) => void): Response {
+  const e =
+    err instanceof ApiError
+      ? err
+      : err instanceof z.ZodError
+        ? fromZod(err)
+        : new ApiError(500, 'internal', 'internal error');
+  if (e.status >= 500) onInternal?.(err);
+  const body: { error: { code: string; message: string; details?: unknown } } = {
+    error: { code: e.code, message: e.message },
+  };
+  if (e.details !== undefined) body.error.details = e.details;
+  for (const [k, v] of Object.entries(e.headers ?? {})) c.header(k, v);
+  return c.json(body, e.status);
+}
