@@ -1,0 +1,12 @@
+import { expect, it } from 'vitest';
+import { MemoryStore } from './memory-store.js';
+import { blobStoreContract } from './store-contract.js';
+
+blobStoreContract('memory', async () => new MemoryStore());
+
+it('signedUrl is a data: URL that fetch can read', async () => {
+  const s = new MemoryStore();
+  await s.put('a', new Uint8Array([1, 2, 3]));
+  const res = await fetch(await s.signedUrl('a', 60));
+  expect(new Uint8Array(await res.arrayBuffer())).toEqual(new Uint8Array([1, 2, 3]));
+});
