@@ -1,0 +1,86 @@
+// The versioned JSON contract between the TS orchestrator and the Python trainer (`train-lora`).
+// The trainer validates the same shape on its side (gpu-worker/trainer/tailor_trainer/train_lora.py).
+import { z } from 'zod';
+
+export const TRAINER_CONTRACT_VERSION = 1;
+
+const tokenIds = z.array(z.number().int().min(0));
+
+export const trainingExample = z.object({
+  prompt: tokenIds,
+  completion: tokenIds.min(1),
+  weight: z.number().positive().finite(),
+});
+export type TrainingExample = z.infer<typeof trainingExample>;
+
+export const trainSettings = z
+  .object({
+    steps: z.number().int().min(1).max(100_000),
+    lr: z.number().positive(),
+    batch_size: z.number().int().min(1),
+    eval_every: z.number().int().min(1),
+    patience: z.number().int().min(1),
+    max_len: z.number().int().min(8).max(256),
+    weight_decay: z.number().min(0),
+    grad_clip: z.number().positive(),
+    seed: z.number().int(),
+  })
+  .partial();
+export type TrainSettings = z.infer<typeof trainSettings>;
+
+export const trainerJob = z.object({
+  version: z.literal(TRAINER_CONTRACT_VERSION),
+  base_model: z.string().min(1),
+  lora: z.object({
+    r: z.number().int().min(1).max(64),
+    alpha: z.number().positive(),
+    targets: z.array(z.string()).optional(),
+  }),
+  train: trainSettings,
+  users: z
+    .array(
+      z.object({
+        id: z.string().min(1),
+        out_dir: z.string().min(1),
+        train: z.array(trainingExample).min(1),
+        heldout: z.array(trainingExample),
+      }),
+    )
+    .min(1),
+});
+export type TrainerJob = z.infer<typeof trainerJob>;
+
+export const trainerUserResult = z.object({
+  id: z.string(),
+  out_dir: z.string(),
+  best_step: z.number().int(),
+  train_examples: z.number().int(),
+  heldout_examples: z.number().int(),
+  train_loss_before: z.number(),
+  train_loss_after: z.number(),
+  heldout_loss_before: z.number(),
+  heldout_loss_after: z.number(),
+  improved: z.boolean(),
+});
+export type TrainerUserResult = z.infer<typeof trainerUserResult>;
+
+export const trainerResult = z.object({
+  event: z.literal('result'),
+  version: z.literal(TRAINER_CONTRACT_VERSION),
+  users: z.array(trainerUserResult),
+  steps_run: z.number().int(),
+  seconds: z.number(),
+  device: z.string(),
+});
+export type TrainerResult = z.infer<typeof trainerResult>;
+
+export const trainerProgress = z.object({
+  event: z.literal('progress'),
+  stage: z.string(),
+  done: z.number(),
+  total: z.number(),
+  eta_s: z.number(),
+  loss: z.number().optional(),
+  active: z.number().optional(),
+});
+export type TrainerProgress = z.infer<typeof trainerProgress>;

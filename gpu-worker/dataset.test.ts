@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { bucketOf, buildUserDataset, type FeedbackItem } from './dataset.js';
+
+const encoder = { encode: (t: string) => Array.from(t, (ch) => ch.charCodeAt(0) % 4096) };
+const item = (id: string, over: Partial<FeedbackItem> = {}): FeedbackItem => ({
+  id,
+  prompt: 'P',
+  text: 'liked text',
+  rating: 1,
+  editedText: null,
+  ...over,
+});
+
+describe('buildUserDataset', () => {
+  it('turns likes and edits into examples, edits weighted higher, dislikes only counted', () => {
+    const d = buildUserDataset(
+      [item('a'), item('b', { rating: -1 }), item('c', { rating: -1, editedText: 'fixed' })],
+      encoder,
+    );
+    expect(d.counts).toEqual({ likes: 1, edits: 1, dislikes: 1, examples: 2 });
+    const all = [...d.train, ...d.heldout];
+    expect(all.map((e) => e.weight).sort()).toEqual([1, 2]);
+    expect(all.find((e) => e.weight === 2)?.completion).toEqual(encoder.encode('fixed'));
+    expect(all.every((e) => e.prompt.length === 1)).toBe(true);
+  });
+
+  it('splits deterministically by id, and an item keeps its side as feedback grows', () => {
+    const items = Array.from({ length: 200 }, (_, i) => item(`fb_${i}`));
+    const d1 = buildUserDataset(items.slice(0, 100), encoder);
+    const d2 = buildUserDataset(items, encoder);
+    expect(d1.heldout.length).toBeGreaterThan(5);
+    expect(d1.heldout.length).toBeLessThan(40);
+    const held = (ids: FeedbackItem[]) => ids.filter((f) => bucketOf(f.id) < 20).length;
+    expect(d2.heldout.length).toBe(held(items));
+    expect(buildUserDataset(items.slice(0, 100), encoder)).toEqual(d1);
+  });
+
+  it('cuts long texts into chunks that carry the preceding tokens as their prompt', () => {
+    const long = 'x'.repeat(300);
+    const d = buildUserDataset([item('a', { text: long, prompt: null })], encoder, {
+      maxTokens: 128,
+      contextTokens: 8,
+    });
+    expect(d.train.map((e) => e.completion.length)).toEqual([128, 128, 44]);
+    expect(d.train.map((e) => e.prompt.length)).toEqual([0, 8, 8]);
+  });
+
+  it('trains on everything when there are too few items to hold any out', () => {
+    const d = buildUserDataset([item('a'), item('b')], encoder);
+    expect(d.train).toHaveLength(2);
+    expect(d.heldout).toHaveLength(0);
+  });
+});

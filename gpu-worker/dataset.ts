@@ -1,0 +1,99 @@
+// Feedback → supervised examples for one user, as token ids (the trainer never sees text).
+//
+// - A like (+1) of a generation or of the user's own text: prompt → text, weight 1.
+// - An edit (edited_text, with either rating): the user's own correction, prompt → edited text, weight 2.
+// - A dislike without an edit: counted, kept out of supervised training (it feeds preference training later).
+// Each item lands in training or held-out by a hash of its id, so an item never changes sides as feedback grows
+// and the held-out loss of successive versions is measured on the same items.
+import type { TrainingExample } from './contract.js';
+
+export interface FeedbackItem {
+  id: string;
+  prompt: string | null;
+  text: string;
+  rating: 1 | -1;
+  editedText: string | null;
+}
+
+export interface Encoder {
+  encode(text: string): number[];
+}
+
+export interface DatasetOptions {
+  /** Completion tokens per example; longer texts are cut into several examples. */
+  maxTokens: number;
+  /** Share of items held out, in percent. */
+  heldoutPercent: number;
+  /** Tokens of preceding text given as the prompt of a continuation chunk. */
+  contextTokens: number;
+  editWeight: number;
+}
+
+export const defaultDatasetOptions: DatasetOptions = {
+  maxTokens: 128,
+  heldoutPercent: 20,
+  contextTokens: 32,
+  editWeight: 2,
+};
+
+export interface UserDataset {
+  train: TrainingExample[];
+  heldout: TrainingExample[];
+  counts: { likes: number; edits: number; dislikes: number; examples: number };
+}
+
+/** FNV-1a over the id: stable across processes and runtimes. */
+export function bucketOf(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % 100;
+}
+
+function chunk(prompt: number[], completion: number[], weight: number, o: DatasetOptions): TrainingExample[] {
+  const out: TrainingExample[] = [];
+  for (let at = 0; at < completion.length; at += o.maxTokens) {
+    const before = at === 0 ? prompt : completion.slice(Math.max(0, at - o.contextTokens), at);
+    out.push({ prompt: before, completion: completion.slice(at, at + o.maxTokens), weight });
+  }
+  return out;
+}
+
+export function buildUserDataset(
+  items: FeedbackItem[],
+  encoder: Encoder,
+  options: Partial<DatasetOptions> = {},
+): UserDataset {
+  const o = { ...defaultDatasetOptions, ...options };
+  const train: TrainingExample[] = [];
+  const heldout: TrainingExample[] = [];
+  const counts = { likes: 0, edits: 0, dislikes: 0, examples: 0 };
+  const usable = items.filter((f) => f.editedText || f.rating === 1);
+  for (const f of items) {
+    let target: string;
+    let weight: number;
+    if (f.editedText) {
+      counts.edits++;
+      target = f.editedText;
+      weight = o.editWeight;
+    } else if (f.rating === 1) {
+      counts.likes++;
+      target = f.text;
+      weight = 1;
+    } else {
+      counts.dislikes++;
+      continue;
+    }
+    const completion = encoder.encode(target);
+    if (completion.length === 0) continue;
+    const examples = chunk(f.prompt ? encoder.encode(f.prompt) : [], completion, weight, o);
+    // With very little data everything trains; the trainer then early-stops on the training set itself.
+    const held = usable.length >= 5 && bucketOf(f.id) < o.heldoutPercent;
+    (held ? heldout : train).push(...examples);
+  }
+  if (train.length === 0 && heldout.length > 0) train.push(...heldout.splice(0, heldout.length));
+  counts.examples = train.length + heldout.length;
+  return { train, heldout, counts };
+}

@@ -1,0 +1,104 @@
+// Runs the Python trainer as a child process: the job goes in on stdin (validated against the contract first),
+// progress comes back as JSON lines on stdout, the human log on stderr, the result as the last JSON line.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  type TrainerJob,
+  type TrainerProgress,
+  type TrainerResult,
+  trainerJob,
+  trainerProgress,
+  trainerResult,
+} from './contract.js';
+
+export const TRAINER_DIR = join(dirname(fileURLToPath(import.meta.url)), 'trainer');
+
+/** Debian's python3 carries python3-torch; a pyenv or venv python3 earlier on PATH usually does not. */
+export function defaultPython(): string {
+  return process.env.TAILOR_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+}
+
+/** The trainer refused the job or crashed: retrying the same job will not help when `permanent`. */
+export class TrainerError extends Error {
+  override name = 'TrainerError';
+  constructor(
+    message: string,
+    readonly permanent: boolean,
+    readonly log: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface RunTrainerOptions {
+  onProgress?: (p: TrainerProgress) => void;
+  onLog?: (line: string) => void;
+  signal?: AbortSignal;
+  device?: string;
+  python?: string;
+}
+
+export function runTrainer(job: TrainerJob, opts: RunTrainerOptions = {}): Promise<TrainerResult> {
+  const checked = trainerJob.parse(job);
+  const args = [
+    '-m',
+    'tailor_trainer',
+    '--progress-json',
+    '--device',
+    opts.device ?? 'auto',
+    'train-lora',
+    '--job',
+    '-',
+  ];
+  const child = spawn(opts.python ?? defaultPython(), args, {
+    cwd: TRAINER_DIR,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    signal: opts.signal,
+    env: { ...process.env, PYTHONUNBUFFERED: '1' },
+  });
+  let result: TrainerResult | undefined;
+  const logLines: string[] = [];
+  const lines = (stream: NodeJS.ReadableStream, onLine: (line: string) => void) => {
+    let buf = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      buf += chunk;
+      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+        onLine(buf.slice(0, i));
+        buf = buf.slice(i + 1);
+      }
+    });
+    stream.on('end', () => buf && onLine(buf));
+  };
+  lines(child.stdout, (line) => {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      return opts.onLog?.(line);
+    }
+    const progress = trainerProgress.safeParse(msg);
+    if (progress.success) return opts.onProgress?.(progress.data);
+    const done = trainerResult.safeParse(msg);
+    if (done.success) result = done.data;
+  });
+  lines(child.stderr, (line) => {
+    logLines.push(line);
+    if (logLines.length > 200) logLines.shift();
+    opts.onLog?.(line);
+  });
+  child.stdin.end(JSON.stringify(checked));
+  return new Promise((resolve, reject) => {
+    child.on('error', (err) => reject(new TrainerError(`trainer did not start: ${err.message}`, false, '')));
+    child.on('close', (code) => {
+      const log = logLines.join('\n');
+      if (code === 0 && result) return resolve(result);
+      // JobError (a malformed job) is permanent; anything else (OOM, a killed process) may pass on retry.
+      const permanent = /JobError/.test(log);
+      const last = logLines.filter((l) => l.trim()).at(-1) ?? '';
+      reject(new TrainerError(`trainer exited with code ${code}: ${last}`, permanent, log));
+    });
+  });
+}
