@@ -19,10 +19,14 @@ function ensureGolden(): void {
   const model = join(modelDir, 'model.safetensors');
   if (existsSync(golden) && statSync(golden).mtimeMs > statSync(model).mtimeMs) return;
   mkdirSync(dirname(golden), { recursive: true });
-  execFileSync('/usr/bin/python3', ['-m', 'tailor_trainer', 'dump-golden', '--model', modelDir, '--out', golden], {
-    cwd: join(root, 'gpu-worker/trainer'),
-    stdio: 'inherit',
-  });
+  execFileSync(
+    '/usr/bin/python3',
+    ['-m', 'tailor_trainer', 'dump-golden', '--model', modelDir, '--out', golden],
+    {
+      cwd: join(root, 'gpu-worker/trainer'),
+      stdio: 'inherit',
+    },
+  );
 }
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
@@ -36,13 +40,15 @@ describe(`ONNX parity with PyTorch (${modelDir.split('/').pop()})`, () => {
   let decoder: Decoder;
   let ref: SafetensorsFile;
   const cases = () => JSON.parse(ref.metadata.cases ?? '[]') as { name: string; prompt_len?: number }[];
-  const ids = (name: string) => Array.from(ref.tensors.get(`${name}.input_ids`)?.data as BigInt64Array, Number);
+  const ids = (name: string) =>
+    Array.from(ref.tensors.get(`${name}.input_ids`)?.data as BigInt64Array, Number);
   const logits = (name: string) => ref.tensors.get(`${name}.logits`)?.data as Float32Array;
   const lora = (name: string): LoraInputs | undefined => {
     const out: LoraInputs = {};
     const prefix = `${name}.lora.`;
     for (const [key, t] of ref.tensors) {
-      if (key.startsWith(prefix)) out[key.slice(prefix.length)] = new ort.Tensor('float32', t.data as Float32Array, t.shape);
+      if (key.startsWith(prefix))
+        out[key.slice(prefix.length)] = new ort.Tensor('float32', t.data as Float32Array, t.shape);
     }
     return Object.keys(out).length ? out : undefined;
   };
@@ -51,7 +57,10 @@ describe(`ONNX parity with PyTorch (${modelDir.split('/').pop()})`, () => {
     ensureGolden();
     ref = parseSafetensors(readFileSync(golden));
     const config = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'));
-    decoder = await Decoder.create(readFileSync(join(modelDir, 'model.onnx')), decoderShapeFromConfig(config));
+    decoder = await Decoder.create(
+      readFileSync(join(modelDir, 'model.onnx')),
+      decoderShapeFromConfig(config),
+    );
   }, 120_000);
 
   it('dumps every case the trainer promises', () => {

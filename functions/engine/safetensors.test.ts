@@ -34,7 +34,9 @@ describe('parseSafetensors', () => {
 
   it('widens F16 to F32', () => {
     const half = new Uint8Array(new Uint16Array([0x3c00, 0xc000, 0x3555]).buffer); // 1, -2, ~1/3
-    const { tensors } = parseSafetensors(build({ h: { dtype: 'F16', shape: [3], data_offsets: [0, 6] } }, half));
+    const { tensors } = parseSafetensors(
+      build({ h: { dtype: 'F16', shape: [3], data_offsets: [0, 6] } }, half),
+    );
     const v = Array.from(tensors.get('h')?.data as Float32Array);
     expect(v[0]).toBe(1);
     expect(v[1]).toBe(-2);
@@ -44,20 +46,47 @@ describe('parseSafetensors', () => {
   const bad: [string, Uint8Array, RegExp][] = [
     ['too short', new Uint8Array(4), /shorter/],
     ['header past the end', build({}, new Uint8Array()).subarray(0, 9), /header length/],
-    ['not JSON', (() => {
-      const b = build({ a: 1 }, new Uint8Array());
-      b[9] = 0x7b;
-      b[10] = 0xff;
-      return b;
-    })(), /JSON/],
-    ['unknown dtype', build({ w: { dtype: 'F64', shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8)), /dtype/],
-    ['negative dim', build({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, new Uint8Array(4)), /shape/],
-    ['offsets out of bounds', build({ w: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, f32([1])), /bounds/],
-    ['size does not match shape', build({ w: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, f32([1])), /bytes for shape/],
-    ['overlapping tensors', build({
-      a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
-      b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] },
-    }, f32([1, 2, 3])), /overlaps/],
+    [
+      'not JSON',
+      (() => {
+        const b = build({ a: 1 }, new Uint8Array());
+        b[9] = 0x7b;
+        b[10] = 0xff;
+        return b;
+      })(),
+      /JSON/,
+    ],
+    [
+      'unknown dtype',
+      build({ w: { dtype: 'F64', shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8)),
+      /dtype/,
+    ],
+    [
+      'negative dim',
+      build({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, new Uint8Array(4)),
+      /shape/,
+    ],
+    [
+      'offsets out of bounds',
+      build({ w: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, f32([1])),
+      /bounds/,
+    ],
+    [
+      'size does not match shape',
+      build({ w: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, f32([1])),
+      /bytes for shape/,
+    ],
+    [
+      'overlapping tensors',
+      build(
+        {
+          a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+          b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] },
+        },
+        f32([1, 2, 3]),
+      ),
+      /overlaps/,
+    ],
   ];
   for (const [name, bytes, message] of bad) {
     it(`refuses a file with ${name}`, () => {

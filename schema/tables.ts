@@ -1,0 +1,231 @@
+// The platform's tables (PostgreSQL dialect; PGlite runs the same SQL). The one source of the database's
+// shape: migrations in `schema/migrations/` are generated from this file with `npm run db:generate`.
+//
+// Ids are text with a kind prefix (`app_`, `gen_`, ...) made by `functions/db/ids.ts`. Timestamps keep
+// millisecond precision so that a JS Date round-trips exactly (keyset pagination compares them).
+// End users are referenced by (app_id, user_id) — the app's own user id — without a foreign key to
+// `end_users`: rows are written before or without the user row, and erasure deletes them explicitly.
+
+import { sql } from 'drizzle-orm';
+import {
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  smallint,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow();
+const at = (name: string) => timestamp(name, { withTimezone: true, precision: 3 });
+
+export const apps = pgTable('apps', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  /** HS256 secret for user tokens (JWT). Stored in clear: verification needs it. */
+  signingSecret: text('signing_secret').notNull(),
+  createdAt: createdAt(),
+});
+
+/** An app may hold several API keys (rotation). Only a SHA-256 hash of each key is stored. */
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: text('id').primaryKey(),
+    appId: text('app_id')
+      .notNull()
+      .references(() => apps.id, { onDelete: 'cascade' }),
+    /** The key's public lookup part (`tlk_<prefix>_...`). */
+    prefix: text('prefix').notNull(),
+    /** Hex SHA-256 of the whole key. */
+    hash: text('hash').notNull(),
+    createdAt: createdAt(),
+    revokedAt: at('revoked_at'),
+  },
+  (t) => [uniqueIndex('api_keys_prefix_uq').on(t.prefix), index('api_keys_app_idx').on(t.appId)],
+);
+
+export const endUsers = pgTable(
+  'end_users',
+  {
+    appId: text('app_id')
+      .notNull()
+      .references(() => apps.id, { onDelete: 'cascade' }),
+    userId: text('user_id').notNull(),
+    createdAt: createdAt(),
+    lastSeen: at('last_seen').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.appId, t.userId] }),
+    index('end_users_app_created_idx').on(t.appId, t.createdAt),
+  ],
+);
+
+export type StyleWeight = { id: string; weight: number };
+
+export const generations = pgTable(
+  'generations',
+  {
+    id: text('id').primaryKey(),
+    appId: text('app_id')
+      .notNull()
+      .references(() => apps.id, { onDelete: 'cascade' }),
+    userId: text('user_id').notNull(),
+    prompt: text('prompt').notNull(),
+    text: text('text').notNull(),
+    /** The adapter version used, or null for the base model alone. */
+    adapterVersion: text('adapter_version'),
+    styles: jsonb('styles').$type<StyleWeight[]>().notNull().default([]),
+    /** Sampling parameters as requested (temperature, top_p, ...), for reproduction. */
+    params: jsonb('params').$type<Record<string, unknown>>().notNull().default({}),
+    finishReason: text('finish_reason').notNull(),
+    promptTokens: integer('prompt_tokens').notNull(),
+    completionTokens: integer('completion_tokens').notNull(),
+    timingsMs: jsonb('timings_ms').$type<Record<string, number>>().notNull().default({}),
+    createdAt: createdAt(),
+  },
+  (t) => [index('generations_app_user_created_idx').on(t.appId, t.userId, t.createdAt)],
+);
+
+export const feedback = pgTable(
+  'feedback',
+  {
+    id: text('id').primaryKey(),
+    appId: text('app_id')
+      .notNull()
+      .references(() => apps.id, { onDelete: 'cascade' }),
+    userId: text('user_id').notNull(),
+    /** Soft reference: no foreign key, the generation may have been erased. */
+    generationId: text('generation_id'),
+    prompt: text('prompt'),
+    text: text('text').notNull(),
+    rating: smallint('rating').notNull(),
+    editedText: text('edited_text'),
+    idempotencyKey: text('idempotency_key'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('feedback_app_user_created_idx').on(t.appId, t.userId, t.createdAt),
+    index('feedback_app_created_idx').on(t.appId, t.createdAt),
+    uniqueIndex('feedback_app_idempotency_uq')
+      .on(t.appId, t.idempotencyKey)
+      .where(sql`${t.idempotencyKey} is not null`),
+    check('feedback_rating_ck', sql`${t.rating} in (1, -1)`),
+  ],
+);
+
+export const adapterKinds = ['user', 'style'] as const;
+export type AdapterKind = (typeof adapterKinds)[number];
+export const adapterStatuses = ['training', 'candidate', 'active', 'rejected', 'retired'] as const;
+export type AdapterStatus = (typeof adapterStatuses)[number];
+
+/**
+ * One immutable adapter version. A user adapter belongs to (app, user); a style adapter to (app, style).
+ * At most one version per owner is `active` (partial unique indexes).
+ */
+export const adapters = pgTable(
+  'adapters',
+  {
+    id: text('id').primaryKey(),
+    appId: text('app_id')
+      .notNull()
+      .references(() => apps.id, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: adapterKinds }).notNull(),
+    userId: text('user_id'),
+    styleId: text('style_id'),
+    version: text('version').notNull(),
+    status: text('status', { enum: adapterStatuses }).notNull(),
+    metrics: jsonb('metrics').$type<Record<string, unknown>>().notNull().default({}),
+    /** Object-storage prefix of the adapter package, ending with `/`. */
+    storagePrefix: text('storage_prefix').notNull(),
+    baseModelId: text('base_model_id').notNull(),
+    /** created_at of the newest feedback the version was trained on (what is "new" since). */
+    dataUntil: at('data_until'),
+    jobId: text('job_id'),
+    createdAt: createdAt(),
+    promotedAt: at('promoted_at'),
+  },
+  (t) => [
+    index('adapters_app_user_status_idx').on(t.appId, t.userId, t.status),
+    index('adapters_app_created_idx').on(t.appId, t.createdAt),
+    uniqueIndex('adapters_user_version_uq').on(t.appId, t.userId, t.version).where(sql`${t.kind} = 'user'`),
+    uniqueIndex('adapters_style_version_uq')
+      .on(t.appId, t.styleId, t.version)
+      .where(sql`${t.kind} = 'style'`),
+    uniqueIndex('adapters_user_active_uq')
+      .on(t.appId, t.userId)
+      .where(sql`${t.kind} = 'user' and ${t.status} = 'active'`),
+    uniqueIndex('adapters_style_active_uq')
+      .on(t.appId, t.styleId)
+      .where(sql`${t.kind} = 'style' and ${t.status} = 'active'`),
+    check(
+      'adapters_owner_ck',
+      sql`(${t.kind} = 'user' and ${t.userId} is not null and ${t.styleId} is null) or (${t.kind} = 'style' and ${t.styleId} is not null and ${t.userId} is null)`,
+    ),
+    check(
+      'adapters_status_ck',
+      sql`${t.status} in ('training', 'candidate', 'active', 'rejected', 'retired')`,
+    ),
+  ],
+);
+
+export const jobStatuses = ['queued', 'running', 'succeeded', 'failed'] as const;
+export type JobStatus = (typeof jobStatuses)[number];
+
+/**
+ * The training job queue. Workers claim with `FOR UPDATE SKIP LOCKED` and hold a lease
+ * (`locked_by`, `locked_until`); a job whose lease expired is taken again until `max_attempts`.
+ */
+export const trainingJobs = pgTable(
+  'training_jobs',
+  {
+    id: text('id').primaryKey(),
+    kind: text('kind').notNull(),
+    appId: text('app_id').references(() => apps.id, { onDelete: 'cascade' }),
+    status: text('status', { enum: jobStatuses }).notNull().default('queued'),
+    payload: jsonb('payload').$type<unknown>().notNull().default({}),
+    progress: jsonb('progress').$type<Record<string, unknown>>().notNull().default({}),
+    result: jsonb('result').$type<unknown>(),
+    log: text('log').notNull().default(''),
+    error: text('error'),
+    attempts: integer('attempts').notNull().default(0),
+    maxAttempts: integer('max_attempts').notNull().default(3),
+    runAfter: at('run_after').notNull().defaultNow(),
+    lockedBy: text('locked_by'),
+    lockedUntil: at('locked_until'),
+    createdAt: createdAt(),
+    startedAt: at('started_at'),
+    finishedAt: at('finished_at'),
+  },
+  (t) => [
+    index('training_jobs_status_run_after_idx').on(t.status, t.runAfter),
+    index('training_jobs_created_idx').on(t.createdAt),
+    index('training_jobs_app_created_idx').on(t.appId, t.createdAt),
+    check('training_jobs_status_ck', sql`${t.status} in ('queued', 'running', 'succeeded', 'failed')`),
+  ],
+);
+
+export const baseModels = pgTable('base_models', {
+  id: text('id').primaryKey(),
+  storagePrefix: text('storage_prefix').notNull(),
+  /** Hex SHA-256 of the weights the version was trained against. */
+  hash: text('hash').notNull(),
+  config: jsonb('config').$type<Record<string, unknown>>().notNull().default({}),
+  createdAt: createdAt(),
+});
+
+export type App = typeof apps.$inferSelect;
+export type ApiKey = typeof apiKeys.$inferSelect;
+export type EndUser = typeof endUsers.$inferSelect;
+export type Generation = typeof generations.$inferSelect;
+export type NewGeneration = typeof generations.$inferInsert;
+export type Feedback = typeof feedback.$inferSelect;
+export type NewFeedback = typeof feedback.$inferInsert;
+export type Adapter = typeof adapters.$inferSelect;
+export type NewAdapter = typeof adapters.$inferInsert;
+export type TrainingJob = typeof trainingJobs.$inferSelect;
+export type BaseModel = typeof baseModels.$inferSelect;
