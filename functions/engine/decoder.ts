@@ -36,6 +36,12 @@ export interface DecoderOutput {
   present: KVCache;
 }
 
+/** What generation and scoring need from a decoder (tests plug in a scripted one). */
+export interface DecoderLike {
+  readonly shape: DecoderShape;
+  run(step: DecoderStep): Promise<DecoderOutput>;
+}
+
 let configured = false;
 function configureOrt(): void {
   if (configured) return;
@@ -44,8 +50,10 @@ function configureOrt(): void {
   ort.env.logLevel = 'error';
 }
 
-export class Decoder {
+export class Decoder implements DecoderLike {
   private readonly noLora: LoraInputs;
+  /** Runs on one session are serialised: concurrent callers interleave run by run, in arrival order. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -112,13 +120,19 @@ export class Decoder {
       feeds[`past_key_values.${i}.key`] = kv.key;
       feeds[`past_key_values.${i}.value`] = kv.value;
     });
-    const out = await this.session.run(feeds);
+    const out = await this.serialized(() => this.session.run(feeds));
     const logits = out.logits as ort.Tensor;
     const present: KVCache = past.map((_, i) => ({
       key: out[`present.${i}.key`] as ort.Tensor,
       value: out[`present.${i}.value`] as ort.Tensor,
     }));
     return { logits: logits.data as Float32Array, present };
+  }
+
+  private serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(fn, fn);
+    this.queue = result.catch(() => {});
+    return result;
   }
 
   async release(): Promise<void> {

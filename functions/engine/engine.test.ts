@@ -1,0 +1,315 @@
+// The engine on the shipped model (models/brown-4m): generation, scoring and adapters end to end.
+// Small max_tokens throughout: the suite must stay fast on two shared cores.
+import { resolve } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FileStore } from '../runtime/node/file-store.js';
+import { MemoryStore } from '../storage/memory-store.js';
+import { type AdapterRef, Engine } from './engine.js';
+import type { Generation } from './generate.js';
+import { loadModelPackage, ModelPackageError } from './model-package.js';
+import { argmax } from './sampler.js';
+import { adapterFiles, randomAdapter, randomLoraTensors } from './testing.js';
+
+const root = resolve(import.meta.dirname, '../..');
+let engine: Engine;
+
+beforeAll(async () => {
+  engine = await Engine.load(new FileStore(root), 'models/brown-4m');
+}, 60_000);
+
+async function collect(gen: Generation) {
+  const pieces: string[] = [];
+  for await (const p of gen) pieces.push(p.text);
+  return { pieces, result: await gen.result };
+}
+
+/** Greedy decoding by full forward passes (no KV cache): the reference for the decode loop. */
+async function greedyReference(prompt: string, n: number): Promise<number[]> {
+  const { tokenizer, decoder } = engine.model;
+  const v = decoder.shape.vocabSize;
+  const seq = [tokenizer.bosId, ...tokenizer.encode(prompt)];
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const { logits } = await decoder.run({ ids: [seq] });
+    const tok = argmax(logits.subarray((seq.length - 1) * v, seq.length * v));
+    if (tok === tokenizer.eosId) break;
+    out.push(tok);
+    seq.push(tok);
+  }
+  return out;
+}
+
+function textOf(ids: number[]): string {
+  const d = new TextDecoder();
+  return ids.map((id) => d.decode(engine.model.tokenizer.tokenBytes(id), { stream: true })).join('');
+}
+
+const adapterRef = (key: string, seed: number, weight?: number, r = 4): AdapterRef => ({
+  key,
+  weight,
+  load: async () =>
+    randomAdapter(engine.model.shape, {
+      r,
+      alpha: 8,
+      targets: ['q_proj', 'v_proj', 'down_proj'],
+      seed,
+      scale: 0.3,
+    }),
+});
+
+describe('model package', () => {
+  it('is loaded once per process and store: the session is shared', async () => {
+    const store = new FileStore(root);
+    const [a, b] = await Promise.all([
+      loadModelPackage(store, 'models/brown-4m'),
+      loadModelPackage(store, 'models/brown-4m/'),
+    ]);
+    expect(a).toBe(b);
+  });
+
+  it('a missing package is a clear error, and is not cached', async () => {
+    const store = new MemoryStore();
+    await expect(loadModelPackage(store, 'models/none/')).rejects.toThrow(ModelPackageError);
+    await expect(loadModelPackage(store, 'models/none/')).rejects.toThrow(/models\/none\/: .* is missing/);
+  });
+});
+
+describe('generation', () => {
+  const prompt = 'The detective opened the door and';
+
+  it('greedy decoding equals the argmax of full forward passes', async () => {
+    const ref = await greedyReference(prompt, 8);
+    const r = await engine.generate(prompt, { temperature: 0, maxTokens: 8 }).result;
+    expect(r.text).toBe(textOf(ref));
+    expect(r.promptTokens).toBe(engine.model.tokenizer.encode(prompt).length);
+  });
+
+  it('the same seed gives the same text; other seeds give other texts', async () => {
+    const opts = { temperature: 1, topK: 0, topP: 1, maxTokens: 10 };
+    const a = await engine.generate(prompt, { ...opts, seed: 7 }).result;
+    const b = await engine.generate(prompt, { ...opts, seed: 7 }).result;
+    expect(b.text).toBe(a.text);
+    expect(b.seed).toBe(7);
+    const others = await Promise.all(
+      [8, 9, 10].map((seed) => engine.generate(prompt, { ...opts, seed }).result),
+    );
+    expect(new Set([a.text, ...others.map((o) => o.text)]).size).toBeGreaterThan(1);
+  });
+
+  it('stops at max tokens with finish reason length, and streams the same text', async () => {
+    const { pieces, result } = await collect(
+      engine.generate(prompt, { temperature: 0.7, seed: 1, maxTokens: 5 }),
+    );
+    expect(result.finishReason).toBe('length');
+    expect(result.completionTokens).toBe(5);
+    expect(pieces.join('')).toBe(result.text);
+    expect(result.timings.totalMs).toBeGreaterThanOrEqual(result.timings.firstTokenMs);
+    expect(result.timings.tokensPerSecond).toBeGreaterThan(0);
+  });
+
+  it('a stop string ends the text before it, even across tokens, and never reaches the stream', async () => {
+    const ids = await greedyReference(prompt, 12);
+    expect(ids.length).toBeGreaterThan(4);
+    // Two characters either side of the boundary between token 2 and token 3.
+    const head = textOf(ids.slice(0, 3));
+    const full = textOf(ids);
+    const stop = full.slice(head.length - 2, head.length + 2);
+    const { pieces, result } = await collect(
+      engine.generate(prompt, { temperature: 0, maxTokens: 12, stop: [stop] }),
+    );
+    expect(result.finishReason).toBe('stop');
+    expect(result.text).toBe(full.slice(0, full.indexOf(stop)));
+    expect(pieces.join('')).toBe(result.text);
+  });
+
+  it('cuts a long prompt from the left to leave room to generate', async () => {
+    const long = 'the cat sat on the mat and looked at the dog. '.repeat(40);
+    const n = engine.model.tokenizer.encode(long).length;
+    expect(n).toBeGreaterThan(256);
+    const r = await engine.generate(long, { temperature: 0, maxTokens: 4 }).result;
+    expect(r.promptTruncated).toBe(true);
+    expect(r.promptTokens).toBe(256 - 4 - 1);
+    expect(r.completionTokens).toBe(4);
+  });
+
+  it('two concurrent seeded generations give the texts each gives alone', async () => {
+    const o1 = { temperature: 0.9, seed: 11, maxTokens: 8, adapters: [adapterRef('conc-a', 5)] };
+    const o2 = { temperature: 0.9, seed: 12, maxTokens: 8 };
+    const alone1 = await engine.generate('Once upon a time', o1).result;
+    const alone2 = await engine.generate('She said', o2).result;
+    const [c1, c2] = await Promise.all([
+      engine.generate('Once upon a time', o1).result,
+      engine.generate('She said', o2).result,
+    ]);
+    expect(c1.text).toBe(alone1.text);
+    expect(c2.text).toBe(alone2.text);
+  });
+
+  it('refuses bad options', () => {
+    expect(() => engine.generate('x', { maxTokens: 0 })).toThrow(RangeError);
+    expect(() => engine.generate('x', { topP: 0 })).toThrow(RangeError);
+    expect(() => engine.generate('x', { temperature: -1 })).toThrow(RangeError);
+  });
+
+  it('an aborted generation rejects', async () => {
+    const ctl = new AbortController();
+    const gen = engine.generate('x', { maxTokens: 50, signal: ctl.signal });
+    ctl.abort();
+    await expect(gen.result).rejects.toThrow();
+  });
+});
+
+describe('scoring', () => {
+  const context = 'It was a dark and stormy night.';
+  const texts = [' The rain fell.', ' He ran home to his wife, who was waiting at the window.', ' Quiet.'];
+
+  it('equals the summed log-softmax of a full forward pass over the text tokens only', async () => {
+    const [got] = await engine.score([texts[1] as string], { context });
+    const { tokenizer, decoder } = engine.model;
+    const v = decoder.shape.vocabSize;
+    const ctxIds = tokenizer.encode(context);
+    const txtIds = tokenizer.encode(texts[1] as string);
+    const seq = [tokenizer.bosId, ...ctxIds, ...txtIds];
+    const { logits } = await decoder.run({ ids: [seq] });
+    let nll = 0;
+    for (let p = 1 + ctxIds.length; p < seq.length; p++) {
+      const row = Array.from(logits.subarray((p - 1) * v, p * v));
+      const max = Math.max(...row);
+      const lse = max + Math.log(row.reduce((s, x) => s + Math.exp(x - max), 0));
+      nll += lse - (row[seq[p] as number] as number);
+    }
+    expect(got?.tokens).toBe(txtIds.length);
+    expect(got?.nll).toBeCloseTo(nll, 4);
+    expect(got?.meanNll).toBeCloseTo(nll / txtIds.length, 5);
+    expect(got?.tokenNlls.length).toBe(txtIds.length);
+  });
+
+  it('batched scoring equals scoring one by one', async () => {
+    const batched = await engine.score(texts, { context });
+    for (let i = 0; i < texts.length; i++) {
+      const [one] = await engine.score([texts[i] as string], { context });
+      expect(batched[i]?.tokens).toBe(one?.tokens);
+      expect(batched[i]?.nll).toBeCloseTo(one?.nll as number, 3);
+    }
+  });
+
+  it('an empty text scores zero; a text longer than the context is refused', async () => {
+    const [empty] = await engine.score(['']);
+    expect(empty).toMatchObject({ tokens: 0, nll: 0, meanNll: 0 });
+    await expect(engine.score(['word '.repeat(300)])).rejects.toThrow(RangeError);
+  });
+});
+
+describe('adapters', () => {
+  const text = [' and then the night came down over the town.'];
+
+  it('an adapter changes the output', async () => {
+    const [base] = await engine.score(text);
+    const [tuned] = await engine.score(text, { adapters: [adapterRef('change', 1)] });
+    expect(Math.abs((tuned?.nll as number) - (base?.nll as number))).toBeGreaterThan(1e-2);
+  });
+
+  it('composition with weights equals one adapter with the ranks concatenated by hand', async () => {
+    const { shape } = engine.model;
+    const targets = ['q_proj', 'v_proj', 'down_proj'];
+    const t1 = randomLoraTensors(shape, { r: 4, alpha: 8, targets, seed: 21, scale: 0.3 });
+    const t2 = randomLoraTensors(shape, {
+      r: 2,
+      alpha: 6,
+      targets: ['q_proj', 'up_proj'],
+      seed: 22,
+      scale: 0.3,
+    });
+    const [w1, w2] = [0.7, -0.4];
+    const f1 = adapterFiles(t1, { r: 4, alpha: 8, targets });
+    const f2 = adapterFiles(t2, { r: 2, alpha: 6, targets: ['q_proj', 'up_proj'] });
+    // Merged: rank 6, alpha 6 (scaling 1): B = [w1·(8/4)·B1, w2·(6/2)·B2], zero blocks where one is absent.
+    const merged = new Map<string, { a: Float32Array; b: Float32Array; r: number }>();
+    shape.loraModules.forEach((m, j) => {
+      const [fin, fout] = shape.loraShapes[j] as [number, number];
+      const p1 = t1.get(m);
+      const p2 = t2.get(m);
+      if (!p1 && !p2) return;
+      const a = new Float32Array(6 * fin);
+      const b = new Float32Array(fout * 6);
+      if (p1) a.set(p1.a, 0);
+      if (p2) a.set(p2.a, 4 * fin);
+      for (let o = 0; o < fout; o++) {
+        for (let c = 0; c < 4; c++) b[o * 6 + c] = p1 ? w1 * 2 * (p1.b[o * 4 + c] as number) : 0;
+        for (let c = 0; c < 2; c++) b[o * 6 + 4 + c] = p2 ? w2 * 3 * (p2.b[o * 2 + c] as number) : 0;
+      }
+      merged.set(m, { a, b, r: 6 });
+    });
+    const fm = adapterFiles(merged, {
+      r: 6,
+      alpha: 6,
+      targets: ['q_proj', 'v_proj', 'up_proj', 'down_proj'],
+    });
+    const [composed] = await engine.score(text, {
+      adapters: [
+        { key: 'c1', load: async () => f1, weight: w1 },
+        { key: 'c2', load: async () => f2, weight: w2 },
+      ],
+    });
+    const [byHand] = await engine.score(text, { adapters: [{ key: 'merged', load: async () => fm }] });
+    const [base] = await engine.score(text);
+    expect(Math.abs((composed?.nll as number) - (base?.nll as number))).toBeGreaterThan(1e-2);
+    composed?.tokenNlls.forEach((x, i) => {
+      expect(x).toBeCloseTo(byHand?.tokenNlls[i] as number, 4);
+    });
+  });
+
+  it('an adapter composed with itself at 0.5 + 0.5 equals the adapter alone; weight 0 is the base', async () => {
+    const one = adapterRef('self', 3);
+    const [alone] = await engine.score(text, { adapters: [one] });
+    const [halves] = await engine.score(text, {
+      adapters: [
+        { ...one, weight: 0.5 },
+        { ...one, weight: 0.5 },
+      ],
+    });
+    expect(halves?.nll).toBeCloseTo(alone?.nll as number, 4);
+    const [zero] = await engine.score(text, { adapters: [{ ...one, weight: 0 }] });
+    const [base] = await engine.score(text);
+    expect(zero?.nll).toBeCloseTo(base?.nll as number, 5);
+  });
+
+  it('a refused adapter fails the request with an AdapterError, and is not cached', async () => {
+    const bad: AdapterRef = {
+      key: 'bad',
+      load: async () => ({
+        config: new TextEncoder().encode('{"peft_type":"IA3"}'),
+        weights: new Uint8Array(8),
+      }),
+    };
+    await expect(engine.score(text, { adapters: [bad] })).rejects.toThrow(/adapter bad: .*peft_type/);
+    const gen = engine.generate('x', { adapters: [bad], maxTokens: 2 });
+    await expect(gen.result).rejects.toMatchObject({ name: 'AdapterError' });
+    const m = engine.metrics();
+    expect(m.adapterCache.loadErrors).toBeGreaterThanOrEqual(2);
+    expect(m.generationsFailed).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a hundred concurrent requests for a cold adapter cause one load', async () => {
+    let loads = 0;
+    const ref: AdapterRef = {
+      key: 'adapters/app/u1/v1/',
+      load: async () => {
+        loads++;
+        return randomAdapter(engine.model.shape, { r: 2, alpha: 4, targets: ['q_proj'], seed: 9 });
+      },
+    };
+    const inputs = await Promise.all(Array.from({ length: 100 }, () => engine.resolveLora([ref])));
+    expect(loads).toBe(1);
+    expect(new Set(inputs).size).toBe(1);
+  });
+
+  it('metrics count generations, tokens and cache use', () => {
+    const m = engine.metrics();
+    expect(m.generationsStarted).toBeGreaterThan(0);
+    expect(m.completionTokens).toBeGreaterThan(0);
+    expect(m.adapterCache.hits).toBeGreaterThan(0);
+    expect(m.adapterCache.bytes).toBeGreaterThan(0);
+    expect(m.generationsActive).toBe(0);
+  });
+});

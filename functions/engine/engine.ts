@@ -1,0 +1,181 @@
+// The inference engine: one base model package, an adapter cache, generation and scoring with any set of
+// weighted adapters. The HTTP layer resolves which adapter versions apply (the user's active one, styles)
+// and passes them in as AdapterRefs; the engine loads each version at most once (cache, single-flight).
+import type { BlobStore } from '../storage/store.js';
+import {
+  AdapterError,
+  type AdapterFiles,
+  type AdapterLimits,
+  type ComposedLora,
+  composeLora,
+  type LoraAdapter,
+  parseAdapter,
+} from './adapter.js';
+import { AdapterCache, type CacheMetrics } from './adapter-cache.js';
+import type { LoraInputs } from './decoder.js';
+import {
+  type FinishReason,
+  type GenerateOptions,
+  type GenerateResult,
+  Generation,
+  resolveGenerateOptions,
+  runGeneration,
+} from './generate.js';
+import { loadModelPackage, type ModelPackage } from './model-package.js';
+import { type ScoreResult, scoreTexts } from './score.js';
+
+/** One adapter version to apply. */
+export interface AdapterRef {
+  /** Immutable cache key of the version, e.g. its storage prefix `adapters/app/user/v3/`. */
+  key: string;
+  /** Fetches the version's files; called only on a cache miss. */
+  load: () => Promise<AdapterFiles>;
+  /** Multiplies the adapter's update. Default 1. */
+  weight?: number;
+}
+
+export interface EngineOptions {
+  /** Bytes of adapter tensors kept in memory. Default 64 MiB. */
+  adapterCacheBytes?: number;
+  /** Adapter size limits; defaults come from the base config. */
+  adapterLimits?: Partial<AdapterLimits>;
+}
+
+export interface EngineGenerateOptions extends GenerateOptions {
+  adapters?: readonly AdapterRef[];
+}
+
+export interface EngineScoreOptions {
+  context?: string;
+  adapters?: readonly AdapterRef[];
+}
+
+export interface EngineMetrics {
+  generationsStarted: number;
+  generationsFailed: number;
+  generationsActive: number;
+  finishReasons: Record<FinishReason, number>;
+  promptTokens: number;
+  completionTokens: number;
+  scoreRequests: number;
+  scoredTexts: number;
+  scoredTokens: number;
+  adapterCache: CacheMetrics;
+}
+
+type CachedLora = LoraAdapter | ComposedLora;
+
+export class Engine {
+  private readonly cache: AdapterCache<CachedLora>;
+  private readonly limits: AdapterLimits;
+  private readonly counts = {
+    generationsStarted: 0,
+    generationsFailed: 0,
+    generationsActive: 0,
+    promptTokens: 0,
+    completionTokens: 0,
+    scoreRequests: 0,
+    scoredTexts: 0,
+    scoredTokens: 0,
+  };
+  private readonly finishReasons: Record<FinishReason, number> = { stop: 0, length: 0, eos: 0 };
+
+  constructor(
+    readonly model: ModelPackage,
+    opts: EngineOptions = {},
+  ) {
+    this.cache = new AdapterCache(opts.adapterCacheBytes ?? 64 * 1024 * 1024);
+    this.limits = {
+      maxRank: model.config.tailor.max_lora_rank,
+      targets: model.config.tailor.lora_targets,
+      ...opts.adapterLimits,
+    };
+  }
+
+  /**
+   * An engine over the package under `prefix` in `store`. The package (ONNX session included) is loaded
+   * once per process and shared; each Engine has its own adapter cache, so keep one per process.
+   */
+  static async load(store: BlobStore, prefix: string, opts: EngineOptions = {}): Promise<Engine> {
+    return new Engine(await loadModelPackage(store, prefix), opts);
+  }
+
+  /** Starts generating; iterate the result for text pieces, or await `.result`. */
+  generate(prompt: string, opts: EngineGenerateOptions = {}): Generation {
+    const t0 = performance.now();
+    const o = resolveGenerateOptions(opts);
+    this.counts.generationsStarted++;
+    this.counts.generationsActive++;
+    const gen = new Generation(async (emit) => {
+      try {
+        const lora = await this.resolveLora(opts.adapters);
+        const r: GenerateResult = await runGeneration(this.model, prompt, o, lora, emit, t0);
+        this.counts.promptTokens += r.promptTokens;
+        this.counts.completionTokens += r.completionTokens;
+        this.finishReasons[r.finishReason]++;
+        return r;
+      } catch (e) {
+        this.counts.generationsFailed++;
+        throw e;
+      } finally {
+        this.counts.generationsActive--;
+      }
+    });
+    gen.result.catch(() => {}); // the caller may only iterate: the error reaches it there
+    return gen;
+  }
+
+  /** Negative log-likelihood of each text after `context`, under the base model plus `adapters`. */
+  async score(texts: readonly string[], opts: EngineScoreOptions = {}): Promise<ScoreResult[]> {
+    this.counts.scoreRequests++;
+    const lora = await this.resolveLora(opts.adapters);
+    const results = await scoreTexts(this.model, texts, { context: opts.context, lora });
+    this.counts.scoredTexts += results.length;
+    this.counts.scoredTokens += results.reduce((s, r) => s + r.tokens, 0);
+    return results;
+  }
+
+  /**
+   * The decoder inputs for a set of adapters (undefined = base model), cached: one adapter at weight 1 is
+   * its own entry; any other combination is cached as a composed entry keyed by its keys and weights.
+   */
+  async resolveLora(refs: readonly AdapterRef[] | undefined): Promise<LoraInputs | undefined> {
+    if (!refs || refs.length === 0) return undefined;
+    for (const r of refs) {
+      if (typeof r.key !== 'string' || r.key.length === 0)
+        throw new AdapterError('adapter key must be non-empty');
+      if (r.weight !== undefined && !Number.isFinite(r.weight))
+        throw new AdapterError(`adapter ${r.key}: weight ${r.weight} is not finite`);
+    }
+    const only = refs[0] as AdapterRef;
+    if (refs.length === 1 && (only.weight ?? 1) === 1) return (await this.adapter(only)).inputs;
+    const key = `compose:${JSON.stringify(refs.map((r) => [r.key, r.weight ?? 1]))}`;
+    const composed = await this.cache.get(key, async () => {
+      const parts = await Promise.all(
+        refs.map(async (r) => ({ adapter: await this.adapter(r), weight: r.weight ?? 1 })),
+      );
+      return composeLora(this.model.shape, parts);
+    });
+    return composed.inputs;
+  }
+
+  private async adapter(ref: AdapterRef): Promise<LoraAdapter> {
+    const v = await this.cache.get(`adapter:${ref.key}`, async () => {
+      const files = await ref.load();
+      if (!(files?.config instanceof Uint8Array) || !(files.weights instanceof Uint8Array))
+        throw new AdapterError(`adapter ${ref.key}: load() must give { config, weights } bytes`);
+      try {
+        return parseAdapter(files, this.model.shape, this.limits);
+      } catch (e) {
+        if (e instanceof AdapterError) throw new AdapterError(`adapter ${ref.key}: ${e.message}`);
+        throw e;
+      }
+    });
+    return v as LoraAdapter;
+  }
+
+  /** A plain snapshot for /metrics. */
+  metrics(): EngineMetrics {
+    return { ...this.counts, finishReasons: { ...this.finishReasons }, adapterCache: this.cache.metrics() };
+  }
+}

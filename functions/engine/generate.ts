@@ -1,0 +1,242 @@
+// Text generation with the KV cache: prefill the prompt once, then one token per decoder run. Pieces of
+// text are streamed as soon as they are final: whole UTF-8 characters only (bytes of a character split
+// across tokens are held until it completes) and never a possible start of a stop string.
+//
+// Context policy (the model sees at most `contextLength` positions, BOS included):
+// - the prompt is [BOS] + its tokens, cut from the left (BOS kept) to contextLength − min(maxTokens,
+//   contextLength / 2) positions, so there is room to generate; `promptTruncated` says when that happened;
+// - when the window fills during generation, it slides: [BOS] + the last contextLength / 2 − 1 tokens are
+//   prefilled again and decoding goes on, so maxTokens may exceed the context length.
+import type { KVCache, LoraInputs } from './decoder.js';
+import type { ModelPackage } from './model-package.js';
+import { mulberry32, randomSeed } from './rng.js';
+import { Sampler } from './sampler.js';
+import { StopMatcher } from './stop.js';
+import { Utf8StreamDecoder } from './tokenizer.js';
+
+export type FinishReason = 'stop' | 'length' | 'eos';
+
+export interface GenerateOptions {
+  /** Tokens to generate at most (≥ 1). Default 64. */
+  maxTokens?: number;
+  /** 0 = greedy. Default 0.8. */
+  temperature?: number;
+  /** Default 0.95; 1 = off. */
+  topP?: number;
+  /** Default 50; 0 = off. */
+  topK?: number;
+  /** Same seed, same options, same adapters → same text. Default: a random seed (reported back). */
+  seed?: number;
+  /** The text ends right before the first occurrence of any of these. */
+  stop?: readonly string[];
+  /** Aborting rejects the result (and the stream) with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+export interface GenerateResult {
+  text: string;
+  finishReason: FinishReason;
+  /** Prompt tokens the model saw, after any truncation (BOS not counted). */
+  promptTokens: number;
+  promptTruncated: boolean;
+  /** Tokens generated (an end-of-sequence token is not counted). */
+  completionTokens: number;
+  seed: number;
+  timings: {
+    /** From the call to the first sampled token: adapter load and prefill included. */
+    firstTokenMs: number;
+    totalMs: number;
+    /** completionTokens over totalMs. */
+    tokensPerSecond: number;
+  };
+}
+
+export interface TextPiece {
+  text: string;
+}
+
+/**
+ * One generation in progress: iterate it for text pieces (once), or await `result`. It runs whether or
+ * not anyone iterates; pieces wait in a queue until read.
+ */
+export class Generation implements AsyncIterable<TextPiece> {
+  readonly result: Promise<GenerateResult>;
+  private readonly pieces: string[] = [];
+  private finished = false;
+  private failure: { error: unknown } | null = null;
+  private wake: (() => void) | null = null;
+  private iterated = false;
+
+  constructor(run: (emit: (text: string) => void) => Promise<GenerateResult>) {
+    this.result = run((text) => {
+      if (text.length === 0) return;
+      this.pieces.push(text);
+      this.notify();
+    });
+    this.result.then(
+      () => this.end(null),
+      (error: unknown) => this.end({ error }),
+    );
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<TextPiece> {
+    if (this.iterated) throw new Error('a Generation can be iterated only once');
+    this.iterated = true;
+    for (;;) {
+      const text = this.pieces.shift();
+      if (text !== undefined) {
+        yield { text };
+        continue;
+      }
+      if (this.finished) {
+        if (this.failure) throw this.failure.error;
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    }
+  }
+
+  private end(failure: { error: unknown } | null): void {
+    this.finished = true;
+    this.failure = failure;
+    this.notify();
+  }
+
+  private notify(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+}
+
+export interface ResolvedGenerateOptions {
+  maxTokens: number;
+  temperature: number;
+  topP: number;
+  topK: number;
+  seed: number;
+  stop: readonly string[];
+  signal: AbortSignal | undefined;
+}
+
+/** Defaults applied and ranges checked (RangeError names the bad option). */
+export function resolveGenerateOptions(o: GenerateOptions = {}): ResolvedGenerateOptions {
+  const r: ResolvedGenerateOptions = {
+    maxTokens: o.maxTokens ?? 64,
+    temperature: o.temperature ?? 0.8,
+    topP: o.topP ?? 0.95,
+    topK: o.topK ?? 50,
+    seed: o.seed ?? randomSeed(),
+    stop: o.stop ?? [],
+    signal: o.signal,
+  };
+  if (!Number.isSafeInteger(r.maxTokens) || r.maxTokens < 1)
+    throw new RangeError('maxTokens must be an integer ≥ 1');
+  if (!(Number.isFinite(r.temperature) && r.temperature >= 0))
+    throw new RangeError('temperature must be ≥ 0');
+  if (!(r.topP > 0 && r.topP <= 1)) throw new RangeError('topP must be in (0, 1]');
+  if (!Number.isSafeInteger(r.topK) || r.topK < 0) throw new RangeError('topK must be an integer ≥ 0');
+  if (!Number.isSafeInteger(r.seed)) throw new RangeError('seed must be an integer');
+  if (!r.stop.every((s) => typeof s === 'string')) throw new RangeError('stop must be a list of strings');
+  return r;
+}
+
+const samplers = new WeakMap<ModelPackage, Sampler[]>();
+
+/** The decode loop. `t0` is when the request started (performance.now()), for the timings. */
+export async function runGeneration(
+  pkg: ModelPackage,
+  prompt: string,
+  o: ResolvedGenerateOptions,
+  lora: LoraInputs | undefined,
+  emit: (text: string) => void,
+  t0: number,
+): Promise<GenerateResult> {
+  const { tokenizer, decoder, contextLength: ctx } = pkg;
+  const vocab = decoder.shape.vocabSize;
+  const bos = tokenizer.bosId;
+  const promptIds = tokenizer.encode(prompt);
+  const maxPrompt = ctx - Math.min(o.maxTokens, Math.floor(ctx / 2));
+  const promptTruncated = promptIds.length + 1 > maxPrompt;
+  let seq = [bos, ...(promptTruncated ? promptIds.slice(promptIds.length - (maxPrompt - 1)) : promptIds)];
+  const promptTokens = seq.length - 1;
+
+  // Samplers hold scratch buffers; concurrent generations each take their own from a small pool.
+  const pool = samplers.get(pkg) ?? [];
+  samplers.set(pkg, pool);
+  const sampler = pool.pop() ?? new Sampler(vocab);
+  try {
+    const rng = mulberry32(o.seed);
+    const params = { temperature: o.temperature, topK: o.topK, topP: o.topP };
+    const utf8 = new Utf8StreamDecoder();
+    const stops = new StopMatcher(o.stop);
+    let text = '';
+    const out = (t: string) => {
+      text += t;
+      emit(t);
+    };
+
+    const prefill = async (): Promise<{ logits: Float32Array; past: KVCache }> => {
+      const res = await decoder.run({ ids: [seq], lora });
+      return { logits: res.logits.subarray((seq.length - 1) * vocab, seq.length * vocab), past: res.present };
+    };
+    o.signal?.throwIfAborted();
+    let { logits, past } = await prefill();
+    let firstTokenAt = 0;
+    let completion = 0;
+    let finishReason: FinishReason;
+    for (;;) {
+      o.signal?.throwIfAborted();
+      const tok = sampler.sample(logits, params, rng);
+      if (firstTokenAt === 0) firstTokenAt = performance.now();
+      if (tok === tokenizer.eosId) {
+        finishReason = 'eos';
+        break;
+      }
+      completion++;
+      seq.push(tok);
+      const piece = utf8.push(tokenizer.tokenBytes(tok));
+      if (piece) {
+        const r = stops.push(piece);
+        out(r.text);
+        if (r.stopped) {
+          finishReason = 'stop';
+          break;
+        }
+      }
+      if (completion >= o.maxTokens) {
+        finishReason = 'length';
+        break;
+      }
+      if (seq.length >= ctx) {
+        seq = [bos, ...seq.slice(seq.length - (Math.floor(ctx / 2) - 1))];
+        ({ logits, past } = await prefill());
+      } else {
+        const res = await decoder.run({ ids: [[tok]], past, lora });
+        logits = res.logits;
+        past = res.present;
+      }
+    }
+    // Held text was not a stop string after all. Bytes of an unfinished character are dropped.
+    if (finishReason !== 'stop') out(stops.flush());
+    const end = performance.now();
+    const totalMs = end - t0;
+    return {
+      text,
+      finishReason,
+      promptTokens,
+      promptTruncated,
+      completionTokens: completion,
+      seed: o.seed,
+      timings: {
+        firstTokenMs: firstTokenAt - t0,
+        totalMs,
+        tokensPerSecond: totalMs > 0 ? (completion * 1000) / totalMs : 0,
+      },
+    };
+  } finally {
+    if (pool.length < 8) pool.push(sampler);
+  }
+}

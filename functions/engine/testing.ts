@@ -1,0 +1,126 @@
+// Test helpers (Web APIs only): a safetensors writer and random PEFT adapters for a base model's shape.
+import type { AdapterFiles } from './adapter.js';
+import type { DecoderLike, DecoderOutput, DecoderShape, DecoderStep } from './decoder.js';
+import { mulberry32 } from './rng.js';
+
+export interface RawTensor {
+  dtype: 'F32' | 'I32';
+  shape: number[];
+  data: Float32Array | Int32Array;
+}
+
+export function writeSafetensors(
+  tensors: Record<string, RawTensor>,
+  metadata?: Record<string, string>,
+): Uint8Array {
+  const header: Record<string, unknown> = metadata ? { __metadata__: metadata } : {};
+  let offset = 0;
+  for (const [name, t] of Object.entries(tensors)) {
+    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
+    offset += t.data.byteLength;
+  }
+  const head = new TextEncoder().encode(JSON.stringify(header));
+  const out = new Uint8Array(8 + head.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(head.length), true);
+  out.set(head, 8);
+  let at = 8 + head.length;
+  for (const t of Object.values(tensors)) {
+    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
+    at += t.data.byteLength;
+  }
+  return out;
+}
+
+/** LoRA pairs by module path (B unscaled, as PEFT stores it). */
+export type LoraTensors = Map<string, { a: Float32Array; b: Float32Array; r: number }>;
+
+export interface AdapterSpec {
+  r: number;
+  alpha: number;
+  targets: string[];
+  seed?: number;
+  /** Standard deviation-ish of the random values. Default 0.05. */
+  scale?: number;
+}
+
+export function randomLoraTensors(shape: DecoderShape, spec: AdapterSpec): LoraTensors {
+  const rng = mulberry32(spec.seed ?? 1);
+  const scale = spec.scale ?? 0.05;
+  const rand = (n: number) => Float32Array.from({ length: n }, () => (rng() * 2 - 1) * scale * 1.7);
+  const out: LoraTensors = new Map();
+  shape.loraModules.forEach((m, j) => {
+    if (!spec.targets.includes(m.split('.')[4] as string)) return;
+    const [fin, fout] = shape.loraShapes[j] as [number, number];
+    out.set(m, { a: rand(spec.r * fin), b: rand(fout * spec.r), r: spec.r });
+  });
+  return out;
+}
+
+export function peftConfig(
+  spec: Omit<AdapterSpec, 'seed' | 'scale'>,
+  extra: Record<string, unknown> = {},
+): object {
+  return {
+    alpha_pattern: {},
+    base_model_name_or_path: 'models/brown-4m',
+    bias: 'none',
+    fan_in_fan_out: false,
+    inference_mode: true,
+    lora_alpha: spec.alpha,
+    lora_dropout: 0,
+    modules_to_save: null,
+    peft_type: 'LORA',
+    r: spec.r,
+    rank_pattern: {},
+    target_modules: [...spec.targets].sort(),
+    task_type: 'CAUSAL_LM',
+    use_dora: false,
+    use_rslora: false,
+    ...extra,
+  };
+}
+
+export function adapterFiles(
+  tensors: LoraTensors,
+  spec: Omit<AdapterSpec, 'seed' | 'scale'>,
+  configExtra: Record<string, unknown> = {},
+): AdapterFiles {
+  const raw: Record<string, RawTensor> = {};
+  for (const [m, { a, b, r }] of tensors) {
+    // Shapes come from the arrays: A [r, in], B [out, r].
+    raw[`base_model.model.${m}.lora_A.weight`] = { dtype: 'F32', shape: [r, a.length / r], data: a };
+    raw[`base_model.model.${m}.lora_B.weight`] = { dtype: 'F32', shape: [b.length / r, r], data: b };
+  }
+  return {
+    config: new TextEncoder().encode(JSON.stringify(peftConfig(spec, configExtra))),
+    weights: writeSafetensors(raw, { format: 'pt' }),
+  };
+}
+
+export function randomAdapter(shape: DecoderShape, spec: AdapterSpec): AdapterFiles {
+  return adapterFiles(randomLoraTensors(shape, spec), spec);
+}
+
+/**
+ * A stand-in decoder that "predicts" a fixed token script, one token per run, whatever it is fed: lets
+ * tests drive the generation loop through exact token sequences (byte tokens, EOS, long outputs).
+ */
+export class ScriptedDecoder implements DecoderLike {
+  readonly fed: number[][] = [];
+  private next = 0;
+
+  constructor(
+    readonly shape: DecoderShape,
+    private readonly script: readonly number[],
+  ) {}
+
+  async run(step: DecoderStep): Promise<DecoderOutput> {
+    const t = step.ids[0]?.length ?? 0;
+    this.fed.push([...(step.ids[0] ?? [])]);
+    const v = this.shape.vocabSize;
+    const logits = new Float32Array(step.ids.length * t * v);
+    const tok = this.script[this.next++] ?? 0;
+    for (let b = 0; b < step.ids.length; b++) logits[(b * t + t - 1) * v + tok] = 10;
+    return { logits, present: [] };
+  }
+}
