@@ -1,0 +1,17 @@
+// PostgreSQL through postgres.js (TCP on Node; on Workers through their TCP sockets). Production's driver.
+
+import { drizzle } from 'drizzle-orm/postgres-js';
+import postgres from 'postgres';
+import * as tables from '../../schema/tables.js';
+import type { Database, Db } from './database.js';
+
+export interface PostgresOptions {
+  /** Connections in the pool (postgres.js default 10). Workers want 1 or a few. */
+  max?: number;
+}
+
+export function openPostgres(url: string, opts: PostgresOptions = {}): Database {
+  const client = postgres(url, { max: opts.max ?? 10, onnotice: () => {} });
+  const db = drizzle(client, { schema: tables }) as unknown as Db;
+  return { db, driver: 'postgres', close: () => client.end({ timeout: 5 }) };
+}
