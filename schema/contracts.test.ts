@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import {
+  adapterChoice,
+  contracts,
+  feedbackRequest,
+  generateRequest,
+  generateResponse,
+  jsonSchemas,
+  listJobsQuery,
+  promoteRequest,
+  rollbackRequest,
+  scoreRequest,
+  userId,
+} from './contracts.js';
+
+const ok = (schema: { safeParse(v: unknown): { success: boolean } }, v: unknown) =>
+  schema.safeParse(v).success;
+
+describe('HTTP API v1 contracts', () => {
+  it('fill generate defaults from design.md', () => {
+    expect(generateRequest.parse({ user: 'alice', prompt: 'Once' })).toEqual({
+      user: 'alice',
+      prompt: 'Once',
+      max_tokens: 64,
+      temperature: 0.8,
+      top_p: 0.95,
+      top_k: 50,
+      adapter: 'auto',
+      styles: [],
+      stream: false,
+    });
+  });
+
+  it('enforce generate ranges', () => {
+    const base = { user: 'u', prompt: 'p' };
+    for (const [field, good, bad] of [
+      ['max_tokens', [1, 512], [0, 513, 1.5]],
+      ['temperature', [0, 2], [-0.1, 2.1]],
+      ['top_p', [0.01, 1], [0, 1.01]],
+      ['top_k', [0, 4096], [-1, 4097, 2.5]],
+      ['seed', [0, -7, 2 ** 40], [0.5]],
+      ['stop', [['\n'], ['a', 'b', 'c', 'd']], [['a', 'b', 'c', 'd', 'e'], ['']]],
+      [
+        'styles',
+        [[{ id: 'mystery', weight: -2 }]],
+        [[{ id: 'm', weight: 2.5 }], Array(5).fill({ id: 'm', weight: 1 })],
+      ],
+    ] as const) {
+      for (const v of good)
+        expect(ok(generateRequest, { ...base, [field]: v }), `${field}=${JSON.stringify(v)}`).toBe(true);
+      for (const v of bad)
+        expect(ok(generateRequest, { ...base, [field]: v }), `${field}=${JSON.stringify(v)}`).toBe(false);
+    }
+    expect(ok(generateRequest, { ...base, maxTokens: 10 })).toBe(false); // unknown field
+  });
+
+  it('accept user ids of 1-128 safe characters only', () => {
+    for (const u of ['a', 'user_1.x:y@z-w', 'x'.repeat(128)]) expect(ok(userId, u)).toBe(true);
+    for (const u of ['', 'x'.repeat(129), 'a b', 'a/b', 'é']) expect(ok(userId, u)).toBe(false);
+  });
+
+  it('take adapter as auto, none or a version', () => {
+    for (const a of ['auto', 'none', { version: 'v1' }]) expect(ok(adapterChoice, a)).toBe(true);
+    for (const a of ['latest', { version: '' }, { version: 'v1', x: 1 }])
+      expect(ok(adapterChoice, a)).toBe(false);
+  });
+
+  it('score 1 to 16 texts', () => {
+    expect(scoreRequest.parse({ user: 'u', texts: ['a'] }).adapter).toBe('auto');
+    expect(ok(scoreRequest, { user: 'u', texts: [] })).toBe(false);
+    expect(ok(scoreRequest, { user: 'u', texts: Array(17).fill('a') })).toBe(false);
+  });
+
+  it('need a generation or a text in feedback, a rating of 1 or -1, a short idempotency key', () => {
+    expect(ok(feedbackRequest, { user: 'u', generation_id: 'gen_1', rating: 1 })).toBe(true);
+    expect(ok(feedbackRequest, { user: 'u', text: 'mine', rating: -1, idempotency_key: 'k' })).toBe(true);
+    expect(ok(feedbackRequest, { user: 'u', rating: 1 })).toBe(false);
+    expect(ok(feedbackRequest, { user: 'u', text: 't', rating: 0 })).toBe(false);
+    expect(ok(feedbackRequest, { user: 'u', text: 't', rating: 1, idempotency_key: '' })).toBe(false);
+    expect(ok(feedbackRequest, { user: 'u', text: 't', rating: 1, idempotency_key: 'k'.repeat(129) })).toBe(
+      false,
+    );
+  });
+
+  it('name exactly one adapter owner in promote and rollback', () => {
+    expect(ok(promoteRequest, { app: 'a', user: 'u', version: 'v1' })).toBe(true);
+    expect(ok(promoteRequest, { app: 'a', style: 'mystery', version: 'v1' })).toBe(true);
+    expect(ok(promoteRequest, { app: 'a', user: 'u', style: 's', version: 'v1' })).toBe(false);
+    expect(ok(rollbackRequest, { app: 'a' })).toBe(false);
+  });
+
+  it('coerce page limits from query strings', () => {
+    expect(listJobsQuery.parse({ limit: '20', status: 'running' })).toEqual({ limit: 20, status: 'running' });
+    expect(listJobsQuery.parse({}).limit).toBe(50);
+    expect(ok(listJobsQuery, { limit: '0' })).toBe(false);
+    expect(ok(listJobsQuery, { limit: '201' })).toBe(false);
+  });
+
+  it('check responses, adapter null included', () => {
+    const res = {
+      id: 'gen_1',
+      text: 'x',
+      finish_reason: 'length',
+      adapter: null,
+      usage: { prompt_tokens: 1, completion_tokens: 2 },
+      timings_ms: { total: 3 },
+    };
+    expect(ok(generateResponse, res)).toBe(true);
+    expect(ok(generateResponse, { ...res, finish_reason: 'done' })).toBe(false);
+  });
+
+  it('convert to JSON Schemas for the OpenAPI document', () => {
+    const schemas = jsonSchemas();
+    expect(Object.keys(schemas)).toEqual(Object.keys(contracts));
+    const gen = schemas.GenerateRequest as {
+      properties: Record<string, { default?: unknown }>;
+      required: string[];
+    };
+    expect(gen.required.sort()).toEqual(['prompt', 'user']);
+    expect(gen.properties.max_tokens?.default).toBe(64);
+    const err = schemas.Error as { properties: Record<string, unknown> };
+    expect(err.properties.error).toBeDefined();
+    expect(JSON.parse(JSON.stringify(schemas))).toEqual(schemas);
+  });
+});
