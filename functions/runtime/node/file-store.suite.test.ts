@@ -9,6 +9,4 @@ import { FileStore } from './file-store.js';
 
 blobStoreSuite('file', async () => new FileStore(await mkdtemp(join(tmpdir(), 'tailor-fs-suite-'))), {
   readSignedUrl: async (url) => new Uint8Array(await readFile(fileURLToPath(url))),
-  // FileStore.get on a key that is a directory throws EISDIR instead of returning null.
-  knownBugs: ['prefix-get'],
 });

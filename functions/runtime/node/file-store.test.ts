@@ -52,6 +52,13 @@ describe('FileStore', () => {
     expect(await readFile(fileURLToPath(url), 'utf8')).toBe('{}');
   });
 
+  it('a key that is only a prefix of other keys (a directory) reads as missing', async () => {
+    const s = await fresh();
+    await s.put('dir/child', new Uint8Array(1));
+    expect(await s.get('dir')).toBeNull();
+    expect(await s.head('dir')).toBeNull();
+  });
+
   it('delete removes emptied directories', async () => {
     const s = await fresh();
     await s.put('u/1/v/a', new Uint8Array(1));

@@ -34,7 +34,7 @@ export class FileStore implements BlobStore {
       const buf = await readFile(path);
       return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
     } catch (e) {
-      if (isMissing(e)) return null;
+      if (isNoObject(e)) return null;
       throw e;
     }
   }
@@ -127,4 +127,9 @@ export class FileStore implements BlobStore {
 function isMissing(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** A key that names a directory (only a prefix of other keys) is no object either. */
+function isNoObject(e: unknown): boolean {
+  return isMissing(e) || (e as NodeJS.ErrnoException | undefined)?.code === 'EISDIR';
 }
