@@ -1,6 +1,9 @@
 // The engine on the shipped model (models/brown-4m): generation, scoring and adapters end to end.
 // Small max_tokens throughout: the suite must stay fast on two shared cores.
-import { resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FileStore } from '../runtime/node/file-store.js';
 import { MemoryStore } from '../storage/memory-store.js';
@@ -151,6 +154,13 @@ describe('generation', () => {
     expect(() => engine.generate('x', { temperature: -1 })).toThrow(RangeError);
   });
 
+  it('leaving the stream early cancels the generation', async () => {
+    const gen = engine.generate(prompt, { temperature: 0, maxTokens: 200 });
+    for await (const _ of gen) break;
+    await expect(gen.result).rejects.toMatchObject({ name: 'AbortError' });
+    expect(engine.metrics().generationsActive).toBe(0);
+  });
+
   it('an aborted generation rejects', async () => {
     const ctl = new AbortController();
     const gen = engine.generate('x', { maxTokens: 50, signal: ctl.signal });
@@ -272,6 +282,54 @@ describe('adapters', () => {
     const [zero] = await engine.score(text, { adapters: [{ ...one, weight: 0 }] });
     const [base] = await engine.score(text);
     expect(zero?.nll).toBeCloseTo(base?.nll as number, 5);
+  });
+
+  it('an adapter made by the trainer (train-lora) scores as the trainer evaluated it', async () => {
+    const { tokenizer } = engine.model;
+    const dir = await mkdtemp(join(tmpdir(), 'tailor-lora-'));
+    const ex = (prompt: string, completion: string) => ({
+      prompt: tokenizer.encode(prompt),
+      completion: tokenizer.encode(completion),
+      weight: 1,
+    });
+    const heldout = { context: 'The old captain', text: ' sailed into the harbour at dawn.' };
+    const job = {
+      version: 1,
+      base_model: join(root, 'models/brown-4m'),
+      lora: { r: 4, alpha: 8, targets: ['q_proj', 'v_proj', 'down_proj'] },
+      train: { steps: 2, lr: 0.01, batch_size: 2, eval_every: 1, patience: 3, max_len: 32, seed: 0 },
+      users: [
+        {
+          id: 'u1',
+          out_dir: join(dir, 'u1'),
+          train: [ex('The captain', ' sailed at dawn.'), ex('She', ' walked into the harbour.')],
+          heldout: [ex(heldout.context, heldout.text)],
+        },
+      ],
+    };
+    await writeFile(join(dir, 'job.json'), JSON.stringify(job));
+    const out = execFileSync(
+      '/usr/bin/python3',
+      ['-m', 'tailor_trainer', 'train-lora', '--job', join(dir, 'job.json')],
+      {
+        cwd: join(root, 'gpu-worker/trainer'),
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    ).toString();
+    const result = JSON.parse(out.trim().split('\n').pop() as string);
+    const trainerLoss = result.users[0].heldout_loss_after as number;
+    const store = new FileStore(join(dir, 'u1'));
+    const ref: AdapterRef = {
+      key: 'trainer-u1',
+      load: async () => ({
+        config: (await store.get('adapter_config.json')) as Uint8Array,
+        weights: (await store.get('adapter_model.safetensors')) as Uint8Array,
+      }),
+    };
+    const [scored] = await engine.score([heldout.text], { context: heldout.context, adapters: [ref] });
+    const [base] = await engine.score([heldout.text], { context: heldout.context });
+    expect(scored?.meanNll).toBeCloseTo(trainerLoss, 3);
+    expect(Math.abs((scored?.meanNll as number) - (base?.meanNll as number))).toBeGreaterThan(1e-3);
   });
 
   it('a refused adapter fails the request with an AdapterError, and is not cached', async () => {

@@ -103,24 +103,31 @@ export class Engine {
   /** Starts generating; iterate the result for text pieces, or await `.result`. */
   generate(prompt: string, opts: EngineGenerateOptions = {}): Generation {
     const t0 = performance.now();
-    const o = resolveGenerateOptions(opts);
+    const stopper = new AbortController();
+    const o = resolveGenerateOptions({
+      ...opts,
+      signal: opts.signal ? AbortSignal.any([opts.signal, stopper.signal]) : stopper.signal,
+    });
     this.counts.generationsStarted++;
     this.counts.generationsActive++;
-    const gen = new Generation(async (emit) => {
-      try {
-        const lora = await this.resolveLora(opts.adapters);
-        const r: GenerateResult = await runGeneration(this.model, prompt, o, lora, emit, t0);
-        this.counts.promptTokens += r.promptTokens;
-        this.counts.completionTokens += r.completionTokens;
-        this.finishReasons[r.finishReason]++;
-        return r;
-      } catch (e) {
-        this.counts.generationsFailed++;
-        throw e;
-      } finally {
-        this.counts.generationsActive--;
-      }
-    });
+    const gen = new Generation(
+      async (emit) => {
+        try {
+          const lora = await this.resolveLora(opts.adapters);
+          const r: GenerateResult = await runGeneration(this.model, prompt, o, lora, emit, t0);
+          this.counts.promptTokens += r.promptTokens;
+          this.counts.completionTokens += r.completionTokens;
+          this.finishReasons[r.finishReason]++;
+          return r;
+        } catch (e) {
+          this.counts.generationsFailed++;
+          throw e;
+        } finally {
+          this.counts.generationsActive--;
+        }
+      },
+      () => stopper.abort(new DOMException('the reader stopped reading', 'AbortError')),
+    );
     gen.result.catch(() => {}); // the caller may only iterate: the error reaches it there
     return gen;
   }

@@ -57,7 +57,8 @@ export interface TextPiece {
 
 /**
  * One generation in progress: iterate it for text pieces (once), or await `result`. It runs whether or
- * not anyone iterates; pieces wait in a queue until read.
+ * not anyone iterates; pieces wait in a queue until read. Leaving the loop early cancels it (`result`
+ * then rejects with an AbortError).
  */
 export class Generation implements AsyncIterable<TextPiece> {
   readonly result: Promise<GenerateResult>;
@@ -67,7 +68,11 @@ export class Generation implements AsyncIterable<TextPiece> {
   private wake: (() => void) | null = null;
   private iterated = false;
 
-  constructor(run: (emit: (text: string) => void) => Promise<GenerateResult>) {
+  /** `cancel` is called when a reader leaves the loop early (break, return, throw) before the end. */
+  constructor(
+    run: (emit: (text: string) => void) => Promise<GenerateResult>,
+    private readonly cancel?: () => void,
+  ) {
     this.result = run((text) => {
       if (text.length === 0) return;
       this.pieces.push(text);
@@ -82,19 +87,24 @@ export class Generation implements AsyncIterable<TextPiece> {
   async *[Symbol.asyncIterator](): AsyncIterator<TextPiece> {
     if (this.iterated) throw new Error('a Generation can be iterated only once');
     this.iterated = true;
-    for (;;) {
-      const text = this.pieces.shift();
-      if (text !== undefined) {
-        yield { text };
-        continue;
+    try {
+      for (;;) {
+        const text = this.pieces.shift();
+        if (text !== undefined) {
+          yield { text };
+          continue;
+        }
+        if (this.finished) {
+          if (this.failure) throw this.failure.error;
+          return;
+        }
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+        });
       }
-      if (this.finished) {
-        if (this.failure) throw this.failure.error;
-        return;
-      }
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-      });
+    } finally {
+      // A reader that stops early (e.g. the client went away) does not want the rest: stop computing it.
+      if (!this.finished) this.cancel?.();
     }
   }
 
