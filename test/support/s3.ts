@@ -44,6 +44,11 @@ const S3rver = require('@20minutes/s3rver');
 const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: process.env.S3_TEST_DIR });
 server.run().then(({ port }) => process.stdout.write(JSON.stringify({ port }) + '\\n'));
 process.on('SIGTERM', () => server.close().finally(() => process.exit(0)));
+// Stdin closes when the parent dies: do not outlive it, nor leave its files.
+process.stdin.on('end', () => {
+  require('node:fs').rmSync(process.env.S3_TEST_DIR, { recursive: true, force: true });
+  process.exit(0);
+}).resume();
 `;
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -76,7 +81,7 @@ export async function startS3Server(): Promise<S3TestServer> {
   const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', SERVER_SCRIPT], {
     cwd: repoRoot,
     env: { ...process.env, S3_TEST_DIR: dir },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   let port: number;
   try {
