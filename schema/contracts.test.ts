@@ -104,6 +104,7 @@ describe('HTTP API v1 contracts', () => {
       adapter: null,
       usage: { prompt_tokens: 1, completion_tokens: 2 },
       timings_ms: { total: 3 },
+      seed: 7,
     };
     expect(ok(generateResponse, res)).toBe(true);
     expect(ok(generateResponse, { ...res, finish_reason: 'done' })).toBe(false);

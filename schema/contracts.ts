@@ -60,13 +60,23 @@ export const generateRequest = z.strictObject({
 export type GenerateRequest = z.infer<typeof generateRequest>;
 export type GenerateRequestInput = z.input<typeof generateRequest>;
 
+/** Styles applied with their active versions. */
+export const stylesUsed = z.array(z.object({ id: z.string(), version: z.string(), weight: z.number() }));
+
+/** Present when the adapters could not be loaded and the base model answered instead. */
+export const adapterFallback = z.object({ reason: z.string() });
+
 export const generateResponse = z.object({
   id: z.string(),
   text: z.string(),
   finish_reason: finishReason,
   adapter: adapterUsed,
+  styles: stylesUsed.optional(),
+  adapter_fallback: adapterFallback.optional(),
   usage: z.object({ prompt_tokens: z.int().min(0), completion_tokens: z.int().min(0) }),
   timings_ms: z.record(z.string(), z.number()),
+  /** The seed used (the request's, or a random one): the same seed and options give the same text. */
+  seed: z.int(),
 });
 export type GenerateResponse = z.infer<typeof generateResponse>;
 
@@ -88,11 +98,14 @@ export const scoreRequest = z.strictObject({
   texts: z.array(z.string().min(1).max(32_768)).min(1).max(16),
   context: z.string().max(32_768).optional(),
   adapter: adapterChoice.default('auto'),
+  styles: z.array(styleWeight).max(4).default([]),
 });
 export type ScoreRequest = z.infer<typeof scoreRequest>;
 
 export const scoreResponse = z.object({
   adapter: adapterUsed,
+  styles: stylesUsed.optional(),
+  adapter_fallback: adapterFallback.optional(),
   results: z.array(
     z.object({
       tokens: z.int().min(0),

@@ -3,6 +3,7 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
+import { RepoError } from '../db/errors.js';
 
 export class ApiError extends Error {
   override name = 'ApiError';
@@ -35,13 +36,17 @@ export function fromZod(error: z.ZodError): ApiError {
   return invalid(`invalid request: ${summary}${issues.length > 3 ? '; …' : ''}`, { issues });
 }
 
+const REPO_STATUS = { not_found: 404, conflict: 409, invalid_cursor: 422 } as const;
+
+function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof z.ZodError) return fromZod(err);
+  if (err instanceof RepoError) return new ApiError(REPO_STATUS[err.code], err.code, err.message);
+  return new ApiError(500, 'internal', 'internal error');
+}
+
 export function errorResponse(c: Context, err: unknown, onInternal?: (err: unknown) => void): Response {
-  const e =
-    err instanceof ApiError
-      ? err
-      : err instanceof z.ZodError
-        ? fromZod(err)
-        : new ApiError(500, 'internal', 'internal error');
+  const e = toApiError(err);
   if (e.status >= 500) onInternal?.(err);
   const body: { error: { code: string; message: string; details?: unknown } } = {
     error: { code: e.code, message: e.message },

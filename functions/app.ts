@@ -1,0 +1,65 @@
+// The HTTP app (API v1 of shared/design.md), built from injected parts so the same code runs on Node and on
+// Cloudflare Workers. Errors become `{ error: { code, message, details? } }` in one place (onError).
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { AppDeps } from './deps.js';
+import { ApiError, errorResponse, forbidden, notFound } from './http/errors.js';
+import { buildServices, type HonoEnv, type Services } from './http/services.js';
+import { adminRoutes } from './routes/admin.js';
+import { feedbackRoutes } from './routes/feedback.js';
+import { generateRoutes } from './routes/generate.js';
+import { openApiRoutes } from './routes/openapi.js';
+import { scoreRoutes } from './routes/score.js';
+import { systemRoutes } from './routes/system.js';
+import { fileRoutes, userRoutes } from './routes/users.js';
+
+export function createApp(deps: AppDeps): { app: Hono<HonoEnv>; services: Services } {
+  const s = buildServices(deps);
+  const app = new Hono<HonoEnv>();
+
+  app.use('*', async function measure(c, next) {
+    const t0 = performance.now();
+    await next();
+    const route = c.req.routePath === '/*' ? 'unmatched' : c.req.routePath;
+    s.requests.inc({ route, method: c.req.method, status: String(c.res.status) });
+    s.latency.observe((performance.now() - t0) / 1000, { route });
+  });
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: deps.config.limits.maxBodyBytes,
+      onError: () => {
+        throw new ApiError(
+          413,
+          'payload_too_large',
+          `the body is over the limit of ${deps.config.limits.maxBodyBytes} bytes`,
+        );
+      },
+    }),
+  );
+  app.use('/v1/*', async function authenticateApp(c, next) {
+    if (c.req.path.startsWith('/v1/files/')) return next(); // signed links carry their own authorisation
+    c.set('caller', await s.callers.appCaller(s.callers.bearer(c.req.header('authorization'))));
+    await next();
+  });
+  app.use('/admin/*', async function authenticateAdmin(c, next) {
+    const token = s.callers.bearer(c.req.header('authorization'));
+    if (!deps.config.adminToken) throw forbidden('the admin API is closed: no ADMIN_TOKEN is configured');
+    if (!s.callers.isAdmin(token)) throw forbidden('this route needs the admin token');
+    c.set('caller', { kind: 'admin' });
+    await next();
+  });
+
+  app.route('/', generateRoutes(s));
+  app.route('/', scoreRoutes(s));
+  app.route('/', feedbackRoutes(s));
+  app.route('/', userRoutes(s));
+  app.route('/', fileRoutes(s));
+  app.route('/', adminRoutes(s));
+  app.route('/', systemRoutes(s));
+  app.route('/', openApiRoutes());
+
+  app.notFound((c) => errorResponse(c, notFound(`no route ${c.req.method} ${c.req.path}`)));
+  app.onError((err, c) => errorResponse(c, err, deps.onError));
+  return { app, services: s };
+}

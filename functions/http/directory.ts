@@ -1,0 +1,102 @@
+// Who is calling: API keys, user tokens and the admin token resolved to a caller, with short-lived caches so
+// a busy key does not cost a database round trip per request.
+import type { App } from '../../schema/tables.js';
+import { looksLikeJwt, TokenError, tokenAppHint, verifyUserToken } from '../auth/jwt.js';
+import { findAppByApiKey, getApp, listApps } from '../db/apps.js';
+import type { Db } from '../db/database.js';
+import { timingSafeEqual } from '../db/ids.js';
+import { unauthorized } from './errors.js';
+
+export type Caller =
+  | { kind: 'app'; app: App }
+  | { kind: 'user'; app: App; userId: string }
+  | { kind: 'admin' };
+
+const KEY_TTL_MS = 30_000;
+const APPS_TTL_MS = 10_000;
+
+export class CallerDirectory {
+  private readonly byKey = new Map<string, { app: App | null; until: number }>();
+  private apps: { list: App[]; until: number } | null = null;
+
+  constructor(
+    private readonly db: Db,
+    private readonly adminToken: string | undefined,
+    private readonly now: () => number,
+  ) {}
+
+  bearer(header: string | undefined): string {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+    if (!m?.[1]) throw unauthorized('send Authorization: Bearer <API key or user token>');
+    return m[1];
+  }
+
+  isAdmin(token: string): boolean {
+    return this.adminToken !== undefined && timingSafeEqual(token, this.adminToken);
+  }
+
+  /** An app key or a user token; the admin token is no app credential. */
+  async appCaller(token: string): Promise<Caller & { kind: 'app' | 'user' }> {
+    if (looksLikeJwt(token)) return this.userCaller(token);
+    const app = await this.appByKey(token);
+    if (!app)
+      throw unauthorized(this.isAdmin(token) ? 'the admin token cannot act as an app' : 'invalid API key');
+    return { kind: 'app', app };
+  }
+
+  private async appByKey(key: string): Promise<App | null> {
+    const t = this.now();
+    const hit = this.byKey.get(key);
+    if (hit && hit.until > t) return hit.app;
+    const app = await findAppByApiKey(this.db, key);
+    if (this.byKey.size > 10_000) this.byKey.clear();
+    this.byKey.set(key, { app, until: t + KEY_TTL_MS });
+    return app;
+  }
+
+  /**
+   * A user token is signed with its app's secret. Its `kid` header (or `iss`) names the app; without one,
+   * every app's secret is tried (fine for a few hundred apps; issue tokens with `kid` beyond that).
+   */
+  private async userCaller(token: string): Promise<Caller & { kind: 'user' }> {
+    const hint = tokenAppHint(token);
+    const candidates = hint
+      ? [await getApp(this.db, hint)].filter((a): a is App => a !== null)
+      : await this.allApps();
+    const nowS = Math.floor(this.now() / 1000);
+    let reason = 'user token signature does not verify with any app';
+    for (const app of candidates) {
+      try {
+        const claims = await verifyUserToken(token, app.signingSecret, nowS);
+        return { kind: 'user', app, userId: claims.sub };
+      } catch (e) {
+        if (!(e instanceof TokenError)) throw e;
+        // A token whose signature verifies but whose claims are bad (expired, no exp) says so.
+        if (!/signature/.test(e.message)) {
+          reason = e.message;
+          break;
+        }
+      }
+    }
+    throw unauthorized(`invalid user token: ${reason}`);
+  }
+
+  private async allApps(): Promise<App[]> {
+    const t = this.now();
+    if (this.apps && this.apps.until > t) return this.apps.list;
+    const list: App[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await listApps(this.db, { limit: 200, ...(cursor ? { cursor } : {}) });
+      list.push(...page.items);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    this.apps = { list, until: t + APPS_TTL_MS };
+    return list;
+  }
+
+  /** A new app must be usable at once (its secret verifies tokens). */
+  forgetApps(): void {
+    this.apps = null;
+  }
+}

@@ -1,0 +1,80 @@
+// Tailor on Node with embedded defaults: PGlite and a local storage directory under TAILOR_DATA_DIR, the
+// shipped base model, the API on PORT. `npm start` runs this (after its setup).
+import { randomBytes } from 'node:crypto';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serve } from '@hono/node-server';
+import { createApp } from '../../app.js';
+import { ConfigError, loadConfig } from '../../config.js';
+import { Engine } from '../../engine/engine.js';
+import { publishBaseModel } from './base-model.js';
+import { openBlobStore, openDatabase } from './services.js';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  const generatedAdmin = process.env.ADMIN_TOKEN ? undefined : `adm_${randomBytes(24).toString('base64url')}`;
+  try {
+    config = loadConfig({ ...process.env, ...(generatedAdmin ? { ADMIN_TOKEN: generatedAdmin } : {}) });
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const t0 = performance.now();
+  const database = await openDatabase(config.database);
+  const store = openBlobStore(config.storage);
+  const model = await publishBaseModel(store, database.db, join(REPO_ROOT, 'models'), config.baseModel);
+  const engine = await Engine.load(store, model.prefix);
+  const { app } = createApp({
+    db: database.db,
+    store,
+    engine,
+    baseModelId: config.baseModel,
+    config,
+    urlSecret: process.env.TAILOR_URL_SECRET ?? randomBytes(32).toString('base64url'),
+    onError: (e) => console.error('[tailor]', e),
+  });
+  const server = serve({ fetch: app.fetch, port: config.port, hostname: process.env.HOST ?? '127.0.0.1' });
+  const url = `http://${process.env.HOST ?? '127.0.0.1'}:${config.port}`;
+  const ms = Math.round(performance.now() - t0);
+  const where =
+    config.database.driver === 'pglite'
+      ? `PGlite in ${resolve(config.dataDir, 'pglite')}`
+      : 'PostgreSQL (DATABASE_URL)';
+  const files =
+    config.storage.driver === 'file'
+      ? `directory ${resolve(config.storage.root)}`
+      : `S3 bucket ${config.storage.bucket}`;
+  console.log(`
+Tailor is running on ${url}  (ready in ${ms} ms)
+  database   ${where}
+  storage    ${files}
+  model      ${config.baseModel} (${model.uploaded ? 'published to storage now' : 'already in storage'})
+  docs       ${url}/docs   ·  OpenAPI ${url}/openapi.json  ·  metrics ${url}/metrics
+  admin      ${generatedAdmin ? `ADMIN_TOKEN=${generatedAdmin}  (generated for this run; set ADMIN_TOKEN to keep one)` : 'ADMIN_TOKEN from the environment'}
+
+First request:
+  KEY=$(curl -s -X POST ${url}/admin/apps -H "authorization: Bearer ${generatedAdmin ?? '$ADMIN_TOKEN'}" \\
+        -H 'content-type: application/json' -d '{"name":"my-app"}' | sed -E 's/.*"api_key":"([^"]+)".*/\\1/')
+  curl -s -X POST ${url}/v1/generate -H "authorization: Bearer $KEY" -H 'content-type: application/json' \\
+        -d '{"user":"reader-1","prompt":"The detective opened the door and","max_tokens":40}'
+`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping…`);
+    server.close();
+    await database.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+await main();

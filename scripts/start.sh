@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Starts Tailor on embedded defaults (PGlite + local storage under TAILOR_DATA_DIR, default .tailor/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh run
+exec npx --no-install tsx functions/runtime/node/main.ts
