@@ -1,0 +1,174 @@
+// Bundles a Workers entry of functions/ for workerd: one ES module plus the .wasm files it imports, which
+// stay separate files that the runtime loads as precompiled `CompiledWasm` modules (workerd cannot compile
+// wasm bytes at run time; see functions/runtime/workers/ort-wasm.ts).
+//
+//   npx tsx infra/workers/build.ts [entry] [--outdir DIR] [--minify]
+//   default entry: functions/runtime/workers/engine-worker.ts → infra/workers/dist/engine-worker/
+//
+// Output: DIR/index.mjs, DIR/<name>.wasm for each wasm import, DIR/meta.json (esbuild metafile). The
+// bundle resolves packages with the conditions workerd uses (`workerd`, `worker`, `browser`), maps
+// `onnxruntime-web` to `onnxruntime-web/wasm` (the plain wasm build: the default export is the
+// JSEP/WebGPU build and wants the .jsep.wasm) and refuses `node:` imports: functions/ must be Web-only.
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { basename, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+
+export const DEFAULT_ENTRY = 'functions/runtime/workers/engine-worker.ts';
+
+export interface BuildWorkerOptions {
+  /** Entry file, relative to the repository root or absolute. */
+  entry?: string;
+  /** Output folder; default `infra/workers/dist/<entry name>/`. It is emptied first. */
+  outdir?: string;
+  minify?: boolean;
+  /** Write an external source map next to the bundle. Default true. */
+  sourcemap?: boolean;
+}
+
+export interface BuiltWorker {
+  outdir: string;
+  /** The bundle: `<outdir>/index.mjs`. */
+  main: string;
+  /** The .wasm files copied next to it (absolute paths), to upload as `CompiledWasm` modules. */
+  wasm: string[];
+  /**
+   * Modules as Miniflare's `modules` option wants them: the bundle first, then the wasm. (Miniflare's
+   * automatic module discovery refuses the dynamic import in ORT's bundle, so list them explicitly.)
+   */
+  modules: { type: 'ESModule' | 'CompiledWasm'; path: string }[];
+  metafile: esbuild.Metafile;
+  /** Every `node:` (or Node builtin) import left in the bundle: must be empty, or the build fails. */
+  nodeImports: string[];
+}
+
+const NODE_BUILTIN =
+  /^(node:|(assert|buffer|child_process|crypto|events|fs|http|https|module|net|os|path|perf_hooks|process|stream|url|util|worker_threads|zlib)(\/|$))/;
+
+/** The esbuild plugin: the ORT alias, and .wasm imports kept external as sibling files (collected). */
+function workersPlugin(wasmFiles: Map<string, string>): esbuild.Plugin {
+  const SKIP = Symbol('tailor.resolving');
+  return {
+    name: 'tailor-workers',
+    setup(build) {
+      build.onResolve({ filter: /^onnxruntime-web$/ }, async (args) => {
+        if (args.pluginData === SKIP) return undefined;
+        const r = await build.resolve('onnxruntime-web/wasm', {
+          kind: args.kind,
+          resolveDir: args.resolveDir,
+          importer: args.importer,
+          pluginData: SKIP,
+        });
+        return r.errors.length ? { errors: r.errors } : { path: r.path };
+      });
+      build.onResolve({ filter: /\.wasm$/ }, async (args) => {
+        if (args.pluginData === SKIP) return undefined;
+        const r = await build.resolve(args.path, {
+          kind: args.kind,
+          resolveDir: args.resolveDir,
+          importer: args.importer,
+          pluginData: SKIP,
+        });
+        if (r.errors.length) return { errors: r.errors };
+        const name = basename(r.path);
+        const seen = wasmFiles.get(name);
+        if (seen && seen !== r.path)
+          return { errors: [{ text: `two different wasm files are named ${name}: ${seen}, ${r.path}` }] };
+        wasmFiles.set(name, r.path);
+        return { path: `./${name}`, external: true };
+      });
+      // Keep node: imports resolvable so the check below can name them all instead of failing on the first.
+      build.onResolve({ filter: NODE_BUILTIN }, (args) => ({ path: args.path, external: true }));
+    },
+  };
+}
+
+export async function buildWorker(opts: BuildWorkerOptions = {}): Promise<BuiltWorker> {
+  const entry = resolve(repoRoot, opts.entry ?? DEFAULT_ENTRY);
+  const name = basename(entry).replace(/\.[cm]?[jt]s$/, '');
+  const outdir = resolve(opts.outdir ?? join(repoRoot, 'infra/workers/dist', name));
+  await rm(outdir, { recursive: true, force: true });
+  await mkdir(outdir, { recursive: true });
+
+  const wasmFiles = new Map<string, string>();
+  const result = await esbuild.build({
+    entryPoints: [entry],
+    outfile: join(outdir, 'index.mjs'),
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    target: 'es2022',
+    conditions: ['workerd', 'worker', 'browser'],
+    mainFields: ['browser', 'module', 'main'],
+    plugins: [workersPlugin(wasmFiles)],
+    minify: opts.minify ?? false,
+    sourcemap: opts.sourcemap ?? true,
+    metafile: true,
+    logLevel: 'silent',
+    legalComments: 'none',
+  });
+
+  const nodeImports = new Set<string>();
+  for (const output of Object.values(result.metafile.outputs)) {
+    for (const imp of output.imports) if (NODE_BUILTIN.test(imp.path)) nodeImports.add(imp.path);
+  }
+  if (nodeImports.size > 0) {
+    const who = Object.entries(result.metafile.inputs)
+      .filter(([, i]) => i.imports.some((imp) => NODE_BUILTIN.test(imp.path)))
+      .map(([file]) => file);
+    throw new Error(
+      `the Workers bundle of ${relative(repoRoot, entry)} imports Node modules (${[...nodeImports].join(', ')}) ` +
+        `from ${who.join(', ')}: code under functions/ must use Web APIs only`,
+    );
+  }
+
+  const wasm: string[] = [];
+  for (const [file, from] of wasmFiles) {
+    const to = join(outdir, file);
+    await copyFile(from, to);
+    wasm.push(to);
+  }
+  await writeFile(join(outdir, 'meta.json'), JSON.stringify(result.metafile));
+  const main = join(outdir, 'index.mjs');
+  return {
+    outdir,
+    main,
+    wasm,
+    modules: [
+      { type: 'ESModule', path: main },
+      ...wasm.map((path) => ({ type: 'CompiledWasm' as const, path })),
+    ],
+    metafile: result.metafile,
+    nodeImports: [...nodeImports],
+  };
+}
+
+async function main(argv: string[]): Promise<void> {
+  let entry: string | undefined;
+  let outdir: string | undefined;
+  let minify = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--outdir') outdir = argv[++i];
+    else if (a === '--minify') minify = true;
+    else if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
+    else entry = a;
+  }
+  const t0 = performance.now();
+  const built = await buildWorker({ entry, outdir, minify });
+  const kb = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
+  const size = Object.entries(built.metafile.outputs).find(([f]) => f.endsWith('index.mjs'))?.[1].bytes ?? 0;
+  console.log(
+    `built ${relative(repoRoot, built.main)} (${kb(size)}) + ${built.wasm.map((w) => relative(repoRoot, w)).join(', ')} ` +
+      `in ${(performance.now() - t0).toFixed(0)} ms`,
+  );
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2)).catch((e: unknown) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  });
+}
