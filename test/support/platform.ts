@@ -1,0 +1,135 @@
+// A whole platform in one process for route tests: PGlite in memory (migrated), an in-memory store holding
+// the shipped base model, the real engine, the app. Requests go through app.request(): no ports.
+import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
+import { createApp } from '../../functions/app.js';
+import { loadConfig } from '../../functions/config.js';
+import { insertAdapter, promoteAdapter } from '../../functions/db/adapters.js';
+import type { Database } from '../../functions/db/database.js';
+import { migrate } from '../../functions/db/migrate.js';
+import { Engine } from '../../functions/engine/engine.js';
+import { randomAdapter } from '../../functions/engine/testing.js';
+import { publishBaseModel } from '../../functions/runtime/node/base-model.js';
+import { openPglite } from '../../functions/runtime/node/pglite.js';
+import { MemoryStore } from '../../functions/storage/memory-store.js';
+
+export const ADMIN = 'admin-token-for-tests-0123456789';
+export const REPO = join(import.meta.dirname, '../..');
+
+export interface TestPlatform {
+  app: ReturnType<typeof createApp>['app'];
+  services: ReturnType<typeof createApp>['services'];
+  database: Database;
+  store: MemoryStore;
+  engine: Engine;
+  call(
+    method: string,
+    path: string,
+    opts?: { key?: string; body?: unknown; raw?: string; headers?: Record<string, string> },
+  ): Promise<{ status: number; json: any; text: string; headers: Headers }>;
+  newApp(name?: string): Promise<{ app_id: string; api_key: string; signing_secret: string }>;
+  /** Rows in every table: what a refused request must leave unchanged. */
+  rowCounts(): Promise<Record<string, number>>;
+  /** Stores a random adapter version for a user and makes it active. */
+  activeAdapter(appId: string, userId: string, version: string, seed?: number): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startPlatform(env: Record<string, string> = {}): Promise<TestPlatform> {
+  const config = loadConfig({
+    ADMIN_TOKEN: ADMIN,
+    RATE_LIMIT_PER_MINUTE: '0',
+    RATE_LIMIT_PER_USER_PER_MINUTE: '0',
+    ...env,
+  });
+  const database = await openPglite();
+  await migrate(database.db);
+  const store = new MemoryStore();
+  const model = await publishBaseModel(store, database.db, join(REPO, 'models'), config.baseModel);
+  const engine = await Engine.load(store, model.prefix);
+  const { app, services } = createApp({
+    db: database.db,
+    store,
+    engine,
+    baseModelId: config.baseModel,
+    config,
+    urlSecret: 'url-secret-for-tests',
+  });
+
+  const call: TestPlatform['call'] = async (method, path, opts = {}) => {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.key) headers.authorization = `Bearer ${opts.key}`;
+    if (opts.body !== undefined || opts.raw !== undefined) headers['content-type'] ??= 'application/json';
+    const res = await app.request(`http://localhost${path}`, {
+      method,
+      headers,
+      ...(opts.raw !== undefined
+        ? { body: opts.raw }
+        : opts.body !== undefined
+          ? { body: JSON.stringify(opts.body) }
+          : {}),
+    });
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, json, text, headers: res.headers };
+  };
+
+  return {
+    app,
+    services,
+    database,
+    store,
+    engine,
+    call,
+    async newApp(name = 'test-app') {
+      const r = await call('POST', '/admin/apps', { key: ADMIN, body: { name } });
+      if (r.status !== 201) throw new Error(`create app: ${r.status} ${r.text}`);
+      return r.json;
+    },
+    async rowCounts() {
+      const out: Record<string, number> = {};
+      for (const t of [
+        'apps',
+        'api_keys',
+        'end_users',
+        'generations',
+        'feedback',
+        'adapters',
+        'training_jobs',
+      ]) {
+        const r = await database.db.execute(sql.raw(`select count(*)::int as n from ${t}`));
+        out[t] = Number((r as unknown as { rows: { n: number }[] }).rows[0]?.n);
+      }
+      return out;
+    },
+    async activeAdapter(appId, userId, version, seed = 1) {
+      const prefix = `adapters/${appId}/${userId}/${version}/`;
+      const files = randomAdapter(engine.model.shape, {
+        r: 8,
+        alpha: 16,
+        targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
+        seed,
+        scale: 0.2,
+      });
+      await store.put(`${prefix}adapter_config.json`, files.config);
+      await store.put(`${prefix}adapter_model.safetensors`, files.weights);
+      const owner = { appId, userId };
+      await insertAdapter(database.db, owner, {
+        version,
+        storagePrefix: prefix,
+        baseModelId: config.baseModel,
+        status: 'candidate',
+        metrics: { heldout_loss: 1 },
+      });
+      await promoteAdapter(database.db, owner, version);
+      services.adapters.forget(owner);
+      return prefix;
+    },
+    close: () => database.close(),
+  };
+}
