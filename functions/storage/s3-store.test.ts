@@ -45,3 +45,16 @@ describe('S3Store', () => {
     await expect(s.put('k', new Uint8Array([1]))).rejects.toThrow();
   });
 });
+
+describe('S3Store options', () => {
+  it('accepts frozen credentials (the configuration is deep-frozen; the SDK writes into them)', async () => {
+    const credentials = Object.freeze({ accessKeyId: 'a', secretAccessKey: 'b' });
+    const store = new S3Store({
+      bucket: 'b',
+      endpoint: 'http://127.0.0.1:9',
+      forcePathStyle: true,
+      credentials,
+    });
+    await expect(store.get('k')).rejects.not.toThrow(/Cannot set properties/);
+  });
+});

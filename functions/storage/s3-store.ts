@@ -42,7 +42,8 @@ export class S3Store implements BlobStore {
       region: opts.region ?? 'us-east-1',
       ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
       forcePathStyle: opts.forcePathStyle ?? false,
-      ...(opts.credentials ? { credentials: opts.credentials } : {}),
+      // A copy: the SDK writes into the credentials object, and the configuration's is frozen.
+      ...(opts.credentials ? { credentials: { ...opts.credentials } } : {}),
       // Checksums only where the API requires them: several S3-compatible services (older MinIO, R2,
       // local servers) refuse or mangle the SDK's default CRC32 trailers.
       requestChecksumCalculation: 'WHEN_REQUIRED',
