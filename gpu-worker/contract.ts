@@ -44,6 +44,8 @@ export const trainerJob = z.object({
         out_dir: z.string().min(1),
         train: z.array(trainingExample).min(1),
         heldout: z.array(trainingExample),
+        /** A PEFT adapter directory (the active version) to evaluate on the same held-out examples. */
+        baseline_adapter: z.string().min(1).optional(),
       }),
     )
     .min(1),
@@ -61,6 +63,8 @@ export const trainerUserResult = z.object({
   heldout_loss_before: z.number(),
   heldout_loss_after: z.number(),
   improved: z.boolean(),
+  /** Held-out loss of `baseline_adapter`, when the job named one. */
+  baseline_heldout_loss: z.number().optional(),
 });
 export type TrainerUserResult = z.infer<typeof trainerUserResult>;
 

@@ -13,8 +13,11 @@ The job is a JSON object (contract version 1; the TS orchestrator owns the schem
   "train": {"steps": 60, "lr": 3e-4, "batch_size": 8, "eval_every": 5, "patience": 3, "max_len": 128,
             "weight_decay": 0.0, "seed": 0},
   "users": [{"id": "u1", "out_dir": "...",
-             "train": [{"prompt": [ids], "completion": [ids], "weight": 1.0}], "heldout": [...]}]
+             "train": [{"prompt": [ids], "completion": [ids], "weight": 1.0}], "heldout": [...],
+             "baseline_adapter": "path/to/peft-dir"}]
 }
+`baseline_adapter` (optional): a PEFT adapter directory (the user's active version) evaluated on the same held-out
+examples with the same code; the user's result then carries `baseline_heldout_loss`, what a new version must beat.
 Progress goes to stderr (and stdout as JSON lines with --progress-json); the result is one JSON line on stdout.
 """
 from __future__ import annotations
@@ -98,7 +101,11 @@ def parse_job(job: dict, vocab: int) -> tuple[LoraConfig, TrainSettings, list[di
         held = _examples(u.get("heldout", []), vocab, f"{u['id']}.heldout")
         if not train:
             raise JobError(f"{u['id']}: no training examples")
-        parsed.append({"id": str(u["id"]), "out_dir": u["out_dir"], "train": train, "heldout": held or train})
+        baseline = u.get("baseline_adapter")
+        if baseline is not None and (not isinstance(baseline, str) or not baseline):
+            raise JobError(f"{u['id']}: baseline_adapter must be a directory path")
+        parsed.append({"id": str(u["id"]), "out_dir": u["out_dir"], "train": train, "heldout": held or train,
+                       "baseline": baseline})
     return lcfg, settings, parsed
 
 
@@ -148,6 +155,38 @@ class StackedLora:
         for p in self.parameters():
             if p.grad is not None:
                 p.grad.mul_(factor.view(-1, *([1] * (p.grad.dim() - 1))))
+
+
+class FixedLora:
+    """One PEFT adapter read from disk and applied to every row: the baseline a new version must beat.
+    Its rank and targets may differ from the job's."""
+
+    def __init__(self, model: LlamaForCausalLM, path: str, device: str):
+        d = Path(path)
+        try:
+            cfg = json.loads((d / "adapter_config.json").read_text())
+            tensors, _ = safetensors_io.load(d / "adapter_model.safetensors")
+            r, alpha = int(cfg["r"]), float(cfg["lora_alpha"])
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise JobError(f"baseline adapter {path}: {err}") from None
+        if r < 1:
+            raise JobError(f"baseline adapter {path}: r must be positive")
+        self.pairs: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        for m, lin in model.lora_linears().items():
+            a = tensors.pop(f"{PEFT_PREFIX}{m}.lora_A.weight", None)
+            b = tensors.pop(f"{PEFT_PREFIX}{m}.lora_B.weight", None)
+            if a is None and b is None:
+                continue
+            if a is None or b is None or tuple(a.shape) != (r, lin.in_features) \
+                    or tuple(b.shape) != (lin.out_features, r):
+                raise JobError(f"baseline adapter {path}: {m} has a missing or misshapen lora_A/lora_B pair")
+            self.pairs[m] = (a.float().to(device)[None], (b.float() * (alpha / r)).to(device)[None])
+        if tensors:
+            raise JobError(f"baseline adapter {path}: unexpected tensors {sorted(tensors)[:3]}")
+
+    def feed(self, rows_user: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        n = rows_user.shape[0]
+        return {m: (a.expand(n, -1, -1), b.expand(n, -1, -1)) for m, (a, b) in self.pairs.items()}
 
 
 def make_rows(examples: list[Example], bos: int, max_len: int):
@@ -228,6 +267,9 @@ def run_job(job: dict, device: str) -> dict:
 
     before_train = eval_users(model, lora, data, "train", settings, bos, device)
     before_held = eval_users(model, lora, data, "heldout", settings, bos, device)
+    baseline_held = {u: eval_users(model, FixedLora(model, d["baseline"], device), [d], "heldout", settings, bos,
+                                   device)[0]
+                     for u, d in enumerate(data) if d["baseline"]}
     best_held = list(before_held)
     best_step = [0] * n
     best_state = [lora.user_state(u) for u in range(n)]
@@ -277,6 +319,8 @@ def run_job(job: dict, device: str) -> dict:
                         "train_examples": len(d["train"]), "heldout_examples": len(d["heldout"]),
                         "train_loss_before": before_train[u], "heldout_loss_before": before_held[u],
                         "heldout_loss_after": best_held[u], "improved": best_step[u] > 0})
+        if u in baseline_held:
+            results[-1]["baseline_heldout_loss"] = baseline_held[u]
     # train loss after, with each user's kept (best) adapter
     for u in range(n):
         for m in lora.modules:

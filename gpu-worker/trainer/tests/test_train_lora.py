@@ -85,3 +85,23 @@ def test_malformed_jobs_are_refused(tiny_dir, tmp_path, mutate, message):
     mutate(j)
     with pytest.raises(JobError, match=message):
         run_job(j, "cpu")
+
+
+def test_baseline_adapter_is_evaluated_on_the_same_heldout_items(tiny_dir, tmp_path):
+    first = run_job(job(tiny_dir, [user(tmp_path / "v1", "u1", 3)]), "cpu")["users"][0]
+    again = user(tmp_path / "v2", "u1", 3)
+    again["baseline_adapter"] = first["out_dir"]
+    second = run_job(job(tiny_dir, [again, user(tmp_path / "v2", "u2", 4)], lr=1e-9), "cpu")
+    r, other = second["users"]
+    # the same held-out items, the same evaluation code: the baseline scores as the first run's kept adapter
+    assert r["baseline_heldout_loss"] == pytest.approx(first["heldout_loss_after"], abs=1e-5)
+    assert r["baseline_heldout_loss"] < r["heldout_loss_before"]
+    assert "baseline_heldout_loss" not in other
+
+
+def test_a_broken_baseline_adapter_is_refused(tiny_dir, tmp_path):
+    u = user(tmp_path, "u1", 1)
+    (tmp_path / "empty").mkdir()
+    u["baseline_adapter"] = str(tmp_path / "empty")
+    with pytest.raises(JobError, match="baseline adapter"):
+        run_job(job(tiny_dir, [u]), "cpu")
