@@ -37,6 +37,8 @@ export interface RunTrainerOptions {
   onLog?: (line: string) => void;
   signal?: AbortSignal;
   device?: string;
+  /** CPU threads for torch (default: the trainer's, every core); 1 is far faster on a busy shared machine. */
+  threads?: number;
   python?: string;
 }
 
@@ -48,6 +50,7 @@ export function runTrainer(job: TrainerJob, opts: RunTrainerOptions = {}): Promi
     '--progress-json',
     '--device',
     opts.device ?? 'auto',
+    ...(opts.threads ? ['--threads', String(opts.threads)] : []),
     'train-lora',
     '--job',
     '-',

@@ -255,6 +255,37 @@ export const trainingRunRequest = z.strictObject({
 export type TrainingRunRequest = z.infer<typeof trainingRunRequest>;
 export const trainingRunResponse = z.object({ jobs: z.array(jobItem) });
 
+// ── style adapters (admin) ─────────────────────────────────────────────────────────────────────────
+
+/** Style ids become storage key segments: the user-id alphabet, at most 64 characters. */
+export const STYLE_ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,64}$/;
+export const styleId = z
+  .string()
+  .regex(STYLE_ID_PATTERN, 'style ids are 1-64 characters of [A-Za-z0-9_.:@-]');
+
+/** Train a style adapter from texts given here, or from a Brown corpus genre's training passages. */
+export const styleTrainRequest = z
+  .strictObject({
+    style: styleId,
+    genre: z.string().min(1).max(64).optional(),
+    texts: z.array(z.string().min(1).max(200_000)).min(1).max(10_000).optional(),
+  })
+  .refine((r) => (r.genre === undefined) !== (r.texts === undefined), {
+    message: 'name exactly one of genre or texts',
+    path: ['genre'],
+  });
+export type StyleTrainRequest = z.infer<typeof styleTrainRequest>;
+export const styleTrainResponse = z.object({ job: jobItem });
+
+/** Import an existing PEFT LoRA adapter as the style's new active version (the two files, base64). */
+export const styleImportRequest = z.strictObject({
+  style: styleId,
+  adapter_config: z.base64(),
+  adapter_model: z.base64(),
+});
+export type StyleImportRequest = z.infer<typeof styleImportRequest>;
+export const styleImportResponse = z.object({ adapter: adapterItem, retired: adapterItem.nullable() });
+
 /** The owner of an adapter: a user, or an app-level style. Exactly one. */
 const adapterOwner = z
   .strictObject({
@@ -301,6 +332,10 @@ export const contracts = {
   ListJobsResponse: listJobsResponse,
   TrainingRunRequest: trainingRunRequest,
   TrainingRunResponse: trainingRunResponse,
+  StyleTrainRequest: styleTrainRequest,
+  StyleTrainResponse: styleTrainResponse,
+  StyleImportRequest: styleImportRequest,
+  StyleImportResponse: styleImportResponse,
   PromoteRequest: promoteRequest,
   RollbackRequest: rollbackRequest,
   ActiveFlipResponse: activeFlipResponse,

@@ -1,6 +1,8 @@
 // Admin routes (Authorization: Bearer <ADMIN_TOKEN>): apps, listings for the console, training runs,
 // promotion and rollback of adapter versions, and generation as any user with any version (compare outputs).
 import { Hono } from 'hono';
+import { enqueue } from '../../gpu-worker/jobs.js';
+import { importStyleAdapter } from '../../gpu-worker/style-import.js';
 import {
   appParams,
   createAppRequest,
@@ -12,21 +14,26 @@ import {
   pageQuery,
   promoteRequest,
   rollbackRequest,
+  styleImportRequest,
+  styleTrainRequest,
   trainingRunRequest,
 } from '../../schema/contracts.js';
 import type { Adapter, App, EndUser, Feedback, Generation, TrainingJob } from '../../schema/tables.js';
 import { type AdapterOwner, listAdapters, promoteAdapter, rollbackAdapter } from '../db/adapters.js';
 import { createApp, getApp, listApps } from '../db/apps.js';
+import { getBaseModel } from '../db/base-models.js';
 import { listFeedback } from '../db/feedback.js';
 import { listGenerations } from '../db/generations.js';
 import { getJob, listJobs } from '../db/jobs.js';
 import type { Page } from '../db/pagination.js';
 import { listEndUsers } from '../db/users.js';
+import { AdapterError } from '../engine/adapter.js';
 import { ApiError, notFound } from '../http/errors.js';
 import type { HonoEnv, Services } from '../http/services.js';
 import { jsonBody, pathParams, queryParams } from '../http/validate.js';
 import { generate } from './generate.js';
 
+const fromBase64 = (b64: string) => Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 const page = <T, U>(p: Page<T>, view: (row: T) => U) => ({
   items: p.items.map(view),
@@ -173,6 +180,47 @@ export function adminRoutes(s: Services) {
       });
       const jobs = await Promise.all(ids.map((id) => getJob(s.db, id)));
       return c.json({ jobs: jobs.filter((j) => j !== null).map((j) => views.job(j)) }, req.wait ? 200 : 202);
+    })
+    .post('/admin/apps/:app/styles', async (c) => {
+      // Queued for a worker (in this process or another); follow it with GET /admin/jobs/:id.
+      const app = await appOf(pathParams(c, appParams).app);
+      const req = await jsonBody(c, styleTrainRequest);
+      const source = req.texts ? { texts: req.texts } : { genre: req.genre as string };
+      const job = await enqueue(
+        s.db,
+        'train-style',
+        { baseModel: s.baseModelId, appId: app.id, styleId: req.style, source },
+        { appId: app.id },
+      );
+      return c.json({ job: views.job(job) }, 202);
+    })
+    .post('/admin/apps/:app/styles/import', async (c) => {
+      const app = await appOf(pathParams(c, appParams).app);
+      const req = await jsonBody(c, styleImportRequest);
+      const base = await getBaseModel(s.db, s.baseModelId);
+      if (!base) throw new ApiError(503, 'unavailable', `base model ${s.baseModelId} is not published`);
+      const model = s.engine.model;
+      try {
+        const published = await importStyleAdapter(s.db, s.store, {
+          appId: app.id,
+          styleId: req.style,
+          files: { config: fromBase64(req.adapter_config), weights: fromBase64(req.adapter_model) },
+          baseModel: { id: base.id, hash: base.hash },
+          shape: model.shape,
+          limits: { maxRank: model.config.tailor.max_lora_rank, targets: model.config.tailor.lora_targets },
+        });
+        s.adapters.forget({ appId: app.id, styleId: req.style });
+        return c.json(
+          {
+            adapter: views.adapter(published.adapter),
+            retired: published.retired ? views.adapter(published.retired) : null,
+          },
+          201,
+        );
+      } catch (e) {
+        if (e instanceof AdapterError) throw new ApiError(422, 'invalid_adapter', e.message);
+        throw e;
+      }
     })
     .post('/admin/adapters/promote', async (c) => {
       const req = await jsonBody(c, promoteRequest);

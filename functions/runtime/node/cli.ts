@@ -1,6 +1,8 @@
 // `npm run tailor -- <command>`: the operator's command line. It talks to a running platform's admin API
 // (TAILOR_URL, default http://127.0.0.1:8787, and ADMIN_TOKEN), so it works the same against the embedded
 // platform (whose PGlite only one process may open) and a production deployment.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { signUserToken } from '../../auth/jwt.js';
 
@@ -12,6 +14,17 @@ const HELP = `tailor — operate a Tailor platform
   tailor adapters <app> [user]        list adapter versions (of one user)
   tailor token <signing-secret> <user> [--ttl seconds]
                                       mint a user token (JWT HS256) for trying the API as a user
+  tailor train [--app <app>] [--user <user> ...] [--wait]
+                                      run a training cycle now (named users: trained if they have usable
+                                      feedback); --wait shows progress on stderr and prints the outcome
+  tailor styles train <app> <style> (--genre <genre> | --text <text> ... | --texts-file <file>) [--wait]
+                                      train a style adapter (Brown genre: mystery, romance, science_fiction,
+                                      adventure, humor...; a texts file holds texts separated by blank lines)
+  tailor styles import <app> <style> <peft-dir>
+                                      import a PEFT LoRA adapter directory as the style's active version
+  tailor jobs [--status <status>]     list training jobs
+  tailor worker                       run a training worker in this process (DATABASE_URL, S3_*, as the
+                                      API; TAILOR_SCHEDULE=0 leaves interval cycles to other workers)
 
 Environment: TAILOR_URL (default http://127.0.0.1:8787), ADMIN_TOKEN.`;
 
@@ -70,11 +83,80 @@ function table(rows: Record<string, unknown>[], columns: string[]): string {
   ].join('\n');
 }
 
+const FINISHED = new Set(['succeeded', 'failed']);
+
+function bar(done: number, total: number, width = 24): string {
+  const filled = total > 0 ? Math.min(width, Math.round((width * done) / total)) : 0;
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
+}
+
+/** Polls the jobs until they have finished, drawing a progress line on stderr. */
+async function waitForJobs(ids: string[], pollMs = 1000): Promise<any[]> {
+  const tty = process.stderr.isTTY;
+  let last = '';
+  for (;;) {
+    const jobs = await Promise.all(ids.map((id) => admin(`/admin/jobs/${encodeURIComponent(id)}`)));
+    const finished = jobs.filter((j) => FINISHED.has(j.status)).length;
+    const current = jobs.find((j) => j.status === 'running') ?? jobs.find((j) => !FINISHED.has(j.status));
+    const p = current?.progress ?? {};
+    const line = current
+      ? `${current.id} ${current.status} ${p.stage ?? ''} ${bar(p.done ?? 0, p.total ?? 0)} ${p.done ?? 0}/${p.total ?? 0}${
+          typeof p.loss === 'number' ? ` loss ${p.loss.toFixed(4)}` : ''
+        }${typeof p.eta_s === 'number' ? ` eta ${Math.round(p.eta_s)}s` : ''}  (${finished}/${jobs.length} jobs done)`
+      : `${finished}/${jobs.length} jobs done`;
+    if (line !== last) {
+      process.stderr.write(tty ? `\r\x1b[K${line}` : `${line}\n`);
+      last = line;
+    }
+    if (finished === jobs.length) {
+      if (tty) process.stderr.write('\n');
+      return jobs;
+    }
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
+/** Each version a job published (or why it failed), as a table. */
+function outcomes(jobs: any[]): string {
+  const rows: Record<string, unknown>[] = [];
+  for (const j of jobs) {
+    if (j.status === 'failed') {
+      rows.push({ job: j.id, owner: '-', status: 'job failed', version: j.error });
+      continue;
+    }
+    const result = j.result ?? {};
+    const list = Array.isArray(result.users) ? result.users : result.version ? [result] : [];
+    for (const u of list) {
+      rows.push({
+        job: j.id,
+        owner: u.user ?? `style:${u.style}`,
+        version: u.version,
+        status: u.status,
+        heldout: u.heldout_loss_after?.toFixed(4),
+        baseline: `${u.baseline} ${u.baseline_heldout_loss?.toFixed(4)}`,
+      });
+    }
+    for (const s of result.skipped ?? []) {
+      rows.push({ job: j.id, owner: s.user, status: 'skipped', version: s.reason });
+    }
+  }
+  return table(rows, ['job', 'owner', 'version', 'status', 'heldout', 'baseline']);
+}
+
 export async function run(argv: string[]): Promise<string> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { ttl: { type: 'string' } },
+    options: {
+      ttl: { type: 'string' },
+      app: { type: 'string' },
+      user: { type: 'string', multiple: true },
+      wait: { type: 'boolean' },
+      genre: { type: 'string' },
+      text: { type: 'string', multiple: true },
+      'texts-file': { type: 'string' },
+      status: { type: 'string' },
+    },
   });
   const [cmd, sub, a] = positionals;
   if (cmd === 'apps' && sub === 'create' && a) {
@@ -103,6 +185,71 @@ export async function run(argv: string[]): Promise<string> {
     if (!Number.isSafeInteger(ttl) || ttl <= 0)
       throw new CliError('--ttl must be a positive number of seconds');
     return signUserToken({ sub: a, exp: Math.floor(Date.now() / 1000) + ttl }, sub);
+  }
+  if (cmd === 'train') {
+    const body = {
+      ...(values.app ? { app: values.app } : {}),
+      ...(values.user ? { users: values.user } : {}),
+      wait: false,
+    };
+    const { jobs } = await admin('/admin/training/run', { method: 'POST', body });
+    const ids: string[] = jobs.map((j: any) => j.id);
+    if (ids.length === 0) return 'nobody is due for training (no job enqueued)';
+    if (!values.wait) return `enqueued ${ids.join(', ')}`;
+    return outcomes(await waitForJobs(ids));
+  }
+  if (cmd === 'styles' && sub === 'train' && a && positionals[3]) {
+    const style = positionals[3];
+    let texts = values.text;
+    if (values['texts-file']) {
+      const raw = await readFile(values['texts-file'], 'utf8');
+      texts = [
+        ...(texts ?? []),
+        ...raw
+          .split(/\n\s*\n/)
+          .map((t) => t.trim())
+          .filter(Boolean),
+      ];
+    }
+    if ((values.genre === undefined) === (texts === undefined))
+      throw new CliError('give --genre, or texts with --text / --texts-file');
+    const { job } = await admin(`/admin/apps/${encodeURIComponent(a)}/styles`, {
+      method: 'POST',
+      body: { style, ...(values.genre ? { genre: values.genre } : { texts }) },
+    });
+    if (!values.wait) return `enqueued ${job.id}`;
+    return outcomes(await waitForJobs([job.id]));
+  }
+  if (cmd === 'styles' && sub === 'import' && a && positionals[3] && positionals[4]) {
+    const dir = positionals[4];
+    const [config, weights] = await Promise.all([
+      readFile(join(dir, 'adapter_config.json')),
+      readFile(join(dir, 'adapter_model.safetensors')),
+    ]).catch((e) => {
+      throw new CliError(`cannot read the PEFT adapter in ${dir}: ${(e as Error).message}`);
+    });
+    const r = await admin(`/admin/apps/${encodeURIComponent(a)}/styles/import`, {
+      method: 'POST',
+      body: {
+        style: positionals[3],
+        adapter_config: config.toString('base64'),
+        adapter_model: weights.toString('base64'),
+      },
+    });
+    return `style ${r.adapter.style}: ${r.adapter.version} is active${r.retired ? ` (was ${r.retired.version})` : ''}`;
+  }
+  if (cmd === 'jobs') {
+    const q = values.status ? `?status=${encodeURIComponent(values.status)}` : '';
+    const rows = (await all(`/admin/jobs${q}`)).map((j) => ({
+      ...j,
+      progress: j.progress?.stage ? `${j.progress.stage} ${j.progress.done}/${j.progress.total}` : '',
+    }));
+    return table(rows, ['id', 'kind', 'status', 'attempts', 'progress', 'error', 'created_at']);
+  }
+  if (cmd === 'worker') {
+    const { runStandaloneWorker } = await import('../../../gpu-worker/main.js');
+    await runStandaloneWorker(process.env);
+    return 'worker running (Ctrl-C stops it; a running job goes back to the queue)';
   }
   return HELP;
 }

@@ -4,9 +4,12 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
+import { startTraining } from '../../../gpu-worker/runtime.js';
+import { TrainingScheduler } from '../../../gpu-worker/scheduler.js';
 import { createApp } from '../../app.js';
 import { ConfigError, loadConfig } from '../../config.js';
 import { Engine } from '../../engine/engine.js';
+import type { Services } from '../../http/services.js';
 import { publishBaseModel } from './base-model.js';
 import { openBlobStore, openDatabase } from './services.js';
 
@@ -29,15 +32,35 @@ async function main(): Promise<void> {
   const store = openBlobStore(config.storage);
   const model = await publishBaseModel(store, database.db, join(REPO_ROOT, 'models'), config.baseModel);
   const engine = await Engine.load(store, model.prefix);
-  const { app } = createApp({
+  // The training worker runs in this process unless TAILOR_WORKER=0 (workers of their own: `tailor worker`);
+  // then training runs asked for here are only enqueued, for them.
+  const inProcessWorker = !['0', 'false', 'no', 'off'].includes(
+    (process.env.TAILOR_WORKER ?? '1').toLowerCase(),
+  );
+  let services: Services | undefined;
+  const training = inProcessWorker
+    ? startTraining({
+        db: database.db,
+        store,
+        config,
+        onPromoted: (owner) => services?.adapters.forget(owner),
+      })
+    : null;
+  const control =
+    training?.scheduler ??
+    new TrainingScheduler({ db: database.db, baseModel: config.baseModel, policy: config.training });
+  const created = createApp({
     db: database.db,
     store,
     engine,
     baseModelId: config.baseModel,
     config,
+    training: control,
     urlSecret: process.env.TAILOR_URL_SECRET ?? randomBytes(32).toString('base64url'),
     onError: (e) => console.error('[tailor]', e),
   });
+  const { app } = created;
+  services = created.services;
   const server = serve({ fetch: app.fetch, port: config.port, hostname: process.env.HOST ?? '127.0.0.1' });
   const url = `http://${process.env.HOST ?? '127.0.0.1'}:${config.port}`;
   const ms = Math.round(performance.now() - t0);
@@ -54,6 +77,7 @@ Tailor is running on ${url}  (ready in ${ms} ms)
   database   ${where}
   storage    ${files}
   model      ${config.baseModel} (${model.uploaded ? 'published to storage now' : 'already in storage'})
+  training   ${training ? `worker in this process; ${config.training.intervalS > 0 ? `a cycle every ${config.training.intervalS} s` : 'cycles on demand only'} (POST /admin/training/run)` : 'jobs queued for separate workers (TAILOR_WORKER=0; run `npm run tailor -- worker`)'}
   docs       ${url}/docs   ·  OpenAPI ${url}/openapi.json  ·  metrics ${url}/metrics
   admin      ${generatedAdmin ? `ADMIN_TOKEN=${generatedAdmin}  (generated for this run; set ADMIN_TOKEN to keep one)` : 'ADMIN_TOKEN from the environment'}
 
@@ -70,6 +94,7 @@ First request:
     stopping = true;
     console.log(`\n${signal}: stopping…`);
     server.close();
+    await training?.stop();
     await database.close();
     process.exit(0);
   };

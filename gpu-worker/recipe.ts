@@ -1,0 +1,81 @@
+// The training recipe in one place: LoRA shape, optimiser settings, dataset cuts, the eval gate and how many
+// owners share one trainer process. Tuning changes the defaults here; a job may carry overrides (validated by
+// `recipeOverrides`) that apply on top, e.g. tiny step budgets in tests.
+import { z } from 'zod';
+import { type TrainSettings, trainSettings } from './contract.js';
+import { type DatasetOptions, defaultDatasetOptions } from './dataset.js';
+
+export const ALL_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
+
+export interface Recipe {
+  lora: { r: number; alpha: number; targets: string[] };
+  train: Required<TrainSettings>;
+  dataset: DatasetOptions;
+  gate: {
+    /** A new version must beat the baseline's held-out loss by more than this (nats per token). */
+    minDelta: number;
+  };
+  /** Owners trained together in one trainer process (one batch); more are split over several jobs. */
+  usersPerJob: number;
+}
+
+/** Per-user adapters from feedback. */
+export const userRecipe: Recipe = {
+  lora: { r: 8, alpha: 16, targets: ALL_TARGETS },
+  train: {
+    steps: 60,
+    lr: 3e-4,
+    batch_size: 8,
+    eval_every: 5,
+    patience: 3,
+    max_len: 128,
+    weight_decay: 0,
+    grad_clip: 1,
+    seed: 0,
+  },
+  dataset: { ...defaultDatasetOptions },
+  gate: { minDelta: 1e-4 },
+  usersPerJob: 64,
+};
+
+/** App-level style adapters from a text collection (hundreds of passages: more steps than a user's). */
+export const styleRecipe: Recipe = {
+  ...userRecipe,
+  train: { ...userRecipe.train, steps: 300, lr: 1e-3, eval_every: 20, patience: 3 },
+  dataset: { ...defaultDatasetOptions, heldoutPercent: 10 },
+};
+
+/** Partial settings a job (or a scheduler) may carry; applied over the defaults. */
+export const recipeOverrides = z
+  .object({
+    lora: z
+      .object({
+        r: z.number().int().min(1).max(64),
+        alpha: z.number().positive(),
+        targets: z.array(z.enum(ALL_TARGETS as [string, ...string[]])).min(1),
+      })
+      .partial(),
+    train: trainSettings,
+    dataset: z
+      .object({
+        maxTokens: z.number().int().min(8).max(256),
+        heldoutPercent: z.number().min(0).max(90),
+        contextTokens: z.number().int().min(0).max(128),
+        editWeight: z.number().positive(),
+      })
+      .partial(),
+    gate: z.object({ minDelta: z.number().min(0) }).partial(),
+    usersPerJob: z.number().int().min(1).max(1024),
+  })
+  .partial();
+export type RecipeOverrides = z.infer<typeof recipeOverrides>;
+
+export function withOverrides(base: Recipe, o: RecipeOverrides = {}): Recipe {
+  return {
+    lora: { ...base.lora, ...o.lora },
+    train: { ...base.train, ...o.train },
+    dataset: { ...base.dataset, ...o.dataset },
+    gate: { ...base.gate, ...o.gate },
+    usersPerJob: o.usersPerJob ?? base.usersPerJob,
+  };
+}

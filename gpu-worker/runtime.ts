@@ -1,0 +1,73 @@
+// Wires a worker loop and a scheduler from the platform's configuration: used by the Node entry (the worker
+// in the API's process, the embedded default) and by `tailor worker` (a process of its own, e.g. on a GPU
+// machine, against PostgreSQL and S3).
+import { join } from 'node:path';
+import type { Config } from '../functions/config.js';
+import type { AdapterOwner } from '../functions/db/adapters.js';
+import type { Db } from '../functions/db/database.js';
+import type { BlobStore } from '../functions/storage/store.js';
+import { BaseModels } from './base-model.js';
+import type { RecipeOverrides } from './recipe.js';
+import { TrainingScheduler } from './scheduler.js';
+import { Worker, type WorkerOptions } from './worker.js';
+
+export interface TrainingRuntimeOptions {
+  db: Db;
+  store: BlobStore;
+  config: Readonly<Config>;
+  /** Use these local package dirs instead of downloading (the API's process has the repository's models/). */
+  localModelDirs?: Record<string, string>;
+  /** Run the interval scheduler here (default true). */
+  schedule?: boolean;
+  recipe?: RecipeOverrides;
+  worker?: Partial<Omit<WorkerOptions, 'db' | 'store' | 'baseModels'>>;
+  log?: (line: string) => void;
+  onPromoted?: (owner: AdapterOwner) => void;
+}
+
+export interface TrainingRuntime {
+  worker: Worker;
+  scheduler: TrainingScheduler;
+  stop(): Promise<void>;
+}
+
+export function startTraining(o: TrainingRuntimeOptions): TrainingRuntime {
+  const baseModels = new BaseModels({
+    db: o.db,
+    store: o.store,
+    cacheDir: join(o.config.dataDir, 'worker-cache'),
+    ...(o.localModelDirs ? { localDirs: o.localModelDirs } : {}),
+  });
+  const worker = new Worker({
+    db: o.db,
+    store: o.store,
+    baseModels,
+    trainer: {
+      ...(process.env.TAILOR_TRAIN_DEVICE ? { device: process.env.TAILOR_TRAIN_DEVICE } : {}),
+      ...(Number(process.env.TAILOR_TRAIN_THREADS) > 0
+        ? { threads: Number(process.env.TAILOR_TRAIN_THREADS) }
+        : {}),
+    },
+    ...(o.log ? { log: o.log } : {}),
+    ...(o.onPromoted ? { onPromoted: o.onPromoted } : {}),
+    ...o.worker,
+  });
+  const scheduler = new TrainingScheduler({
+    db: o.db,
+    baseModel: o.config.baseModel,
+    policy: o.config.training,
+    onEnqueued: () => worker.wake(),
+    ...(o.recipe ? { recipe: o.recipe } : {}),
+    ...(o.log ? { log: o.log } : {}),
+  });
+  worker.start();
+  if (o.schedule !== false) scheduler.start();
+  return {
+    worker,
+    scheduler,
+    async stop() {
+      scheduler.stop();
+      await worker.stop();
+    },
+  };
+}

@@ -1,0 +1,74 @@
+// Style adapters: one small app-level adapter per style, trained on a collection of texts (given in the
+// request, or a Brown corpus genre's training-split files) cut into passages of at most `maxTokens` tokens.
+// Each passage is one example; the preceding `contextTokens` of its text are its prompt. Passages land in
+// training or held-out by a hash of their position, as feedback items do.
+import { readBrown, splitCorpus } from '../models/build/corpus.js';
+import type { TrainingExample } from './contract.js';
+import { bucketOf, type Encoder, type UserDataset } from './dataset.js';
+import { type JobPayload, PermanentJobError } from './jobs.js';
+import { type Recipe, styleRecipe, withOverrides } from './recipe.js';
+import { type JobContext, type OwnerOutcome, trainAndPublish } from './train.js';
+
+/** Most passages one style trains on (a genre has a few hundred). */
+export const MAX_STYLE_PASSAGES = 5_000;
+
+/** The texts of a Brown genre's training-split files (never a held-out file: the base model's evaluation). */
+export function brownGenreTexts(genre: string): string[] {
+  const docs = readBrown();
+  const train = new Set(splitCorpus(docs).train);
+  const texts = docs.filter((d) => d.genre === genre && train.has(d.file)).map((d) => d.text);
+  if (texts.length === 0) {
+    const genres = [...new Set(docs.map((d) => d.genre))].sort().join(', ');
+    throw new PermanentJobError(`no Brown genre "${genre}" (genres: ${genres})`);
+  }
+  return texts;
+}
+
+export function styleDataset(texts: string[], encoder: Encoder, o: Recipe['dataset']): UserDataset {
+  const passages: { id: string; example: TrainingExample }[] = [];
+  for (const [t, text] of texts.entries()) {
+    const ids = encoder.encode(text);
+    for (let at = 0, k = 0; at < ids.length && passages.length < MAX_STYLE_PASSAGES; at += o.maxTokens, k++) {
+      passages.push({
+        id: `${t}:${k}`,
+        example: {
+          prompt: ids.slice(Math.max(0, at - o.contextTokens), at),
+          completion: ids.slice(at, at + o.maxTokens),
+          weight: 1,
+        },
+      });
+    }
+  }
+  const hold = passages.length >= 5;
+  const train: TrainingExample[] = [];
+  const heldout: TrainingExample[] = [];
+  for (const p of passages) (hold && bucketOf(p.id) < o.heldoutPercent ? heldout : train).push(p.example);
+  if (train.length === 0 && heldout.length > 0) train.push(...heldout.splice(0));
+  return {
+    train,
+    heldout,
+    counts: { likes: 0, edits: 0, dislikes: 0, examples: train.length + heldout.length },
+  };
+}
+
+export async function trainStyle(ctx: JobContext, payload: JobPayload<'train-style'>): Promise<OwnerOutcome> {
+  const recipe = withOverrides(withOverrides(styleRecipe, payload.recipe), ctx.recipe);
+  const model = await ctx.baseModels.get(payload.baseModel);
+  const texts = 'texts' in payload.source ? payload.source.texts : brownGenreTexts(payload.source.genre);
+  const dataset = styleDataset(texts, model.tokenizer, recipe.dataset);
+  if (dataset.train.length === 0) throw new PermanentJobError('the style has no text to train on');
+  ctx.log(
+    `style ${payload.styleId}: ${texts.length} text(s), ${dataset.train.length} training and ${dataset.heldout.length} held-out passages`,
+  );
+  const [outcome] = await trainAndPublish(ctx, model, recipe, [
+    {
+      owner: { appId: payload.appId, styleId: payload.styleId },
+      dataset,
+      metrics: {
+        source: 'genre' in payload.source ? { genre: payload.source.genre } : { texts: texts.length },
+      },
+    },
+  ]);
+  if (!outcome) throw new Error('style training returned no outcome');
+  return outcome;
+}

@@ -1,0 +1,57 @@
+// The `train-users` job: each user's feedback → a dataset (token ids, stable held-out split) → one trainer
+// run for all of them → gate → publish. A retried attempt skips users this job already published.
+import { and, eq } from 'drizzle-orm';
+import { feedbackForTraining } from '../functions/db/feedback.js';
+import { adapters } from '../schema/tables.js';
+import { buildUserDataset, type FeedbackItem } from './dataset.js';
+import type { JobPayload } from './jobs.js';
+import { userRecipe, withOverrides } from './recipe.js';
+import { type JobContext, type OwnerData, type OwnerOutcome, trainAndPublish } from './train.js';
+
+export interface TrainUsersResult {
+  users: OwnerOutcome[];
+  skipped: { app: string; user: string; reason: string }[];
+}
+
+export async function trainUsers(
+  ctx: JobContext,
+  payload: JobPayload<'train-users'>,
+): Promise<TrainUsersResult> {
+  const recipe = withOverrides(withOverrides(userRecipe, payload.recipe), ctx.recipe);
+  const model = await ctx.baseModels.get(payload.baseModel);
+  const earlier = await ctx.db
+    .select({ appId: adapters.appId, userId: adapters.userId })
+    .from(adapters)
+    .where(and(eq(adapters.jobId, ctx.job.id), eq(adapters.kind, 'user')));
+  const published = new Set(earlier.map((a) => `${a.appId}\u0000${a.userId}`));
+  const owners: OwnerData[] = [];
+  const skipped: TrainUsersResult['skipped'] = [];
+  for (const { appId, userId } of payload.users) {
+    if (published.has(`${appId}\u0000${userId}`)) {
+      skipped.push({ app: appId, user: userId, reason: 'published by an earlier attempt of this job' });
+      continue;
+    }
+    const rows = await feedbackForTraining(ctx.db, { appId, userId });
+    const items: FeedbackItem[] = rows.map((f) => ({
+      id: f.id,
+      prompt: f.prompt,
+      text: f.text,
+      rating: f.rating === 1 ? 1 : -1,
+      editedText: f.editedText,
+    }));
+    const dataset = buildUserDataset(items, model.tokenizer, recipe.dataset);
+    if (dataset.train.length === 0) {
+      skipped.push({ app: appId, user: userId, reason: 'no usable feedback (likes or edits)' });
+      continue;
+    }
+    owners.push({
+      owner: { appId, userId },
+      dataset,
+      dataUntil: rows.at(-1)?.createdAt ?? null,
+      metrics: { feedback: { items: rows.length, ...dataset.counts } },
+    });
+  }
+  for (const s of skipped) ctx.log(`${s.app}/${s.user}: skipped, ${s.reason}`);
+  const users = owners.length > 0 ? await trainAndPublish(ctx, model, recipe, owners) : [];
+  return { users, skipped };
+}

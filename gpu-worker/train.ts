@@ -1,0 +1,203 @@
+// Train several owners' adapters in one trainer process, gate each new version against what it would replace,
+// and publish every version (promoted or rejected). Used by the user and the style job kinds alike.
+//
+// The gate: a new version is promoted only if its held-out loss beats the baseline on the same held-out items
+// by more than `recipe.gate.minDelta`; the baseline is the owner's active version (evaluated by the trainer
+// from its files, `baseline_adapter`) or, with none, the base model alone (`heldout_loss_before`).
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type AdapterOwner, getActiveAdapter } from '../functions/db/adapters.js';
+import type { Db } from '../functions/db/database.js';
+import type { BlobStore } from '../functions/storage/store.js';
+import type { TrainingJob } from '../schema/tables.js';
+import type { BaseModels, LocalBaseModel } from './base-model.js';
+import type { TrainerJob, TrainerProgress, TrainerUserResult } from './contract.js';
+import type { UserDataset } from './dataset.js';
+import { PermanentJobError } from './jobs.js';
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, publishAdapter, sha256Hex } from './publish.js';
+import type { Recipe, RecipeOverrides } from './recipe.js';
+import { runTrainer, TrainerError } from './trainer-process.js';
+
+export interface JobProgress {
+  stage: string;
+  done: number;
+  total: number;
+  eta_s?: number;
+  loss?: number;
+  [k: string]: unknown;
+}
+
+/** What a job processor gets from the worker. */
+export interface JobContext {
+  job: TrainingJob;
+  db: Db;
+  store: BlobStore;
+  baseModels: BaseModels;
+  /** Aborted when the worker lost the job's lease (another worker may hold it now) or is stopping. */
+  signal: AbortSignal;
+  /** A scratch directory of this attempt, removed afterwards. */
+  tmpDir: string;
+  progress(p: JobProgress): void;
+  log(line: string): void;
+  trainer: { python?: string; device?: string; threads?: number };
+  /** The worker's own recipe overrides, applied over the job's (a small machine, tests). */
+  recipe?: RecipeOverrides;
+  /** Called after a version of `owner` became active (drop caches of the active version). */
+  onPromoted?: (owner: AdapterOwner) => void;
+}
+
+export interface OwnerData {
+  owner: AdapterOwner;
+  dataset: UserDataset;
+  /** Extra metrics recorded on the version (feedback counts...). */
+  metrics?: Record<string, unknown>;
+  dataUntil?: Date | null;
+}
+
+export interface OwnerOutcome {
+  app: string;
+  user?: string;
+  style?: string;
+  version: string;
+  status: 'active' | 'rejected';
+  heldout_loss_after: number;
+  baseline_heldout_loss: number;
+  baseline: string;
+}
+
+export const ownerLabel = (o: AdapterOwner) =>
+  'userId' in o ? `${o.appId}/${o.userId}` : `${o.appId}/style:${o.styleId}`;
+
+/** The gate's decision for one trained owner. */
+export function passesGate(r: TrainerUserResult, minDelta: number): { baseline: number; passed: boolean } {
+  const baseline = r.baseline_heldout_loss ?? r.heldout_loss_before;
+  return { baseline, passed: r.heldout_loss_after < baseline - minDelta };
+}
+
+async function fetchBaseline(
+  ctx: JobContext,
+  owner: AdapterOwner,
+  model: LocalBaseModel,
+  dir: string,
+): Promise<{ dir: string; version: string } | null> {
+  const active = await getActiveAdapter(ctx.db, owner);
+  if (!active) return null;
+  if (active.baseModelId !== model.id) {
+    ctx.log(
+      `${ownerLabel(owner)}: active ${active.version} is for base model ${active.baseModelId}; gate vs base`,
+    );
+    return null;
+  }
+  const [config, weights] = await Promise.all([
+    ctx.store.get(active.storagePrefix + ADAPTER_CONFIG),
+    ctx.store.get(active.storagePrefix + ADAPTER_WEIGHTS),
+  ]);
+  if (!config || !weights) throw new Error(`active adapter files missing under ${active.storagePrefix}`);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, ADAPTER_CONFIG), config);
+  await writeFile(join(dir, ADAPTER_WEIGHTS), weights);
+  return { dir, version: active.version };
+}
+
+export async function trainAndPublish(
+  ctx: JobContext,
+  model: LocalBaseModel,
+  recipe: Recipe,
+  owners: OwnerData[],
+): Promise<OwnerOutcome[]> {
+  ctx.progress({ stage: 'preparing', done: 0, total: owners.length });
+  const baselines = await Promise.all(
+    owners.map((o, i) => fetchBaseline(ctx, o.owner, model, join(ctx.tmpDir, 'baseline', String(i)))),
+  );
+  const job: TrainerJob = {
+    version: 1,
+    base_model: model.dir,
+    lora: { r: recipe.lora.r, alpha: recipe.lora.alpha, targets: recipe.lora.targets },
+    train: recipe.train,
+    users: owners.map((o, i) => ({
+      id: String(i),
+      out_dir: join(ctx.tmpDir, 'out', String(i)),
+      train: o.dataset.train,
+      heldout: o.dataset.heldout,
+      ...(baselines[i] ? { baseline_adapter: baselines[i].dir } : {}),
+    })),
+  };
+  ctx.log(
+    `training ${owners.length} adapter(s) on ${model.id}: ${owners.map((o) => ownerLabel(o.owner)).join(', ')}`,
+  );
+  let result: Awaited<ReturnType<typeof runTrainer>>;
+  try {
+    result = await runTrainer(job, {
+      ...ctx.trainer,
+      signal: ctx.signal,
+      onProgress: (p: TrainerProgress) =>
+        ctx.progress({
+          stage: 'train',
+          done: p.done,
+          total: p.total,
+          eta_s: p.eta_s,
+          ...(p.loss !== undefined ? { loss: p.loss } : {}),
+          ...(p.active !== undefined ? { active: p.active } : {}),
+        }),
+      onLog: (line) => ctx.log(line),
+    });
+  } catch (e) {
+    if (e instanceof TrainerError && e.permanent) throw new PermanentJobError(e.message);
+    throw e;
+  }
+  const outcomes: OwnerOutcome[] = [];
+  for (const [i, o] of owners.entries()) {
+    ctx.progress({ stage: 'publishing', done: i, total: owners.length });
+    const r = result.users.find((u) => u.id === String(i));
+    if (!r) throw new Error(`the trainer returned no result for ${ownerLabel(o.owner)}`);
+    const base = baselines[i];
+    const gate = passesGate(r, recipe.gate.minDelta);
+    const metrics = {
+      train_loss_before: r.train_loss_before,
+      train_loss_after: r.train_loss_after,
+      heldout_loss_before: r.heldout_loss_before,
+      heldout_loss_after: r.heldout_loss_after,
+      baseline_heldout_loss: gate.baseline,
+      baseline: base ? `active:${base.version}` : 'base',
+      gate: { passed: gate.passed, min_delta: recipe.gate.minDelta },
+      best_step: r.best_step,
+      steps_run: result.steps_run,
+      train_examples: r.train_examples,
+      heldout_examples: r.heldout_examples,
+      seconds: result.seconds,
+      device: result.device,
+      recipe: { r: recipe.lora.r, alpha: recipe.lora.alpha, lr: recipe.train.lr, steps: recipe.train.steps },
+      ...o.metrics,
+    };
+    const [config, weights] = await Promise.all([
+      readFile(join(r.out_dir, ADAPTER_CONFIG)),
+      readFile(join(r.out_dir, ADAPTER_WEIGHTS)),
+    ]);
+    const published = await publishAdapter(ctx.db, ctx.store, {
+      owner: o.owner,
+      files: { config, weights },
+      baseModel: { id: model.id, hash: model.hash },
+      dataHash: await sha256Hex(JSON.stringify([o.dataset.train, o.dataset.heldout])),
+      metrics,
+      promote: gate.passed,
+      dataUntil: o.dataUntil ?? null,
+      jobId: ctx.job.id,
+    });
+    if (gate.passed) ctx.onPromoted?.(o.owner);
+    const verdict = gate.passed ? 'promoted' : 'rejected';
+    ctx.log(
+      `${ownerLabel(o.owner)}: ${published.adapter.version} ${verdict} (held-out ${r.heldout_loss_after.toFixed(4)} vs ${metrics.baseline} ${gate.baseline.toFixed(4)})`,
+    );
+    outcomes.push({
+      app: o.owner.appId,
+      ...('userId' in o.owner ? { user: o.owner.userId } : { style: o.owner.styleId }),
+      version: published.adapter.version,
+      status: gate.passed ? 'active' : 'rejected',
+      heldout_loss_after: r.heldout_loss_after,
+      baseline_heldout_loss: gate.baseline,
+      baseline: metrics.baseline,
+    });
+  }
+  ctx.progress({ stage: 'done', done: owners.length, total: owners.length });
+  return outcomes;
+}
