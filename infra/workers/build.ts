@@ -2,13 +2,18 @@
 // stay separate files that the runtime loads as precompiled `CompiledWasm` modules (workerd cannot compile
 // wasm bytes at run time; see functions/runtime/workers/ort-wasm.ts).
 //
-//   npx tsx infra/workers/build.ts [entry] [--outdir DIR] [--minify]
+//   npx tsx infra/workers/build.ts [entry] [--outdir DIR] [--minify] [--nodejs-compat]
 //   default entry: functions/runtime/workers/engine-worker.ts → infra/workers/dist/engine-worker/
+//   the HTTP app:  functions/runtime/workers/app-worker.ts --nodejs-compat → infra/workers/dist/app-worker/
 //
 // Output: DIR/index.mjs, DIR/<name>.wasm for each wasm import, DIR/meta.json (esbuild metafile). The
 // bundle resolves packages with the conditions workerd uses (`workerd`, `worker`, `browser`), maps
 // `onnxruntime-web` to `onnxruntime-web/wasm` (the plain wasm build: the default export is the
-// JSEP/WebGPU build and wants the .jsep.wasm) and refuses `node:` imports: functions/ must be Web-only.
+// JSEP/WebGPU build and wants the .jsep.wasm), leaves workerd's own `cloudflare:` modules external and
+// refuses `node:` imports: functions/ must be Web-only. The one exception is a Worker that runs with the
+// `nodejs_compat` flag (`nodejsCompat`): it may import exactly the built-ins in NODEJS_COMPAT_IMPORTS,
+// which workerd itself provides under that flag, and only from the files named there (postgres.js's
+// Workers build, and the Workers entries' own glue): the shared code under functions/ stays Web-only.
 import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +31,11 @@ export interface BuildWorkerOptions {
   minify?: boolean;
   /** Write an external source map next to the bundle. Default true. */
   sourcemap?: boolean;
+  /**
+   * The Worker runs with `compatibility_flags = ["nodejs_compat"]`: allow the imports listed in
+   * NODEJS_COMPAT_IMPORTS (and no other Node import). Default false.
+   */
+  nodejsCompat?: boolean;
 }
 
 export interface BuiltWorker {
@@ -40,9 +50,31 @@ export interface BuiltWorker {
    */
   modules: { type: 'ESModule' | 'CompiledWasm'; path: string }[];
   metafile: esbuild.Metafile;
-  /** Every `node:` (or Node builtin) import left in the bundle: must be empty, or the build fails. */
+  /**
+   * Every `node:` (or Node builtin) import left in the bundle: empty, or (with `nodejsCompat`) only
+   * specifiers of NODEJS_COMPAT_IMPORTS imported from the files allowed there; anything else fails the build.
+   */
   nodeImports: string[];
 }
+
+/**
+ * The Node built-ins a `nodejsCompat` build may import, each with the input files (paths relative to the
+ * repository root, as esbuild's metafile names them) allowed to import it. workerd implements all of them
+ * natively under the `nodejs_compat` flag (no polyfill is bundled; `wrangler deploy` with `no_bundle`
+ * uploads the imports as they are).
+ *
+ * - postgres.js's Workers build (`postgres/cf/`, chosen by the `workerd` export condition): `Buffer` for its
+ *   wire protocol, `EventEmitter` for its socket shim over `cloudflare:sockets`, `Stream` for COPY and large
+ *   objects (unused by Tailor, imported at the top of its modules).
+ * - `node:async_hooks` (AsyncLocalStorage) for the app entry's request-scoped database handle
+ *   (functions/runtime/workers/request-db.ts): a socket belongs to the request that opened it on Workers.
+ */
+export const NODEJS_COMPAT_IMPORTS: Readonly<Record<string, RegExp>> = {
+  'node:buffer': /^node_modules\/postgres\/cf\//,
+  'node:events': /^node_modules\/postgres\/cf\//,
+  'node:stream': /^node_modules\/postgres\/cf\//,
+  'node:async_hooks': /^functions\/runtime\/workers\//,
+};
 
 const NODE_BUILTIN =
   /^(node:|(assert|buffer|child_process|crypto|events|fs|http|https|module|net|os|path|perf_hooks|process|stream|url|util|worker_threads|zlib)(\/|$))/;
@@ -81,6 +113,8 @@ function workersPlugin(wasmFiles: Map<string, string>): esbuild.Plugin {
       });
       // Keep node: imports resolvable so the check below can name them all instead of failing on the first.
       build.onResolve({ filter: NODE_BUILTIN }, (args) => ({ path: args.path, external: true }));
+      // workerd's built-in modules (`cloudflare:sockets`, which postgres.js imports lazily): the runtime's.
+      build.onResolve({ filter: /^cloudflare:/ }, (args) => ({ path: args.path, external: true }));
     },
   };
 }
@@ -95,6 +129,7 @@ export async function buildWorker(opts: BuildWorkerOptions = {}): Promise<BuiltW
   const wasmFiles = new Map<string, string>();
   const result = await esbuild.build({
     entryPoints: [entry],
+    absWorkingDir: repoRoot, // metafile paths are relative to the repository root
     outfile: join(outdir, 'index.mjs'),
     bundle: true,
     format: 'esm',
@@ -114,13 +149,21 @@ export async function buildWorker(opts: BuildWorkerOptions = {}): Promise<BuiltW
   for (const output of Object.values(result.metafile.outputs)) {
     for (const imp of output.imports) if (NODE_BUILTIN.test(imp.path)) nodeImports.add(imp.path);
   }
-  if (nodeImports.size > 0) {
-    const who = Object.entries(result.metafile.inputs)
-      .filter(([, i]) => i.imports.some((imp) => NODE_BUILTIN.test(imp.path)))
-      .map(([file]) => file);
+  const refused: string[] = [];
+  for (const [file, input] of Object.entries(result.metafile.inputs)) {
+    for (const imp of input.imports) {
+      if (!NODE_BUILTIN.test(imp.path)) continue;
+      const allowedFrom = opts.nodejsCompat ? NODEJS_COMPAT_IMPORTS[imp.path] : undefined;
+      if (!allowedFrom?.test(file)) refused.push(`${imp.path} from ${file}`);
+    }
+  }
+  if (refused.length > 0) {
     throw new Error(
-      `the Workers bundle of ${relative(repoRoot, entry)} imports Node modules (${[...nodeImports].join(', ')}) ` +
-        `from ${who.join(', ')}: code under functions/ must use Web APIs only`,
+      `the Workers bundle of ${relative(repoRoot, entry)} imports Node modules (${refused.join('; ')}): ` +
+        'code under functions/ must use Web APIs only' +
+        (opts.nodejsCompat
+          ? ` (a nodejs_compat build allows only ${Object.keys(NODEJS_COMPAT_IMPORTS).join(', ')}, from the files listed in NODEJS_COMPAT_IMPORTS)`
+          : '; a Worker that runs with the nodejs_compat flag may be built with nodejsCompat (--nodejs-compat), which allows a short list of them'),
     );
   }
 
@@ -149,15 +192,17 @@ async function main(argv: string[]): Promise<void> {
   let entry: string | undefined;
   let outdir: string | undefined;
   let minify = false;
+  let nodejsCompat = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a === '--outdir') outdir = argv[++i];
     else if (a === '--minify') minify = true;
+    else if (a === '--nodejs-compat') nodejsCompat = true;
     else if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
     else entry = a;
   }
   const t0 = performance.now();
-  const built = await buildWorker({ entry, outdir, minify });
+  const built = await buildWorker({ entry, outdir, minify, nodejsCompat });
   const kb = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
   const size = Object.entries(built.metafile.outputs).find(([f]) => f.endsWith('index.mjs'))?.[1].bytes ?? 0;
   console.log(
