@@ -1,4 +1,4 @@
-// Imported for its effect by every Workers entry (engine-worker.ts now, the HTTP app's entry later): binds
+// Imported for its effect by every Workers entry (engine-worker.ts, app-worker.ts), first: binds
 // onnxruntime-web to the precompiled `ort-wasm-simd-threaded.wasm`. The bundler (infra/workers/build.ts)
 // keeps the .wasm import as a sibling file the runtime loads as a `CompiledWasm` module. Never import this
 // file on Node: Node loads ORT's wasm itself.
