@@ -11,7 +11,7 @@ import type { Db } from '../functions/db/database.js';
 import { claimJobs, getJob, heartbeatJob } from '../functions/db/jobs.js';
 import { randomAdapter } from '../functions/engine/testing.js';
 import type { BlobStore } from '../functions/storage/store.js';
-import { adapters, feedback } from '../schema/tables.js';
+import { adapters, feedback, trainingJobs } from '../schema/tables.js';
 import { ADMIN, startPlatform, type TestPlatform } from '../test/support/platform.js';
 import { BaseModels } from './base-model.js';
 import { enqueue } from './jobs.js';
@@ -292,6 +292,33 @@ describe('the queue', () => {
     // the dead worker, were it to wake up, has lost the job
     expect(await heartbeatJob(db, { id: job.id, workerId: 'dead-worker', leaseSeconds: 30 })).toBe(false);
   });
+
+  it('a worker that lost its lease stops the attempt (the trainer is killed) and publishes nothing', async () => {
+    const db = p.database.db;
+    const job = await enqueue(db, 'train-users', {
+      baseModel: p.services.baseModelId,
+      users: [{ appId, userId: 'ava' }],
+    });
+    let stolen: Promise<void> | null = null;
+    const w = worker({
+      heartbeatSeconds: 0.2,
+      log: (l) => {
+        if (!stolen && / preparing /.test(l)) {
+          stolen = db
+            .update(trainingJobs)
+            .set({ lockedBy: 'another-worker' })
+            .where(eq(trainingJobs.id, job.id))
+            .then(() => undefined);
+        }
+      },
+    });
+    const t0 = Date.now();
+    const done = await w.runOnce();
+    expect(stolen).not.toBeNull();
+    expect(done).toMatchObject({ id: job.id, status: 'running', lockedBy: 'another-worker' });
+    expect(await db.select().from(adapters).where(eq(adapters.jobId, job.id))).toEqual([]);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+  }, 30_000);
 
   it('a job that cannot succeed fails for good with its error, without retries', async () => {
     const db = p.database.db;
