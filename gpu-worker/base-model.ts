@@ -21,10 +21,19 @@ export interface LocalBaseModel {
   config: BaseModelConfig;
   tokenizer: TextTokenizer;
   shape: DecoderShape;
+  /** Windows of the base model's training text (token ids), mixed into user training; empty when absent. */
+  replay: number[][];
 }
 
 /** The files the trainer and the tokenizer read (the ONNX graph is the edge's). */
-const WORKER_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.safetensors'];
+const WORKER_FILES = [
+  'config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'model.safetensors',
+  'replay.bin',
+];
+const OPTIONAL_FILES = new Set(['tokenizer_config.json', 'replay.bin']);
 const COMPLETE = '.complete';
 
 export interface BaseModelSource {
@@ -74,7 +83,15 @@ export class BaseModels {
       ? await json('tokenizer_config.json')
       : {};
     const tokenizer = new TextTokenizer((await json('tokenizer.json')) as TokenizerJson, tokenizerConfig);
-    return { id, dir, hash, config, tokenizer, shape: decoderShapeFromConfig(config) };
+    return {
+      id,
+      dir,
+      hash,
+      config,
+      tokenizer,
+      shape: decoderShapeFromConfig(config),
+      replay: await readReplay(dir, config),
+    };
   }
 
   private async download(id: string, prefix: string, hash: string): Promise<string> {
@@ -86,7 +103,7 @@ export class BaseModels {
       for (const name of WORKER_FILES) {
         const bytes = await this.src.store.get(prefix + name);
         if (!bytes) {
-          if (name === 'tokenizer_config.json') continue;
+          if (OPTIONAL_FILES.has(name)) continue;
           throw new Error(`base model ${id}: ${prefix}${name} is missing from storage`);
         }
         if (name === 'model.safetensors') {
@@ -104,4 +121,17 @@ export class BaseModels {
     }
     return dir;
   }
+}
+
+/** `replay.bin`: uint16 little-endian token ids, `windows × length` (config.json → tailor.replay). */
+async function readReplay(dir: string, config: BaseModelConfig): Promise<number[][]> {
+  const meta = config.tailor.replay as { file: string; windows: number; length: number } | undefined;
+  if (!meta || !existsSync(join(dir, meta.file))) return [];
+  const bytes = await readFile(join(dir, meta.file));
+  const ids = new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
+  if (ids.length !== meta.windows * meta.length)
+    throw new Error(`${meta.file}: ${ids.length} ids, expected ${meta.windows} × ${meta.length}`);
+  return Array.from({ length: meta.windows }, (_, w) =>
+    Array.from(ids.subarray(w * meta.length, (w + 1) * meta.length)),
+  );
 }

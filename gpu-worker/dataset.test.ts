@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketOf, buildUserDataset, type FeedbackItem } from './dataset.js';
+import { bucketOf, buildUserDataset, type FeedbackItem, replayExamples } from './dataset.js';
 
 const encoder = { encode: (t: string) => Array.from(t, (ch) => ch.charCodeAt(0) % 4096) };
 const item = (id: string, over: Partial<FeedbackItem> = {}): FeedbackItem => ({
@@ -49,5 +49,17 @@ describe('buildUserDataset', () => {
     const d = buildUserDataset([item('a'), item('b')], encoder);
     expect(d.train).toHaveLength(2);
     expect(d.heldout).toHaveLength(0);
+  });
+});
+
+describe('replayExamples', () => {
+  const windows = Array.from({ length: 50 }, (_, i) => [i, i + 1, i + 2]);
+  it('picks the same general windows for an owner every time, different ones for another owner', () => {
+    const a = replayExamples(windows, 'app/u1', 4);
+    expect(a).toHaveLength(4);
+    expect(replayExamples(windows, 'app/u1', 4)).toEqual(a);
+    expect(replayExamples(windows, 'app/u2', 4)).not.toEqual(a);
+    expect(a.every((e) => e.prompt.length === 0 && e.weight === 1)).toBe(true);
+    expect(replayExamples([], 'app/u1', 4)).toEqual([]);
   });
 });

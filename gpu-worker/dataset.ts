@@ -42,14 +42,19 @@ export interface UserDataset {
   counts: { likes: number; edits: number; dislikes: number; examples: number };
 }
 
-/** FNV-1a over the id: stable across processes and runtimes. */
-export function bucketOf(id: string): number {
+/** FNV-1a: stable across processes and runtimes. */
+function bucketHash(id: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < id.length; i++) {
     h ^= id.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  return (h >>> 0) % 100;
+  return h >>> 0;
+}
+
+/** An item's bucket, 0..99: below `heldoutPercent` it is held out. */
+export function bucketOf(id: string): number {
+  return bucketHash(id) % 100;
 }
 
 function chunk(prompt: number[], completion: number[], weight: number, o: DatasetOptions): TrainingExample[] {
@@ -96,4 +101,18 @@ export function buildUserDataset(
   if (train.length === 0 && heldout.length > 0) train.push(...heldout.splice(0, heldout.length));
   counts.examples = train.length + heldout.length;
   return { train, heldout, counts };
+}
+
+/**
+ * `n` windows of general text for one owner, picked by a hash of `key`: the same owner gets the same
+ * windows every cycle, different owners different ones.
+ */
+export function replayExamples(windows: number[][], key: string, n: number): TrainingExample[] {
+  if (windows.length === 0 || n <= 0) return [];
+  const start = (bucketHash(key) * 7919) % windows.length;
+  return Array.from({ length: Math.min(n, windows.length) }, (_, i) => ({
+    prompt: [],
+    completion: windows[(start + i * 97) % windows.length] as number[],
+    weight: 1,
+  }));
 }

@@ -3,7 +3,7 @@
 import { and, eq } from 'drizzle-orm';
 import { feedbackForTraining } from '../functions/db/feedback.js';
 import { adapters } from '../schema/tables.js';
-import { buildUserDataset, type FeedbackItem } from './dataset.js';
+import { buildUserDataset, type FeedbackItem, replayExamples } from './dataset.js';
 import type { JobPayload } from './jobs.js';
 import { userRecipe, withOverrides } from './recipe.js';
 import { type JobContext, type OwnerData, type OwnerOutcome, trainAndPublish } from './train.js';
@@ -44,11 +44,13 @@ export async function trainUsers(
       skipped.push({ app: appId, user: userId, reason: 'no usable feedback (likes or edits)' });
       continue;
     }
+    const replay = replayExamples(model.replay, `${appId}/${userId}`, recipe.replay.examples);
+    dataset.train.push(...replay);
     owners.push({
       owner: { appId, userId },
       dataset,
       dataUntil: rows.at(-1)?.createdAt ?? null,
-      metrics: { feedback: { items: rows.length, ...dataset.counts } },
+      metrics: { feedback: { items: rows.length, ...dataset.counts }, replay_examples: replay.length },
     });
   }
   for (const s of skipped) ctx.log(`${s.app}/${s.user}: skipped, ${s.reason}`);

@@ -11,4 +11,5 @@ npm run build:shards
   --steps 900 --batch-size 16 --lr 0.0025 --min-lr 0.00025 --warmup 40 --eval-every 100)
 cp data/pretrain/config.json data/pretrain/model.safetensors data/pretrain/train_log.jsonl "$out/"
 (cd gpu-worker/trainer && $py -m tailor_trainer export-onnx --model "../../$out")
+npx tsx models/build/make-replay.ts
 npx tsx models/build/model-card.ts

@@ -2,6 +2,7 @@
 // records it in the database, once: a marker file written last holds the weights' hash, so a restart with
 // the same files does nothing and an interrupted upload is redone.
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { upsertBaseModel } from '../../db/base-models.js';
@@ -15,6 +16,8 @@ export const PACKAGE_FILES = [
   'model.onnx',
   'model.safetensors',
 ];
+/** Published when the package has them: general training text the worker mixes into user training. */
+const OPTIONAL_FILES = ['replay.bin'];
 const MARKER = 'tailor-package.json';
 
 export async function publishBaseModel(
@@ -31,6 +34,9 @@ export async function publishBaseModel(
   let uploaded = false;
   if (!marker || JSON.parse(new TextDecoder().decode(marker)).hash !== hash) {
     for (const name of PACKAGE_FILES) await store.put(prefix + name, await readFile(join(dir, name)));
+    for (const name of OPTIONAL_FILES) {
+      if (existsSync(join(dir, name))) await store.put(prefix + name, await readFile(join(dir, name)));
+    }
     await store.put(
       prefix + MARKER,
       new TextEncoder().encode(JSON.stringify({ id, hash, files: PACKAGE_FILES })),

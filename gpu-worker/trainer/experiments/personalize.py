@@ -67,9 +67,10 @@ def main() -> None:
     ap.add_argument("--eval-every", type=int, default=5)
     ap.add_argument("--patience", type=int, default=3)
     ap.add_argument("--weight-decay", type=float, default=0.0)
+    ap.add_argument("--targets", default="q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj")
     ap.add_argument("--general", type=int, default=0, help="general (train-split) passages mixed into each reader")
     args = ap.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
 
     model = load_model(args.model)
     bos = model.cfg.bos_id
@@ -96,7 +97,7 @@ def main() -> None:
                 train.append({"prompt": [], "completion": g[off : off + args.passage].tolist(), "weight": 1.0})
             users.append({"id": d.file, "out_dir": f"{tmp}/{d.file}", "train": train, "heldout": held})
             readers.append({"file": d.file, "genre": d.genre, "liked": len(liked), "future": future})
-        job = {"version": 1, "base_model": args.model, "lora": {"r": args.r, "alpha": args.alpha},
+        job = {"version": 1, "base_model": args.model, "lora": {"r": args.r, "alpha": args.alpha, "targets": args.targets.split(",")},
                "train": {"steps": args.steps, "lr": args.lr, "batch_size": args.batch, "eval_every": args.eval_every,
                          "patience": args.patience, "max_len": args.passage, "weight_decay": args.weight_decay},
                "users": users}
