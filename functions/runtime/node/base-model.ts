@@ -28,22 +28,28 @@ export async function publishBaseModel(
 ): Promise<{ prefix: string; hash: string; uploaded: boolean }> {
   const dir = join(modelsDir, id);
   const prefix = `models/${id}/`;
-  const weights = await readFile(join(dir, 'model.safetensors'));
-  const hash = createHash('sha256').update(weights).digest('hex');
+  const names = [...PACKAGE_FILES, ...OPTIONAL_FILES.filter((n) => existsSync(join(dir, n)))];
+  const files = new Map<string, Buffer>();
+  for (const name of names) files.set(name, await readFile(join(dir, name)));
+  // The weights' hash identifies the model adapters are trained against; the package's covers every file,
+  // so a changed config or replay file is published again too.
+  const hash = createHash('sha256')
+    .update(files.get('model.safetensors') as Buffer)
+    .digest('hex');
+  const all = createHash('sha256');
+  for (const name of names) all.update(name).update(files.get(name) as Buffer);
+  const packageHash = all.digest('hex');
   const marker = await store.get(prefix + MARKER);
   let uploaded = false;
-  if (!marker || JSON.parse(new TextDecoder().decode(marker)).hash !== hash) {
-    for (const name of PACKAGE_FILES) await store.put(prefix + name, await readFile(join(dir, name)));
-    for (const name of OPTIONAL_FILES) {
-      if (existsSync(join(dir, name))) await store.put(prefix + name, await readFile(join(dir, name)));
-    }
+  if (!marker || JSON.parse(new TextDecoder().decode(marker)).packageHash !== packageHash) {
+    for (const name of names) await store.put(prefix + name, files.get(name) as Buffer);
     await store.put(
       prefix + MARKER,
-      new TextEncoder().encode(JSON.stringify({ id, hash, files: PACKAGE_FILES })),
+      new TextEncoder().encode(JSON.stringify({ id, hash, packageHash, files: names })),
     );
     uploaded = true;
   }
-  const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const config = JSON.parse((files.get('config.json') as Buffer).toString('utf8')) as Record<string, unknown>;
   await upsertBaseModel(db, { id, storagePrefix: prefix, hash, config });
   return { prefix, hash, uploaded };
 }
