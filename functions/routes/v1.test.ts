@@ -196,6 +196,7 @@ describe('POST /v1/score', () => {
     expect(r.status).toBe(200);
     expect(r.json.results).toHaveLength(2);
     for (const x of r.json.results) expect(x.nll).toBeCloseTo(x.mean_nll * x.tokens, 4);
+    expect(r.json.results[0].mean_nll).toBeLessThan(r.json.results[1].mean_nll);
   });
 
   it('refuses a text longer than the context with 422', async () => {
