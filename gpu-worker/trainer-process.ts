@@ -37,20 +37,25 @@ export interface RunTrainerOptions {
   onLog?: (line: string) => void;
   signal?: AbortSignal;
   device?: string;
-  /** CPU threads for torch (default: the trainer's, every core); 1 is far faster on a busy shared machine. */
+  /**
+   * CPU threads for torch and BLAS. Default 1: the trainer's small matrix products gain little from more, and
+   * on a machine busy with other work (tests, the API) two threads per process made training ~25× slower.
+   */
   threads?: number;
   python?: string;
 }
 
 export function runTrainer(job: TrainerJob, opts: RunTrainerOptions = {}): Promise<TrainerResult> {
   const checked = trainerJob.parse(job);
+  const threads = opts.threads ?? 1;
   const args = [
     '-m',
     'tailor_trainer',
     '--progress-json',
     '--device',
     opts.device ?? 'auto',
-    ...(opts.threads ? ['--threads', String(opts.threads)] : []),
+    '--threads',
+    String(threads),
     'train-lora',
     '--job',
     '-',
@@ -59,7 +64,12 @@ export function runTrainer(job: TrainerJob, opts: RunTrainerOptions = {}): Promi
     cwd: TRAINER_DIR,
     stdio: ['pipe', 'pipe', 'pipe'],
     signal: opts.signal,
-    env: { ...process.env, PYTHONUNBUFFERED: '1' },
+    env: {
+      ...process.env,
+      PYTHONUNBUFFERED: '1',
+      OPENBLAS_NUM_THREADS: String(threads),
+      OMP_NUM_THREADS: String(threads),
+    },
   });
   let result: TrainerResult | undefined;
   const logLines: string[] = [];
