@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startServer } from '../../test/support/server.js';
-import { type ApiClient, formatReport, runPersonalization } from './personalization.js';
+import { type ApiClient, followJobs, formatReport, runPersonalization } from './personalization.js';
 
 const { values } = parseArgs({
   options: {
@@ -67,19 +67,8 @@ try {
       key: admin,
       body: { style: 'mystery', genre: 'mystery' },
     });
-    let job = started.json.job;
-    let last = -1;
-    while (job.status === 'queued' || job.status === 'running') {
-      await new Promise((r) => setTimeout(r, 2000));
-      job = (await api.call('GET', `/admin/jobs/${job.id}`, { key: admin })).json;
-      const done = job.progress?.done ?? 0;
-      if (done !== last)
-        say(
-          `style job ${job.status}: ${done}/${job.progress?.total ?? '?'} ${job.progress?.loss ? `loss ${Number(job.progress.loss).toFixed(3)}` : ''}`,
-        );
-      last = done;
-    }
-    if (job.status !== 'succeeded') throw new Error(`style job ${job.status}: ${job.error}`);
+    const [job] = await followJobs(api, admin, [started.json.job.id], say);
+    if (job?.status !== 'succeeded') throw new Error(`style job ${job?.status}: ${job?.error}`);
     const prompt = 'When she opened the door of the study, she saw';
     const asUser = async (styles: { id: string; weight: number }[]) =>
       (

@@ -89,6 +89,27 @@ async function namesRecalled(api: ApiClient, key: string, story: Story, n: numbe
   return hits;
 }
 
+/** Polls jobs until each has finished, logging progress as it changes. */
+export async function followJobs(api: ApiClient, admin: string, ids: string[], log: (line: string) => void) {
+  const out: { id: string; status: string; error: string | null }[] = [];
+  for (const id of ids) {
+    let last = '';
+    for (;;) {
+      const job = await ok(api.call('GET', `/admin/jobs/${id}`, { key: admin }), 'job');
+      const p = job.progress ?? {};
+      const line = `${job.status} ${p.stage ?? ''} ${p.done ?? 0}/${p.total ?? '?'}${p.loss ? ` loss ${Number(p.loss).toFixed(3)}` : ''}`;
+      if (line !== last) log(`job ${id}: ${line}`);
+      last = line;
+      if (job.status === 'succeeded' || job.status === 'failed') {
+        out.push({ id, status: job.status, error: job.error });
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+  return out;
+}
+
 export async function runPersonalization(
   api: ApiClient,
   o: PersonalizationOptions,
@@ -135,13 +156,19 @@ export async function runPersonalization(
 
   log('training cycle…');
   const t0 = Date.now();
+  // Start the cycle, then follow its jobs (a long cycle outlasts HTTP clients' patience with `wait: true`).
   const run = await ok(
-    api.call('POST', '/admin/training/run', { key: o.admin, body: { app: app.app_id, wait: true } }),
+    api.call('POST', '/admin/training/run', { key: o.admin, body: { app: app.app_id } }),
     'training run',
   );
+  const jobs = await followJobs(
+    api,
+    o.admin,
+    run.jobs.map((j: any) => j.id as string),
+    log,
+  );
   const trainSeconds = (Date.now() - t0) / 1000;
-  const jobs = run.jobs.map((j: any) => ({ id: j.id, status: j.status, error: j.error }));
-  log(`training done in ${trainSeconds.toFixed(0)} s: ${jobs.map((j: any) => j.status).join(', ')}`);
+  log(`training done in ${trainSeconds.toFixed(0)} s: ${jobs.map((j) => j.status).join(', ')}`);
 
   const base = new Map<string, number>();
   for (const s of stories) base.set(s.file, await meanNll(api, key, s.file, s.future, 'none'));
