@@ -8,7 +8,9 @@ Three ways to feed the low-rank pair, matching the three users of the model:
 - per-call tensors `(A [r, in], B [out, r])` — the ONNX graph, where each pair is a graph input and rank 0
   means "no adapter";
 - per-row tensors `(A [n_rows, r, in], B [n_rows, out, r])` — many users in one batch, each row with its
-  own adapter (the idea of PEFT's `_mixed_batch_forward`, computed with batched matmuls).
+  own adapter (the idea of PEFT's `_mixed_batch_forward`, computed with batched matmuls);
+- per-group tensors `(A [U, r, in], B [U, out, r])` with the batch's rows grouped by user, the same number
+  each (`n_rows = U × n`): one batched matmul over users, no per-row copies of the adapters (training).
 """
 from __future__ import annotations
 
@@ -51,6 +53,9 @@ class LoraLinear(nn.Module):
             a, b = lora
             if a.dim() == 2:  # one pair for the whole batch: A [r, in], B [out, r] (scaling already in B)
                 y = y + torch.matmul(torch.matmul(x, a.t()), b.t())
-            else:  # one pair per row: A [B, r, in], B [B, out, r]
+            elif a.shape[0] == x.shape[0]:  # one pair per row: A [B, r, in], B [B, out, r]
                 y = y + torch.bmm(torch.bmm(x, a.transpose(1, 2)), b.transpose(1, 2))
+            else:  # one pair per group of consecutive rows: A [U, r, in], B [U, out, r], B = U × n rows
+                g = x.reshape(a.shape[0], -1, x.shape[-1])  # [U, n·T, in]
+                y = y + torch.bmm(torch.bmm(g, a.transpose(1, 2)), b.transpose(1, 2)).reshape(y.shape)
         return y

@@ -131,8 +131,11 @@ class StackedLora:
     def parameters(self) -> list[torch.nn.Parameter]:
         return [p for m in self.modules for p in (self.A[m], self.B[m])]
 
-    def feed(self, rows_user: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    def feed(self, rows_user: torch.Tensor | None) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """Per-row pairs for `rows_user`; None = the whole stack, for rows grouped by user (n rows each)."""
         s = self.cfg.scaling
+        if rows_user is None:
+            return {m: (self.A[m], self.B[m] * s) for m in self.modules}
         return {m: (self.A[m][rows_user], self.B[m][rows_user] * s) for m in self.modules}
 
     def user_state(self, u: int) -> dict[str, torch.Tensor]:
@@ -214,14 +217,15 @@ def batch_tensors(seqs, masks, device):
 
 
 def user_losses(model, lora: StackedLora, rows: list[tuple[int, list[int], list[bool], float]], n_users: int,
-                device: str) -> torch.Tensor:
-    """Per user, the weighted mean NLL of their completion tokens over the given rows ([U], differentiable)."""
+                device: str, grouped: bool = False) -> torch.Tensor:
+    """Per user, the weighted mean NLL of their completion tokens over the given rows ([U], differentiable).
+    `grouped`: the rows are every user's in order, the same number each (the training batches)."""
     users = torch.tensor([r[0] for r in rows], device=device)
     ids, scored = batch_tensors([r[1] for r in rows], [r[2] for r in rows], device)
     weights = torch.tensor([r[3] for r in rows], device=device)
     attention = (torch.arange(ids.shape[1], device=device)[None] < torch.tensor([len(r[1]) for r in rows],
                                                                                    device=device)[:, None]).long()
-    logits, _ = model(ids[:, :-1], attention_mask=attention[:, :-1], lora=lora.feed(users))
+    logits, _ = model(ids[:, :-1], attention_mask=attention[:, :-1], lora=lora.feed(None if grouped else users))
     target_mask = scored[:, 1:]
     nll = nll_per_token(logits, ids[:, 1:], ignore=~target_mask)
     per_row = nll.sum(1) * weights
@@ -282,10 +286,11 @@ def run_job(job: dict, device: str) -> dict:
         rows = []
         for u in range(n):
             pool = train_rows[u]
-            k = min(settings.batch_size, len(pool))
-            pick = torch.randperm(len(pool), generator=gens[u])[:k].tolist()
+            # batch_size rows each (a small pool repeats, in a fresh order): equal groups per user
+            perm = torch.randperm(len(pool), generator=gens[u]).tolist()
+            pick = [perm[i % len(pool)] for i in range(settings.batch_size)]
             rows += [(u, *pool[i]) for i in pick]
-        losses = user_losses(model, lora, rows, n, device)
+        losses = user_losses(model, lora, rows, n, device, grouped=True)
         opt.zero_grad(set_to_none=True)
         losses.sum().backward()
         lora.clip_per_user(settings.grad_clip)
