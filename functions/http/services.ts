@@ -1,6 +1,7 @@
 // The app's per-process parts, built once from its dependencies and shared by the routes.
 import type { Context } from 'hono';
 import { AdapterResolver } from '../adapters/resolver.js';
+import { touchEndUser } from '../db/users.js';
 import type { AppDeps } from '../deps.js';
 import { type Caller, CallerDirectory } from './directory.js';
 import { ApiError, forbidden } from './errors.js';
@@ -9,6 +10,10 @@ import { RateLimiter } from './rate-limit.js';
 
 export interface Services extends AppDeps {
   now: () => number;
+  /** Records that a user was seen: creates the user row, then moves last_seen at most once a minute. */
+  seen(appId: string, userId: string): Promise<void>;
+  /** After an erasure: the next sighting creates the user row again. */
+  unsee(appId: string, userId: string): void;
   callers: CallerDirectory;
   adapters: AdapterResolver;
   perKey: RateLimiter;
@@ -22,12 +27,27 @@ export interface Services extends AppDeps {
 
 export type HonoEnv = { Variables: { caller: Caller } };
 
+/** last_seen is a coarse signal: one write a minute per user, not one per request. */
+const SEEN_EVERY_MS = 60_000;
+
 export function buildServices(deps: AppDeps): Services {
   const now = deps.now ?? Date.now;
   const registry = new Registry();
+  const lastTouch = new Map<string, number>();
   const s: Services = {
     ...deps,
     now,
+    async seen(appId, userId) {
+      const key = `${appId}:${userId}`;
+      const t = now();
+      if ((lastTouch.get(key) ?? Number.NEGATIVE_INFINITY) > t - SEEN_EVERY_MS) return;
+      await touchEndUser(deps.db, appId, userId);
+      if (lastTouch.size > 100_000) lastTouch.clear();
+      lastTouch.set(key, t);
+    },
+    unsee(appId, userId) {
+      lastTouch.delete(`${appId}:${userId}`);
+    },
     callers: new CallerDirectory(deps.db, deps.config.adminToken, now),
     adapters: new AdapterResolver(deps.db, deps.store, now),
     perKey: new RateLimiter(deps.config.limits.rateLimitPerMinute, now),

@@ -3,7 +3,6 @@ import { Hono } from 'hono';
 import { feedbackRequest } from '../../schema/contracts.js';
 import { insertFeedback } from '../db/feedback.js';
 import { getGeneration } from '../db/generations.js';
-import { touchEndUser } from '../db/users.js';
 import { ApiError, notFound } from '../http/errors.js';
 import { isGenerationIdOf } from '../http/generation-id.js';
 import { actingUser, callerApp, type HonoEnv, type Services, takeRateLimits } from '../http/services.js';
@@ -41,7 +40,7 @@ export function feedbackRoutes(s: Services) {
     if (!created && feedback.userId !== req.user) {
       throw new ApiError(409, 'conflict', 'this idempotency key was already used for another user');
     }
-    if (created) await touchEndUser(s.db, app.id, req.user);
+    if (created) await s.seen(app.id, req.user);
     return c.json({ id: feedback.id }, created ? 201 : 200);
   });
 }

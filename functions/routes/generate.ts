@@ -5,7 +5,6 @@ import { type GenerateRequest, type GenerateResponse, generateRequest } from '..
 import type { App } from '../../schema/tables.js';
 import type { ResolvedAdapters } from '../adapters/resolver.js';
 import { insertGeneration } from '../db/generations.js';
-import { touchEndUser } from '../db/users.js';
 import type { AdapterRef } from '../engine/engine.js';
 import { invalid } from '../http/errors.js';
 import { newGenerationId } from '../http/generation-id.js';
@@ -65,7 +64,7 @@ export async function generate(s: Services, c: Context<HonoEnv>, app: App, req: 
   }
   const [{ resolved, refs, fallback }] = await Promise.all([
     adaptersOrFallback(s, app, req.user, req.adapter, req.styles),
-    touchEndUser(s.db, app.id, req.user),
+    s.seen(app.id, req.user),
   ]);
   const id = await newGenerationId(app.signingSecret, req.user, s.now());
   const gen = s.engine.generate(req.prompt, {

@@ -47,6 +47,7 @@ export function userRoutes(s: Services) {
       // Every file under the user's prefix goes, also any a crashed run left unreferenced.
       await deletePrefix(s.store, `adapters/${app.id}/${user}/`);
       s.adapters.forget({ appId: app.id, userId: user });
+      s.unsee(app.id, user);
       return c.body(null, 204);
     });
 }
