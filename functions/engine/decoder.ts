@@ -78,6 +78,14 @@ export class Decoder implements DecoderLike {
     return new Decoder(session, shape);
   }
 
+  /**
+   * A decoder over a session created elsewhere, e.g. on onnxruntime-node (the benchmarks run the same loop
+   * on the native runtime). The session must take the same inputs as `create`'s.
+   */
+  static fromSession(session: ort.InferenceSession, shape: DecoderShape): Decoder {
+    return new Decoder(session, shape);
+  }
+
   /** Rank-0 pairs for every target: "no adapter". */
   static emptyLora(shape: DecoderShape): LoraInputs {
     const out: LoraInputs = {};

@@ -1,0 +1,71 @@
+// 3. What LoRA inputs cost: the shipped LoRA graph fed a rank-8 adapter on every target, and the same graph
+// fed rank-0 pairs (no adapter), each vs the base-only graph (no LoRA inputs at all), same engine, greedy,
+// interleaved. The adapter is resolved from the engine's cache (a hit) on every run, as when serving. The
+// rank-0 pair is also run on onnxruntime-node, to tell the graph's own cost from the wasm binding's.
+import { Engine } from '../functions/engine/engine.js';
+import { interleave, type Measured, median, round, speedup } from './harness.js';
+import {
+  type BenchContext,
+  baseOnlyDecoder,
+  engineWith,
+  generate,
+  nativeDecoder,
+  promptWithoutEos,
+  rankAdapter,
+} from './setup.js';
+
+export async function run(ctx: BenchContext): Promise<Measured[]> {
+  const n = ctx.quick ? 16 : 128;
+  const rounds = ctx.quick ? 2 : 30;
+  const lora = new Engine(ctx.pkg);
+  const base = engineWith(ctx.pkg, await baseOnlyDecoder(ctx.pkg), 'bench/base-only/');
+  const files = rankAdapter(ctx.pkg, 7, 8);
+  const adapter = [{ key: 'bench/rank8', load: async () => files }];
+  // An adapter changes the text, and so where EOS might come: the prompt must run n tokens on every side.
+  const { prompt } = await promptWithoutEos(n, [[base], [lora, adapter], [lora]]);
+
+  const side = (name: string, engine: Engine, adapters?: typeof adapter) => ({
+    name,
+    run: async () => (await generate(engine, prompt, n, adapters)).timings.totalMs,
+  });
+  // The same pair on onnxruntime-node: is the LoRA graph's cost the graph's, or the wasm binding's?
+  const nativeBase = engineWith(ctx.pkg, await nativeDecoder(ctx.pkg, 'base-only'), 'bench/native-base/');
+  const nativeLora = engineWith(ctx.pkg, await nativeDecoder(ctx.pkg), 'bench/native/');
+  const s = await interleave(
+    [
+      side('base', base),
+      side('rank8', lora, adapter),
+      side('rank0', lora),
+      side('native-base', nativeBase),
+      side('native-rank0', nativeLora),
+    ],
+    rounds,
+  );
+  const tps = (k: string) => (n * 1000) / median(s[k] as number[]);
+  const vs = 'the base-only graph (no LoRA inputs), same engine';
+  return [
+    {
+      id: 'decode_tokens_per_s_lora_rank8_all_targets',
+      value: round(tps('rank8'), 1),
+      unit: 'tokens/s',
+      vs,
+      ratio: round(speedup(s.rank8 as number[], s.base as number[])),
+      goal: '≥ 0.9×',
+    },
+    {
+      id: 'decode_tokens_per_s_lora_graph_rank0',
+      value: round(tps('rank0'), 1),
+      unit: 'tokens/s',
+      vs,
+      ratio: round(speedup(s.rank0 as number[], s.base as number[])),
+    },
+    { id: 'decode_tokens_per_s_base_only_graph', value: round(tps('base'), 1), unit: 'tokens/s' },
+    {
+      id: 'decode_tokens_per_s_lora_graph_rank0_onnxruntime_node',
+      value: round(tps('native-rank0'), 1),
+      unit: 'tokens/s',
+      vs: 'the base-only graph on onnxruntime-node (native, 1 thread), same engine',
+      ratio: round(speedup(s['native-rank0'] as number[], s['native-base'] as number[])),
+    },
+  ];
+}

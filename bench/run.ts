@@ -1,0 +1,68 @@
+// `npm run bench [-- --quick] [--only decode,lora] [--out path]`: runs the benchmarks one after another in
+// this process (peers that need a process of their own run in children) and writes the results. The full
+// run writes bench/results.json; --quick (small counts, a smoke run) writes bench/tmp/results.quick.json.
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as adapterLoad from './adapter-load.js';
+import * as ceiling from './ceiling.js';
+import * as decode from './decode.js';
+import { type Measured, machineName, RssSampler, round, stamp, writeResults } from './harness.js';
+import * as latencyMemory from './latency-memory.js';
+import * as lora from './lora.js';
+import * as manyUsers from './many-users.js';
+import { updateReadme } from './report.js';
+import * as runtime from './runtime.js';
+import { type BenchContext, loadShippedPackage, ROOT, TMP } from './setup.js';
+
+export const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<Measured[]>> = {
+  decode: decode.run,
+  runtime: runtime.run,
+  lora: lora.run,
+  'adapter-load': adapterLoad.run,
+  'many-users': manyUsers.run,
+  'latency-memory': latencyMemory.run,
+  ceiling: ceiling.run,
+};
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      out: { type: 'string' },
+    },
+  });
+  const quick = values.quick ?? false;
+  const names = values.only ? values.only.split(',') : Object.keys(BENCHMARKS);
+  for (const n of names) if (!BENCHMARKS[n]) throw new Error(`unknown benchmark ${n}`);
+  const out = values.out ?? (quick ? join(TMP, 'results.quick.json') : join(ROOT, 'bench/results.json'));
+
+  const started = performance.now();
+  const log = (m: string) => console.log(`[${((performance.now() - started) / 1000).toFixed(1)}s] ${m}`);
+  const rss = new RssSampler();
+  const ctx: BenchContext = { quick, pkg: await loadShippedPackage(), log };
+  const results: Measured[] = [];
+  for (const name of names) {
+    log(`== ${name}`);
+    const got = await (BENCHMARKS[name] as (c: BenchContext) => Promise<Measured[]>)(ctx);
+    for (const r of got) log(`  ${format(r)}`);
+    results.push(...got);
+  }
+  const mem = rss.stop();
+  // The whole bench process: three engines' caches of up to 1,000 adapters, transformers.js, test graphs.
+  results.push({ id: 'bench_process_peak_rss_max_rss_mb', value: round(mem.maxRssMB, 1), unit: 'MB' });
+  const stamped = stamp(results, machineName(), new Date().toISOString());
+  await writeResults(out, stamped);
+  log(`wrote ${out} (${results.length} results)`);
+  if (!values.out && !quick && !values.only) {
+    await updateReadme(join(ROOT, 'bench/README.md'), stamped);
+    log('updated the table in bench/README.md');
+  }
+}
+
+function format(r: Measured): string {
+  const ratio = r.ratio === undefined ? '' : `  ${r.ratio}× vs ${r.vs}`;
+  return `${r.id}: ${r.value} ${r.unit}${ratio}${r.goal ? `  (goal ${r.goal})` : ''}`;
+}
+
+await main();
