@@ -42,6 +42,13 @@ export interface DecoderLike {
   run(step: DecoderStep): Promise<DecoderOutput>;
 }
 
+/**
+ * Every run on onnxruntime-web goes through one queue, whatever the session: concurrent callers interleave run
+ * by run, in arrival order. One wasm instance serves every session, and two runs at once (even on two
+ * sessions) corrupt its memory ("memory access out of bounds").
+ */
+let runQueue: Promise<unknown> = Promise.resolve();
+
 let configured = false;
 function configureOrt(): void {
   if (configured) return;
@@ -52,8 +59,6 @@ function configureOrt(): void {
 
 export class Decoder implements DecoderLike {
   private readonly noLora: LoraInputs;
-  /** Runs on one session are serialised: concurrent callers interleave run by run, in arrival order. */
-  private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -138,8 +143,8 @@ export class Decoder implements DecoderLike {
   }
 
   private serialized<T>(fn: () => Promise<T>): Promise<T> {
-    const result = this.queue.then(fn, fn);
-    this.queue = result.catch(() => {});
+    const result = runQueue.then(fn, fn);
+    runQueue = result.catch(() => {});
     return result;
   }
 
