@@ -1,18 +1,21 @@
 // `npm run bench [-- --quick] [--only decode,lora] [--out path]`: runs the benchmarks one after another in
 // this process (peers that need a process of their own run in children) and writes the results. The full
 // run writes bench/results.json; --quick (small counts, a smoke run) writes bench/tmp/results.quick.json.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as adapterLoad from './adapter-load.js';
 import * as ceiling from './ceiling.js';
 import * as decode from './decode.js';
 import { type Measured, machineName, RssSampler, round, stamp, writeResults } from './harness.js';
+import * as ingest from './ingest.js';
 import * as latencyMemory from './latency-memory.js';
 import * as lora from './lora.js';
 import * as manyUsers from './many-users.js';
 import { updateReadme } from './report.js';
 import * as runtime from './runtime.js';
 import { type BenchContext, loadShippedPackage, ROOT, TMP } from './setup.js';
+import * as training from './training.js';
 
 export const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<Measured[]>> = {
   decode: decode.run,
@@ -22,6 +25,8 @@ export const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<Measured[
   'many-users': manyUsers.run,
   'latency-memory': latencyMemory.run,
   ceiling: ceiling.run,
+  ingest: ingest.run,
+  training: training.run,
 };
 
 async function main(): Promise<void> {
@@ -30,6 +35,7 @@ async function main(): Promise<void> {
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
       out: { type: 'string' },
+      merge: { type: 'boolean', default: false },
     },
   });
   const quick = values.quick ?? false;
@@ -51,10 +57,16 @@ async function main(): Promise<void> {
   const mem = rss.stop();
   // The whole bench process: three engines' caches of up to 1,000 adapters, transformers.js, test graphs.
   results.push({ id: 'bench_process_peak_rss_max_rss_mb', value: round(mem.maxRssMB, 1), unit: 'MB' });
-  const stamped = stamp(results, machineName(), new Date().toISOString());
+  let stamped = stamp(results, machineName(), new Date().toISOString());
+  if (values.merge) {
+    // --only … --merge: re-record some benchmarks in bench/results.json, keeping the others' last results.
+    const fresh = new Set(stamped.map((r) => r.id));
+    const kept = (JSON.parse(readFileSync(out, 'utf8')) as typeof stamped).filter((r) => !fresh.has(r.id));
+    stamped = [...kept.filter((r) => r.id !== 'bench_process_peak_rss_mb'), ...stamped];
+  }
   await writeResults(out, stamped);
   log(`wrote ${out} (${results.length} results)`);
-  if (!values.out && !quick && !values.only) {
+  if (!values.out && !quick && (!values.only || values.merge)) {
     await updateReadme(join(ROOT, 'bench/README.md'), stamped);
     log('updated the table in bench/README.md');
   }
