@@ -11,8 +11,8 @@ export interface TokenizerJson {
 
 export type TokenizerConfig = Record<string, unknown>;
 
-/** GPT-2 bytes_to_unicode inverted: byte-level symbol (UTF-16 code unit) → byte value. */
-function unicodeToBytes(): Map<string, number> {
+/** GPT-2's bytes_to_unicode: byte value → the printable character that stands for it in a byte-level vocabulary. */
+export function bytesToUnicode(): string[] {
   const bs: number[] = [];
   for (let b = 0x21; b <= 0x7e; b++) bs.push(b);
   for (let b = 0xa1; b <= 0xac; b++) bs.push(b);
@@ -26,11 +26,16 @@ function unicodeToBytes(): Map<string, number> {
       n++;
     }
   }
-  const map = new Map<string, number>();
+  const table = new Array<string>(256);
   bs.forEach((b, i) => {
-    map.set(String.fromCharCode(cs[i] as number), b);
+    table[b] = String.fromCharCode(cs[i] as number);
   });
-  return map;
+  return table;
+}
+
+/** The inverse: byte-level symbol → byte value. */
+function unicodeToBytes(): Map<string, number> {
+  return new Map(bytesToUnicode().map((ch, b) => [ch, b]));
 }
 
 const EMPTY = new Uint8Array(0);

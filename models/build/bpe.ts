@@ -5,31 +5,11 @@
 // bytes_to_unicode table. Training works on the unique pre-tokenized words with their counts and
 // keeps pair counts up to date incrementally (only words that contain the merged pair are touched).
 
+import { bytesToUnicode } from '../../functions/engine/tokenizer.js';
+
 export const GPT2_PATTERN = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
 
 export const END_OF_TEXT = '<|endoftext|>';
-
-/** GPT-2's bytes_to_unicode: byte value → printable unicode character. */
-export function bytesToUnicode(): string[] {
-  const bs: number[] = [];
-  for (let b = '!'.charCodeAt(0); b <= '~'.charCodeAt(0); b++) bs.push(b);
-  for (let b = 0xa1; b <= 0xac; b++) bs.push(b);
-  for (let b = 0xae; b <= 0xff; b++) bs.push(b);
-  const cs = bs.slice();
-  let n = 0;
-  for (let b = 0; b < 256; b++) {
-    if (!bs.includes(b)) {
-      bs.push(b);
-      cs.push(256 + n);
-      n++;
-    }
-  }
-  const table = new Array<string>(256);
-  bs.forEach((b, i) => {
-    table[b] = String.fromCharCode(cs[i] as number);
-  });
-  return table;
-}
 
 /** Splits text into GPT-2 pre-tokens (raw strings, before the byte mapping). */
 export function preTokenize(text: string): string[] {
