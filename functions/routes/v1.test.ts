@@ -2,6 +2,7 @@
 // adapters (applied, and the base-model fallback), the user's adapter download, erasure.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, startPlatform, type TestPlatform } from '../../test/support/platform.js';
+import { parseSse } from '../../test/support/sse.js';
 import { signUserToken } from '../auth/jwt.js';
 
 let p: TestPlatform;
@@ -14,21 +15,6 @@ beforeAll(async () => {
   app = await p.newApp('stories');
 }, 60_000);
 afterAll(() => p.close());
-
-function parseSse(text: string): { event: string; data: any }[] {
-  return text
-    .split('\n\n')
-    .filter((b) => b.trim())
-    .map((block) => {
-      const event = /^event: ?(.*)$/m.exec(block)?.[1] ?? 'message';
-      const data = block
-        .split('\n')
-        .filter((l) => l.startsWith('data:'))
-        .map((l) => l.replace(/^data: ?/, ''))
-        .join('\n');
-      return { event, data: JSON.parse(data) };
-    });
-}
 
 describe('POST /v1/generate', () => {
   it('generates for a user, deterministically with a seed, and records the generation', async () => {

@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BuiltWorker, buildWorker } from '../../../infra/workers/build.js';
 import { prepareDatabase } from '../../../infra/workers/prepare.js';
 import { type PostgresServer, startPostgres } from '../../../test/support/postgres.js';
+import { parseSse } from '../../../test/support/sse.js';
 import { createApp } from '../../app.js';
 import { loadConfig } from '../../config.js';
 import type { Database } from '../../db/database.js';
@@ -39,21 +40,6 @@ interface Reply {
   json: any;
   text: string;
   headers: Headers;
-}
-
-function parseSse(text: string): { event: string; data: any }[] {
-  return text
-    .split('\n\n')
-    .filter((b) => b.trim())
-    .map((block) => {
-      const event = /^event: ?(.*)$/m.exec(block)?.[1] ?? 'message';
-      const data = block
-        .split('\n')
-        .filter((l) => l.startsWith('data:'))
-        .map((l) => l.replace(/^data: ?/, ''))
-        .join('\n');
-      return { event, data: JSON.parse(data) };
-    });
 }
 
 describe.skipIf(skip)('the HTTP app on workerd (Miniflare) over PostgreSQL', () => {
