@@ -186,18 +186,6 @@ export class RssSampler {
   }
 }
 
-/** Seeded uniform [0, 1) (mulberry32), for reproducible workloads. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Draws from a Zipf(s) distribution over 0..n−1 (rank 0 most popular), by inverting its CDF. */
 export function zipfSampler(n: number, s: number, rand: () => number): () => number {
   const cdf = new Float64Array(n);

@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer } from '../test/support/server.js';
+import { startServer } from '../runtime/node/launch.js';
 import { type Measured, percentile, round } from './harness.js';
 import type { BenchContext } from './setup.js';
 

@@ -7,9 +7,10 @@
 //   so every request reads and parses its adapter from the FileStore);
 // - 10%-cache, Zipf(1): users drawn with a popularity skew, as real traffic has.
 
+import { mulberry32 } from '../core/util/rng.js';
 import type { AdapterRef } from '../functions/engine/engine.js';
 import { Engine } from '../functions/engine/engine.js';
-import { interleave, type Measured, median, round, seededRandom, speedup, zipfSampler } from './harness.js';
+import { interleave, type Measured, median, round, speedup, zipfSampler } from './harness.js';
 import { type BenchContext, generate, storeRef } from './setup.js';
 import { userAdapters } from './users.js';
 
@@ -42,7 +43,7 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
   };
   // Round-robin cursors per side; Zipf draws from a seeded generator.
   const cursor = { all: 0, rr: 0 };
-  const zipf = zipfSampler(count, 1, seededRandom(42));
+  const zipf = zipfSampler(count, 1, mulberry32(42));
   const blockOf = (next: () => Promise<void>) => async () => {
     const t0 = performance.now();
     for (let i = 0; i < block; i++) await next();

@@ -5,6 +5,8 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
+import { FileStore } from '../core/node/file-store.js';
+import { ALL_TARGETS } from '../core/training/recipe-overrides.js';
 import type { AdapterFiles } from '../functions/engine/adapter.js';
 import { Decoder } from '../functions/engine/decoder.js';
 import { type AdapterRef, Engine } from '../functions/engine/engine.js';
@@ -15,7 +17,6 @@ import {
   modelPackageFromParts,
 } from '../functions/engine/model-package.js';
 import { randomAdapter } from '../functions/engine/testing.js';
-import { FileStore } from '../functions/runtime/node/file-store.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const TMP = join(ROOT, 'bench/tmp');
@@ -30,8 +31,6 @@ export interface BenchContext {
   pkg: ModelPackage;
   log: (msg: string) => void;
 }
-
-export const ALL_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
 
 /** Greedy decoding with a fixed seed: deterministic, no sampling cost beyond an argmax. */
 export const GREEDY = { temperature: 0, topK: 0, topP: 1, seed: 1 } as const;

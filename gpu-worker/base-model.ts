@@ -1,18 +1,17 @@
 // The base model as the worker needs it: a local directory the trainer reads (config.json,
-// model.safetensors), the tokenizer that turns feedback into token ids, its hash and its LoRA shape.
+// model.safetensors), the tokenizer that turns feedback into token ids, and its hash.
 // In the API's process the repository's models/<id>/ serves; a standalone worker downloads the package from
 // storage once into a cache under TAILOR_DATA_DIR (checked against the hash recorded in the database).
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { getBaseModel } from '../functions/db/base-models.js';
-import type { Db } from '../functions/db/database.js';
-import { type DecoderShape, decoderShapeFromConfig } from '../functions/engine/decoder.js';
-import type { BaseModelConfig } from '../functions/engine/model-package.js';
-import { TextTokenizer, type TokenizerJson } from '../functions/engine/tokenizer.js';
-import type { BlobStore } from '../functions/storage/store.js';
-import { PermanentJobError } from './jobs.js';
+import { getBaseModel } from '../core/db/base-models.js';
+import type { Db } from '../core/db/database.js';
+import type { BaseModelConfig } from '../core/model/config.js';
+import { TextTokenizer, type TokenizerJson } from '../core/model/tokenizer.js';
+import type { BlobStore } from '../core/storage/store.js';
+import { PermanentJobError } from '../core/training/jobs.js';
 
 export interface LocalBaseModel {
   id: string;
@@ -20,7 +19,6 @@ export interface LocalBaseModel {
   hash: string;
   config: BaseModelConfig;
   tokenizer: TextTokenizer;
-  shape: DecoderShape;
   /** Windows of the base model's training text (token ids), mixed into user training; empty when absent. */
   replay: number[][];
 }
@@ -89,7 +87,6 @@ export class BaseModels {
       hash,
       config,
       tokenizer,
-      shape: decoderShapeFromConfig(config),
       replay: await readReplay(dir, config),
     };
   }
@@ -125,7 +122,7 @@ export class BaseModels {
 
 /** `replay.bin`: uint16 little-endian token ids, `windows × length` (config.json → tailor.replay). */
 async function readReplay(dir: string, config: BaseModelConfig): Promise<number[][]> {
-  const meta = config.tailor.replay as { file: string; windows: number; length: number } | undefined;
+  const meta = config.tailor.replay;
   if (!meta || !existsSync(join(dir, meta.file))) return [];
   const bytes = await readFile(join(dir, meta.file));
   const ids = new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);

@@ -5,7 +5,8 @@
 // - A dislike without an edit: counted, kept out of supervised training (it feeds preference training later).
 // Each item lands in training or held-out by a hash of its id, so an item never changes sides as feedback grows
 // and the held-out loss of successive versions is measured on the same items.
-import type { TrainingExample } from './contract.js';
+import { isUsableFeedback } from '../core/db/feedback.js';
+import type { TrainingExample } from '../core/training/trainer-contract.js';
 
 export interface FeedbackItem {
   id: string;
@@ -75,7 +76,7 @@ export function buildUserDataset(
   const train: TrainingExample[] = [];
   const heldout: TrainingExample[] = [];
   const counts = { likes: 0, edits: 0, dislikes: 0, examples: 0 };
-  const usable = items.filter((f) => f.editedText || f.rating === 1);
+  const usable = items.filter(isUsableFeedback);
   for (const f of items) {
     let target: string;
     let weight: number;

@@ -1,11 +1,9 @@
 // The training recipe in one place: LoRA shape, optimiser settings, dataset cuts, the eval gate and how many
 // owners share one trainer process. Tuning changes the defaults here; a job may carry overrides (validated by
-// `recipeOverrides`) that apply on top, e.g. tiny step budgets in tests.
-import { z } from 'zod';
-import { type TrainSettings, trainSettings } from './contract.js';
+// `recipeOverrides`, core/training/recipe-overrides.ts) that apply on top, e.g. tiny step budgets in tests.
+import { ALL_TARGETS, type RecipeOverrides } from '../core/training/recipe-overrides.js';
+import type { TrainSettings } from '../core/training/trainer-contract.js';
 import { type DatasetOptions, defaultDatasetOptions } from './dataset.js';
-
-export const ALL_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
 
 export interface Recipe {
   lora: { r: number; alpha: number; targets: string[] };
@@ -56,32 +54,6 @@ export const styleRecipe: Recipe = {
   dataset: { ...defaultDatasetOptions, heldoutPercent: 10 },
   replay: { examples: 0 }, // a style is meant to move the whole distribution
 };
-
-/** Partial settings a job (or a scheduler) may carry; applied over the defaults. */
-export const recipeOverrides = z
-  .object({
-    lora: z
-      .object({
-        r: z.number().int().min(1).max(64),
-        alpha: z.number().positive(),
-        targets: z.array(z.enum(ALL_TARGETS as [string, ...string[]])).min(1),
-      })
-      .partial(),
-    train: trainSettings,
-    dataset: z
-      .object({
-        maxTokens: z.number().int().min(8).max(256),
-        heldoutPercent: z.number().min(0).max(90),
-        contextTokens: z.number().int().min(0).max(128),
-        editWeight: z.number().positive(),
-      })
-      .partial(),
-    gate: z.object({ minDelta: z.number().min(0) }).partial(),
-    usersPerJob: z.number().int().min(1).max(1024),
-    replay: z.object({ examples: z.number().int().min(0).max(512) }),
-  })
-  .partial();
-export type RecipeOverrides = z.infer<typeof recipeOverrides>;
 
 export function withOverrides(base: Recipe, o: RecipeOverrides = {}): Recipe {
   return {

@@ -2,12 +2,12 @@
 // in the API's process, the embedded default) and by `tailor worker` (a process of its own, e.g. on a GPU
 // machine, against PostgreSQL and S3).
 import { join } from 'node:path';
-import type { Config } from '../functions/config.js';
-import type { AdapterOwner } from '../functions/db/adapters.js';
-import type { Db } from '../functions/db/database.js';
-import type { BlobStore } from '../functions/storage/store.js';
+import type { Config } from '../core/config.js';
+import type { AdapterOwner } from '../core/db/adapters.js';
+import type { Db } from '../core/db/database.js';
+import type { BlobStore } from '../core/storage/store.js';
+import type { RecipeOverrides } from '../core/training/recipe-overrides.js';
 import { BaseModels } from './base-model.js';
-import type { RecipeOverrides } from './recipe.js';
 import { TrainingScheduler } from './scheduler.js';
 import { Worker, type WorkerOptions } from './worker.js';
 
@@ -43,10 +43,9 @@ export function startTraining(o: TrainingRuntimeOptions): TrainingRuntime {
     store: o.store,
     baseModels,
     trainer: {
-      ...(process.env.TAILOR_TRAIN_DEVICE ? { device: process.env.TAILOR_TRAIN_DEVICE } : {}),
-      ...(Number(process.env.TAILOR_TRAIN_THREADS) > 0
-        ? { threads: Number(process.env.TAILOR_TRAIN_THREADS) }
-        : {}),
+      device: o.config.worker.device,
+      threads: o.config.worker.threads,
+      ...(o.config.worker.python ? { python: o.config.worker.python } : {}),
     },
     ...(o.log ? { log: o.log } : {}),
     ...(o.onPromoted ? { onPromoted: o.onPromoted } : {}),

@@ -5,15 +5,13 @@
 // run naming users skips the policy: each named user with usable feedback is trained.
 // Several schedulers (one per worker process) may run against one database: a transaction-scoped advisory
 // lock serialises cycles, and users already in a queued or running job are left out.
-import { and, eq, gt, inArray, or, sql } from 'drizzle-orm';
-import { getActiveAdapter } from '../functions/db/adapters.js';
-import type { Db } from '../functions/db/database.js';
-import { getJob } from '../functions/db/jobs.js';
-import { findDueUsers } from '../functions/db/training.js';
-import type { TrainingControl, TrainingRun } from '../functions/deps.js';
-import { feedback, trainingJobs } from '../schema/tables.js';
-import { enqueue, type JobPayload, parsePayload } from './jobs.js';
-import { type RecipeOverrides, userRecipe, withOverrides } from './recipe.js';
+import type { Db } from '../core/db/database.js';
+import { getJob, openJobPayloads } from '../core/db/jobs.js';
+import { findDueUsers, usersWithUsableFeedback, withTrainingCycleLock } from '../core/db/training.js';
+import type { TrainingControl, TrainingRun } from '../core/training/control.js';
+import { enqueue, type JobPayload, parsePayload } from '../core/training/jobs.js';
+import type { RecipeOverrides } from '../core/training/recipe-overrides.js';
+import { userRecipe, withOverrides } from './recipe.js';
 
 export interface SchedulerOptions {
   db: Db;
@@ -30,10 +28,6 @@ export interface SchedulerOptions {
 }
 
 type Owner = JobPayload<'train-users'>['users'][number];
-
-/** A usable feedback item trains something: a like, or any item with the user's own correction. */
-const usable = or(eq(feedback.rating, 1), sql`${feedback.editedText} is not null`);
-const CYCLE_LOCK = 0x7a11_0001;
 
 export class TrainingScheduler implements TrainingControl {
   private timer: ReturnType<typeof setInterval> | null = null;
@@ -68,48 +62,18 @@ export class TrainingScheduler implements TrainingControl {
   /** Users due for training now, by the policy (usable feedback only), or the named ones with usable data. */
   async dueUsers(run: Pick<TrainingRun, 'app' | 'users'>, db: Db = this.o.db): Promise<Owner[]> {
     if (run.users) {
-      const rows = await db
-        .selectDistinct({ appId: feedback.appId, userId: feedback.userId })
-        .from(feedback)
-        .where(
-          and(
-            run.app === undefined ? undefined : eq(feedback.appId, run.app),
-            inArray(feedback.userId, run.users),
-            usable,
-          ),
-        )
-        .orderBy(feedback.appId, feedback.userId);
-      return rows;
+      return usersWithUsableFeedback(db, { userIds: run.users, ...(run.app ? { appId: run.app } : {}) });
     }
-    const { minFeedback, cooldownS } = this.o.policy;
-    const candidates = await findDueUsers(db, {
-      minFeedback,
-      cooldownSeconds: cooldownS,
+    const due = await findDueUsers(db, {
+      minFeedback: this.o.policy.minFeedback,
+      cooldownSeconds: this.o.policy.cooldownS,
       ...(run.app ? { appId: run.app } : {}),
     });
-    // findDueUsers counts every new item; dislikes without an edit do not train, so count the usable ones.
-    const due: Owner[] = [];
-    for (const c of candidates) {
-      const active = await getActiveAdapter(db, { appId: c.appId, userId: c.userId });
-      const [row] = await db
-        .select({ n: sql<number>`count(*)::int` })
-        .from(feedback)
-        .where(
-          and(
-            eq(feedback.appId, c.appId),
-            eq(feedback.userId, c.userId),
-            usable,
-            active?.dataUntil ? gt(feedback.createdAt, active.dataUntil) : undefined,
-          ),
-        );
-      if ((row?.n ?? 0) >= minFeedback) due.push({ appId: c.appId, userId: c.userId });
-    }
-    return due;
+    return due.map(({ appId, userId }) => ({ appId, userId }));
   }
 
   private async enqueueCycle(run: TrainingRun): Promise<string[]> {
-    return this.o.db.transaction(async (tx) => {
-      await tx.execute(sql`select pg_advisory_xact_lock(${CYCLE_LOCK})`);
+    return withTrainingCycleLock(this.o.db, async (tx) => {
       const pending = await this.pendingOwners(tx);
       const owners = (await this.dueUsers(run, tx)).filter((u) => !pending.has(key(u)));
       const perJob = withOverrides(userRecipe, this.o.recipe).usersPerJob;
@@ -135,14 +99,10 @@ export class TrainingScheduler implements TrainingControl {
 
   /** Users in a train-users job that is queued or running. */
   private async pendingOwners(db: Db): Promise<Set<string>> {
-    const rows = await db
-      .select({ payload: trainingJobs.payload })
-      .from(trainingJobs)
-      .where(and(eq(trainingJobs.kind, 'train-users'), inArray(trainingJobs.status, ['queued', 'running'])));
     const out = new Set<string>();
-    for (const r of rows) {
+    for (const payload of await openJobPayloads(db, 'train-users')) {
       try {
-        for (const u of parsePayload('train-users', r.payload).users) out.add(key(u));
+        for (const u of parsePayload('train-users', payload).users) out.add(key(u));
       } catch {
         // a malformed payload fails when claimed; it holds no user
       }

@@ -2,20 +2,27 @@
 // request, or a Brown corpus genre's training-split files) cut into passages of at most `maxTokens` tokens.
 // Each passage is one example; the preceding `contextTokens` of its text are its prompt. Passages land in
 // training or held-out by a hash of their position, as feedback items do.
-import { readBrown, splitCorpus } from '../models/build/corpus.js';
-import type { TrainingExample } from './contract.js';
+import type { BaseModelConfig } from '../core/model/config.js';
+import { readBrown } from '../core/node/brown.js';
+import { type JobPayload, PermanentJobError } from '../core/training/jobs.js';
+import type { TrainingExample } from '../core/training/trainer-contract.js';
 import { bucketOf, type Encoder, type UserDataset } from './dataset.js';
-import { type JobPayload, PermanentJobError } from './jobs.js';
 import { type Recipe, styleRecipe, withOverrides } from './recipe.js';
 import { type JobContext, type OwnerOutcome, trainAndPublish } from './train.js';
 
 /** Most passages one style trains on (a genre has a few hundred). */
 export const MAX_STYLE_PASSAGES = 5_000;
 
-/** The texts of a Brown genre's training-split files (never a held-out file: the base model's evaluation). */
-export function brownGenreTexts(genre: string): string[] {
+/**
+ * The texts of a Brown genre's files that the base model trained on, as its config.json records them (never a
+ * held-out file: those are the base model's evaluation and the demo's readers).
+ */
+export function brownGenreTexts(genre: string, config: BaseModelConfig): string[] {
+  const split = config.tailor.splits;
+  if (!split)
+    throw new PermanentJobError('this base model records no Brown split: train the style from texts');
   const docs = readBrown();
-  const train = new Set(splitCorpus(docs).train);
+  const train = new Set(split.train);
   const texts = docs.filter((d) => d.genre === genre && train.has(d.file)).map((d) => d.text);
   if (texts.length === 0) {
     const genres = [...new Set(docs.map((d) => d.genre))].sort().join(', ');
@@ -54,7 +61,8 @@ export function styleDataset(texts: string[], encoder: Encoder, o: Recipe['datas
 export async function trainStyle(ctx: JobContext, payload: JobPayload<'train-style'>): Promise<OwnerOutcome> {
   const recipe = withOverrides(withOverrides(styleRecipe, payload.recipe), ctx.recipe);
   const model = await ctx.baseModels.get(payload.baseModel);
-  const texts = 'texts' in payload.source ? payload.source.texts : brownGenreTexts(payload.source.genre);
+  const texts =
+    'texts' in payload.source ? payload.source.texts : brownGenreTexts(payload.source.genre, model.config);
   const dataset = styleDataset(texts, model.tokenizer, recipe.dataset);
   if (dataset.train.length === 0) throw new PermanentJobError('the style has no text to train on');
   ctx.log(

@@ -1,10 +1,9 @@
 // The `train-users` job: each user's feedback → a dataset (token ids, stable held-out split) → one trainer
 // run for all of them → gate → publish. A retried attempt skips users this job already published.
-import { and, eq } from 'drizzle-orm';
-import { feedbackForTraining } from '../functions/db/feedback.js';
-import { adapters } from '../schema/tables.js';
+import { usersPublishedByJob } from '../core/db/adapters.js';
+import { feedbackForTraining } from '../core/db/feedback.js';
+import type { JobPayload } from '../core/training/jobs.js';
 import { buildUserDataset, type FeedbackItem, replayExamples } from './dataset.js';
-import type { JobPayload } from './jobs.js';
 import { userRecipe, withOverrides } from './recipe.js';
 import { type JobContext, type OwnerData, type OwnerOutcome, trainAndPublish } from './train.js';
 
@@ -19,10 +18,7 @@ export async function trainUsers(
 ): Promise<TrainUsersResult> {
   const recipe = withOverrides(withOverrides(userRecipe, payload.recipe), ctx.recipe);
   const model = await ctx.baseModels.get(payload.baseModel);
-  const earlier = await ctx.db
-    .select({ appId: adapters.appId, userId: adapters.userId })
-    .from(adapters)
-    .where(and(eq(adapters.jobId, ctx.job.id), eq(adapters.kind, 'user')));
+  const earlier = await usersPublishedByJob(ctx.db, ctx.job.id);
   const published = new Set(earlier.map((a) => `${a.appId}\u0000${a.userId}`));
   const owners: OwnerData[] = [];
   const skipped: TrainUsersResult['skipped'] = [];

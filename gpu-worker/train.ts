@@ -6,16 +6,18 @@
 // from its files, `baseline_adapter`) or, with none, the base model alone (`heldout_loss_before`).
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type AdapterOwner, getActiveAdapter } from '../functions/db/adapters.js';
-import type { Db } from '../functions/db/database.js';
-import type { BlobStore } from '../functions/storage/store.js';
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, publishAdapter } from '../core/adapters/publish.js';
+import { type AdapterOwner, getActiveAdapter } from '../core/db/adapters.js';
+import type { Db } from '../core/db/database.js';
+import type { BlobStore } from '../core/storage/store.js';
+import { PermanentJobError } from '../core/training/jobs.js';
+import type { RecipeOverrides } from '../core/training/recipe-overrides.js';
+import type { TrainerJob, TrainerProgress, TrainerUserResult } from '../core/training/trainer-contract.js';
+import { sha256Hex } from '../core/util/encoding.js';
 import type { TrainingJob } from '../schema/tables.js';
 import type { BaseModels, LocalBaseModel } from './base-model.js';
-import type { TrainerJob, TrainerProgress, TrainerUserResult } from './contract.js';
 import type { UserDataset } from './dataset.js';
-import { PermanentJobError } from './jobs.js';
-import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, publishAdapter, sha256Hex } from './publish.js';
-import type { Recipe, RecipeOverrides } from './recipe.js';
+import type { Recipe } from './recipe.js';
 import { runTrainer, TrainerError } from './trainer-process.js';
 
 export interface JobProgress {

@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { TrainerJob } from './contract.js';
+import type { TrainerJob } from '../core/training/trainer-contract.js';
 import { defaultPython, runTrainer, TRAINER_DIR, TrainerError } from './trainer-process.js';
 
 let base: string;
@@ -52,6 +52,13 @@ describe('runTrainer', () => {
 
   it('refuses a job that breaks the contract before starting a process', () => {
     expect(() => runTrainer({ ...job(), version: 2 } as unknown as TrainerJob)).toThrow();
+  });
+
+  it('refuses relative paths: the trainer runs in a directory of its own', () => {
+    expect(() => runTrainer({ ...job(), base_model: '.tailor/worker-cache/models/x' })).toThrow(/absolute/);
+    const rel = job();
+    (rel.users[0] as TrainerJob['users'][number]).out_dir = 'out/u1';
+    expect(() => runTrainer(rel)).toThrow(/absolute.*out\/u1/);
   });
 
   it('reports a job the trainer rejects as a permanent failure', async () => {

@@ -2,7 +2,7 @@
 // progress comes back as JSON lines on stdout, the human log on stderr, the result as the last JSON line.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   type TrainerJob,
@@ -11,13 +11,13 @@ import {
   trainerJob,
   trainerProgress,
   trainerResult,
-} from './contract.js';
+} from '../core/training/trainer-contract.js';
 
 export const TRAINER_DIR = join(dirname(fileURLToPath(import.meta.url)), 'trainer');
 
 /** Debian's python3 carries python3-torch; a pyenv or venv python3 earlier on PATH usually does not. */
 export function defaultPython(): string {
-  return process.env.TAILOR_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+  return existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 }
 
 /** The trainer refused the job or crashed: retrying the same job will not help when `permanent`. */
@@ -47,6 +47,11 @@ export interface RunTrainerOptions {
 
 export function runTrainer(job: TrainerJob, opts: RunTrainerOptions = {}): Promise<TrainerResult> {
   const checked = trainerJob.parse(job);
+  // The trainer runs in its own directory: a relative path would name a different file there.
+  const paths = [checked.base_model, ...checked.users.flatMap((u) => [u.out_dir, u.baseline_adapter ?? '/'])];
+  const relative = paths.find((p) => !isAbsolute(p));
+  if (relative !== undefined)
+    throw new Error(`trainer paths must be absolute, got ${JSON.stringify(relative)}`);
   const threads = opts.threads ?? 1;
   const args = [
     '-m',

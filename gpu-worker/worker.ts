@@ -8,12 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AdapterOwner } from '../functions/db/adapters.js';
-import type { Db } from '../functions/db/database.js';
-import { claimJobs, completeJob, failJob, getJob, heartbeatJob } from '../functions/db/jobs.js';
-import type { BlobStore } from '../functions/storage/store.js';
-import type { TrainingJob } from '../schema/tables.js';
-import type { BaseModels } from './base-model.js';
+import type { AdapterOwner } from '../core/db/adapters.js';
+import type { Db } from '../core/db/database.js';
+import { claimJobs, completeJob, failJob, getJob, heartbeatJob } from '../core/db/jobs.js';
+import type { BlobStore } from '../core/storage/store.js';
 import {
   isJobKind,
   JOB_KINDS,
@@ -21,8 +19,10 @@ import {
   type JobPayload,
   PermanentJobError,
   parsePayload,
-} from './jobs.js';
-import type { RecipeOverrides } from './recipe.js';
+} from '../core/training/jobs.js';
+import type { RecipeOverrides } from '../core/training/recipe-overrides.js';
+import type { TrainingJob } from '../schema/tables.js';
+import type { BaseModels } from './base-model.js';
 import { trainStyle } from './styles.js';
 import type { JobContext, JobProgress } from './train.js';
 import { trainUsers } from './train-users.js';

@@ -1,7 +1,7 @@
 // The platform's tables (PostgreSQL dialect; PGlite runs the same SQL). The one source of the database's
 // shape: migrations in `schema/migrations/` are generated from this file with `npm run db:generate`.
 //
-// Ids are text with a kind prefix (`app_`, `gen_`, ...) made by `functions/db/ids.ts`. Timestamps keep
+// Ids are text with a kind prefix (`app_`, `gen_`, ...) made by `core/db/ids.ts`. Timestamps keep
 // millisecond precision so that a JS Date round-trips exactly (keyset pagination compares them).
 // End users are referenced by (app_id, user_id) — the app's own user id — without a foreign key to
 // `end_users`: rows are written before or without the user row, and erasure deletes them explicitly.

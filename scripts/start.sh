@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh run
-exec npx --no-install tsx functions/runtime/node/main.ts
+exec npx --no-install tsx runtime/node/main.ts

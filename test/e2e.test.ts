@@ -1,21 +1,16 @@
 // End to end over real HTTP, against Tailor's Node process: once on the embedded defaults (PGlite, local
-// directory) and once on production parts (a PostgreSQL server, an S3-protocol server). Then the shared
-// conformance check of API v1 runs against the embedded one.
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+// directory) and once on production parts (a PostgreSQL server, an S3-protocol server).
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertAdapter, promoteAdapter } from '../functions/db/adapters.js';
-import { openPostgres } from '../functions/db/postgres.js';
-import { ADMIN, REPO } from './support/platform.js';
+import { insertAdapter, promoteAdapter } from '../core/db/adapters.js';
+import { openPostgres } from '../core/db/postgres.js';
+import { type RunningServer, startServer } from '../runtime/node/launch.js';
+import { ADMIN } from './support/platform.js';
 import { type PostgresServer, startPostgres } from './support/postgres.js';
 import { type S3TestServer, startS3Server } from './support/s3.js';
-import { type RunningServer, startServer } from './support/server.js';
-
-const CONFORMANCE = join(REPO, '../shared/conformance/api-v1.mjs');
 
 async function call(base: string, method: string, path: string, key?: string, body?: unknown) {
   const res = await fetch(base + path, {
@@ -107,22 +102,6 @@ describe('embedded defaults: PGlite and the local directory', () => {
     await expectErased(server.url, appId, 'reader');
     expect(existsSync(join(dataDir, 'storage', 'adapters', appId, 'reader'))).toBe(false);
   }, 120_000);
-
-  it('passes the shared API v1 conformance check', async () => {
-    if (!existsSync(CONFORMANCE)) return expect.fail(`missing ${CONFORMANCE}`);
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      [CONFORMANCE, String(server.port), ADMIN],
-      { timeout: 120_000 },
-    );
-    expect(stdout).toMatch(/^api: (\d+)\/\1 checks/m);
-  }, 150_000);
-
-  it('leaves nothing of the users the conformance check erased in the storage directory', () => {
-    const adapters = join(dataDir, 'storage', 'adapters');
-    const files = existsSync(adapters) ? readdirSync(adapters, { recursive: true }).map(String) : [];
-    expect(files.filter((f) => f.includes('reader-1'))).toEqual([]);
-  });
 });
 
 describe('production parts: PostgreSQL and an S3-protocol server', () => {

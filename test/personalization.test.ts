@@ -6,16 +6,17 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MODELS_DIR } from '../core/node/repo.js';
 import { BaseModels } from '../gpu-worker/base-model.js';
+import { TrainingScheduler } from '../gpu-worker/scheduler.js';
+import { Worker } from '../gpu-worker/worker.js';
 import {
   type ApiClient,
   formatReport,
   type PersonalizationReport,
   runPersonalization,
-} from '../gpu-worker/demo/personalization.js';
-import { TrainingScheduler } from '../gpu-worker/scheduler.js';
-import { Worker } from '../gpu-worker/worker.js';
-import { ADMIN, REPO, startPlatform, type TestPlatform } from './support/platform.js';
+} from '../runtime/demo/personalization.js';
+import { ADMIN, startPlatform, type TestPlatform } from './support/platform.js';
 
 const READERS = 4;
 const GENERATIONS = 4;
@@ -29,7 +30,7 @@ beforeAll(async () => {
     db: p.database.db,
     store: p.store,
     cacheDir: mkdtempSync(join(tmpdir(), 'tailor-personalize-')),
-    localDirs: { [p.services.baseModelId]: join(REPO, 'models', p.services.baseModelId) },
+    localDirs: { [p.services.baseModelId]: join(MODELS_DIR, p.services.baseModelId) },
   });
   worker = new Worker({
     db: p.database.db,

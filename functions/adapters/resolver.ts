@@ -2,13 +2,13 @@
 // changes once per training cycle), an explicit version, and app-level styles with their weights. The
 // result is a list of engine AdapterRefs whose files load from storage on an engine cache miss.
 
+import { type AdapterOwner, getActiveAdapter, getAdapterVersion } from '../../core/db/adapters.js';
+import type { Db } from '../../core/db/database.js';
+import { type BlobStore, StorageError } from '../../core/storage/store.js';
 import type { AdapterChoice, StyleWeight } from '../../schema/contracts.js';
 import type { Adapter } from '../../schema/tables.js';
-import { type AdapterOwner, getActiveAdapter, getAdapterVersion } from '../db/adapters.js';
-import type { Db } from '../db/database.js';
 import type { AdapterRef } from '../engine/engine.js';
 import { ApiError, notFound } from '../http/errors.js';
-import { type BlobStore, StorageError } from '../storage/store.js';
 
 export const ADAPTER_CONFIG = 'adapter_config.json';
 export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';

@@ -20,6 +20,15 @@ describe('user tokens', () => {
     expect(looksLikeJwt('tlr_abc')).toBe(false);
   });
 
+  it('tolerates the configured clock skew on exp and nbf, and no more', async () => {
+    const late = await signUserToken({ sub: 'u', exp: now - 3 }, 's3cret');
+    expect((await verifyUserToken(late, 's3cret', now, 5)).sub).toBe('u');
+    await expect(verifyUserToken(late, 's3cret', now, 2)).rejects.toThrow(/expired/);
+    const early = await signUserToken({ sub: 'u', exp: now + 60, nbf: now + 4 }, 's3cret');
+    expect((await verifyUserToken(early, 's3cret', now, 5)).sub).toBe('u');
+    await expect(verifyUserToken(early, 's3cret', now, 0)).rejects.toThrow(/not valid yet/);
+  });
+
   const refused: [string, () => string, RegExp][] = [
     ['wrong secret', () => forge({ alg: 'HS256' }, { sub: 'u', exp: now + 60 }, 'other'), /signature/],
     ['alg none', () => `${b64({ alg: 'none' })}.${b64({ sub: 'u', exp: now + 60 })}.`, /HS256/],

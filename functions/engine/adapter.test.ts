@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { decoderShapeFromConfig } from '../../core/model/config.js';
 import { AdapterError, type AdapterFiles, composeLora, parseAdapter } from './adapter.js';
-import { decoderShapeFromConfig } from './decoder.js';
 import { adapterFiles, peftConfig, randomLoraTensors, writeSafetensors } from './testing.js';
 
 const config = JSON.parse(

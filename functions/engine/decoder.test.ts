@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { Decoder, decoderShapeFromConfig } from './decoder.js';
+import { decoderShapeFromConfig } from '../../core/model/config.js';
+import { Decoder } from './decoder.js';
 
 const dir = join(import.meta.dirname, '../../models/brown-4m');
 

@@ -1,17 +1,7 @@
 // The decoder graph on onnxruntime-web: one session per base model, fed token ids, the KV cache and a LoRA
 // pair for every target (rank 0 where no adapter applies: the graph lists every pair as a required input).
 import * as ort from 'onnxruntime-web';
-
-export interface DecoderShape {
-  nLayers: number;
-  nKvHeads: number;
-  headDim: number;
-  vocabSize: number;
-  /** LoRA target module paths in graph-input order, e.g. `model.layers.0.self_attn.q_proj`. */
-  loraModules: string[];
-  /** [in, out] features of each module in `loraModules`. */
-  loraShapes: [number, number][];
-}
+import type { DecoderShape } from '../../core/model/config.js';
 
 /** One tensor pair per LoRA target, keyed by graph input name, with the scaling already in B. */
 export type LoraInputs = Record<string, ort.Tensor>;
@@ -151,49 +141,4 @@ export class Decoder implements DecoderLike {
   async release(): Promise<void> {
     await this.session.release();
   }
-}
-
-export function decoderShapeFromConfig(config: {
-  num_hidden_layers: number;
-  num_key_value_heads?: number;
-  num_attention_heads: number;
-  hidden_size: number;
-  intermediate_size: number;
-  vocab_size: number;
-  head_dim?: number;
-  tailor?: { lora_targets?: string[] };
-}): DecoderShape {
-  const headDim = config.head_dim ?? config.hidden_size / config.num_attention_heads;
-  const kvHeads = config.num_key_value_heads ?? config.num_attention_heads;
-  const c = config.hidden_size;
-  const kv = kvHeads * headDim;
-  const f = config.intermediate_size;
-  const dims: Record<string, [string, number, number]> = {
-    q_proj: ['self_attn', c, config.num_attention_heads * headDim],
-    k_proj: ['self_attn', c, kv],
-    v_proj: ['self_attn', c, kv],
-    o_proj: ['self_attn', config.num_attention_heads * headDim, c],
-    gate_proj: ['mlp', c, f],
-    up_proj: ['mlp', c, f],
-    down_proj: ['mlp', f, c],
-  };
-  const targets = config.tailor?.lora_targets ?? Object.keys(dims);
-  const loraModules: string[] = [];
-  const loraShapes: [number, number][] = [];
-  for (let i = 0; i < config.num_hidden_layers; i++) {
-    for (const t of targets) {
-      const d = dims[t];
-      if (!d) throw new Error(`unknown LoRA target ${t}`);
-      loraModules.push(`model.layers.${i}.${d[0]}.${t}`);
-      loraShapes.push([d[1], d[2]]);
-    }
-  }
-  return {
-    nLayers: config.num_hidden_layers,
-    nKvHeads: kvHeads,
-    headDim,
-    vocabSize: config.vocab_size,
-    loraModules,
-    loraShapes,
-  };
 }

@@ -1,7 +1,7 @@
 // The inference engine: one base model package, an adapter cache, generation and scoring with any set of
 // weighted adapters. The HTTP layer resolves which adapter versions apply (the user's active one, styles)
 // and passes them in as AdapterRefs; the engine loads each version at most once (cache, single-flight).
-import type { BlobStore } from '../storage/store.js';
+import type { BlobStore } from '../../core/storage/store.js';
 import {
   AdapterError,
   type AdapterFiles,

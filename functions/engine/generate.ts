@@ -7,12 +7,13 @@
 //   contextLength / 2) positions, so there is room to generate; `promptTruncated` says when that happened;
 // - when the window fills during generation, it slides: [BOS] + the last contextLength / 2 − 1 tokens are
 //   prefilled again and decoding goes on, so maxTokens may exceed the context length.
+
+import { Utf8StreamDecoder } from '../../core/model/tokenizer.js';
+import { mulberry32, randomSeed } from '../../core/util/rng.js';
 import type { KVCache, LoraInputs } from './decoder.js';
 import type { ModelPackage } from './model-package.js';
-import { mulberry32, randomSeed } from './rng.js';
 import { Sampler } from './sampler.js';
 import { StopMatcher } from './stop.js';
-import { Utf8StreamDecoder } from './tokenizer.js';
 
 export type FinishReason = 'stop' | 'length' | 'eos';
 

@@ -1,24 +1,11 @@
 // A base model package read from storage (`models/<name>/`: config.json, tokenizer.json,
 // tokenizer_config.json, model.onnx). The ONNX session is the expensive part, so packages are loaded once
 // per process and shared: a module-level cache keyed by (store, prefix); a failed load is not kept.
-import type { BlobStore } from '../storage/store.js';
-import { Decoder, type DecoderLike, type DecoderShape, decoderShapeFromConfig } from './decoder.js';
-import { TextTokenizer, type TokenizerConfig, type TokenizerJson } from './tokenizer.js';
 
-/** The config.json fields the engine relies on (HF LlamaConfig + the `tailor` section). */
-export interface BaseModelConfig {
-  model_type: string;
-  vocab_size: number;
-  hidden_size: number;
-  intermediate_size: number;
-  num_hidden_layers: number;
-  num_attention_heads: number;
-  num_key_value_heads?: number;
-  head_dim?: number;
-  max_position_embeddings: number;
-  tailor: { lora_targets: string[]; max_lora_rank: number; [k: string]: unknown };
-  [k: string]: unknown;
-}
+import { type BaseModelConfig, type DecoderShape, decoderShapeFromConfig } from '../../core/model/config.js';
+import { TextTokenizer, type TokenizerConfig, type TokenizerJson } from '../../core/model/tokenizer.js';
+import type { BlobStore } from '../../core/storage/store.js';
+import { Decoder, type DecoderLike } from './decoder.js';
 
 export interface ModelPackage {
   /** The storage prefix it was read from, e.g. `models/brown-4m/`. */

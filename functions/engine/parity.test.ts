@@ -7,7 +7,8 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-web';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Decoder, decoderShapeFromConfig, type LoraInputs } from './decoder.js';
+import { decoderShapeFromConfig } from '../../core/model/config.js';
+import { Decoder, type LoraInputs } from './decoder.js';
 import { parseSafetensors, type SafetensorsFile } from './safetensors.js';
 
 const root = resolve(import.meta.dirname, '../..');

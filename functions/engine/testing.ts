@@ -1,7 +1,9 @@
 // Test helpers (Web APIs only): a safetensors writer and random PEFT adapters for a base model's shape.
+
+import type { DecoderShape } from '../../core/model/config.js';
+import { mulberry32 } from '../../core/util/rng.js';
 import type { AdapterFiles } from './adapter.js';
-import type { DecoderLike, DecoderOutput, DecoderShape, DecoderStep } from './decoder.js';
-import { mulberry32 } from './rng.js';
+import type { DecoderLike, DecoderOutput, DecoderStep } from './decoder.js';
 
 export interface RawTensor {
   dtype: 'F32' | 'I32';

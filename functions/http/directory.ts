@@ -1,10 +1,11 @@
 // Who is calling: API keys, user tokens and the admin token resolved to a caller, with short-lived caches so
 // a busy key does not cost a database round trip per request.
+
+import { findAppByApiKey, getApp, listApps } from '../../core/db/apps.js';
+import type { Db } from '../../core/db/database.js';
+import { timingSafeEqual } from '../../core/db/ids.js';
 import type { App } from '../../schema/tables.js';
 import { looksLikeJwt, TokenError, tokenAppHint, verifyUserToken } from '../auth/jwt.js';
-import { findAppByApiKey, getApp, listApps } from '../db/apps.js';
-import type { Db } from '../db/database.js';
-import { timingSafeEqual } from '../db/ids.js';
 import { unauthorized } from './errors.js';
 
 export type Caller =
@@ -23,6 +24,8 @@ export class CallerDirectory {
     private readonly db: Db,
     private readonly adminToken: string | undefined,
     private readonly now: () => number,
+    /** Seconds of clock drift tolerated on user tokens' exp and nbf. */
+    private readonly clockSkewS = 0,
   ) {}
 
   bearer(header: string | undefined): string {
@@ -67,7 +70,7 @@ export class CallerDirectory {
     let reason = 'user token signature does not verify with any app';
     for (const app of candidates) {
       try {
-        const claims = await verifyUserToken(token, app.signingSecret, nowS);
+        const claims = await verifyUserToken(token, app.signingSecret, nowS, this.clockSkewS);
         return { kind: 'user', app, userId: claims.sub };
       } catch (e) {
         if (!(e instanceof TokenError)) throw e;

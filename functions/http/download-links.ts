@@ -1,7 +1,9 @@
 // Download links for stored files. S3-compatible stores sign their own URLs; a local store cannot serve HTTP,
 // so the app signs a link to its own /v1/files route (HMAC of key and expiry under a server secret).
-import { base64UrlDecode, base64UrlEncode, hmacSha256, hmacVerify } from '../auth/hmac.js';
-import type { BlobStore } from '../storage/store.js';
+
+import type { BlobStore } from '../../core/storage/store.js';
+import { base64UrlDecode, base64UrlEncode } from '../../core/util/encoding.js';
+import { hmacSha256, hmacVerify } from '../auth/hmac.js';
 
 export const FILES_ROUTE = '/v1/files/';
 

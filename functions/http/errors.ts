@@ -3,7 +3,7 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
-import { RepoError } from '../db/errors.js';
+import { RepoError } from '../../core/db/errors.js';
 
 export class ApiError extends Error {
   override name = 'ApiError';

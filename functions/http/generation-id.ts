@@ -1,8 +1,10 @@
 // Generation ids carry a MAC of (id, user) under the app's signing secret. Feedback can then tell an id this
 // app issued to this user — also after the generation was erased — from one it never issued (another
 // app's, another user's, or made up), without a database read.
-import { base64UrlEncode, hmacSha256 } from '../auth/hmac.js';
-import { newId, timingSafeEqual } from '../db/ids.js';
+
+import { newId, timingSafeEqual } from '../../core/db/ids.js';
+import { base64UrlEncode } from '../../core/util/encoding.js';
+import { hmacSha256 } from '../auth/hmac.js';
 
 const TAG_CHARS = 16; // 96 bits
 

@@ -1,7 +1,7 @@
 // The app's per-process parts, built once from its dependencies and shared by the routes.
 import type { Context } from 'hono';
+import { touchEndUser } from '../../core/db/users.js';
 import { AdapterResolver } from '../adapters/resolver.js';
-import { touchEndUser } from '../db/users.js';
 import type { AppDeps } from '../deps.js';
 import { type Caller, CallerDirectory } from './directory.js';
 import { ApiError, forbidden } from './errors.js';
@@ -48,7 +48,7 @@ export function buildServices(deps: AppDeps): Services {
     unsee(appId, userId) {
       lastTouch.delete(`${appId}:${userId}`);
     },
-    callers: new CallerDirectory(deps.db, deps.config.adminToken, now),
+    callers: new CallerDirectory(deps.db, deps.config.adminToken, now, deps.config.auth.clockSkewS),
     adapters: new AdapterResolver(deps.db, deps.store, now),
     perKey: new RateLimiter(deps.config.limits.rateLimitPerMinute, now),
     perUser: new RateLimiter(deps.config.limits.rateLimitPerUserPerMinute, now),

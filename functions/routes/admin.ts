@@ -1,8 +1,15 @@
 // Admin routes (Authorization: Bearer <ADMIN_TOKEN>): apps, listings for the console, training runs,
 // promotion and rollback of adapter versions, and generation as any user with any version (compare outputs).
 import { Hono } from 'hono';
-import { enqueue } from '../../gpu-worker/jobs.js';
-import { importStyleAdapter } from '../../gpu-worker/style-import.js';
+import { type AdapterOwner, listAdapters, promoteAdapter, rollbackAdapter } from '../../core/db/adapters.js';
+import { createApp, getApp, listApps } from '../../core/db/apps.js';
+import { getBaseModel } from '../../core/db/base-models.js';
+import { listFeedback } from '../../core/db/feedback.js';
+import { listGenerations } from '../../core/db/generations.js';
+import { getJob, listJobs } from '../../core/db/jobs.js';
+import type { Page } from '../../core/db/pagination.js';
+import { listEndUsers } from '../../core/db/users.js';
+import { enqueue } from '../../core/training/jobs.js';
 import {
   appParams,
   createAppRequest,
@@ -19,14 +26,7 @@ import {
   trainingRunRequest,
 } from '../../schema/contracts.js';
 import type { Adapter, App, EndUser, Feedback, Generation, TrainingJob } from '../../schema/tables.js';
-import { type AdapterOwner, listAdapters, promoteAdapter, rollbackAdapter } from '../db/adapters.js';
-import { createApp, getApp, listApps } from '../db/apps.js';
-import { getBaseModel } from '../db/base-models.js';
-import { listFeedback } from '../db/feedback.js';
-import { listGenerations } from '../db/generations.js';
-import { getJob, listJobs } from '../db/jobs.js';
-import type { Page } from '../db/pagination.js';
-import { listEndUsers } from '../db/users.js';
+import { importStyleAdapter } from '../adapters/style-import.js';
 import { AdapterError } from '../engine/adapter.js';
 import { ApiError, notFound } from '../http/errors.js';
 import type { HonoEnv, Services } from '../http/services.js';

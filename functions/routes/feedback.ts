@@ -1,8 +1,8 @@
 // POST /v1/feedback: a rating of a generation, or of text the user wrote or read; idempotent by key.
 import { Hono } from 'hono';
+import { insertFeedback } from '../../core/db/feedback.js';
+import { getGeneration } from '../../core/db/generations.js';
 import { feedbackRequest } from '../../schema/contracts.js';
-import { insertFeedback } from '../db/feedback.js';
-import { getGeneration } from '../db/generations.js';
 import { ApiError, notFound } from '../http/errors.js';
 import { isGenerationIdOf } from '../http/generation-id.js';
 import { actingUser, callerApp, type HonoEnv, type Services, takeRateLimits } from '../http/services.js';

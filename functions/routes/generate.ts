@@ -1,10 +1,10 @@
 // POST /v1/generate: text for a user, with their adapter (and styles) applied; JSON or Server-Sent Events.
 import { type Context, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
+import { insertGeneration } from '../../core/db/generations.js';
 import { type GenerateRequest, type GenerateResponse, generateRequest } from '../../schema/contracts.js';
 import type { App } from '../../schema/tables.js';
 import type { ResolvedAdapters } from '../adapters/resolver.js';
-import { insertGeneration } from '../db/generations.js';
 import type { AdapterRef } from '../engine/engine.js';
 import { invalid } from '../http/errors.js';
 import { newGenerationId } from '../http/generation-id.js';

@@ -1,6 +1,6 @@
 // Health and metrics: GET /healthz (the database answers, the model is loaded), GET /metrics (Prometheus).
-import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
+import { pingDatabase } from '../../core/db/database.js';
 import type { HonoEnv, Services } from '../http/services.js';
 
 export function systemRoutes(s: Services) {
@@ -9,7 +9,7 @@ export function systemRoutes(s: Services) {
       const t0 = performance.now();
       let database = 'ok';
       try {
-        await s.db.execute(sql`select 1`);
+        await pingDatabase(s.db);
       } catch {
         database = 'unreachable';
       }

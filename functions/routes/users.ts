@@ -1,15 +1,15 @@
 // A user's adapter (with a download link, to run it on the device), and erasure of everything about a user.
 import { Hono } from 'hono';
+import { getActiveAdapter } from '../../core/db/adapters.js';
+import { eraseEndUser } from '../../core/db/erase.js';
+import { deletePrefix } from '../../core/storage/delete-prefix.js';
+import { StorageError } from '../../core/storage/store.js';
 import { type UserAdapterResponse, userParams } from '../../schema/contracts.js';
 import { ADAPTER_WEIGHTS } from '../adapters/resolver.js';
-import { getActiveAdapter } from '../db/adapters.js';
-import { eraseEndUser } from '../db/erase.js';
 import { downloadLink, FILES_ROUTE, verifyDownload } from '../http/download-links.js';
 import { ApiError, notFound } from '../http/errors.js';
 import { actingUser, callerApp, type HonoEnv, type Services } from '../http/services.js';
 import { pathParams } from '../http/validate.js';
-import { deletePrefix } from '../storage/delete-prefix.js';
-import { StorageError } from '../storage/store.js';
 
 const LINK_TTL_S = 3600;
 

@@ -1,10 +1,10 @@
 // Bundles a Workers entry of functions/ for workerd: one ES module plus the .wasm files it imports, which
 // stay separate files that the runtime loads as precompiled `CompiledWasm` modules (workerd cannot compile
-// wasm bytes at run time; see functions/runtime/workers/ort-wasm.ts).
+// wasm bytes at run time; see runtime/workers/ort-wasm.ts).
 //
 //   npx tsx infra/workers/build.ts [entry] [--outdir DIR] [--minify] [--nodejs-compat]
-//   default entry: functions/runtime/workers/engine-worker.ts → infra/workers/dist/engine-worker/
-//   the HTTP app:  functions/runtime/workers/app-worker.ts --nodejs-compat → infra/workers/dist/app-worker/
+//   default entry: runtime/workers/engine-worker.ts → infra/workers/dist/engine-worker/
+//   the HTTP app:  runtime/workers/app-worker.ts --nodejs-compat → infra/workers/dist/app-worker/
 //
 // Output: DIR/index.mjs, DIR/<name>.wasm for each wasm import, DIR/meta.json (esbuild metafile). The
 // bundle resolves packages with the conditions workerd uses (`workerd`, `worker`, `browser`), maps
@@ -21,7 +21,7 @@ import * as esbuild from 'esbuild';
 
 const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
-export const DEFAULT_ENTRY = 'functions/runtime/workers/engine-worker.ts';
+export const DEFAULT_ENTRY = 'runtime/workers/engine-worker.ts';
 
 export interface BuildWorkerOptions {
   /** Entry file, relative to the repository root or absolute. */
@@ -67,13 +67,13 @@ export interface BuiltWorker {
  *   wire protocol, `EventEmitter` for its socket shim over `cloudflare:sockets`, `Stream` for COPY and large
  *   objects (unused by Tailor, imported at the top of its modules).
  * - `node:async_hooks` (AsyncLocalStorage) for the app entry's request-scoped database handle
- *   (functions/runtime/workers/request-db.ts): a socket belongs to the request that opened it on Workers.
+ *   (runtime/workers/request-db.ts): a socket belongs to the request that opened it on Workers.
  */
 export const NODEJS_COMPAT_IMPORTS: Readonly<Record<string, RegExp>> = {
   'node:buffer': /^node_modules\/postgres\/cf\//,
   'node:events': /^node_modules\/postgres\/cf\//,
   'node:stream': /^node_modules\/postgres\/cf\//,
-  'node:async_hooks': /^functions\/runtime\/workers\//,
+  'node:async_hooks': /^runtime\/workers\//,
 };
 
 const NODE_BUILTIN =

@@ -3,7 +3,7 @@
 //
 //   DATABASE_URL=postgres://… npx tsx infra/workers/prepare.ts
 //
-// 1. Applies the migrations not yet applied (functions/db/migrate.ts: one transaction under an advisory
+// 1. Applies the migrations not yet applied (core/db/migrate.ts: one transaction under an advisory
 //    lock, so a concurrent Node process or a second run waits and then does nothing).
 // 2. Records the base model TAILOR_BASE_MODEL (default brown-4m) in the database: the hash of its weights and
 //    its config, which training (style adapters, `tailor worker`) reads. With S3_ENDPOINT, S3_BUCKET and keys
@@ -14,14 +14,14 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfig } from '../../functions/config.js';
-import { upsertBaseModel } from '../../functions/db/base-models.js';
-import type { Db } from '../../functions/db/database.js';
-import { migrate } from '../../functions/db/migrate.js';
-import { openPostgres } from '../../functions/db/postgres.js';
-import { publishBaseModel } from '../../functions/runtime/node/base-model.js';
-import { openBlobStore } from '../../functions/runtime/node/services.js';
-import type { BlobStore } from '../../functions/storage/store.js';
+import { upsertBaseModel } from '../../core/db/base-models.js';
+import type { Db } from '../../core/db/database.js';
+import { migrate } from '../../core/db/migrate.js';
+import { openPostgres } from '../../core/db/postgres.js';
+import { publishBaseModel } from '../../core/node/base-model.js';
+import { loadNodeConfig } from '../../core/node/config.js';
+import { openBlobStore } from '../../core/node/open.js';
+import type { BlobStore } from '../../core/storage/store.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const MODELS_DIR = join(repoRoot, 'models');
@@ -58,16 +58,7 @@ export async function prepareDatabase(
 }
 
 async function main(): Promise<void> {
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig(process.env);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      console.error(e.message);
-      process.exit(2);
-    }
-    throw e;
-  }
+  const config = loadNodeConfig();
   if (config.database.driver !== 'postgres') {
     console.error(
       'set DATABASE_URL to the PostgreSQL database the Worker uses (Hyperdrive points at it too)',

@@ -5,7 +5,7 @@
 // bytes_to_unicode table. Training works on the unique pre-tokenized words with their counts and
 // keeps pair counts up to date incrementally (only words that contain the merged pair are touched).
 
-import { bytesToUnicode } from '../../functions/engine/tokenizer.js';
+import { bytesToUnicode } from '../../core/model/tokenizer.js';
 
 export const GPT2_PATTERN = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
 

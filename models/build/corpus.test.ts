@@ -1,16 +1,15 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { countWords, trainBpe } from './bpe.js';
 import {
   detokenizeFile,
   detokenizeTaggedLine,
   FICTION_GENRES,
   readBrown,
   readCategories,
-  splitCorpus,
-  splitManifest,
-} from './corpus.js';
+} from '../../core/node/brown.js';
+import { countWords, trainBpe } from './bpe.js';
+import { splitCorpus, splitManifest } from './corpus.js';
 import { tokenizerTrainingDocs } from './train-tokenizer.js';
 
 const cats = readCategories();

@@ -4,8 +4,9 @@
 // gpu-worker/trainer/experiments/personalize.py --general). Deterministic; never reads a held-out file.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TextTokenizer, type TokenizerJson } from '../../functions/engine/tokenizer.js';
-import { readBrown, splitCorpus } from './corpus.js';
+import { TextTokenizer, type TokenizerJson } from '../../core/model/tokenizer.js';
+import { readBrown } from '../../core/node/brown.js';
+import { splitCorpus } from './corpus.js';
 
 const NAME = process.argv[2] ?? 'brown-4m';
 const WINDOWS = 512;

@@ -4,8 +4,9 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TextTokenizer, type TokenizerJson } from '../../functions/engine/tokenizer.js';
-import { readBrown, splitCorpus } from './corpus.js';
+import { TextTokenizer, type TokenizerJson } from '../../core/model/tokenizer.js';
+import { readBrown } from '../../core/node/brown.js';
+import { splitCorpus } from './corpus.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const TOKENIZER_DIR = join(ROOT, 'models', 'brown-4m');

@@ -3,9 +3,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { readBrown } from '../../core/node/brown.js';
+import { FileStore } from '../../core/node/file-store.js';
 import { Engine } from '../../functions/engine/engine.js';
-import { FileStore } from '../../functions/runtime/node/file-store.js';
-import { readBrown } from './corpus.js';
 
 const NAME = process.argv[2] ?? 'brown-4m';
 const dir = join(import.meta.dirname, '..', NAME);

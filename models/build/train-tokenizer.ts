@@ -5,8 +5,9 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type BrownDoc, readBrown } from '../../core/node/brown.js';
 import { type BpeModel, countWords, END_OF_TEXT, trainBpe } from './bpe.js';
-import { type BrownDoc, readBrown, splitCorpus, splitManifest } from './corpus.js';
+import { splitCorpus, splitManifest } from './corpus.js';
 
 export const VOCAB_SIZE = 4096;
 export const MODEL_MAX_LENGTH = 256;

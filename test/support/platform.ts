@@ -1,20 +1,19 @@
 // A whole platform in one process for route tests: PGlite in memory (migrated), an in-memory store holding
 // the shipped base model, the real engine, the app. Requests go through app.request(): no ports.
-import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
+import { loadConfig } from '../../core/config.js';
+import { insertAdapter, promoteAdapter } from '../../core/db/adapters.js';
+import type { Database } from '../../core/db/database.js';
+import { migrate } from '../../core/db/migrate.js';
+import { publishBaseModel } from '../../core/node/base-model.js';
+import { openPglite } from '../../core/node/pglite.js';
+import { MODELS_DIR } from '../../core/node/repo.js';
+import { MemoryStore } from '../../core/storage/memory-store.js';
 import { createApp } from '../../functions/app.js';
-import { loadConfig } from '../../functions/config.js';
-import { insertAdapter, promoteAdapter } from '../../functions/db/adapters.js';
-import type { Database } from '../../functions/db/database.js';
-import { migrate } from '../../functions/db/migrate.js';
 import { Engine } from '../../functions/engine/engine.js';
 import { randomAdapter } from '../../functions/engine/testing.js';
-import { publishBaseModel } from '../../functions/runtime/node/base-model.js';
-import { openPglite } from '../../functions/runtime/node/pglite.js';
-import { MemoryStore } from '../../functions/storage/memory-store.js';
 
 export const ADMIN = 'admin-token-for-tests-0123456789';
-export const REPO = join(import.meta.dirname, '../..');
 
 export interface TestPlatform {
   app: ReturnType<typeof createApp>['app'];
@@ -45,7 +44,7 @@ export async function startPlatform(env: Record<string, string> = {}): Promise<T
   const database = await openPglite();
   await migrate(database.db);
   const store = new MemoryStore();
-  const model = await publishBaseModel(store, database.db, join(REPO, 'models'), config.baseModel);
+  const model = await publishBaseModel(store, database.db, MODELS_DIR, config.baseModel);
   const engine = await Engine.load(store, model.prefix);
   const { app, services } = createApp({
     db: database.db,

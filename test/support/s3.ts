@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
-import { S3Store, type S3StoreOptions } from '../../functions/storage/s3-store.js';
+import { S3Store, type S3StoreOptions } from '../../core/storage/s3-store.js';
 
 export interface S3TestServer {
   endpoint: string;

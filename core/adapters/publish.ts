@@ -1,0 +1,114 @@
+// Publishing an adapter version (design.md, "Adapter package"). The protocol:
+//   1. pick a fresh, immutable version string and check nothing is stored under its prefix;
+//   2. write the package completely: adapter_config.json, adapter_model.safetensors, then tailor.json last
+//      (its presence marks a complete package);
+//   3. only then, in one transaction, insert the adapter row and (if the gate passed) flip the owner's active
+//      version to it.
+// A crash before 3 leaves the old version active and no database row pointing at the partial files (at worst
+// orphan objects under an unreferenced prefix). Web APIs only: the admin API's style import uses it too.
+
+import type { Adapter } from '../../schema/tables.js';
+import { type AdapterOwner, insertAdapter, promoteAdapter } from '../db/adapters.js';
+import type { Db } from '../db/database.js';
+import type { BlobStore } from '../storage/store.js';
+
+export const ADAPTER_CONFIG = 'adapter_config.json';
+export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
+export const PACKAGE_MANIFEST = 'tailor.json';
+
+export interface PackageFiles {
+  config: Uint8Array;
+  weights: Uint8Array;
+}
+
+/** The `tailor.json` of a package. */
+export interface PackageManifest {
+  format: 'tailor-adapter/1';
+  owner: { app: string; user: string } | { app: string; style: string };
+  version: string;
+  base_model: { id: string; hash: string };
+  /** SHA-256 over the training data (token ids), or of the imported files. */
+  data_hash: string;
+  metrics: Record<string, unknown>;
+  created_at: string;
+}
+
+/** `v20261128-043012-ab12`: UTC time to the second and a random suffix. Sorts by creation time. */
+export function newVersion(now = new Date()): string {
+  const t = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  const rand = crypto.getRandomValues(new Uint8Array(3));
+  return `v${t}-${[...rand].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
+export function adapterPrefix(owner: AdapterOwner, version: string): string {
+  // Styles live outside adapters/{app}/ so that erasing a user named like a style folder cannot touch them.
+  return 'userId' in owner
+    ? `adapters/${owner.appId}/${owner.userId}/${version}/`
+    : `styles/${owner.appId}/${owner.styleId}/${version}/`;
+}
+
+export interface PublishInput {
+  owner: AdapterOwner;
+  files: PackageFiles;
+  baseModel: { id: string; hash: string };
+  dataHash: string;
+  metrics: Record<string, unknown>;
+  /** true: the version becomes the active one; false: it is recorded as rejected. */
+  promote: boolean;
+  /** created_at of the newest feedback trained on. */
+  dataUntil?: Date | null;
+  jobId?: string | null;
+  now?: Date;
+}
+
+export interface Published {
+  adapter: Adapter;
+  /** The version that was active before and is now retired (promotions only). */
+  retired: Adapter | null;
+}
+
+export async function publishAdapter(db: Db, store: BlobStore, input: PublishInput): Promise<Published> {
+  const now = input.now ?? new Date();
+  let version = newVersion(now);
+  let prefix = adapterPrefix(input.owner, version);
+  for (let tries = 0; (await store.list(prefix)).length > 0; tries++) {
+    if (tries > 5) throw new Error(`no free version prefix for ${prefix}`);
+    version = newVersion(now);
+    prefix = adapterPrefix(input.owner, version);
+  }
+  const manifest: PackageManifest = {
+    format: 'tailor-adapter/1',
+    owner:
+      'userId' in input.owner
+        ? { app: input.owner.appId, user: input.owner.userId }
+        : { app: input.owner.appId, style: input.owner.styleId },
+    version,
+    base_model: input.baseModel,
+    data_hash: input.dataHash,
+    metrics: input.metrics,
+    created_at: now.toISOString(),
+  };
+  await store.put(prefix + ADAPTER_CONFIG, input.files.config, { contentType: 'application/json' });
+  await store.put(prefix + ADAPTER_WEIGHTS, input.files.weights, { contentType: 'application/octet-stream' });
+  await store.put(
+    prefix + PACKAGE_MANIFEST,
+    new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`),
+    {
+      contentType: 'application/json',
+    },
+  );
+  return db.transaction(async (tx) => {
+    const adapter = await insertAdapter(tx, input.owner, {
+      version,
+      storagePrefix: prefix,
+      baseModelId: input.baseModel.id,
+      status: input.promote ? 'candidate' : 'rejected',
+      metrics: input.metrics,
+      dataUntil: input.dataUntil ?? null,
+      jobId: input.jobId ?? null,
+    });
+    if (!input.promote) return { adapter, retired: null };
+    const flip = await promoteAdapter(tx, input.owner, version);
+    return { adapter: flip.active, retired: flip.retired };
+  });
+}

@@ -1,0 +1,257 @@
+// The platform's settings, parsed once from an environment object by one zod schema (with coercion and
+// cross-field checks), then frozen. Web-only: the caller passes the env (process.env on Node, the
+// Worker's `env` binding on Workers); nothing here reads process.env. Each variable carries its description:
+// docs/operations.md lists them all, and a test keeps the two in step.
+
+import { z } from 'zod';
+
+const optionalText = z
+  .string()
+  .trim()
+  .transform((s) => (s === '' ? undefined : s))
+  .optional();
+
+const TRUE = ['1', 'true', 'yes', 'on'];
+const FALSE = ['', '0', 'false', 'no', 'off'];
+
+/** "1", "true", "yes", "on" (any case) are true; "0", "false", "no", "off", "" false. */
+export function parseFlag(v: string | boolean): boolean | undefined {
+  if (typeof v === 'boolean') return v;
+  const s = v.trim().toLowerCase();
+  return TRUE.includes(s) ? true : FALSE.includes(s) ? false : undefined;
+}
+
+const flag = z.union([z.boolean(), z.string()]).transform((v, ctx) => {
+  const b = parseFlag(v);
+  if (b !== undefined) return b;
+  ctx.addIssue({ code: 'custom', message: `expected a boolean, got ${JSON.stringify(v)}` });
+  return z.NEVER;
+});
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const secret = (name: string) =>
+  optionalText.pipe(z.string().min(16, `${name} must be at least 16 characters`).optional());
+
+export const envSchema = z
+  .object({
+    PORT: int(1, 65_535).default(8787).describe('HTTP port of the API'),
+    HOST: z.string().trim().min(1).default('127.0.0.1').describe('address the API listens on (0.0.0.0: all)'),
+    TAILOR_DATA_DIR: z
+      .string()
+      .trim()
+      .min(1)
+      .default('.tailor')
+      .describe(
+        'embedded data: PGlite, the storage directory, the worker cache (relative to the repository)',
+      ),
+    DATABASE_URL: optionalText
+      .pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional())
+      .describe('PostgreSQL; PGlite in TAILOR_DATA_DIR when unset'),
+    S3_ENDPOINT: optionalText
+      .pipe(z.url({ protocol: /^https?$/ }).optional())
+      .describe('S3 API endpoint (R2, MinIO); AWS when unset and S3_BUCKET is set'),
+    S3_BUCKET: optionalText.describe('bucket for models and adapters; the local directory store when unset'),
+    S3_REGION: optionalText.describe('region; `auto` with an endpoint, else us-east-1'),
+    S3_ACCESS_KEY_ID: optionalText.describe('credentials; the SDK default chain when unset'),
+    S3_SECRET_ACCESS_KEY: optionalText.describe('credentials, with S3_ACCESS_KEY_ID'),
+    S3_FORCE_PATH_STYLE: flag
+      .default(false)
+      .describe('bucket in the path, not the host name (MinIO, local servers)'),
+    ADMIN_TOKEN: secret('ADMIN_TOKEN').describe(
+      'opens the admin API and the console; `npm start` generates one for the run when unset',
+    ),
+    TAILOR_URL_SECRET: secret('TAILOR_URL_SECRET').describe(
+      'signs download links the API serves itself; random per process on Node when unset, required on Workers',
+    ),
+    TOKEN_CLOCK_SKEW_S: int(0, 600)
+      .default(5)
+      .describe('seconds of clock drift tolerated on user tokens (exp, nbf)'),
+    TAILOR_BASE_MODEL: z
+      .string()
+      .trim()
+      .min(1)
+      .default('brown-4m')
+      .describe('the base model served (models/<id>/)'),
+    MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024)
+      .default(1024 * 1024)
+      .describe('largest request body (413 above)'),
+    MAX_PROMPT_TOKENS: int(1, 8192).default(192).describe('longest prompt in tokens (422 above)'),
+    RATE_LIMIT_PER_MINUTE: int(0, 1_000_000)
+      .default(600)
+      .describe("requests per minute per API key; 0 = unlimited (an app's settings override it)"),
+    RATE_LIMIT_PER_USER_PER_MINUTE: int(0, 1_000_000)
+      .default(60)
+      .describe("requests per minute per end user; 0 = unlimited (an app's settings override it)"),
+    TRAIN_INTERVAL_S: int(0, 7 * 24 * 3600)
+      .default(3600)
+      .describe('seconds between automatic training cycles; 0 = on demand only'),
+    TRAIN_MIN_FEEDBACK: int(1, 100_000)
+      .default(8)
+      .describe("new usable feedback items that make a user due (an app's settings override it)"),
+    TRAIN_COOLDOWN_S: int(0, 30 * 24 * 3600)
+      .default(3600)
+      .describe("seconds after a user's last training before the next (an app's settings override it)"),
+    TAILOR_WORKER: flag
+      .default(true)
+      .describe('run the training worker inside the API process (`npm start`)'),
+    TAILOR_SCHEDULE: flag
+      .default(true)
+      .describe('this worker runs the interval cycles (set 0 on all workers but one)'),
+    TAILOR_TRAIN_DEVICE: z
+      .string()
+      .trim()
+      .regex(/^(auto|cpu|cuda(:\d+)?)$/, 'auto, cpu, cuda or cuda:N')
+      .default('auto')
+      .describe('where the trainer runs: auto, cpu, cuda, cuda:N'),
+    TAILOR_TRAIN_THREADS: int(1, 256)
+      .default(1)
+      .describe('CPU threads per trainer process (1 is fastest on a busy shared CPU)'),
+    TAILOR_PYTHON: optionalText.describe(
+      'the Python with torch for the trainer; /usr/bin/python3 when unset',
+    ),
+  })
+  .superRefine((env, ctx) => {
+    if (env.S3_ENDPOINT && !env.S3_BUCKET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['S3_BUCKET'],
+        message: 'S3_BUCKET is required when S3_ENDPOINT is set',
+      });
+    }
+    if ((env.S3_ACCESS_KEY_ID === undefined) !== (env.S3_SECRET_ACCESS_KEY === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['S3_SECRET_ACCESS_KEY'],
+        message: 'set both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, or neither',
+      });
+    }
+    if ((env.S3_ACCESS_KEY_ID || env.S3_REGION) && !env.S3_BUCKET) {
+      ctx.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'S3 settings given without S3_BUCKET' });
+    }
+  });
+
+type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  database: { driver: 'postgres'; url: string } | { driver: 'pglite'; dataDir: string };
+  storage:
+    | {
+        driver: 's3';
+        bucket: string;
+        endpoint?: string;
+        region: string;
+        forcePathStyle: boolean;
+        credentials?: { accessKeyId: string; secretAccessKey: string };
+      }
+    | { driver: 'file'; root: string };
+  adminToken?: string;
+  urlSecret?: string;
+  auth: { clockSkewS: number };
+  baseModel: string;
+  limits: {
+    maxBodyBytes: number;
+    maxPromptTokens: number;
+    rateLimitPerMinute: number;
+    rateLimitPerUserPerMinute: number;
+  };
+  training: { intervalS: number; minFeedback: number; cooldownS: number };
+  worker: { inProcess: boolean; schedule: boolean; device: string; threads: number; python?: string };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly issues: { path: string; message: string }[]) {
+    super(`invalid configuration:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`);
+  }
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+const join = (dir: string, sub: string) => `${dir.replace(/\/+$/, '')}/${sub}`;
+
+export interface LoadOptions {
+  /**
+   * Makes a file system path absolute (Node: `path.resolve`). Paths cross process boundaries (the trainer runs
+   * in a directory of its own), so the runtime that makes them resolves them once, here.
+   */
+  resolvePath?: (path: string) => string;
+}
+
+/** Parses the environment (unknown variables are ignored); throws ConfigError listing every problem. */
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  opts: LoadOptions = {},
+): Readonly<Config> {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(env)', message: i.message })),
+    );
+  }
+  const e: Env = parsed.data;
+  const dataDir = opts.resolvePath ? opts.resolvePath(e.TAILOR_DATA_DIR) : e.TAILOR_DATA_DIR;
+  const config: Config = {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir,
+    database: e.DATABASE_URL ? { driver: 'postgres', url: e.DATABASE_URL } : { driver: 'pglite', dataDir },
+    storage: e.S3_BUCKET
+      ? {
+          driver: 's3',
+          bucket: e.S3_BUCKET,
+          ...(e.S3_ENDPOINT ? { endpoint: e.S3_ENDPOINT } : {}),
+          region: e.S3_REGION ?? (e.S3_ENDPOINT ? 'auto' : 'us-east-1'),
+          forcePathStyle: e.S3_FORCE_PATH_STYLE,
+          ...(e.S3_ACCESS_KEY_ID && e.S3_SECRET_ACCESS_KEY
+            ? { credentials: { accessKeyId: e.S3_ACCESS_KEY_ID, secretAccessKey: e.S3_SECRET_ACCESS_KEY } }
+            : {}),
+        }
+      : { driver: 'file', root: join(dataDir, 'storage') },
+    ...(e.ADMIN_TOKEN ? { adminToken: e.ADMIN_TOKEN } : {}),
+    ...(e.TAILOR_URL_SECRET ? { urlSecret: e.TAILOR_URL_SECRET } : {}),
+    auth: { clockSkewS: e.TOKEN_CLOCK_SKEW_S },
+    baseModel: e.TAILOR_BASE_MODEL,
+    limits: {
+      maxBodyBytes: e.MAX_BODY_BYTES,
+      maxPromptTokens: e.MAX_PROMPT_TOKENS,
+      rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+      rateLimitPerUserPerMinute: e.RATE_LIMIT_PER_USER_PER_MINUTE,
+    },
+    training: {
+      intervalS: e.TRAIN_INTERVAL_S,
+      minFeedback: e.TRAIN_MIN_FEEDBACK,
+      cooldownS: e.TRAIN_COOLDOWN_S,
+    },
+    worker: {
+      inProcess: e.TAILOR_WORKER,
+      schedule: e.TAILOR_SCHEDULE,
+      device: e.TAILOR_TRAIN_DEVICE,
+      threads: e.TAILOR_TRAIN_THREADS,
+      ...(e.TAILOR_PYTHON ? { python: e.TAILOR_PYTHON } : {}),
+    },
+  };
+  return deepFreeze(config);
+}
+
+/** Every variable the platform reads, with its default (as the environment would spell it) and description. */
+export function environmentVariables(): { name: string; default: string | undefined; description: string }[] {
+  const defaults = envSchema.parse({});
+  return Object.entries(envSchema.shape).map(([name, schema]) => {
+    const d = (defaults as Record<string, unknown>)[name];
+    return {
+      name,
+      default: d === undefined ? undefined : typeof d === 'boolean' ? (d ? '1' : '0') : String(d),
+      description: schema.description ?? '',
+    };
+  });
+}

@@ -1,0 +1,197 @@
+// Adapter versions and the one active version per owner (a user, or an app-level style).
+//
+// Status walk: training → candidate → active → retired, or → rejected by the eval gate. Promotion and
+// rollback flip the active version in one transaction with the owner's rows locked; the partial unique
+// index `adapters_*_active_uq` is the last line of defence against two actives.
+
+import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
+import { type Adapter, type AdapterStatus, adapters, type NewAdapter } from '../../schema/tables.js';
+import type { Db } from './database.js';
+import { RepoError } from './errors.js';
+import { newId } from './ids.js';
+import { afterCursor, type Page, type PageRequest, pageLimit, toPage } from './pagination.js';
+
+export type AdapterOwner = { appId: string; userId: string } | { appId: string; styleId: string };
+
+function ownerWhere(owner: AdapterOwner): SQL {
+  return 'userId' in owner
+    ? (and(
+        eq(adapters.appId, owner.appId),
+        eq(adapters.kind, 'user'),
+        eq(adapters.userId, owner.userId),
+      ) as SQL)
+    : (and(
+        eq(adapters.appId, owner.appId),
+        eq(adapters.kind, 'style'),
+        eq(adapters.styleId, owner.styleId),
+      ) as SQL);
+}
+
+function describe(owner: AdapterOwner): string {
+  return 'userId' in owner ? `user ${owner.userId}` : `style ${owner.styleId}`;
+}
+
+export type AdapterInput = Omit<
+  NewAdapter,
+  'id' | 'appId' | 'kind' | 'userId' | 'styleId' | 'createdAt' | 'promotedAt' | 'status'
+> & { status?: 'training' | 'candidate' | 'rejected' };
+
+/** Records a new version (never active: promote it once its files are completely written). */
+export async function insertAdapter(db: Db, owner: AdapterOwner, input: AdapterInput): Promise<Adapter> {
+  const [row] = await db
+    .insert(adapters)
+    .values({
+      ...input,
+      id: newId('ad'),
+      appId: owner.appId,
+      ...('userId' in owner
+        ? { kind: 'user' as const, userId: owner.userId }
+        : { kind: 'style' as const, styleId: owner.styleId }),
+      status: input.status ?? 'training',
+    })
+    .returning();
+  if (!row) throw new Error('insert into adapters returned no row');
+  return row;
+}
+
+export async function getActiveAdapter(db: Db, owner: AdapterOwner): Promise<Adapter | null> {
+  const [row] = await db
+    .select()
+    .from(adapters)
+    .where(and(ownerWhere(owner), eq(adapters.status, 'active')))
+    .limit(1);
+  return row ?? null;
+}
+
+export async function getAdapterVersion(
+  db: Db,
+  owner: AdapterOwner,
+  version: string,
+): Promise<Adapter | null> {
+  const [row] = await db
+    .select()
+    .from(adapters)
+    .where(and(ownerWhere(owner), eq(adapters.version, version)))
+    .limit(1);
+  return row ?? null;
+}
+
+/** Moves a version out of `training` once evaluated: candidate (waiting for promotion) or rejected. */
+export async function setAdapterOutcome(
+  db: Db,
+  owner: AdapterOwner,
+  version: string,
+  outcome: { status: 'candidate' | 'rejected'; metrics?: Record<string, unknown> },
+): Promise<Adapter> {
+  const [row] = await db
+    .update(adapters)
+    .set({ status: outcome.status, ...(outcome.metrics ? { metrics: outcome.metrics } : {}) })
+    .where(and(ownerWhere(owner), eq(adapters.version, version), eq(adapters.status, 'training')))
+    .returning();
+  if (row) return row;
+  const existing = await getAdapterVersion(db, owner, version);
+  if (!existing) throw new RepoError('not_found', `no adapter version ${version} for ${describe(owner)}`);
+  throw new RepoError('conflict', `adapter version ${version} is ${existing.status}, not training`);
+}
+
+export interface ActiveFlip {
+  active: Adapter;
+  /** The version that was active before, now retired (null if there was none or nothing changed). */
+  retired: Adapter | null;
+}
+
+async function lockOwner(tx: Db, owner: AdapterOwner): Promise<Adapter[]> {
+  return tx.select().from(adapters).where(ownerWhere(owner)).for('update');
+}
+
+/** Makes `version` the active one; the previously active version is retired. Same transaction. */
+export async function promoteAdapter(db: Db, owner: AdapterOwner, version: string): Promise<ActiveFlip> {
+  return db.transaction(async (tx) => {
+    const rows = await lockOwner(tx, owner);
+    const target = rows.find((r) => r.version === version);
+    if (!target) throw new RepoError('not_found', `no adapter version ${version} for ${describe(owner)}`);
+    if (target.status === 'active') return { active: target, retired: null };
+    if (target.status === 'training') {
+      throw new RepoError('conflict', `adapter version ${version} is still training`);
+    }
+    const current = rows.find((r) => r.status === 'active');
+    const retired = current ? await setStatus(tx, current.id, 'retired') : null;
+    const [active] = await tx
+      .update(adapters)
+      .set({ status: 'active', promotedAt: new Date() })
+      .where(eq(adapters.id, target.id))
+      .returning();
+    if (!active) throw new Error('promoted adapter row vanished');
+    return { active, retired };
+  });
+}
+
+/**
+ * Goes back to the version that was active before the current one (the retired version promoted most
+ * recently before it). The current one is retired; its later promotion time keeps a second rollback
+ * walking further back instead of flipping between two versions.
+ */
+export async function rollbackAdapter(db: Db, owner: AdapterOwner): Promise<ActiveFlip> {
+  return db.transaction(async (tx) => {
+    await lockOwner(tx, owner);
+    const [current] = await tx
+      .select()
+      .from(adapters)
+      .where(and(ownerWhere(owner), eq(adapters.status, 'active')));
+    if (!current?.promotedAt) throw new RepoError('conflict', `${describe(owner)} has no active adapter`);
+    const [previous] = await tx
+      .select()
+      .from(adapters)
+      .where(
+        and(ownerWhere(owner), eq(adapters.status, 'retired'), lt(adapters.promotedAt, current.promotedAt)),
+      )
+      .orderBy(desc(adapters.promotedAt))
+      .limit(1);
+    if (!previous)
+      throw new RepoError('conflict', `${describe(owner)} has no earlier version to roll back to`);
+    const retired = await setStatus(tx, current.id, 'retired');
+    const active = await setStatus(tx, previous.id, 'active');
+    return { active, retired };
+  });
+}
+
+async function setStatus(tx: Db, id: string, status: AdapterStatus): Promise<Adapter> {
+  const [row] = await tx.update(adapters).set({ status }).where(eq(adapters.id, id)).returning();
+  if (!row) throw new Error(`adapter ${id} vanished`);
+  return row;
+}
+
+export async function listAdapters(
+  db: Db,
+  where: { appId: string; userId?: string; styleId?: string; status?: AdapterStatus },
+  page: PageRequest = {},
+): Promise<Page<Adapter>> {
+  const limit = pageLimit(page);
+  const rows = await db
+    .select()
+    .from(adapters)
+    .where(
+      and(
+        eq(adapters.appId, where.appId),
+        where.userId === undefined ? undefined : eq(adapters.userId, where.userId),
+        where.styleId === undefined ? undefined : eq(adapters.styleId, where.styleId),
+        where.status === undefined ? undefined : eq(adapters.status, where.status),
+        afterCursor(adapters.createdAt, adapters.id, page),
+      ),
+    )
+    .orderBy(desc(adapters.createdAt), desc(adapters.id))
+    .limit(limit + 1);
+  return toPage(rows, limit, (r) => r);
+}
+
+/** The users a job has already published a version for (a retried attempt skips them). */
+export async function usersPublishedByJob(
+  db: Db,
+  jobId: string,
+): Promise<{ appId: string; userId: string }[]> {
+  const rows = await db
+    .select({ appId: adapters.appId, userId: adapters.userId })
+    .from(adapters)
+    .where(and(eq(adapters.jobId, jobId), eq(adapters.kind, 'user')));
+  return rows.flatMap((r) => (r.userId === null ? [] : [{ appId: r.appId, userId: r.userId }]));
+}

@@ -1,0 +1,55 @@
+// Publishes a shipped base model package (models/<id>/ in the repository) to the configured storage and
+// records it in the database, once: a marker file written last holds the weights' hash, so a restart with
+// the same files does nothing and an interrupted upload is redone.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { upsertBaseModel } from '../db/base-models.js';
+import type { Db } from '../db/database.js';
+import type { BlobStore } from '../storage/store.js';
+
+export const PACKAGE_FILES = [
+  'config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'model.onnx',
+  'model.safetensors',
+];
+/** Published when the package has them: general training text the worker mixes into user training. */
+const OPTIONAL_FILES = ['replay.bin'];
+const MARKER = 'tailor-package.json';
+
+export async function publishBaseModel(
+  store: BlobStore,
+  db: Db,
+  modelsDir: string,
+  id: string,
+): Promise<{ prefix: string; hash: string; uploaded: boolean }> {
+  const dir = join(modelsDir, id);
+  const prefix = `models/${id}/`;
+  const names = [...PACKAGE_FILES, ...OPTIONAL_FILES.filter((n) => existsSync(join(dir, n)))];
+  const files = new Map<string, Buffer>();
+  for (const name of names) files.set(name, await readFile(join(dir, name)));
+  // The weights' hash identifies the model adapters are trained against; the package's covers every file,
+  // so a changed config or replay file is published again too.
+  const hash = createHash('sha256')
+    .update(files.get('model.safetensors') as Buffer)
+    .digest('hex');
+  const all = createHash('sha256');
+  for (const name of names) all.update(name).update(files.get(name) as Buffer);
+  const packageHash = all.digest('hex');
+  const marker = await store.get(prefix + MARKER);
+  let uploaded = false;
+  if (!marker || JSON.parse(new TextDecoder().decode(marker)).packageHash !== packageHash) {
+    for (const name of names) await store.put(prefix + name, files.get(name) as Buffer);
+    await store.put(
+      prefix + MARKER,
+      new TextEncoder().encode(JSON.stringify({ id, hash, packageHash, files: names })),
+    );
+    uploaded = true;
+  }
+  const config = JSON.parse((files.get('config.json') as Buffer).toString('utf8')) as Record<string, unknown>;
+  await upsertBaseModel(db, { id, storagePrefix: prefix, hash, config });
+  return { prefix, hash, uploaded };
+}

@@ -1,0 +1,147 @@
+// The production storage driver: any S3 API (AWS S3, Cloudflare R2, MinIO) through @aws-sdk/client-s3.
+// Runs on Node and on Workers. Missing objects are null (NoSuchKey / 404), not errors; list follows
+// continuation tokens; signedUrl is a SigV4 presigned GET that needs no credentials until it expires.
+
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { assertValidKey, assertValidPrefix, type BlobInfo, type BlobStore, StorageError } from './store.js';
+
+export interface S3StoreOptions {
+  bucket: string;
+  /** AWS region; R2 takes `auto`. Default `us-east-1`. */
+  region?: string;
+  /** Service URL for R2, MinIO or a local server; absent for AWS S3. */
+  endpoint?: string;
+  /** Bucket in the path (`endpoint/bucket/key`) instead of the host name: MinIO and local servers. */
+  forcePathStyle?: boolean;
+  /** Absent: the SDK's default chain (environment, profile, instance role). */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Keys per ListObjectsV2 page (S3's maximum and default: 1000). */
+  listPageSize?: number;
+}
+
+/** SigV4 presigned URLs live at most 7 days. */
+const MAX_SIGNED_SECONDS = 7 * 24 * 3600;
+
+export class S3Store implements BlobStore {
+  readonly bucket: string;
+  readonly client: S3Client;
+  private readonly listPageSize: number;
+
+  constructor(opts: S3StoreOptions) {
+    this.bucket = opts.bucket;
+    this.listPageSize = opts.listPageSize ?? 1000;
+    this.client = new S3Client({
+      region: opts.region ?? 'us-east-1',
+      ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+      forcePathStyle: opts.forcePathStyle ?? false,
+      // A copy: the SDK writes into the credentials object, and the configuration's is frozen.
+      ...(opts.credentials ? { credentials: { ...opts.credentials } } : {}),
+      // Checksums only where the API requires them: several S3-compatible services (older MinIO, R2,
+      // local servers) refuse or mangle the SDK's default CRC32 trailers.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+  }
+
+  async get(key: string): Promise<Uint8Array | null> {
+    assertValidKey(key);
+    try {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      if (!res.Body) return new Uint8Array();
+      return await res.Body.transformToByteArray();
+    } catch (e) {
+      if (isNotFound(e)) return null;
+      throw e;
+    }
+  }
+
+  async put(key: string, bytes: Uint8Array, opts: { contentType?: string } = {}): Promise<void> {
+    assertValidKey(key);
+    await this.client.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: bytes,
+        ContentLength: bytes.byteLength,
+        ContentType: opts.contentType ?? 'application/octet-stream',
+      }),
+    );
+  }
+
+  async head(key: string): Promise<BlobInfo | null> {
+    assertValidKey(key);
+    try {
+      const res = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return {
+        key,
+        size: res.ContentLength ?? 0,
+        ...(res.ETag ? { etag: res.ETag } : {}),
+        ...(res.LastModified ? { lastModified: res.LastModified } : {}),
+      };
+    } catch (e) {
+      if (isNotFound(e)) return null;
+      throw e;
+    }
+  }
+
+  async list(prefix: string): Promise<BlobInfo[]> {
+    assertValidPrefix(prefix);
+    const out: BlobInfo[] = [];
+    let token: string | undefined;
+    do {
+      const res = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: prefix,
+          MaxKeys: this.listPageSize,
+          ...(token ? { ContinuationToken: token } : {}),
+        }),
+      );
+      for (const o of res.Contents ?? []) {
+        if (o.Key === undefined) continue;
+        out.push({
+          key: o.Key,
+          size: o.Size ?? 0,
+          ...(o.ETag ? { etag: o.ETag } : {}),
+          ...(o.LastModified ? { lastModified: o.LastModified } : {}),
+        });
+      }
+      token = res.IsTruncated ? res.NextContinuationToken : undefined;
+    } while (token);
+    // S3 lists in UTF-8 byte order; the interface promises key order as JS compares strings.
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async delete(key: string): Promise<void> {
+    assertValidKey(key);
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  }
+
+  async signedUrl(key: string, expiresInSeconds: number): Promise<string> {
+    assertValidKey(key);
+    const expiresIn = Math.max(1, Math.min(MAX_SIGNED_SECONDS, Math.floor(expiresInSeconds)));
+    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn });
+  }
+}
+
+function isNotFound(e: unknown): boolean {
+  const err = e as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } } | null;
+  return (
+    err?.name === 'NoSuchKey' ||
+    err?.name === 'NotFound' ||
+    err?.Code === 'NoSuchKey' ||
+    err?.$metadata?.httpStatusCode === 404
+  );
+}

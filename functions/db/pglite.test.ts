@@ -1,4 +1,0 @@
-import { openPglite } from '../runtime/node/pglite.js';
-import { describeDatabase } from './db-suite.js';
-
-describeDatabase('PGlite (in memory)', () => openPglite());

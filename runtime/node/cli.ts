@@ -1,0 +1,265 @@
+// `npm run tailor -- <command>`: the operator's command line. It talks to a running platform's admin API
+// (TAILOR_URL, default http://127.0.0.1:8787, and ADMIN_TOKEN), so it works the same against the embedded
+// platform (whose PGlite only one process may open) and a production deployment.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { signUserToken } from '../../functions/auth/jwt.js';
+
+const HELP = `tailor — operate a Tailor platform
+
+  tailor apps create <name>           create an app; prints its API key and signing secret (shown once)
+  tailor apps list                    list apps
+  tailor users <app>                  list an app's users
+  tailor adapters <app> [user]        list adapter versions (of one user)
+  tailor token <signing-secret> <user> [--ttl seconds]
+                                      mint a user token (JWT HS256) for trying the API as a user
+  tailor train [--app <app>] [--user <user> ...] [--wait]
+                                      run a training cycle now (named users: trained if they have usable
+                                      feedback); --wait shows progress on stderr and prints the outcome
+  tailor styles train <app> <style> (--genre <genre> | --text <text> ... | --texts-file <file>) [--wait]
+                                      train a style adapter (Brown genre: mystery, romance, science_fiction,
+                                      adventure, humor...; a texts file holds texts separated by blank lines)
+  tailor styles import <app> <style> <peft-dir>
+                                      import a PEFT LoRA adapter directory as the style's active version
+  tailor jobs [--status <status>]     list training jobs
+  tailor worker                       run a training worker in this process (DATABASE_URL, S3_*, as the
+                                      API; TAILOR_SCHEDULE=0 leaves interval cycles to other workers)
+
+Environment: TAILOR_URL (default http://127.0.0.1:8787), ADMIN_TOKEN.`;
+
+class CliError extends Error {}
+
+async function admin(path: string, init: { method?: string; body?: unknown } = {}): Promise<any> {
+  const base = process.env.TAILOR_URL ?? 'http://127.0.0.1:8787';
+  const token = process.env.ADMIN_TOKEN;
+  if (!token) throw new CliError('set ADMIN_TOKEN (printed by `npm start` when it generates one)');
+  let res: Response;
+  try {
+    res = await fetch(base + path, {
+      method: init.method ?? 'GET',
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(init.body ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(init.body ? { body: JSON.stringify(init.body) } : {}),
+    });
+  } catch {
+    throw new CliError(`no Tailor platform answers at ${base} (start it with npm start, or set TAILOR_URL)`);
+  }
+  const json = await res.json().catch(() => ({}));
+  if (!res.ok) throw new CliError(`${res.status}: ${json?.error?.message ?? res.statusText}`);
+  return json;
+}
+
+async function all(path: string): Promise<any[]> {
+  const items: any[] = [];
+  let cursor: string | null = null;
+  do {
+    const sep = path.includes('?') ? '&' : '?';
+    const page = await admin(
+      `${path}${sep}limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
+    items.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return items;
+}
+
+function table(rows: Record<string, unknown>[], columns: string[]): string {
+  if (rows.length === 0) return '(none)';
+  const cell = (v: unknown) =>
+    v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const line = (vals: string[]) =>
+    vals
+      .map((v, i) => v.padEnd(widths[i] as number))
+      .join('  ')
+      .trimEnd();
+  return [
+    line(columns),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map((r) => line(columns.map((c) => cell(r[c])))),
+  ].join('\n');
+}
+
+const FINISHED = new Set(['succeeded', 'failed']);
+
+function bar(done: number, total: number, width = 24): string {
+  const filled = total > 0 ? Math.min(width, Math.round((width * done) / total)) : 0;
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
+}
+
+/** Polls the jobs until they have finished, drawing a progress line on stderr. */
+async function waitForJobs(ids: string[], pollMs = 1000): Promise<any[]> {
+  const tty = process.stderr.isTTY;
+  let last = '';
+  for (;;) {
+    const jobs = await Promise.all(ids.map((id) => admin(`/admin/jobs/${encodeURIComponent(id)}`)));
+    const finished = jobs.filter((j) => FINISHED.has(j.status)).length;
+    const current = jobs.find((j) => j.status === 'running') ?? jobs.find((j) => !FINISHED.has(j.status));
+    const p = current?.progress ?? {};
+    const line = current
+      ? `${current.id} ${current.status} ${p.stage ?? ''} ${bar(p.done ?? 0, p.total ?? 0)} ${p.done ?? 0}/${p.total ?? 0}${
+          typeof p.loss === 'number' ? ` loss ${p.loss.toFixed(4)}` : ''
+        }${typeof p.eta_s === 'number' ? ` eta ${Math.round(p.eta_s)}s` : ''}  (${finished}/${jobs.length} jobs done)`
+      : `${finished}/${jobs.length} jobs done`;
+    if (line !== last) {
+      process.stderr.write(tty ? `\r\x1b[K${line}` : `${line}\n`);
+      last = line;
+    }
+    if (finished === jobs.length) {
+      if (tty) process.stderr.write('\n');
+      return jobs;
+    }
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
+/** Each version a job published (or why it failed), as a table. */
+function outcomes(jobs: any[]): string {
+  const rows: Record<string, unknown>[] = [];
+  for (const j of jobs) {
+    if (j.status === 'failed') {
+      rows.push({ job: j.id, owner: '-', status: 'job failed', version: j.error });
+      continue;
+    }
+    const result = j.result ?? {};
+    const list = Array.isArray(result.users) ? result.users : result.version ? [result] : [];
+    for (const u of list) {
+      rows.push({
+        job: j.id,
+        owner: u.user ?? `style:${u.style}`,
+        version: u.version,
+        status: u.status,
+        heldout: u.heldout_loss_after?.toFixed(4),
+        baseline: `${u.baseline} ${u.baseline_heldout_loss?.toFixed(4)}`,
+      });
+    }
+    for (const s of result.skipped ?? []) {
+      rows.push({ job: j.id, owner: s.user, status: 'skipped', version: s.reason });
+    }
+  }
+  return table(rows, ['job', 'owner', 'version', 'status', 'heldout', 'baseline']);
+}
+
+export async function run(argv: string[]): Promise<string> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      ttl: { type: 'string' },
+      app: { type: 'string' },
+      user: { type: 'string', multiple: true },
+      wait: { type: 'boolean' },
+      genre: { type: 'string' },
+      text: { type: 'string', multiple: true },
+      'texts-file': { type: 'string' },
+      status: { type: 'string' },
+    },
+  });
+  const [cmd, sub, a] = positionals;
+  if (cmd === 'apps' && sub === 'create' && a) {
+    const app = await admin('/admin/apps', { method: 'POST', body: { name: a } });
+    return `app_id          ${app.app_id}\napi_key         ${app.api_key}\nsigning_secret  ${app.signing_secret}\n(keep them: they are not shown again)`;
+  }
+  if (cmd === 'apps' && sub === 'list') return table(await all('/admin/apps'), ['id', 'name', 'created_at']);
+  if (cmd === 'users' && sub) {
+    return table(await all(`/admin/apps/${encodeURIComponent(sub)}/users`), [
+      'user',
+      'created_at',
+      'last_seen',
+    ]);
+  }
+  if (cmd === 'adapters' && sub) {
+    const q = a ? `?user=${encodeURIComponent(a)}` : '';
+    const rows = (await all(`/admin/apps/${encodeURIComponent(sub)}/adapters${q}`)).map((r) => ({
+      ...r,
+      owner: r.user ?? `style:${r.style}`,
+      heldout: r.metrics?.heldout_loss_after ?? r.metrics?.heldout_loss ?? null,
+    }));
+    return table(rows, ['owner', 'version', 'status', 'heldout', 'created_at', 'promoted_at']);
+  }
+  if (cmd === 'token' && sub && a) {
+    const ttl = Number(values.ttl ?? 3600);
+    if (!Number.isSafeInteger(ttl) || ttl <= 0)
+      throw new CliError('--ttl must be a positive number of seconds');
+    return signUserToken({ sub: a, exp: Math.floor(Date.now() / 1000) + ttl }, sub);
+  }
+  if (cmd === 'train') {
+    const body = {
+      ...(values.app ? { app: values.app } : {}),
+      ...(values.user ? { users: values.user } : {}),
+      wait: false,
+    };
+    const { jobs } = await admin('/admin/training/run', { method: 'POST', body });
+    const ids: string[] = jobs.map((j: any) => j.id);
+    if (ids.length === 0) return 'nobody is due for training (no job enqueued)';
+    if (!values.wait) return `enqueued ${ids.join(', ')}`;
+    return outcomes(await waitForJobs(ids));
+  }
+  if (cmd === 'styles' && sub === 'train' && a && positionals[3]) {
+    const style = positionals[3];
+    let texts = values.text;
+    if (values['texts-file']) {
+      const raw = await readFile(values['texts-file'], 'utf8');
+      texts = [
+        ...(texts ?? []),
+        ...raw
+          .split(/\n\s*\n/)
+          .map((t) => t.trim())
+          .filter(Boolean),
+      ];
+    }
+    if ((values.genre === undefined) === (texts === undefined))
+      throw new CliError('give --genre, or texts with --text / --texts-file');
+    const { job } = await admin(`/admin/apps/${encodeURIComponent(a)}/styles`, {
+      method: 'POST',
+      body: { style, ...(values.genre ? { genre: values.genre } : { texts }) },
+    });
+    if (!values.wait) return `enqueued ${job.id}`;
+    return outcomes(await waitForJobs([job.id]));
+  }
+  if (cmd === 'styles' && sub === 'import' && a && positionals[3] && positionals[4]) {
+    const dir = positionals[4];
+    const [config, weights] = await Promise.all([
+      readFile(join(dir, 'adapter_config.json')),
+      readFile(join(dir, 'adapter_model.safetensors')),
+    ]).catch((e) => {
+      throw new CliError(`cannot read the PEFT adapter in ${dir}: ${(e as Error).message}`);
+    });
+    const r = await admin(`/admin/apps/${encodeURIComponent(a)}/styles/import`, {
+      method: 'POST',
+      body: {
+        style: positionals[3],
+        adapter_config: config.toString('base64'),
+        adapter_model: weights.toString('base64'),
+      },
+    });
+    return `style ${r.adapter.style}: ${r.adapter.version} is active${r.retired ? ` (was ${r.retired.version})` : ''}`;
+  }
+  if (cmd === 'jobs') {
+    const q = values.status ? `?status=${encodeURIComponent(values.status)}` : '';
+    const rows = (await all(`/admin/jobs${q}`)).map((j) => ({
+      ...j,
+      progress: j.progress?.stage ? `${j.progress.stage} ${j.progress.done}/${j.progress.total}` : '',
+    }));
+    return table(rows, ['id', 'kind', 'status', 'attempts', 'progress', 'error', 'created_at']);
+  }
+  if (cmd === 'worker') {
+    const { runStandaloneWorker } = await import('./worker.js');
+    await runStandaloneWorker(process.env);
+    return 'worker running (Ctrl-C stops it; a running job goes back to the queue)';
+  }
+  return HELP;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  run(process.argv.slice(2)).then(
+    (out) => console.log(out),
+    (e) => {
+      console.error(e instanceof CliError ? `tailor: ${e.message}` : e);
+      process.exit(1);
+    },
+  );
+}

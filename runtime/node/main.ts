@@ -1,0 +1,96 @@
+// Tailor on Node with embedded defaults: PGlite and a local storage directory under TAILOR_DATA_DIR, the
+// shipped base model, the API on PORT. `npm start` runs this (after its setup).
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { serve } from '@hono/node-server';
+import { publishBaseModel } from '../../core/node/base-model.js';
+import { loadNodeConfig } from '../../core/node/config.js';
+import { openBlobStore, openDatabase } from '../../core/node/open.js';
+import { MODELS_DIR } from '../../core/node/repo.js';
+import { createApp } from '../../functions/app.js';
+import { Engine } from '../../functions/engine/engine.js';
+import type { Services } from '../../functions/http/services.js';
+import { startTraining } from '../../gpu-worker/runtime.js';
+import { TrainingScheduler } from '../../gpu-worker/scheduler.js';
+
+async function main(): Promise<void> {
+  const generatedAdmin = process.env.ADMIN_TOKEN ? undefined : `adm_${randomBytes(24).toString('base64url')}`;
+  const config = loadNodeConfig({
+    ...process.env,
+    ...(generatedAdmin ? { ADMIN_TOKEN: generatedAdmin } : {}),
+  });
+  const t0 = performance.now();
+  const database = await openDatabase(config.database);
+  const store = openBlobStore(config.storage);
+  const model = await publishBaseModel(store, database.db, MODELS_DIR, config.baseModel);
+  const engine = await Engine.load(store, model.prefix);
+  // The training worker runs in this process unless TAILOR_WORKER=0 (workers of their own: `tailor worker`);
+  // then training runs asked for here are only enqueued, for them.
+  let services: Services | undefined;
+  const training = config.worker.inProcess
+    ? startTraining({
+        db: database.db,
+        store,
+        config,
+        schedule: config.worker.schedule,
+        localModelDirs: { [config.baseModel]: join(MODELS_DIR, config.baseModel) },
+        onPromoted: (owner) => services?.adapters.forget(owner),
+      })
+    : null;
+  const control =
+    training?.scheduler ??
+    new TrainingScheduler({ db: database.db, baseModel: config.baseModel, policy: config.training });
+  const created = createApp({
+    db: database.db,
+    store,
+    engine,
+    baseModelId: config.baseModel,
+    config,
+    training: control,
+    urlSecret: config.urlSecret ?? randomBytes(32).toString('base64url'),
+    onError: (e) => console.error('[tailor]', e),
+  });
+  const { app } = created;
+  services = created.services;
+  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
+  const url = `http://${config.host}:${config.port}`;
+  const ms = Math.round(performance.now() - t0);
+  const where =
+    config.database.driver === 'pglite'
+      ? `PGlite in ${join(config.dataDir, 'pglite')}`
+      : 'PostgreSQL (DATABASE_URL)';
+  const files =
+    config.storage.driver === 'file'
+      ? `directory ${config.storage.root}`
+      : `S3 bucket ${config.storage.bucket}`;
+  console.log(`
+Tailor is running on ${url}  (ready in ${ms} ms)
+  database   ${where}
+  storage    ${files}
+  model      ${config.baseModel} (${model.uploaded ? 'published to storage now' : 'already in storage'})
+  training   ${training ? `worker in this process; ${config.training.intervalS > 0 ? `a cycle every ${config.training.intervalS} s` : 'cycles on demand only'} (POST /admin/training/run)` : 'jobs queued for separate workers (TAILOR_WORKER=0; run `npm run tailor -- worker`)'}
+  docs       ${url}/docs   ·  OpenAPI ${url}/openapi.json  ·  metrics ${url}/metrics
+  admin      ${generatedAdmin ? `ADMIN_TOKEN=${generatedAdmin}  (generated for this run; set ADMIN_TOKEN to keep one)` : 'ADMIN_TOKEN from the environment'}
+
+First request:
+  KEY=$(curl -s -X POST ${url}/admin/apps -H "authorization: Bearer ${generatedAdmin ?? '$ADMIN_TOKEN'}" \\
+        -H 'content-type: application/json' -d '{"name":"my-app"}' | sed -E 's/.*"api_key":"([^"]+)".*/\\1/')
+  curl -s -X POST ${url}/v1/generate -H "authorization: Bearer $KEY" -H 'content-type: application/json' \\
+        -d '{"user":"reader-1","prompt":"The detective opened the door and","max_tokens":40}'
+`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping…`);
+    server.close();
+    await training?.stop();
+    await database.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+await main();

@@ -1,0 +1,137 @@
+// The walls between the floors, checked on every import of every source file:
+//
+//   runtime/     process entries: the Node server, the CLI, the standalone worker, the demo, the Workers entries
+//   functions/   the edge API (Hono, engine)      gpu-worker/   training (orchestrator, trainer)
+//   core/        what both stand on: config, database, storage, job registry, trainer contract, model format
+//   schema/      tables, migrations, API contracts
+//
+// Imports go downward only: functions/ and gpu-worker/ never import each other or runtime/; core/ imports only
+// core/ and schema/. Web-only floors (functions/, core/ but core/node/) import no Node built-in, so they run on
+// Workers; the Workers entries only the built-ins workerd provides with nodejs_compat. Only core/db/ (and the
+// drivers that open a database) speaks SQL; schema/ declares the tables. No runtime code imports build code (models/build/), benchmarks or
+// test code.
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../core/node/repo.js';
+
+const SKIP = new Set(['node_modules', 'dist', '.git', '.tailor', 'tmp', 'trainer', 'brown-4m', '.wrangler']);
+const NODEJS_COMPAT = new Set(['node:async_hooks', 'node:buffer', 'node:events', 'node:stream']);
+
+function sources(dir: string): string[] {
+  return readdirSync(join(REPO_ROOT, dir), { withFileTypes: true }).flatMap((e) => {
+    const rel = join(dir, e.name);
+    if (e.isDirectory()) return SKIP.has(e.name) ? [] : sources(rel);
+    return /\.(ts|tsx|mts)$/.test(e.name) && !e.name.endsWith('.d.ts') ? [rel] : [];
+  });
+}
+
+interface Import {
+  from: string;
+  /** Repository-relative path of a project file, or the package / `node:` specifier. */
+  to: string;
+  local: boolean;
+}
+
+function importsOf(file: string): Import[] {
+  const src = readFileSync(join(REPO_ROOT, file), 'utf8');
+  const specs = [
+    ...src.matchAll(
+      /(?:^|\n)\s*(?:import|export)[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s*['"]([^'"]+)['"]/g,
+    ),
+  ].map((m) => (m[1] ?? m[2] ?? m[3]) as string);
+  return specs.map((s) =>
+    s.startsWith('.')
+      ? {
+          from: file,
+          to: relative(REPO_ROOT, resolve(REPO_ROOT, dirname(file), s)).replace(/\.js$/, '.ts'),
+          local: true,
+        }
+      : { from: file, to: s, local: false },
+  );
+}
+
+/** Test code: test files, the cross-cutting tests and what they share, suites and fixtures for tests. */
+const isTestCode = (f: string) =>
+  /\.test\.tsx?$/.test(f) || f.startsWith('test/') || /(-suite|testing)\.ts$/.test(f);
+const floor = (f: string) => f.split('/')[0] as string;
+const under = (f: string, dir: string) => f.startsWith(`${dir}/`);
+
+const files = [
+  'schema',
+  'core',
+  'functions',
+  'gpu-worker',
+  'runtime',
+  'models',
+  'bench',
+  'infra',
+  'test',
+].flatMap((d) => sources(d));
+const code = files.filter((f) => !isTestCode(f));
+const edges = code.flatMap(importsOf);
+
+/** Each floor's files may import project files only from these folders. */
+const ALLOWED: Record<string, string[]> = {
+  schema: ['schema'],
+  core: ['core', 'schema'],
+  functions: ['functions', 'core', 'schema'],
+  'gpu-worker': ['gpu-worker', 'core', 'schema'],
+  runtime: ['runtime', 'functions', 'gpu-worker', 'core', 'schema'],
+};
+const RUNTIME_FLOORS = Object.keys(ALLOWED);
+
+describe('the layers of the repository', () => {
+  it('finds the code it checks', () => {
+    expect(code.length).toBeGreaterThan(100);
+    expect(edges.filter((e) => e.local).length).toBeGreaterThan(300);
+  });
+
+  it('no file of functions/ imports gpu-worker/ (nor the other way), and imports only go downward', () => {
+    const offenders = edges
+      .filter((e) => e.local && ALLOWED[floor(e.from)] && !ALLOWED[floor(e.from)]?.includes(floor(e.to)))
+      .map((e) => `${e.from} → ${e.to}`);
+    expect(offenders).toEqual([]);
+  });
+
+  it('keeps the web-only floors free of Node built-ins (the Workers entries: nodejs_compat only)', () => {
+    const offenders = edges
+      .filter((e) => !e.local && e.to.startsWith('node:'))
+      .filter((e) => {
+        if (under(e.from, 'runtime/workers')) return !NODEJS_COMPAT.has(e.to);
+        return under(e.from, 'functions') || (under(e.from, 'core') && !under(e.from, 'core/node'));
+      })
+      .map((e) => `${e.from} → ${e.to}`);
+    expect(offenders).toEqual([]);
+    const workersToNode = edges.filter(
+      (e) =>
+        e.local &&
+        under(e.from, 'runtime/workers') &&
+        (under(e.to, 'core/node') || under(e.to, 'gpu-worker')),
+    );
+    expect(workersToNode.map((e) => `${e.from} → ${e.to}`)).toEqual([]);
+  });
+
+  it('lets only core/db speak SQL (schema/ declares the tables; drivers open a database)', () => {
+    const drivers = ['core/node/pglite.ts', 'runtime/workers/request-db.ts'];
+    const offenders = edges
+      .filter((e) => !e.local && /^drizzle-orm($|\/)/.test(e.to) && RUNTIME_FLOORS.includes(floor(e.from)))
+      .filter((e) => !under(e.from, 'core/db') && !under(e.from, 'schema') && !drivers.includes(e.from))
+      .map((e) => `${e.from} → ${e.to}`);
+    expect(offenders).toEqual([]);
+  });
+
+  it('never imports build code, benchmarks or test code from runtime code', () => {
+    const offenders = edges
+      .filter((e) => RUNTIME_FLOORS.includes(floor(e.from)))
+      .filter((e) =>
+        e.local
+          ? isTestCode(e.to) || under(e.to, 'models/build') || under(e.to, 'bench')
+          : e.to === 'vitest' || e.to.startsWith('vitest/'),
+      )
+      .map((e) => `${e.from} → ${e.to}`);
+    expect(offenders).toEqual([]);
+    const benchToTests = edges.filter((e) => under(e.from, 'bench') && e.local && under(e.to, 'test'));
+    expect(benchToTests.map((e) => `${e.from} → ${e.to}`)).toEqual([]);
+  });
+});
