@@ -21,30 +21,57 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startServer(env: Record<string, string>, timeoutMs = 90_000): Promise<RunningServer> {
+export interface LaunchOptions {
+  /** The command that starts the platform; default the Node entry itself (`node --import tsx runtime/node/main.ts`). */
+  command?: string[];
+  /** Its working directory; default the repository. */
+  cwd?: string;
+  /** Use `env` as the whole environment instead of adding it to this process's. */
+  exactEnv?: boolean;
+  timeoutMs?: number;
+}
+
+/**
+ * Starts the platform on a free loopback port (PORT is set; HOST too unless `exactEnv`) in a process group of
+ * its own, and waits until /healthz answers. `stop()` ends the whole group (`npm start` runs a few processes).
+ */
+export async function startServer(
+  env: Record<string, string>,
+  o: LaunchOptions = {},
+): Promise<RunningServer> {
   const port = await freePort();
-  const child: ChildProcess = spawn(
+  const [cmd, ...args] = o.command ?? [
     process.execPath,
-    ['--import', 'tsx', join(REPO_ROOT, 'runtime/node/main.ts')],
-    {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+    '--import',
+    'tsx',
+    join(REPO_ROOT, 'runtime/node/main.ts'),
+  ];
+  const child: ChildProcess = spawn(cmd as string, args, {
+    cwd: o.cwd ?? REPO_ROOT,
+    env: o.exactEnv
+      ? { ...env, PORT: String(port) }
+      : { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let out = '';
   child.stdout?.on('data', (d) => (out += d));
   child.stderr?.on('data', (d) => (out += d));
+  const group = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-(child.pid as number), signal);
+    } catch {}
+  };
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + (o.timeoutMs ?? 90_000);
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${out}`);
     try {
       if ((await fetch(`${url}/healthz`)).ok) break;
     } catch {}
     if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`server not healthy after ${timeoutMs} ms:\n${out}`);
+      group('SIGKILL');
+      throw new Error(`server not healthy after ${o.timeoutMs ?? 90_000} ms:\n${out}`);
     }
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -53,11 +80,11 @@ export async function startServer(env: Record<string, string>, timeoutMs = 90_00
     port,
     output: () => out,
     stop: async () => {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null) return group('SIGKILL');
       const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
+      group('SIGTERM');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
+      group('SIGKILL');
     },
   };
 }
