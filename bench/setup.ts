@@ -6,7 +6,6 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import { FileStore } from '../core/node/file-store.js';
-import { ALL_TARGETS } from '../core/training/recipe-overrides.js';
 import type { AdapterFiles } from '../functions/engine/adapter.js';
 import { Decoder } from '../functions/engine/decoder.js';
 import { type AdapterRef, Engine } from '../functions/engine/engine.js';
@@ -17,6 +16,7 @@ import {
   modelPackageFromParts,
 } from '../functions/engine/model-package.js';
 import { randomAdapter } from '../functions/engine/testing.js';
+import { ALL_TARGETS } from '../schema/training.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const TMP = join(ROOT, 'bench/tmp');
@@ -102,7 +102,7 @@ export async function nativeDecoder(
 
 /** A random rank-r PEFT adapter on every target (alpha = 2r), as the trainer would publish it. */
 export function rankAdapter(pkg: ModelPackage, seed: number, r = 8): AdapterFiles {
-  return randomAdapter(pkg.shape, { r, alpha: 2 * r, targets: ALL_TARGETS, seed, scale: 0.05 });
+  return randomAdapter(pkg.shape, { r, alpha: 2 * r, targets: [...ALL_TARGETS], seed, scale: 0.05 });
 }
 
 /** Writes adapter files as a version prefix `adapters/bench/<user>/v1/` in a FileStore. */

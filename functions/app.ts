@@ -1,21 +1,25 @@
-// The HTTP app (API v1 of shared/design.md), built from injected parts so the same code runs on Node and on
-// Cloudflare Workers. Errors become `{ error: { code, message, details? } }` in one place (onError).
-import { Hono } from 'hono';
+// The HTTP app, built from injected parts so the same code runs on Node and on Cloudflare Workers. Every route
+// is defined with its schemas (functions/http/openapi.ts), which validate requests and make /openapi.json.
+// Errors become `{ error: { code, message, details? } }` in one place (onError).
 import { bodyLimit } from 'hono/body-limit';
 import type { AppDeps } from './deps.js';
+import { corsHeaders, corsPreflight } from './http/cors.js';
 import { ApiError, errorResponse, forbidden, notFound } from './http/errors.js';
-import { buildServices, type HonoEnv, type Services } from './http/services.js';
-import { adminRoutes } from './routes/admin.js';
+import { routes } from './http/openapi.js';
+import { buildServices, type Services } from './http/services.js';
+import { adminAdapterRoutes } from './routes/admin/adapters.js';
+import { adminAppRoutes } from './routes/admin/apps.js';
+import { adminTrainingRoutes } from './routes/admin/training.js';
 import { feedbackRoutes } from './routes/feedback.js';
 import { generateRoutes } from './routes/generate.js';
-import { openApiRoutes } from './routes/openapi.js';
+import { openApiDocument, openApiRoutes } from './routes/openapi.js';
 import { scoreRoutes } from './routes/score.js';
 import { systemRoutes } from './routes/system.js';
 import { fileRoutes, userRoutes } from './routes/users.js';
 
-export function createApp(deps: AppDeps): { app: Hono<HonoEnv>; services: Services } {
+export function createApp(deps: AppDeps) {
   const s = buildServices(deps);
-  const app = new Hono<HonoEnv>();
+  const app = routes();
 
   app.use('*', async function measure(c, next) {
     const t0 = performance.now();
@@ -37,10 +41,12 @@ export function createApp(deps: AppDeps): { app: Hono<HonoEnv>; services: Servic
       },
     }),
   );
+  app.use('/v1/*', corsPreflight(s));
   app.use('/v1/*', async function authenticateApp(c, next) {
     if (c.req.path.startsWith('/v1/files/')) return next(); // signed links carry their own authorisation
     c.set('caller', await s.callers.appCaller(s.callers.bearer(c.req.header('authorization'))));
     await next();
+    await corsHeaders(s, c);
   });
   app.use('/admin/*', async function authenticateAdmin(c, next) {
     const token = s.callers.bearer(c.req.header('authorization'));
@@ -55,11 +61,20 @@ export function createApp(deps: AppDeps): { app: Hono<HonoEnv>; services: Servic
   app.route('/', feedbackRoutes(s));
   app.route('/', userRoutes(s));
   app.route('/', fileRoutes(s));
-  app.route('/', adminRoutes(s));
+  app.route('/', adminAppRoutes(s));
+  app.route('/', adminTrainingRoutes(s));
+  app.route('/', adminAdapterRoutes(s));
   app.route('/', systemRoutes(s));
-  app.route('/', openApiRoutes());
+  let document: Record<string, unknown> | undefined;
+  app.route(
+    '/',
+    openApiRoutes(s, () => {
+      document ??= openApiDocument(app);
+      return document;
+    }),
+  );
 
   app.notFound((c) => errorResponse(c, notFound(`no route ${c.req.method} ${c.req.path}`)));
   app.onError((err, c) => errorResponse(c, err, deps.onError));
-  return { app, services: s };
+  return { app, services: s as Services };
 }

@@ -6,6 +6,11 @@ import type { BlobStore } from '../core/storage/store.js';
 import type { TrainingControl } from '../core/training/control.js';
 import type { Engine } from './engine/engine.js';
 
+/** Static files the platform serves itself (the API reference's scripts, the console), by relative path. */
+export interface StaticAssets {
+  get(path: string): Promise<{ body: Uint8Array; type: string } | null>;
+}
+
 export interface AppDeps {
   db: Db;
   store: BlobStore;
@@ -16,6 +21,8 @@ export interface AppDeps {
   /** Signs download links the app serves itself (stores without their own signed URLs). */
   urlSecret: string;
   training?: TrainingControl;
+  /** Where absent (Workers serve these files as static assets), their routes answer 404. */
+  assets?: StaticAssets;
   /** Milliseconds since the epoch. */
   now?: () => number;
   /** Called with errors that became 500s. */

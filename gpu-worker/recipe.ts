@@ -1,8 +1,7 @@
 // The training recipe in one place: LoRA shape, optimiser settings, dataset cuts, the eval gate and how many
 // owners share one trainer process. Tuning changes the defaults here; a job may carry overrides (validated by
 // `recipeOverrides`, core/training/recipe-overrides.ts) that apply on top, e.g. tiny step budgets in tests.
-import { ALL_TARGETS, type RecipeOverrides } from '../core/training/recipe-overrides.js';
-import type { TrainSettings } from '../core/training/trainer-contract.js';
+import { ALL_TARGETS, type RecipeOverrides, type TrainSettings } from '../schema/training.js';
 import { type DatasetOptions, defaultDatasetOptions } from './dataset.js';
 
 export interface Recipe {
@@ -29,7 +28,7 @@ export interface Recipe {
  * story gain); rank 4, attention-only or MLP-only targets did worse.
  */
 export const userRecipe: Recipe = {
-  lora: { r: 8, alpha: 16, targets: ALL_TARGETS },
+  lora: { r: 8, alpha: 16, targets: [...ALL_TARGETS] },
   train: {
     steps: 60,
     lr: 3e-4,

@@ -6,7 +6,7 @@ import type { Config } from '../core/config.js';
 import type { AdapterOwner } from '../core/db/adapters.js';
 import type { Db } from '../core/db/database.js';
 import type { BlobStore } from '../core/storage/store.js';
-import type { RecipeOverrides } from '../core/training/recipe-overrides.js';
+import type { RecipeOverrides } from '../schema/training.js';
 import { BaseModels } from './base-model.js';
 import { TrainingScheduler } from './scheduler.js';
 import { Worker, type WorkerOptions } from './worker.js';

@@ -9,8 +9,8 @@ import type { Db } from '../core/db/database.js';
 import { getJob, openJobPayloads } from '../core/db/jobs.js';
 import { findDueUsers, usersWithUsableFeedback, withTrainingCycleLock } from '../core/db/training.js';
 import type { TrainingControl, TrainingRun } from '../core/training/control.js';
-import { enqueue, type JobPayload, parsePayload } from '../core/training/jobs.js';
-import type { RecipeOverrides } from '../core/training/recipe-overrides.js';
+import { enqueue, parsePayload } from '../core/training/jobs.js';
+import type { JobPayload, RecipeOverrides } from '../schema/training.js';
 import { userRecipe, withOverrides } from './recipe.js';
 
 export interface SchedulerOptions {

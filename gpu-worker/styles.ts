@@ -4,11 +4,12 @@
 // training or held-out by a hash of their position, as feedback items do.
 import type { BaseModelConfig } from '../core/model/config.js';
 import { readBrown } from '../core/node/brown.js';
-import { type JobPayload, PermanentJobError } from '../core/training/jobs.js';
+import { PermanentJobError } from '../core/training/jobs.js';
 import type { TrainingExample } from '../core/training/trainer-contract.js';
+import type { JobPayload, OwnerOutcome } from '../schema/training.js';
 import { bucketOf, type Encoder, type UserDataset } from './dataset.js';
 import { type Recipe, styleRecipe, withOverrides } from './recipe.js';
-import { type JobContext, type OwnerOutcome, trainAndPublish } from './train.js';
+import { type JobContext, trainAndPublish } from './train.js';
 
 /** Most passages one style trains on (a genre has a few hundred). */
 export const MAX_STYLE_PASSAGES = 5_000;

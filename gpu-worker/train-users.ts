@@ -2,15 +2,10 @@
 // run for all of them → gate → publish. A retried attempt skips users this job already published.
 import { usersPublishedByJob } from '../core/db/adapters.js';
 import { feedbackForTraining } from '../core/db/feedback.js';
-import type { JobPayload } from '../core/training/jobs.js';
+import type { JobPayload, TrainUsersResult } from '../schema/training.js';
 import { buildUserDataset, type FeedbackItem, replayExamples } from './dataset.js';
 import { userRecipe, withOverrides } from './recipe.js';
-import { type JobContext, type OwnerData, type OwnerOutcome, trainAndPublish } from './train.js';
-
-export interface TrainUsersResult {
-  users: OwnerOutcome[];
-  skipped: { app: string; user: string; reason: string }[];
-}
+import { type JobContext, type OwnerData, trainAndPublish } from './train.js';
 
 export async function trainUsers(
   ctx: JobContext,

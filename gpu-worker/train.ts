@@ -11,23 +11,14 @@ import { type AdapterOwner, getActiveAdapter } from '../core/db/adapters.js';
 import type { Db } from '../core/db/database.js';
 import type { BlobStore } from '../core/storage/store.js';
 import { PermanentJobError } from '../core/training/jobs.js';
-import type { RecipeOverrides } from '../core/training/recipe-overrides.js';
 import type { TrainerJob, TrainerProgress, TrainerUserResult } from '../core/training/trainer-contract.js';
 import { sha256Hex } from '../core/util/encoding.js';
 import type { TrainingJob } from '../schema/tables.js';
+import type { AdapterMetrics, JobProgress, OwnerOutcome, RecipeOverrides } from '../schema/training.js';
 import type { BaseModels, LocalBaseModel } from './base-model.js';
 import type { UserDataset } from './dataset.js';
 import type { Recipe } from './recipe.js';
 import { runTrainer, TrainerError } from './trainer-process.js';
-
-export interface JobProgress {
-  stage: string;
-  done: number;
-  total: number;
-  eta_s?: number;
-  loss?: number;
-  [k: string]: unknown;
-}
 
 /** What a job processor gets from the worker. */
 export interface JobContext {
@@ -52,19 +43,8 @@ export interface OwnerData {
   owner: AdapterOwner;
   dataset: UserDataset;
   /** Extra metrics recorded on the version (feedback counts...). */
-  metrics?: Record<string, unknown>;
+  metrics?: AdapterMetrics;
   dataUntil?: Date | null;
-}
-
-export interface OwnerOutcome {
-  app: string;
-  user?: string;
-  style?: string;
-  version: string;
-  status: 'active' | 'rejected';
-  heldout_loss_after: number;
-  baseline_heldout_loss: number;
-  baseline: string;
 }
 
 export const ownerLabel = (o: AdapterOwner) =>
@@ -154,13 +134,14 @@ export async function trainAndPublish(
     if (!r) throw new Error(`the trainer returned no result for ${ownerLabel(o.owner)}`);
     const base = baselines[i];
     const gate = passesGate(r, recipe.gate.minDelta);
-    const metrics = {
+    const baseline = base ? `active:${base.version}` : 'base';
+    const metrics: AdapterMetrics = {
       train_loss_before: r.train_loss_before,
       train_loss_after: r.train_loss_after,
       heldout_loss_before: r.heldout_loss_before,
       heldout_loss_after: r.heldout_loss_after,
       baseline_heldout_loss: gate.baseline,
-      baseline: base ? `active:${base.version}` : 'base',
+      baseline,
       gate: { passed: gate.passed, min_delta: recipe.gate.minDelta },
       best_step: r.best_step,
       steps_run: result.steps_run,
@@ -188,7 +169,7 @@ export async function trainAndPublish(
     if (gate.passed) ctx.onPromoted?.(o.owner);
     const verdict = gate.passed ? 'promoted' : 'rejected';
     ctx.log(
-      `${ownerLabel(o.owner)}: ${published.adapter.version} ${verdict} (held-out ${r.heldout_loss_after.toFixed(4)} vs ${metrics.baseline} ${gate.baseline.toFixed(4)})`,
+      `${ownerLabel(o.owner)}: ${published.adapter.version} ${verdict} (held-out ${r.heldout_loss_after.toFixed(4)} vs ${baseline} ${gate.baseline.toFixed(4)})`,
     );
     outcomes.push({
       app: o.owner.appId,
@@ -197,7 +178,7 @@ export async function trainAndPublish(
       status: gate.passed ? 'active' : 'rejected',
       heldout_loss_after: r.heldout_loss_after,
       baseline_heldout_loss: gate.baseline,
-      baseline: metrics.baseline,
+      baseline,
     });
   }
   ctx.progress({ stage: 'done', done: owners.length, total: owners.length });

@@ -12,19 +12,12 @@ import type { AdapterOwner } from '../core/db/adapters.js';
 import type { Db } from '../core/db/database.js';
 import { claimJobs, completeJob, failJob, getJob, heartbeatJob } from '../core/db/jobs.js';
 import type { BlobStore } from '../core/storage/store.js';
-import {
-  isJobKind,
-  JOB_KINDS,
-  type JobKind,
-  type JobPayload,
-  PermanentJobError,
-  parsePayload,
-} from '../core/training/jobs.js';
-import type { RecipeOverrides } from '../core/training/recipe-overrides.js';
+import { isJobKind, JOB_KINDS, PermanentJobError, parsePayload } from '../core/training/jobs.js';
 import type { TrainingJob } from '../schema/tables.js';
+import type { JobKind, JobPayload, JobProgress, RecipeOverrides } from '../schema/training.js';
 import type { BaseModels } from './base-model.js';
 import { trainStyle } from './styles.js';
-import type { JobContext, JobProgress } from './train.js';
+import type { JobContext } from './train.js';
 import { trainUsers } from './train-users.js';
 import { TrainerError } from './trainer-process.js';
 

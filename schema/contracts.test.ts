@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   adapterChoice,
-  contracts,
+  appSettingsPatch,
   feedbackRequest,
   generateRequest,
   generateResponse,
-  jsonSchemas,
   listJobsQuery,
   promoteRequest,
   rollbackRequest,
@@ -17,7 +16,7 @@ const ok = (schema: { safeParse(v: unknown): { success: boolean } }, v: unknown)
   schema.safeParse(v).success;
 
 describe('HTTP API v1 contracts', () => {
-  it('fill generate defaults from design.md', () => {
+  it('fill generate defaults, leaving the adapter and the user to the app and the caller', () => {
     expect(generateRequest.parse({ user: 'alice', prompt: 'Once' })).toEqual({
       user: 'alice',
       prompt: 'Once',
@@ -25,10 +24,10 @@ describe('HTTP API v1 contracts', () => {
       temperature: 0.8,
       top_p: 0.95,
       top_k: 50,
-      adapter: 'auto',
       styles: [],
       stream: false,
     });
+    expect(ok(generateRequest, { prompt: 'Once' })).toBe(true); // a user token names the user
   });
 
   it('enforce generate ranges', () => {
@@ -66,7 +65,7 @@ describe('HTTP API v1 contracts', () => {
   });
 
   it('score 1 to 16 texts', () => {
-    expect(scoreRequest.parse({ user: 'u', texts: ['a'] }).adapter).toBe('auto');
+    expect(scoreRequest.parse({ user: 'u', texts: ['a'] }).adapter).toBeUndefined();
     expect(ok(scoreRequest, { user: 'u', texts: [] })).toBe(false);
     expect(ok(scoreRequest, { user: 'u', texts: Array(17).fill('a') })).toBe(false);
   });
@@ -110,17 +109,14 @@ describe('HTTP API v1 contracts', () => {
     expect(ok(generateResponse, { ...res, finish_reason: 'done' })).toBe(false);
   });
 
-  it('convert to JSON Schemas for the OpenAPI document', () => {
-    const schemas = jsonSchemas();
-    expect(Object.keys(schemas)).toEqual(Object.keys(contracts));
-    const gen = schemas.GenerateRequest as {
-      properties: Record<string, { default?: unknown }>;
-      required: string[];
-    };
-    expect(gen.required.sort()).toEqual(['prompt', 'user']);
-    expect(gen.properties.max_tokens?.default).toBe(64);
-    const err = schemas.Error as { properties: Record<string, unknown> };
-    expect(err.properties.error).toBeDefined();
-    expect(JSON.parse(JSON.stringify(schemas))).toEqual(schemas);
+  it('take app settings changes as merge patches: values, nulls to reset, nothing unknown', () => {
+    expect(ok(appSettingsPatch, { training: { min_feedback: 4 }, cors: null })).toBe(true);
+    expect(ok(appSettingsPatch, { training: { min_feedback: null } })).toBe(true);
+    expect(ok(appSettingsPatch, { training: { min_feedback: 0 } })).toBe(false);
+    expect(ok(appSettingsPatch, { training: { mystery: 1 } })).toBe(false);
+    expect(ok(appSettingsPatch, { cors: { allowed_origins: ['https://app.example:8443'] } })).toBe(true);
+    for (const bad of ['https://x/path', '*', 'javascript:alert(1)', 'http://a b'])
+      expect(ok(appSettingsPatch, { cors: { allowed_origins: [bad] } }), bad).toBe(false);
+    expect(ok(appSettingsPatch, { defaults: { adapter: 'latest' } })).toBe(false);
   });
 });

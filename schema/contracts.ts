@@ -1,62 +1,71 @@
-// HTTP API v1 as zod schemas (design.md, "HTTP API v1"): one schema per request and response gives the
-// validator, the TS type (z.infer) and the OpenAPI entry (jsonSchemas()). Field names are the wire's
-// snake_case. Requests are strict (an unknown field is a 400, so `maxTokens` does not pass silently);
-// defaults are applied by parsing. Times on the wire are ISO 8601 strings.
+// HTTP API v1 as zod schemas: one schema per request and response gives the validator, the TS type (z.infer)
+// and the OpenAPI entry (the routes name them; `.meta({ id })` makes each a named component of /openapi.json).
+// Field names are the wire's snake_case. Requests are strict (an unknown field is a 422, so `maxTokens` does
+// not pass silently); defaults are applied by parsing. Times on the wire are ISO 8601 strings.
 
 import { z } from 'zod';
+import { adapterMetrics, jobPayloads, jobProgress, jobResult, styleId } from './training.js';
 
 // ── shared pieces ───────────────────────────────────────────────────────────────────────────────────
 
 export const USER_ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,128}$/;
 export const userId = z.string().regex(USER_ID_PATTERN, 'user ids are 1-128 characters of [A-Za-z0-9_.:@-]');
 
-export const errorBody = z.object({
-  error: z.object({
-    code: z.string(),
-    message: z.string(),
-    details: z.unknown().optional(),
-  }),
-});
+export const errorBody = z
+  .object({
+    error: z.object({
+      /** Machine-readable: `invalid_request`, `not_found`, `rate_limited`... */
+      code: z.string(),
+      /** For people: what was wrong, naming the field. */
+      message: z.string(),
+      /** For validation errors: `{ issues: [{ path, message }] }`. */
+      details: z.object({ issues: z.array(z.object({ path: z.string(), message: z.string() })) }).optional(),
+    }),
+  })
+  .meta({ id: 'Error' });
 export type ErrorBody = z.infer<typeof errorBody>;
 
 const isoTime = z.iso.datetime({ offset: true });
 const adapterVersion = z.string().min(1).max(128);
 
 /** Which adapter to apply: the user's active one, none (base model alone), or a named version. */
-export const adapterChoice = z.union([
-  z.literal('auto'),
-  z.literal('none'),
-  z.strictObject({ version: adapterVersion }),
-]);
+export const adapterChoice = z
+  .union([z.literal('auto'), z.literal('none'), z.strictObject({ version: adapterVersion })])
+  .meta({ id: 'AdapterChoice', description: "auto: the user's active version; none: the base model alone" });
 export type AdapterChoice = z.infer<typeof adapterChoice>;
 
 /** The adapter a response used, or null for the base model alone. */
 export const adapterUsed = z.object({ version: z.string() }).nullable();
 
-export const styleWeight = z.strictObject({
-  id: z.string().min(1).max(64),
-  weight: z.number().min(-2).max(2),
-});
+export const styleWeight = z
+  .strictObject({ id: z.string().min(1).max(64), weight: z.number().min(-2).max(2) })
+  .meta({ id: 'StyleWeight' });
 export type StyleWeight = z.infer<typeof styleWeight>;
 
 export const finishReason = z.enum(['stop', 'length', 'eos']);
 
 // ── /v1/generate ────────────────────────────────────────────────────────────────────────────────────
 
-export const generateRequest = z.strictObject({
-  user: userId,
-  prompt: z.string().max(32_768),
-  max_tokens: z.int().min(1).max(512).default(64),
-  temperature: z.number().min(0).max(2).default(0.8),
-  top_p: z.number().gt(0).max(1).default(0.95),
-  /** 0 turns top-k off. */
-  top_k: z.int().min(0).max(4096).default(50),
-  seed: z.int().optional(),
-  stop: z.array(z.string().min(1).max(256)).max(4).optional(),
-  adapter: adapterChoice.default('auto'),
-  styles: z.array(styleWeight).max(4).default([]),
-  stream: z.boolean().default(false),
-});
+/** `user` is required with an app key; with a user token it defaults to the token's user (and must match). */
+const actingUser = userId.optional();
+
+export const generateRequest = z
+  .strictObject({
+    user: actingUser,
+    prompt: z.string().max(32_768),
+    max_tokens: z.int().min(1).max(512).default(64),
+    temperature: z.number().min(0).max(2).default(0.8),
+    top_p: z.number().gt(0).max(1).default(0.95),
+    /** 0 turns top-k off. */
+    top_k: z.int().min(0).max(4096).default(50),
+    seed: z.int().optional(),
+    stop: z.array(z.string().min(1).max(256)).max(4).optional(),
+    /** Left out: the app's default (settings `defaults.adapter`, `auto` unless changed). */
+    adapter: adapterChoice.optional(),
+    styles: z.array(styleWeight).max(4).default([]),
+    stream: z.boolean().default(false),
+  })
+  .meta({ id: 'GenerateRequest' });
 export type GenerateRequest = z.infer<typeof generateRequest>;
 export type GenerateRequestInput = z.input<typeof generateRequest>;
 
@@ -66,18 +75,20 @@ export const stylesUsed = z.array(z.object({ id: z.string(), version: z.string()
 /** Present when the adapters could not be loaded and the base model answered instead. */
 export const adapterFallback = z.object({ reason: z.string() });
 
-export const generateResponse = z.object({
-  id: z.string(),
-  text: z.string(),
-  finish_reason: finishReason,
-  adapter: adapterUsed,
-  styles: stylesUsed.optional(),
-  adapter_fallback: adapterFallback.optional(),
-  usage: z.object({ prompt_tokens: z.int().min(0), completion_tokens: z.int().min(0) }),
-  timings_ms: z.record(z.string(), z.number()),
-  /** The seed used (the request's, or a random one): the same seed and options give the same text. */
-  seed: z.int(),
-});
+export const generateResponse = z
+  .object({
+    id: z.string(),
+    text: z.string(),
+    finish_reason: finishReason,
+    adapter: adapterUsed,
+    styles: stylesUsed.optional(),
+    adapter_fallback: adapterFallback.optional(),
+    usage: z.object({ prompt_tokens: z.int().min(0), completion_tokens: z.int().min(0) }),
+    timings_ms: z.record(z.string(), z.number()),
+    /** The seed used (the request's, or a random one): the same seed and options give the same text. */
+    seed: z.int(),
+  })
+  .meta({ id: 'GenerateResponse' });
 export type GenerateResponse = z.infer<typeof generateResponse>;
 
 /** Server-Sent Events of `stream: true`: `token` events, then one `done` (or `error`). */
@@ -93,28 +104,33 @@ export type GenerateStreamEvent =
 
 // ── /v1/score ───────────────────────────────────────────────────────────────────────────────────────
 
-export const scoreRequest = z.strictObject({
-  user: userId,
-  texts: z.array(z.string().min(1).max(32_768)).min(1).max(16),
-  context: z.string().max(32_768).optional(),
-  adapter: adapterChoice.default('auto'),
-  styles: z.array(styleWeight).max(4).default([]),
-});
+export const scoreRequest = z
+  .strictObject({
+    user: actingUser,
+    texts: z.array(z.string().min(1).max(32_768)).min(1).max(16),
+    context: z.string().max(32_768).optional(),
+    /** Left out: the app's default (settings `defaults.adapter`). */
+    adapter: adapterChoice.optional(),
+    styles: z.array(styleWeight).max(4).default([]),
+  })
+  .meta({ id: 'ScoreRequest' });
 export type ScoreRequest = z.infer<typeof scoreRequest>;
 
-export const scoreResponse = z.object({
-  adapter: adapterUsed,
-  styles: stylesUsed.optional(),
-  adapter_fallback: adapterFallback.optional(),
-  results: z.array(
-    z.object({
-      tokens: z.int().min(0),
-      /** Negative log-likelihood of the text's tokens (nats), summed, and per token. */
-      nll: z.number(),
-      mean_nll: z.number(),
-    }),
-  ),
-});
+export const scoreResponse = z
+  .object({
+    adapter: adapterUsed,
+    styles: stylesUsed.optional(),
+    adapter_fallback: adapterFallback.optional(),
+    results: z.array(
+      z.object({
+        tokens: z.int().min(0),
+        /** Negative log-likelihood of the text's tokens (nats), summed, and per token. */
+        nll: z.number(),
+        mean_nll: z.number(),
+      }),
+    ),
+  })
+  .meta({ id: 'ScoreResponse' });
 export type ScoreResponse = z.infer<typeof scoreResponse>;
 
 // ── /v1/feedback ────────────────────────────────────────────────────────────────────────────────────
@@ -124,7 +140,7 @@ export const rating = z.union([z.literal(1), z.literal(-1)]);
 /** Points at a generation, or carries the text itself (content the user wrote, liked or disliked). */
 export const feedbackRequest = z
   .strictObject({
-    user: userId,
+    user: actingUser,
     generation_id: z.string().min(1).max(64).optional(),
     prompt: z.string().max(32_768).optional(),
     text: z.string().min(1).max(32_768).optional(),
@@ -136,43 +152,52 @@ export const feedbackRequest = z
   .refine((f) => f.generation_id !== undefined || f.text !== undefined, {
     message: 'feedback needs generation_id or text',
     path: ['text'],
-  });
+  })
+  .meta({ id: 'FeedbackRequest' });
 export type FeedbackRequest = z.infer<typeof feedbackRequest>;
 
 /** 201 when recorded, 200 when the idempotency key was seen before (the same id). */
-export const feedbackResponse = z.object({ id: z.string() });
+export const feedbackResponse = z.object({ id: z.string() }).meta({ id: 'FeedbackResponse' });
 export type FeedbackResponse = z.infer<typeof feedbackResponse>;
 
 // ── /v1/users/{user} ────────────────────────────────────────────────────────────────────────────────
 
 export const userParams = z.object({ user: userId });
 
-export const userAdapterResponse = z.object({
-  version: z.string(),
-  created_at: isoTime,
-  base_model: z.string(),
-  metrics: z.record(z.string(), z.unknown()),
-  /** Lets the app run the adapter on the device. */
-  download: z.object({ url: z.string(), expires_at: isoTime }),
-});
+export const userAdapterResponse = z
+  .object({
+    version: z.string(),
+    created_at: isoTime,
+    base_model: z.string(),
+    metrics: adapterMetrics,
+    /** Lets the app run the adapter on the device. */
+    download: z.object({ url: z.string(), expires_at: isoTime }),
+  })
+  .meta({ id: 'UserAdapterResponse' });
 export type UserAdapterResponse = z.infer<typeof userAdapterResponse>;
 
 // DELETE /v1/users/{user} answers 204 with no body.
 
 // ── admin ───────────────────────────────────────────────────────────────────────────────────────────
 
-export const createAppRequest = z.strictObject({ name: z.string().trim().min(1).max(128) });
+export const createAppRequest = z
+  .strictObject({ name: z.string().trim().min(1).max(128) })
+  .meta({ id: 'CreateAppRequest' });
 export type CreateAppRequest = z.infer<typeof createAppRequest>;
 
 /** The key and the secret are shown this once. */
-export const createAppResponse = z.object({
-  app_id: z.string(),
-  api_key: z.string(),
-  signing_secret: z.string(),
-});
+export const createAppResponse = z
+  .object({
+    app_id: z.string(),
+    name: z.string(),
+    api_key: z.string(),
+    signing_secret: z.string(),
+  })
+  .meta({ id: 'CreateAppResponse' });
 export type CreateAppResponse = z.infer<typeof createAppResponse>;
 
 export const appParams = z.object({ app: z.string().min(1).max(64) });
+export const jobParams = z.object({ id: z.string().min(1).max(64) });
 
 /** Query strings arrive as text: numbers are coerced. */
 export const pageQuery = z.object({
@@ -183,38 +208,66 @@ export const pageQuery = z.object({
 const page = <T extends z.ZodType>(item: T) =>
   z.object({ items: z.array(item), next_cursor: z.string().nullable() });
 
-export const userItem = z.object({ user: z.string(), created_at: isoTime, last_seen: isoTime });
+export const appItem = z
+  .object({ id: z.string(), name: z.string(), created_at: isoTime })
+  .meta({ id: 'App' });
+export const listAppsResponse = page(appItem);
+
+export const userItem = z
+  .object({ user: z.string(), created_at: isoTime, last_seen: isoTime })
+  .meta({ id: 'EndUser' });
 export const listUsersQuery = pageQuery;
 export const listUsersResponse = page(userItem);
 
-export const feedbackItem = z.object({
-  id: z.string(),
-  user: z.string(),
-  generation_id: z.string().nullable(),
-  prompt: z.string().nullable(),
-  text: z.string(),
-  rating,
-  edited_text: z.string().nullable(),
-  idempotency_key: z.string().nullable(),
-  created_at: isoTime,
-});
+export const feedbackItem = z
+  .object({
+    id: z.string(),
+    user: z.string(),
+    generation_id: z.string().nullable(),
+    prompt: z.string().nullable(),
+    text: z.string(),
+    rating,
+    edited_text: z.string().nullable(),
+    idempotency_key: z.string().nullable(),
+    created_at: isoTime,
+  })
+  .meta({ id: 'Feedback' });
 export const listFeedbackQuery = pageQuery.extend({ user: userId.optional() });
 export const listFeedbackResponse = page(feedbackItem);
 
+export const generationItem = z
+  .object({
+    id: z.string(),
+    user: z.string(),
+    prompt: z.string(),
+    text: z.string(),
+    adapter_version: z.string().nullable(),
+    styles: z.array(z.object({ id: z.string(), weight: z.number() })),
+    finish_reason: z.string(),
+    usage: z.object({ prompt_tokens: z.int(), completion_tokens: z.int() }),
+    timings_ms: z.record(z.string(), z.number()),
+    created_at: isoTime,
+  })
+  .meta({ id: 'Generation' });
+export const listGenerationsQuery = listFeedbackQuery;
+export const listGenerationsResponse = page(generationItem);
+
 export const adapterStatus = z.enum(['training', 'candidate', 'active', 'rejected', 'retired']);
-export const adapterItem = z.object({
-  id: z.string(),
-  kind: z.enum(['user', 'style']),
-  user: z.string().nullable(),
-  style: z.string().nullable(),
-  version: z.string(),
-  status: adapterStatus,
-  metrics: z.record(z.string(), z.unknown()),
-  storage_prefix: z.string(),
-  base_model: z.string(),
-  created_at: isoTime,
-  promoted_at: isoTime.nullable(),
-});
+export const adapterItem = z
+  .object({
+    id: z.string(),
+    kind: z.enum(['user', 'style']),
+    user: z.string().nullable(),
+    style: z.string().nullable(),
+    version: z.string(),
+    status: adapterStatus,
+    metrics: adapterMetrics,
+    storage_prefix: z.string(),
+    base_model: z.string(),
+    created_at: isoTime,
+    promoted_at: isoTime.nullable(),
+  })
+  .meta({ id: 'Adapter' });
 export const listAdaptersQuery = pageQuery.extend({
   user: userId.optional(),
   style: z.string().min(1).max(64).optional(),
@@ -223,22 +276,25 @@ export const listAdaptersQuery = pageQuery.extend({
 export const listAdaptersResponse = page(adapterItem);
 
 export const jobStatus = z.enum(['queued', 'running', 'succeeded', 'failed']);
-export const jobItem = z.object({
-  id: z.string(),
-  kind: z.string(),
-  app_id: z.string().nullable(),
-  status: jobStatus,
-  attempts: z.int(),
-  max_attempts: z.int(),
-  payload: z.unknown(),
-  progress: z.record(z.string(), z.unknown()),
-  result: z.unknown().nullable(),
-  error: z.string().nullable(),
-  log: z.string().optional(),
-  created_at: isoTime,
-  started_at: isoTime.nullable(),
-  finished_at: isoTime.nullable(),
-});
+export const jobItem = z
+  .object({
+    id: z.string(),
+    kind: z.enum(Object.keys(jobPayloads) as [keyof typeof jobPayloads, ...(keyof typeof jobPayloads)[]]),
+    app_id: z.string().nullable(),
+    status: jobStatus,
+    attempts: z.int(),
+    max_attempts: z.int(),
+    payload: z.union([jobPayloads['train-users'], jobPayloads['train-style']]),
+    progress: jobProgress,
+    result: jobResult.nullable(),
+    error: z.string().nullable(),
+    /** The job's log (GET /admin/jobs/{id} only). */
+    log: z.string().optional(),
+    created_at: isoTime,
+    started_at: isoTime.nullable(),
+    finished_at: isoTime.nullable(),
+  })
+  .meta({ id: 'Job' });
 export const listJobsQuery = pageQuery.extend({
   app: z.string().min(1).max(64).optional(),
   status: jobStatus.optional(),
@@ -246,22 +302,126 @@ export const listJobsQuery = pageQuery.extend({
 });
 export const listJobsResponse = page(jobItem);
 
-export const trainingRunRequest = z.strictObject({
-  app: z.string().min(1).max(64).optional(),
-  users: z.array(userId).min(1).max(1000).optional(),
-  /** Answer when the cycle has finished, with the jobs as they ended. */
-  wait: z.boolean().default(false),
-});
+export const trainingRunRequest = z
+  .strictObject({
+    app: z.string().min(1).max(64).optional(),
+    users: z.array(userId).min(1).max(1000).optional(),
+    /** Answer when the cycle has finished, with the jobs as they ended. */
+    wait: z.boolean().default(false),
+  })
+  .meta({ id: 'TrainingRunRequest' });
 export type TrainingRunRequest = z.infer<typeof trainingRunRequest>;
 export const trainingRunResponse = z.object({ jobs: z.array(jobItem) });
 
-// ── style adapters (admin) ─────────────────────────────────────────────────────────────────────────
+/** As any user, with any version: what the console's compare view calls. `user` is required here. */
+export const adminGenerateRequest = generateRequest.extend({ user: userId });
 
-/** Style ids become storage key segments: the user-id alphabet, at most 64 characters. */
-export const STYLE_ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,64}$/;
-export const styleId = z
-  .string()
-  .regex(STYLE_ID_PATTERN, 'style ids are 1-64 characters of [A-Za-z0-9_.:@-]');
+// ── app settings (admin) ────────────────────────────────────────────────────────────────────────────
+
+const ORIGIN = /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/;
+
+/** Everything an app can set; each field falls back to the platform's default (its environment). */
+export const appSettings = z
+  .strictObject({
+    training: z.strictObject({
+      /** `auto`: the app's users are trained in scheduled cycles; `manual`: only in runs an operator starts. */
+      schedule: z.enum(['auto', 'manual']),
+      /** New usable feedback items (likes, edits) that make a user due. */
+      min_feedback: z.int().min(1).max(100_000),
+      /** Seconds after a user's last training before they are due again. */
+      cooldown_s: z
+        .int()
+        .min(0)
+        .max(30 * 24 * 3600),
+    }),
+    rate_limits: z.strictObject({
+      /** Requests per minute per API key (0: unlimited). */
+      per_minute: z.int().min(0).max(1_000_000),
+      /** Requests per minute per end user (0: unlimited). */
+      per_user_per_minute: z.int().min(0).max(1_000_000),
+    }),
+    retention: z.strictObject({
+      /** Generations older than this many days are deleted (0: kept). */
+      generations_days: z.int().min(0).max(36_500),
+      /** Feedback older than this many days is deleted (0: kept; it is the users' training data). */
+      feedback_days: z.int().min(0).max(36_500),
+    }),
+    cors: z.strictObject({
+      /** Web pages allowed to call /v1/* from a browser (`https://host[:port]`). */
+      allowed_origins: z.array(z.string().regex(ORIGIN, 'an origin is scheme://host[:port]')).max(32),
+    }),
+    defaults: z.strictObject({
+      /** The adapter a request that names none uses: the user's own (`auto`) or the base model (`none`). */
+      adapter: z.enum(['auto', 'none']),
+    }),
+  })
+  .meta({ id: 'AppSettings' });
+export type AppSettings = z.infer<typeof appSettings>;
+
+/** A change: a JSON merge patch of AppSettings. A value replaces, `null` resets a field to the default. */
+export const appSettingsPatch = z
+  .strictObject({
+    training: z
+      .strictObject({
+        schedule: appSettings.shape.training.shape.schedule.nullable(),
+        min_feedback: appSettings.shape.training.shape.min_feedback.nullable(),
+        cooldown_s: appSettings.shape.training.shape.cooldown_s.nullable(),
+      })
+      .partial()
+      .nullable(),
+    rate_limits: z
+      .strictObject({
+        per_minute: appSettings.shape.rate_limits.shape.per_minute.nullable(),
+        per_user_per_minute: appSettings.shape.rate_limits.shape.per_user_per_minute.nullable(),
+      })
+      .partial()
+      .nullable(),
+    retention: z
+      .strictObject({
+        generations_days: appSettings.shape.retention.shape.generations_days.nullable(),
+        feedback_days: appSettings.shape.retention.shape.feedback_days.nullable(),
+      })
+      .partial()
+      .nullable(),
+    cors: z
+      .strictObject({ allowed_origins: appSettings.shape.cors.shape.allowed_origins.nullable() })
+      .partial()
+      .nullable(),
+    defaults: z
+      .strictObject({ adapter: appSettings.shape.defaults.shape.adapter.nullable() })
+      .partial()
+      .nullable(),
+  })
+  .partial()
+  .meta({ id: 'AppSettingsPatch' });
+export type AppSettingsPatch = z.infer<typeof appSettingsPatch>;
+
+/** What an app has set, as stored: only the fields that differ from the platform's defaults. */
+export const appSettingsOverrides = z
+  .object({
+    training: appSettings.shape.training.partial(),
+    rate_limits: appSettings.shape.rate_limits.partial(),
+    retention: appSettings.shape.retention.partial(),
+    cors: appSettings.shape.cors.partial(),
+    defaults: appSettings.shape.defaults.partial(),
+  })
+  .partial();
+export type AppSettingsOverrides = z.infer<typeof appSettingsOverrides>;
+
+export const appSettingsResponse = z
+  .object({
+    app_id: z.string(),
+    /** In force: the app's own values over the platform's defaults. */
+    settings: appSettings,
+    /** What the app set itself. */
+    overrides: appSettingsOverrides,
+    /** The platform's defaults (from its environment). */
+    defaults: appSettings,
+    updated_at: isoTime.nullable(),
+  })
+  .meta({ id: 'AppSettingsResponse' });
+
+// ── style adapters (admin) ─────────────────────────────────────────────────────────────────────────
 
 /** Train a style adapter from texts given here, or from a Brown corpus genre's training passages. */
 export const styleTrainRequest = z
@@ -307,55 +467,13 @@ export type RollbackRequest = z.infer<typeof rollbackRequest>;
 export const activeFlipResponse = z.object({ active: adapterItem, retired: adapterItem.nullable() });
 export type ActiveFlipResponse = z.infer<typeof activeFlipResponse>;
 
-// ── for the OpenAPI document ────────────────────────────────────────────────────────────────────────
+// ── system ──────────────────────────────────────────────────────────────────────────────────────────
 
-/** Every schema above by its OpenAPI component name; requests and queries are described as sent. */
-export const contracts = {
-  Error: errorBody,
-  GenerateRequest: generateRequest,
-  GenerateResponse: generateResponse,
-  GenerateTokenEvent: generateStreamEvents.token,
-  ScoreRequest: scoreRequest,
-  ScoreResponse: scoreResponse,
-  FeedbackRequest: feedbackRequest,
-  FeedbackResponse: feedbackResponse,
-  UserAdapterResponse: userAdapterResponse,
-  CreateAppRequest: createAppRequest,
-  CreateAppResponse: createAppResponse,
-  ListUsersQuery: listUsersQuery,
-  ListUsersResponse: listUsersResponse,
-  ListFeedbackQuery: listFeedbackQuery,
-  ListFeedbackResponse: listFeedbackResponse,
-  ListAdaptersQuery: listAdaptersQuery,
-  ListAdaptersResponse: listAdaptersResponse,
-  ListJobsQuery: listJobsQuery,
-  ListJobsResponse: listJobsResponse,
-  TrainingRunRequest: trainingRunRequest,
-  TrainingRunResponse: trainingRunResponse,
-  StyleTrainRequest: styleTrainRequest,
-  StyleTrainResponse: styleTrainResponse,
-  StyleImportRequest: styleImportRequest,
-  StyleImportResponse: styleImportResponse,
-  PromoteRequest: promoteRequest,
-  RollbackRequest: rollbackRequest,
-  ActiveFlipResponse: activeFlipResponse,
-} as const;
-export type ContractName = keyof typeof contracts;
-
-const isInput = (name: string) => name.endsWith('Request') || name.endsWith('Query');
-
-/**
- * JSON Schemas (OpenAPI 3.0 dialect) of the contracts. Requests and queries are described as clients
- * send them (fields with defaults optional), responses as the server sends them (defaults filled in).
- */
-export function jsonSchemas(): Record<ContractName, Record<string, unknown>> {
-  const out = {} as Record<ContractName, Record<string, unknown>>;
-  for (const [name, schema] of Object.entries(contracts) as [ContractName, z.ZodType][]) {
-    out[name] = z.toJSONSchema(schema, {
-      target: 'openapi-3.0',
-      io: isInput(name) ? 'input' : 'output',
-      unrepresentable: 'any',
-    }) as Record<string, unknown>;
-  }
-  return out;
-}
+export const healthResponse = z
+  .object({
+    status: z.enum(['ok', 'degraded']),
+    database: z.enum(['ok', 'unreachable']),
+    base_model: z.string(),
+    check_ms: z.number(),
+  })
+  .meta({ id: 'Health' });

@@ -209,6 +209,18 @@ export const trainingJobs = pgTable(
   ],
 );
 
+/**
+ * Each app's settings, as the operator set them: only fields that differ from the platform's defaults (a JSON
+ * object shaped like `appSettingsOverrides` in contracts.ts). No row: every default applies.
+ */
+export const appSettings = pgTable('app_settings', {
+  appId: text('app_id')
+    .primaryKey()
+    .references(() => apps.id, { onDelete: 'cascade' }),
+  settings: jsonb('settings').$type<Record<string, unknown>>().notNull().default({}),
+  updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+});
+
 export const baseModels = pgTable('base_models', {
   id: text('id').primaryKey(),
   storagePrefix: text('storage_prefix').notNull(),
@@ -229,3 +241,4 @@ export type Adapter = typeof adapters.$inferSelect;
 export type NewAdapter = typeof adapters.$inferInsert;
 export type TrainingJob = typeof trainingJobs.$inferSelect;
 export type BaseModel = typeof baseModels.$inferSelect;
+export type AppSettingsRow = typeof appSettings.$inferSelect;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent setup for a fresh Debian machine with Node 20: system packages from apt, npm dependencies.
-# Usage: scripts/setup.sh [run|test]   ("test" adds what only the test suite needs: PostgreSQL, Chromium)
+# Usage: scripts/setup.sh [run|test]   ("test" adds what only the test suite needs: PostgreSQL, Chromium...)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-run}"
@@ -13,9 +13,10 @@ if [ "$node_major" -lt "$need_node_major" ]; then
 fi
 
 # python3-torch: the trainer (Debian's 1.13, CPU). libopenblas0-pthread: without it torch's matrix products
-# run on the reference BLAS, ~25x slower. python3-onnx: reading exported graphs in the trainer's tests.
+# run on the reference BLAS, ~25x slower. For the tests: python3-pytest and python3-onnx (the trainer's
+# tests), postgresql (a real server), chromium (the browser tests), prometheus (promtool checks /metrics).
 packages=(python3-torch python3-numpy libopenblas0-pthread)
-if [ "$mode" = test ]; then packages+=(python3-pytest python3-onnx postgresql); fi
+if [ "$mode" = test ]; then packages+=(python3-pytest python3-onnx postgresql chromium prometheus); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

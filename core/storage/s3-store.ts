@@ -11,7 +11,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { assertValidKey, assertValidPrefix, type BlobInfo, type BlobStore, StorageError } from './store.js';
+import { assertValidKey, assertValidPrefix, type BlobInfo, type BlobStore } from './store.js';
 
 export interface S3StoreOptions {
   bucket: string;

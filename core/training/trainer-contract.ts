@@ -1,6 +1,7 @@
 // The versioned JSON contract between the TS orchestrator and the Python trainer (`train-lora`).
 // The trainer validates the same shape on its side (gpu-worker/trainer/tailor_trainer/train_lora.py).
 import { z } from 'zod';
+import { trainSettings } from '../../schema/training.js';
 
 export const TRAINER_CONTRACT_VERSION = 1;
 
@@ -12,21 +13,6 @@ export const trainingExample = z.object({
   weight: z.number().positive().finite(),
 });
 export type TrainingExample = z.infer<typeof trainingExample>;
-
-export const trainSettings = z
-  .object({
-    steps: z.number().int().min(1).max(100_000),
-    lr: z.number().positive(),
-    batch_size: z.number().int().min(1),
-    eval_every: z.number().int().min(1),
-    patience: z.number().int().min(1),
-    max_len: z.number().int().min(8).max(256),
-    weight_decay: z.number().min(0),
-    grad_clip: z.number().positive(),
-    seed: z.number().int(),
-  })
-  .partial();
-export type TrainSettings = z.infer<typeof trainSettings>;
 
 export const trainerJob = z.object({
   version: z.literal(TRAINER_CONTRACT_VERSION),

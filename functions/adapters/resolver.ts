@@ -2,6 +2,7 @@
 // changes once per training cycle), an explicit version, and app-level styles with their weights. The
 // result is a list of engine AdapterRefs whose files load from storage on an engine cache miss.
 
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS } from '../../core/adapters/publish.js';
 import { type AdapterOwner, getActiveAdapter, getAdapterVersion } from '../../core/db/adapters.js';
 import type { Db } from '../../core/db/database.js';
 import { type BlobStore, StorageError } from '../../core/storage/store.js';
@@ -9,9 +10,6 @@ import type { AdapterChoice, StyleWeight } from '../../schema/contracts.js';
 import type { Adapter } from '../../schema/tables.js';
 import type { AdapterRef } from '../engine/engine.js';
 import { ApiError, notFound } from '../http/errors.js';
-
-export const ADAPTER_CONFIG = 'adapter_config.json';
-export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
 
 export interface ResolvedAdapters {
   refs: AdapterRef[];

@@ -1,6 +1,7 @@
 // One error type with a status, mapped to the API's error shape `{ error: { code, message, details? } }` in
 // exactly one place (`errorResponse`, used by app.onError and notFound).
 import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { RepoError } from '../../core/db/errors.js';
@@ -38,8 +39,23 @@ export function fromZod(error: z.ZodError): ApiError {
 
 const REPO_STATUS = { not_found: 404, conflict: 409, invalid_cursor: 422 } as const;
 
+/** What Hono's own validation middleware throws, in the API's words. */
+function fromHono(err: HTTPException): ApiError {
+  if (err.status === 415) {
+    return new ApiError(
+      415,
+      'unsupported_media_type',
+      'the body must be JSON, sent with content-type: application/json',
+    );
+  }
+  if (err.status === 400 && /JSON/i.test(err.message)) return badRequest('the body is not valid JSON');
+  const status = err.status >= 500 ? 500 : (err.status as ContentfulStatusCode);
+  return new ApiError(status, status >= 500 ? 'internal' : 'bad_request', err.message || 'bad request');
+}
+
 function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
+  if (err instanceof HTTPException) return fromHono(err);
   if (err instanceof z.ZodError) return fromZod(err);
   if (err instanceof RepoError) return new ApiError(REPO_STATUS[err.code], err.code, err.message);
   return new ApiError(500, 'internal', 'internal error');

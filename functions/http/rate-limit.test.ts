@@ -4,30 +4,46 @@ import { RateLimiter } from './rate-limit.js';
 describe('RateLimiter', () => {
   it('allows a burst up to the limit, then refuses with a retry hint, then refills', () => {
     let t = 0;
-    const rl = new RateLimiter(3, () => t);
-    expect([rl.take('k'), rl.take('k'), rl.take('k')].every((d) => d.allowed)).toBe(true);
-    const refused = rl.take('k');
+    const rl = new RateLimiter(() => t);
+    expect([rl.take('k', 3), rl.take('k', 3), rl.take('k', 3)].every((d) => d.allowed)).toBe(true);
+    const refused = rl.take('k', 3);
     expect(refused.allowed).toBe(false);
     expect(refused.retryAfter).toBe(20);
     t += 20_000;
-    expect(rl.take('k').allowed).toBe(true);
-    expect(rl.take('k').allowed).toBe(false);
+    expect(rl.take('k', 3).allowed).toBe(true);
+    expect(rl.take('k', 3).allowed).toBe(false);
   });
 
   it('keeps keys apart and forgets the least recently used beyond its bound', () => {
     const t = 0;
-    const rl = new RateLimiter(1, () => t, 2);
-    expect(rl.take('a').allowed).toBe(true);
-    expect(rl.take('b').allowed).toBe(true);
-    expect(rl.take('a').allowed).toBe(false);
-    rl.take('c'); // evicts b, the least recently used
-    expect(rl.take('c').allowed).toBe(false); // c is tracked
-    expect(rl.take('b').allowed).toBe(true); // b was forgotten: a fresh bucket (which evicts a)
-    expect(rl.take('a').allowed).toBe(true);
+    const rl = new RateLimiter(() => t, 2);
+    expect(rl.take('a', 1).allowed).toBe(true);
+    expect(rl.take('b', 1).allowed).toBe(true);
+    expect(rl.take('a', 1).allowed).toBe(false);
+    rl.take('c', 1); // evicts b, the least recently used
+    expect(rl.take('c', 1).allowed).toBe(false); // c is tracked
+    expect(rl.take('b', 1).allowed).toBe(true); // b was forgotten: a fresh bucket (which evicts a)
+    expect(rl.take('a', 1).allowed).toBe(true);
   });
 
-  it('is off when the limit is 0', () => {
-    const rl = new RateLimiter(0);
-    for (let i = 0; i < 100; i++) expect(rl.take('k').allowed).toBe(true);
+  it('is off when the limit is 0, and each call names its own limit', () => {
+    const rl = new RateLimiter();
+    for (let i = 0; i < 100; i++) expect(rl.take('k', 0).allowed).toBe(true);
+    expect(rl.take('small', 1).allowed).toBe(true);
+    expect(rl.take('small', 1).allowed).toBe(false);
+    expect(rl.take('big', 100).remaining).toBe(99);
+  });
+
+  it('gives back a refunded token, never above the bucket size', () => {
+    const rl = new RateLimiter(() => 0);
+    rl.take('k', 2);
+    rl.take('k', 2);
+    expect(rl.take('k', 2).allowed).toBe(false);
+    rl.refund('k', 2);
+    expect(rl.take('k', 2).allowed).toBe(true);
+    rl.refund('k', 2);
+    rl.refund('k', 2);
+    rl.refund('k', 2);
+    expect(rl.take('k', 2).remaining).toBe(1);
   });
 });

@@ -1,10 +1,13 @@
 // The app's per-process parts, built once from its dependencies and shared by the routes.
 import type { Context } from 'hono';
 import { touchEndUser } from '../../core/db/users.js';
+import type { App } from '../../schema/tables.js';
 import { AdapterResolver } from '../adapters/resolver.js';
 import type { AppDeps } from '../deps.js';
+import { AppSettingsCache } from './app-settings.js';
 import { type Caller, CallerDirectory } from './directory.js';
-import { ApiError, forbidden } from './errors.js';
+import { engineFamilies } from './engine-metrics.js';
+import { ApiError, forbidden, invalid } from './errors.js';
 import { type Counter, type Histogram, Registry } from './metrics.js';
 import { RateLimiter } from './rate-limit.js';
 
@@ -16,6 +19,7 @@ export interface Services extends AppDeps {
   unsee(appId: string, userId: string): void;
   callers: CallerDirectory;
   adapters: AdapterResolver;
+  settings: AppSettingsCache;
   perKey: RateLimiter;
   perUser: RateLimiter;
   registry: Registry;
@@ -50,8 +54,9 @@ export function buildServices(deps: AppDeps): Services {
     },
     callers: new CallerDirectory(deps.db, deps.config.adminToken, now, deps.config.auth.clockSkewS),
     adapters: new AdapterResolver(deps.db, deps.store, now),
-    perKey: new RateLimiter(deps.config.limits.rateLimitPerMinute, now),
-    perUser: new RateLimiter(deps.config.limits.rateLimitPerUserPerMinute, now),
+    settings: new AppSettingsCache(deps.db, deps.config, now),
+    perKey: new RateLimiter(now),
+    perUser: new RateLimiter(now),
     registry,
     requests: registry.counter('tailor_http_requests_total', 'HTTP requests by route and status.'),
     latency: registry.histogram(
@@ -65,17 +70,28 @@ export function buildServices(deps: AppDeps): Services {
     ),
     rateLimited: registry.counter('tailor_rate_limited_total', 'Requests refused by a rate limit, by scope.'),
   };
+  registry.collect(() => engineFamilies(deps.engine.metrics()));
   return s;
 }
 
-/** The user a request acts for: a user token acts only for its own user; an app key names one. */
-export function actingUser(c: Context<HonoEnv>, named: string | undefined): string | undefined {
+/**
+ * The user a request acts for: a user token acts only for its own user (a body or path naming another is
+ * refused); an app key must name one.
+ */
+export function actingUser(c: Context<HonoEnv>, named: string | undefined): string {
   const caller = c.get('caller');
-  if (caller.kind !== 'user') return named;
-  if (named !== undefined && named !== caller.userId) {
-    throw forbidden(`this user token acts for user ${caller.userId} only`);
+  if (caller.kind === 'user') {
+    if (named !== undefined && named !== caller.userId) {
+      throw forbidden(`this user token acts for user ${caller.userId} only`);
+    }
+    return caller.userId;
   }
-  return caller.userId;
+  if (named === undefined) {
+    throw invalid('invalid request: user: required with an app key (the end user the request acts for)', {
+      issues: [{ path: 'user', message: 'required with an app key' }],
+    });
+  }
+  return named;
 }
 
 export function callerApp(c: Context<HonoEnv>) {
@@ -84,21 +100,30 @@ export function callerApp(c: Context<HonoEnv>) {
   return caller.app;
 }
 
-export function takeRateLimits(s: Services, appId: string, userId: string): void {
-  for (const [scope, limiter, key] of [
-    ['key', s.perKey, appId],
-    ['user', s.perUser, `${appId}:${userId}`],
-  ] as const) {
-    const d = limiter.take(key);
-    if (!d.allowed) {
-      s.rateLimited.inc({ scope });
-      throw new ApiError(
-        429,
-        'rate_limited',
-        `rate limit per ${scope === 'key' ? 'API key' : 'user'} exceeded; retry in ${d.retryAfter} s`,
-        undefined,
-        { 'retry-after': String(d.retryAfter) },
-      );
-    }
+/**
+ * Takes a token from the user's bucket, then from the app key's, with the app's limits. A request refused by
+ * the user's limit costs the app key nothing, so one user cannot drain the key for everybody else; a request
+ * refused by the key's limit gives the user's token back.
+ */
+export async function takeRateLimits(s: Services, app: App, userId: string): Promise<void> {
+  const limits = (await s.settings.of(app.id)).rate_limits;
+  const userKey = `${app.id}:${userId}`;
+  const user = s.perUser.take(userKey, limits.per_user_per_minute);
+  if (!user.allowed) throw rateLimited(s, 'user', user.retryAfter);
+  const key = s.perKey.take(app.id, limits.per_minute);
+  if (!key.allowed) {
+    s.perUser.refund(userKey, limits.per_user_per_minute);
+    throw rateLimited(s, 'key', key.retryAfter);
   }
+}
+
+function rateLimited(s: Services, scope: 'key' | 'user', retryAfter: number): ApiError {
+  s.rateLimited.inc({ scope });
+  return new ApiError(
+    429,
+    'rate_limited',
+    `rate limit per ${scope === 'key' ? 'API key' : 'user'} exceeded; retry in ${retryAfter} s`,
+    undefined,
+    { 'retry-after': String(retryAfter) },
+  );
 }

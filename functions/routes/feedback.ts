@@ -1,35 +1,52 @@
 // POST /v1/feedback: a rating of a generation, or of text the user wrote or read; idempotent by key.
-import { Hono } from 'hono';
+import { createRoute } from '@hono/zod-openapi';
 import { insertFeedback } from '../../core/db/feedback.js';
 import { getGeneration } from '../../core/db/generations.js';
-import { feedbackRequest } from '../../schema/contracts.js';
+import { feedbackRequest, feedbackResponse } from '../../schema/contracts.js';
 import { ApiError, notFound } from '../http/errors.js';
 import { isGenerationIdOf } from '../http/generation-id.js';
-import { actingUser, callerApp, type HonoEnv, type Services, takeRateLimits } from '../http/services.js';
-import { parseWith, readJson } from '../http/validate.js';
-import { bodyField, withUser } from './generate.js';
+import { APP_ERRORS, appSecurity, body, errors, json, routes } from '../http/openapi.js';
+import { actingUser, callerApp, type Services, takeRateLimits } from '../http/services.js';
+
+export const feedbackRoute = createRoute({
+  method: 'post',
+  path: '/v1/feedback',
+  tags: ['feedback'],
+  summary: 'Rate a generation or a text',
+  description:
+    'Points at a generation (`generation_id`) or carries the text itself (`text`: what the user wrote, liked or ' +
+    'disliked). `edited_text` is the user’s own correction and trains as a strong positive. With an ' +
+    '`idempotency_key` the same feedback sent again answers 200 with the first id and stores nothing new.',
+  security: appSecurity,
+  request: { body: body(feedbackRequest) },
+  responses: {
+    201: json(feedbackResponse, 'Recorded'),
+    200: json(feedbackResponse, 'Seen before (same idempotency key): the id of the first'),
+    ...errors(...APP_ERRORS, 404, 409),
+  },
+});
 
 export function feedbackRoutes(s: Services) {
-  return new Hono<HonoEnv>().post('/v1/feedback', async (c) => {
+  return routes().openapi(feedbackRoute, async (c) => {
     const app = callerApp(c);
-    const raw = await readJson(c);
-    const req = parseWith(feedbackRequest, withUser(raw, actingUser(c, bodyField(raw, 'user'))));
-    takeRateLimits(s, app.id, req.user);
+    const req = c.req.valid('json');
+    const user = actingUser(c, req.user);
+    await takeRateLimits(s, app, user);
     let prompt = req.prompt ?? null;
     let text = req.text ?? null;
     if (req.generation_id !== undefined) {
       // Only ids this app issued to this user pass; a generation erased since keeps its id valid, and the
       // rating is recorded without its text (nothing left to train on, but nothing accepted is lost).
-      if (!(await isGenerationIdOf(app.signingSecret, req.generation_id, req.user))) {
-        throw notFound(`no generation ${req.generation_id} for user ${req.user}`);
+      if (!(await isGenerationIdOf(app.signingSecret, req.generation_id, user))) {
+        throw notFound(`no generation ${req.generation_id} for user ${user}`);
       }
-      const gen = await getGeneration(s.db, { appId: app.id, id: req.generation_id, userId: req.user });
+      const gen = await getGeneration(s.db, { appId: app.id, id: req.generation_id, userId: user });
       prompt ??= gen?.prompt ?? null;
       text ??= gen?.text ?? '';
     }
     const { feedback, created } = await insertFeedback(s.db, {
       appId: app.id,
-      userId: req.user,
+      userId: user,
       generationId: req.generation_id ?? null,
       prompt,
       text: text ?? '',
@@ -37,10 +54,13 @@ export function feedbackRoutes(s: Services) {
       editedText: req.edited_text ?? null,
       idempotencyKey: req.idempotency_key ?? null,
     });
-    if (!created && feedback.userId !== req.user) {
+    if (!created && feedback.userId !== user) {
       throw new ApiError(409, 'conflict', 'this idempotency key was already used for another user');
     }
-    if (created) await s.seen(app.id, req.user);
-    return c.json({ id: feedback.id }, created ? 201 : 200);
+    if (created) {
+      await s.seen(app.id, user);
+      return c.json({ id: feedback.id }, 201);
+    }
+    return c.json({ id: feedback.id }, 200);
   });
 }

@@ -1,48 +1,71 @@
 // POST /v1/generate: text for a user, with their adapter (and styles) applied; JSON or Server-Sent Events.
-import { type Context, Hono } from 'hono';
+import { createRoute } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
+import { z } from 'zod';
 import { insertGeneration } from '../../core/db/generations.js';
-import { type GenerateRequest, type GenerateResponse, generateRequest } from '../../schema/contracts.js';
+import {
+  type AdapterChoice,
+  type GenerateRequest,
+  type GenerateResponse,
+  generateRequest,
+  generateResponse,
+  type StyleWeight,
+} from '../../schema/contracts.js';
 import type { App } from '../../schema/tables.js';
 import type { ResolvedAdapters } from '../adapters/resolver.js';
 import type { AdapterRef } from '../engine/engine.js';
 import { invalid } from '../http/errors.js';
 import { newGenerationId } from '../http/generation-id.js';
+import { APP_ERRORS, appSecurity, body, errors, routes } from '../http/openapi.js';
 import { actingUser, callerApp, type HonoEnv, type Services, takeRateLimits } from '../http/services.js';
-import { parseWith, readJson } from '../http/validate.js';
+
+export const generateRoute = createRoute({
+  method: 'post',
+  path: '/v1/generate',
+  tags: ['generate'],
+  summary: 'Generate text for a user',
+  description:
+    "Applies the user's active adapter (or the version named, or none) and any app styles. With `stream: true` " +
+    'the answer is Server-Sent Events: `token` events `{ text }`, then one `done` with the same object as the ' +
+    'JSON answer (or `error`). Stop strings are never streamed, not even in part.',
+  security: appSecurity,
+  request: { body: body(generateRequest) },
+  responses: {
+    200: {
+      description: 'The generation (JSON), or its stream (`stream: true`)',
+      content: {
+        'application/json': { schema: generateResponse },
+        'text/event-stream': { schema: z.string() },
+      },
+    },
+    ...errors(...APP_ERRORS, 404, 409),
+  },
+});
 
 export function generateRoutes(s: Services) {
-  return new Hono<HonoEnv>().post('/v1/generate', async (c) => {
+  return routes().openapi(generateRoute, async (c) => {
     const app = callerApp(c);
-    const raw = await readJson(c);
-    const user = actingUser(c, bodyField(raw, 'user'));
-    const req = parseWith(generateRequest, withUser(raw, user));
-    takeRateLimits(s, app.id, req.user);
-    return generate(s, c, app, req);
+    const req = c.req.valid('json');
+    const user = actingUser(c, req.user);
+    await takeRateLimits(s, app, user);
+    return generate(s, c, app, { ...req, user });
   });
 }
 
-/** A user token may leave `user` out of the body; it is filled in before validation. */
-export function withUser(raw: unknown, user: string | undefined): unknown {
-  if (user === undefined || typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
-  return { ...raw, user };
-}
-
-export function bodyField(raw: unknown, name: string): string | undefined {
-  if (typeof raw !== 'object' || raw === null) return undefined;
-  const v = (raw as Record<string, unknown>)[name];
-  return typeof v === 'string' ? v : undefined;
-}
+/** A generation request once the acting user is known. */
+export type Generation = GenerateRequest & { user: string };
 
 /** The adapters to apply, or the base model with the reason when they cannot be loaded. */
 export async function adaptersOrFallback(
   s: Services,
   app: App,
   user: string,
-  choice: GenerateRequest['adapter'],
-  styles: GenerateRequest['styles'],
+  choice: AdapterChoice | undefined,
+  styles: StyleWeight[],
 ): Promise<{ resolved: ResolvedAdapters; refs: AdapterRef[]; fallback?: string }> {
-  const resolved = await s.adapters.resolve(app.id, user, choice, styles);
+  const adapter = choice ?? (await s.settings.of(app.id)).defaults.adapter;
+  const resolved = await s.adapters.resolve(app.id, user, adapter, styles);
   if (resolved.refs.length === 0) return { resolved, refs: [] };
   try {
     await s.engine.resolveLora(resolved.refs); // loads into the engine's cache; generation then hits it
@@ -55,7 +78,9 @@ export async function adaptersOrFallback(
   }
 }
 
-export async function generate(s: Services, c: Context<HonoEnv>, app: App, req: GenerateRequest) {
+// The return types are the routes' own; Hono cannot see through a shared helper.
+// biome-ignore lint/suspicious/noExplicitAny: see above
+export async function generate(s: Services, c: Context<HonoEnv>, app: App, req: Generation): Promise<any> {
   const promptTokens = s.engine.model.tokenizer.encode(req.prompt).length;
   if (promptTokens > s.config.limits.maxPromptTokens) {
     throw invalid(`prompt: ${promptTokens} tokens, over the limit of ${s.config.limits.maxPromptTokens}`, {
@@ -118,7 +143,7 @@ export async function generate(s: Services, c: Context<HonoEnv>, app: App, req: 
     };
   };
 
-  if (!req.stream) return c.json(await finish());
+  if (!req.stream) return c.json(await finish(), 200);
   return streamSSE(c, async (stream) => {
     try {
       for await (const piece of gen) await stream.writeSSE({ event: 'token', data: JSON.stringify(piece) });

@@ -56,7 +56,7 @@ const cases: Case[] = [
   [
     'wrong content type',
     () => p.call('POST', '/v1/generate', { key, raw: 'user=u', headers: { 'content-type': 'text/plain' } }),
-    [400],
+    [415],
   ],
   ['missing prompt', () => post('/v1/generate', { user: 'u' }), [422]],
   ['prompt of the wrong type', () => post('/v1/generate', { user: 'u', prompt: 42 }), [422]],

@@ -1,211 +1,99 @@
-// GET /openapi.json (OpenAPI 3.0, built from the zod contracts) and GET /docs (an interactive page over it).
-import { Hono } from 'hono';
-import { type ContractName, jsonSchemas } from '../../schema/contracts.js';
-import type { HonoEnv } from '../http/services.js';
-import { DOCS_HTML } from './docs-page.js';
+// GET /openapi.json: the OpenAPI document, generated from the route definitions themselves (every route is
+// defined with its schemas through @hono/zod-openapi). GET /docs: Swagger UI over it, with "try it out";
+// its files are served by the platform itself (deps.assets), never from a CDN.
+import { createRoute } from '@hono/zod-openapi';
+import { z } from 'zod';
+import { json, type Routes, routes } from '../http/openapi.js';
+import type { Services } from '../http/services.js';
 
-type Op = {
-  method: 'get' | 'post' | 'delete';
-  path: string;
-  summary: string;
-  auth: 'app' | 'admin' | 'none';
-  body?: ContractName;
-  query?: ContractName;
-  ok: [number, ContractName | null, string?];
-};
+export const DOCS_ASSETS = '/docs/assets/';
 
-const user = { name: 'user', in: 'path', required: true, schema: { type: 'string' } };
-const app = { name: 'app', in: 'path', required: true, schema: { type: 'string' } };
+const openApiRoute = createRoute({
+  method: 'get',
+  path: '/openapi.json',
+  tags: ['system'],
+  summary: 'This document',
+  security: [],
+  responses: { 200: json(z.record(z.string(), z.unknown()), 'OpenAPI 3.0') },
+});
 
-const OPS: (Op & { params?: object[] })[] = [
-  {
-    method: 'post',
-    path: '/v1/generate',
-    summary: 'Generate text for a user (stream: true → Server-Sent Events: token…, done)',
-    auth: 'app',
-    body: 'GenerateRequest',
-    ok: [200, 'GenerateResponse'],
-  },
-  {
-    method: 'post',
-    path: '/v1/score',
-    summary: "Negative log-likelihood of texts under the user's adapter",
-    auth: 'app',
-    body: 'ScoreRequest',
-    ok: [200, 'ScoreResponse'],
-  },
-  {
-    method: 'post',
-    path: '/v1/feedback',
-    summary: 'Rate a generation or a text (idempotent with idempotency_key: 201 new, 200 seen)',
-    auth: 'app',
-    body: 'FeedbackRequest',
-    ok: [201, 'FeedbackResponse'],
-  },
-  {
-    method: 'get',
-    path: '/v1/users/{user}/adapter',
-    summary: "The user's active adapter, with a download link",
-    auth: 'app',
-    params: [user],
-    ok: [200, 'UserAdapterResponse'],
-  },
-  {
-    method: 'delete',
-    path: '/v1/users/{user}',
-    summary: "Erase the user's generations, feedback, adapters and files",
-    auth: 'app',
-    params: [user],
-    ok: [204, null],
-  },
-  {
-    method: 'post',
-    path: '/admin/apps',
-    summary: 'Create an app: its API key and signing secret are shown once',
-    auth: 'admin',
-    body: 'CreateAppRequest',
-    ok: [201, 'CreateAppResponse'],
-  },
-  {
-    method: 'get',
-    path: '/admin/apps/{app}/users',
-    summary: "An app's users",
-    auth: 'admin',
-    params: [app],
-    query: 'ListUsersQuery',
-    ok: [200, 'ListUsersResponse'],
-  },
-  {
-    method: 'get',
-    path: '/admin/apps/{app}/feedback',
-    summary: "An app's feedback",
-    auth: 'admin',
-    params: [app],
-    query: 'ListFeedbackQuery',
-    ok: [200, 'ListFeedbackResponse'],
-  },
-  {
-    method: 'get',
-    path: '/admin/apps/{app}/adapters',
-    summary: "An app's adapter versions",
-    auth: 'admin',
-    params: [app],
-    query: 'ListAdaptersQuery',
-    ok: [200, 'ListAdaptersResponse'],
-  },
-  {
-    method: 'post',
-    path: '/admin/apps/{app}/generate',
-    summary: 'Generate as any user with any adapter version (compare outputs)',
-    auth: 'admin',
-    params: [app],
-    body: 'GenerateRequest',
-    ok: [200, 'GenerateResponse'],
-  },
-  {
-    method: 'get',
-    path: '/admin/jobs',
-    summary: 'Training jobs',
-    auth: 'admin',
-    query: 'ListJobsQuery',
-    ok: [200, 'ListJobsResponse'],
-  },
-  {
-    method: 'post',
-    path: '/admin/training/run',
-    summary: 'Run a training cycle now (wait: true answers when it has finished)',
-    auth: 'admin',
-    body: 'TrainingRunRequest',
-    ok: [200, 'TrainingRunResponse'],
-  },
-  {
-    method: 'post',
-    path: '/admin/adapters/promote',
-    summary: 'Make a version the active one',
-    auth: 'admin',
-    body: 'PromoteRequest',
-    ok: [200, 'ActiveFlipResponse'],
-  },
-  {
-    method: 'post',
-    path: '/admin/adapters/rollback',
-    summary: 'Go back to the version active before',
-    auth: 'admin',
-    body: 'RollbackRequest',
-    ok: [200, 'ActiveFlipResponse'],
-  },
-  { method: 'get', path: '/healthz', summary: 'Health', auth: 'none', ok: [200, null, 'ok'] },
-  {
-    method: 'get',
-    path: '/metrics',
-    summary: 'Prometheus metrics',
-    auth: 'none',
-    ok: [200, null, 'text/plain'],
-  },
-];
+const docsRoute = createRoute({
+  method: 'get',
+  path: '/docs',
+  tags: ['system'],
+  summary: 'The API reference in a browser (Swagger UI), with "try it out"',
+  security: [],
+  responses: { 200: { description: 'HTML', content: { 'text/html': { schema: z.string() } } } },
+});
 
-const ref = (name: ContractName) => ({ $ref: `#/components/schemas/${name}` });
+const DESCRIPTION = `Per-user LoRA adapters on a shared story model.
 
-export function openApiDocument(schemas = jsonSchemas()): Record<string, unknown> {
-  const paths: Record<string, Record<string, unknown>> = {};
-  for (const op of OPS) {
-    const query = op.query ? (schemas[op.query].properties as Record<string, object> | undefined) : undefined;
-    const parameters = [
-      ...(op.params ?? []),
-      ...Object.entries(query ?? {}).map(([name, schema]) => ({
-        name,
-        in: 'query',
-        required: false,
-        schema,
-      })),
-    ];
-    const [status, schema, description] = op.ok;
-    paths[op.path] ??= {};
-    (paths[op.path] as Record<string, unknown>)[op.method] = {
-      summary: op.summary,
-      ...(op.auth === 'none'
-        ? { security: [] }
-        : { security: [{ [op.auth === 'admin' ? 'admin' : 'bearer']: [] }] }),
-      ...(parameters.length ? { parameters } : {}),
-      ...(op.body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: ref(op.body) } } } }
-        : {}),
-      responses: {
-        [status]: {
-          description: description ?? 'OK',
-          ...(schema ? { content: { 'application/json': { schema: ref(schema) } } } : {}),
-        },
-        default: { description: 'Error', content: { 'application/json': { schema: ref('Error') } } },
-      },
-    };
-  }
-  return {
+**Authentication.** Apps call \`/v1/*\` with \`Authorization: Bearer <API key>\` (server to server: the body or path
+names the end \`user\`), or with a **user token**: a JWT signed HS256 with the app's signing secret, \`sub\` = the
+user, \`exp\` required (\`kid\` = the app id makes verification faster). A user token acts for its user only.
+The admin API (\`/admin/*\`) takes \`Authorization: Bearer <ADMIN_TOKEN>\`.
+
+**Errors** are JSON \`{ "error": { "code", "message", "details"? } }\`; a validation error (422) lists each field in
+\`details.issues\`. Bad input changes nothing.`;
+
+const DOCS_HTML = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Tailor API reference</title>
+<link rel="stylesheet" href="${DOCS_ASSETS}swagger-ui.css">
+<link rel="icon" href="${DOCS_ASSETS}favicon-32x32.png">
+<style>body { margin: 0 } .topbar { display: none }</style>
+</head><body><div id="ui"></div>
+<script src="${DOCS_ASSETS}swagger-ui-bundle.js"></script>
+<script>
+window.ui = SwaggerUIBundle({
+  url: '/openapi.json', dom_id: '#ui', deepLinking: true, tryItOutEnabled: true,
+  persistAuthorization: false, displayRequestDuration: true, docExpansion: 'list', defaultModelsExpandDepth: 0,
+});
+</script></body></html>`;
+
+/** The document's header; the paths and components come from the routes mounted on `app`. */
+export function openApiDocument(app: Routes): Record<string, unknown> {
+  app.openAPIRegistry.registerComponent('securitySchemes', 'appKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      "An app's API key (`tlk_…`), or a user token (JWT HS256 signed with the app's signing secret)",
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'The platform’s ADMIN_TOKEN',
+  });
+  return app.getOpenAPIDocument({
     openapi: '3.0.3',
-    info: {
-      title: 'Tailor API',
-      version: '1.0.0',
-      description:
-        'Per-user LoRA adapters on a shared story model. Authenticate with an app API key (server to server, ' +
-        'the body names `user`) or a user token (JWT HS256 signed with the app signing secret, `sub` = user, `exp` required).',
-    },
-    components: {
-      securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', description: 'App API key or user token' },
-        admin: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' },
+    info: { title: 'Tailor API', version: '1.0.0', description: DESCRIPTION },
+    tags: [
+      { name: 'generate', description: 'Text for a user, and scores of texts under their adapter' },
+      {
+        name: 'feedback',
+        description: 'What users liked, disliked and corrected: their adapters’ training data',
       },
-      schemas,
-    },
-    security: [{ bearer: [] }],
-    paths,
-  };
+      { name: 'users', description: 'A user’s adapter (to run on the device) and erasure' },
+      { name: 'apps', description: 'Apps, their settings, users, feedback and generations' },
+      { name: 'training', description: 'Training cycles, jobs and style adapters' },
+      { name: 'adapters', description: 'Adapter versions, promotion and rollback' },
+      { name: 'system', description: 'Health, metrics and this reference' },
+    ],
+  }) as unknown as Record<string, unknown>;
 }
 
-export function openApiRoutes() {
-  let doc: Record<string, unknown> | undefined;
-  return new Hono<HonoEnv>()
-    .get('/openapi.json', (c) => {
-      doc ??= openApiDocument();
-      return c.json(doc);
-    })
-    .get('/docs', (c) => c.html(DOCS_HTML));
+export function openApiRoutes(s: Services, document: () => Record<string, unknown>) {
+  const r = routes()
+    .openapi(openApiRoute, (c) => c.json(document(), 200))
+    .openapi(docsRoute, (c) => c.html(DOCS_HTML, 200));
+  r.get(`${DOCS_ASSETS}*`, async (c) => {
+    const file = c.req.path.slice(DOCS_ASSETS.length);
+    const asset = (await s.assets?.get(`docs/${file}`)) ?? null;
+    if (!asset) return c.notFound();
+    return c.body(asset.body as Uint8Array<ArrayBuffer>, 200, {
+      'content-type': asset.type,
+      'cache-control': 'public, max-age=86400',
+    });
+  });
+  return r;
 }

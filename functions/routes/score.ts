@@ -1,19 +1,35 @@
 // POST /v1/score: the negative log-likelihood of texts (after a context) under the user's adapter: how well
 // each candidate fits this reader. Apps rank candidates with it.
-import { Hono } from 'hono';
-import { type ScoreResponse, scoreRequest } from '../../schema/contracts.js';
+import { createRoute } from '@hono/zod-openapi';
+import { type ScoreResponse, scoreRequest, scoreResponse } from '../../schema/contracts.js';
 import { invalid } from '../http/errors.js';
-import { actingUser, callerApp, type HonoEnv, type Services, takeRateLimits } from '../http/services.js';
-import { parseWith, readJson } from '../http/validate.js';
-import { adaptersOrFallback, bodyField, withUser } from './generate.js';
+import { APP_ERRORS, appSecurity, body, errors, json, routes } from '../http/openapi.js';
+import { actingUser, callerApp, type Services, takeRateLimits } from '../http/services.js';
+import { adaptersOrFallback } from './generate.js';
+
+export const scoreRoute = createRoute({
+  method: 'post',
+  path: '/v1/score',
+  tags: ['generate'],
+  summary: "Score texts under the user's adapter",
+  description:
+    'The negative log-likelihood (nats) of each text after an optional context: lower fits the reader better. ' +
+    'Apps rank candidate continuations with it.',
+  security: appSecurity,
+  request: { body: body(scoreRequest) },
+  responses: {
+    200: json(scoreResponse, 'One result per text, in order'),
+    ...errors(...APP_ERRORS, 404, 409),
+  },
+});
 
 export function scoreRoutes(s: Services) {
-  return new Hono<HonoEnv>().post('/v1/score', async (c) => {
+  return routes().openapi(scoreRoute, async (c) => {
     const app = callerApp(c);
-    const raw = await readJson(c);
-    const req = parseWith(scoreRequest, withUser(raw, actingUser(c, bodyField(raw, 'user'))));
-    takeRateLimits(s, app.id, req.user);
-    const { resolved, refs, fallback } = await adaptersOrFallback(s, app, req.user, req.adapter, req.styles);
+    const req = c.req.valid('json');
+    const user = actingUser(c, req.user);
+    await takeRateLimits(s, app, user);
+    const { resolved, refs, fallback } = await adaptersOrFallback(s, app, user, req.adapter, req.styles);
     let results: Awaited<ReturnType<typeof s.engine.score>>;
     try {
       results = await s.engine.score(req.texts, {
@@ -25,12 +41,12 @@ export function scoreRoutes(s: Services) {
         throw invalid(`texts: ${e.message}`, { issues: [{ path: 'texts', message: e.message }] });
       throw e;
     }
-    const body: ScoreResponse = {
+    const out: ScoreResponse = {
       adapter: resolved.user,
       ...(resolved.styles.length ? { styles: resolved.styles } : {}),
       ...(fallback ? { adapter_fallback: { reason: fallback } } : {}),
       results: results.map((r) => ({ tokens: r.tokens, nll: r.nll, mean_nll: r.meanNll })),
     };
-    return c.json(body);
+    return c.json(out, 200);
   });
 }

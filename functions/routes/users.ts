@@ -1,24 +1,53 @@
 // A user's adapter (with a download link, to run it on the device), and erasure of everything about a user.
-import { Hono } from 'hono';
+import { createRoute } from '@hono/zod-openapi';
+import { z } from 'zod';
+import { ADAPTER_WEIGHTS } from '../../core/adapters/publish.js';
 import { getActiveAdapter } from '../../core/db/adapters.js';
 import { eraseEndUser } from '../../core/db/erase.js';
 import { deletePrefix } from '../../core/storage/delete-prefix.js';
 import { StorageError } from '../../core/storage/store.js';
-import { type UserAdapterResponse, userParams } from '../../schema/contracts.js';
-import { ADAPTER_WEIGHTS } from '../adapters/resolver.js';
+import { type UserAdapterResponse, userAdapterResponse, userParams } from '../../schema/contracts.js';
 import { downloadLink, FILES_ROUTE, verifyDownload } from '../http/download-links.js';
 import { ApiError, notFound } from '../http/errors.js';
-import { actingUser, callerApp, type HonoEnv, type Services } from '../http/services.js';
-import { pathParams } from '../http/validate.js';
+import { appSecurity, errors, json, type Routes, routes } from '../http/openapi.js';
+import { actingUser, callerApp, type Services, takeRateLimits } from '../http/services.js';
 
 const LINK_TTL_S = 3600;
 
+export const userAdapterRoute = createRoute({
+  method: 'get',
+  path: '/v1/users/{user}/adapter',
+  tags: ['users'],
+  summary: "The user's active adapter",
+  description:
+    'Its version, metrics and a download link of its weights (valid for an hour), to run it on the device.',
+  security: appSecurity,
+  request: { params: userParams },
+  responses: {
+    200: json(userAdapterResponse, 'The active version'),
+    ...errors(401, 403, 404, 422, 429),
+  },
+});
+
+export const eraseUserRoute = createRoute({
+  method: 'delete',
+  path: '/v1/users/{user}',
+  tags: ['users'],
+  summary: 'Erase a user',
+  description:
+    "Deletes the user's generations, feedback, adapter versions and their files. Idempotent: erasing a user " +
+    'the app does not know answers 204 too.',
+  security: appSecurity,
+  request: { params: userParams },
+  responses: { 204: { description: 'Erased' }, ...errors(401, 403, 422, 429) },
+});
+
 export function userRoutes(s: Services) {
-  return new Hono<HonoEnv>()
-    .get('/v1/users/:user/adapter', async (c) => {
+  return routes()
+    .openapi(userAdapterRoute, async (c) => {
       const app = callerApp(c);
-      const { user } = pathParams(c, userParams);
-      actingUser(c, user);
+      const user = actingUser(c, c.req.valid('param').user);
+      await takeRateLimits(s, app, user);
       const row = await getActiveAdapter(s.db, { appId: app.id, userId: user });
       if (!row) throw notFound(`user ${user} has no active adapter yet`);
       const origin = new URL(c.req.url).origin;
@@ -30,19 +59,19 @@ export function userRoutes(s: Services) {
         LINK_TTL_S,
         s.now(),
       );
-      const body: UserAdapterResponse = {
+      const out: UserAdapterResponse = {
         version: row.version,
         created_at: row.createdAt.toISOString(),
         base_model: row.baseModelId,
         metrics: row.metrics,
         download: link,
       };
-      return c.json(body);
+      return c.json(out, 200);
     })
-    .delete('/v1/users/:user', async (c) => {
+    .openapi(eraseUserRoute, async (c) => {
       const app = callerApp(c);
-      const { user } = pathParams(c, userParams);
-      actingUser(c, user);
+      const user = actingUser(c, c.req.valid('param').user);
+      await takeRateLimits(s, app, user);
       await eraseEndUser(s.db, app.id, user);
       // Every file under the user's prefix goes, also any a crashed run left unreferenced.
       await deletePrefix(s.store, `adapters/${app.id}/${user}/`);
@@ -52,9 +81,34 @@ export function userRoutes(s: Services) {
     });
 }
 
+const fileQuery = z.object({ expires: z.string().max(20), sig: z.string().max(128) });
+
+export const fileRoute = createRoute({
+  method: 'get',
+  path: `${FILES_ROUTE}{key}`,
+  tags: ['users'],
+  summary: 'Download a file by a signed link',
+  description:
+    'The links `GET /v1/users/{user}/adapter` hands out when the storage cannot sign its own (the local ' +
+    'directory store). `key` is the rest of the path; the link carries its own authorisation.',
+  security: [],
+  request: { query: fileQuery },
+  responses: {
+    200: {
+      description: 'The file',
+      content: { 'application/octet-stream': { schema: z.string().meta({ format: 'binary' }) } },
+    },
+    ...errors(403, 404, 422),
+  },
+});
+
 /** GET /v1/files/<key>?expires&sig: a signed download link of the app's own (local stores). */
-export function fileRoutes(s: Services) {
-  return new Hono<HonoEnv>().get(`${FILES_ROUTE}*`, async (c) => {
+export function fileRoutes(s: Services): Routes {
+  const r = routes();
+  // The key spans several path segments, which an OpenAPI path parameter cannot: the route is documented
+  // from its definition and served by a wildcard.
+  r.openAPIRegistry.registerPath(fileRoute);
+  r.get(`${FILES_ROUTE}*`, async (c) => {
     const key = decodeURIComponent(new URL(c.req.url).pathname.slice(FILES_ROUTE.length));
     if (!(await verifyDownload(s.urlSecret, key, c.req.query('expires'), c.req.query('sig'), s.now()))) {
       throw new ApiError(403, 'forbidden', 'this download link is invalid or has expired');
@@ -69,4 +123,5 @@ export function fileRoutes(s: Services) {
     if (!bytes) throw notFound('no such file');
     return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { 'content-type': 'application/octet-stream' });
   });
+  return r;
 }

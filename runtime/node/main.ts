@@ -12,6 +12,7 @@ import { Engine } from '../../functions/engine/engine.js';
 import type { Services } from '../../functions/http/services.js';
 import { startTraining } from '../../gpu-worker/runtime.js';
 import { TrainingScheduler } from '../../gpu-worker/scheduler.js';
+import { nodeAssets } from './assets.js';
 
 async function main(): Promise<void> {
   const generatedAdmin = process.env.ADMIN_TOKEN ? undefined : `adm_${randomBytes(24).toString('base64url')}`;
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
     baseModelId: config.baseModel,
     config,
     training: control,
+    assets: nodeAssets(),
     urlSecret: config.urlSecret ?? randomBytes(32).toString('base64url'),
     onError: (e) => console.error('[tailor]', e),
   });

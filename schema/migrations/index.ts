@@ -129,4 +129,16 @@ export const migrations: Migration[] = [
       `CREATE INDEX "training_jobs_app_created_idx" ON "training_jobs" USING btree ("app_id","created_at");`,
     ],
   },
+  {
+    tag: '0001_app_settings',
+    hash: 'bf6d52697d68cb19e9a0da7b8e7971b200f8272c9b7c17ca2c87704778c7c566',
+    statements: [
+      `CREATE TABLE "app_settings" (
+	"app_id" text PRIMARY KEY NOT NULL,
+	"settings" jsonb DEFAULT '{}'::jsonb NOT NULL,
+	"updated_at" timestamp (3) with time zone DEFAULT now() NOT NULL
+);`,
+      `ALTER TABLE "app_settings" ADD CONSTRAINT "app_settings_app_id_apps_id_fk" FOREIGN KEY ("app_id") REFERENCES "public"."apps"("id") ON DELETE cascade ON UPDATE no action;`,
+    ],
+  },
 ];

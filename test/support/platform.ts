@@ -12,6 +12,8 @@ import { MemoryStore } from '../../core/storage/memory-store.js';
 import { createApp } from '../../functions/app.js';
 import { Engine } from '../../functions/engine/engine.js';
 import { randomAdapter } from '../../functions/engine/testing.js';
+import { nodeAssets } from '../../runtime/node/assets.js';
+import { checkAnswer } from './contract.js';
 
 export const ADMIN = 'admin-token-for-tests-0123456789';
 
@@ -53,6 +55,7 @@ export async function startPlatform(env: Record<string, string> = {}): Promise<T
     baseModelId: config.baseModel,
     config,
     urlSecret: 'url-secret-for-tests',
+    assets: nodeAssets(),
   });
 
   const call: TestPlatform['call'] = async (method, path, opts = {}) => {
@@ -75,6 +78,11 @@ export async function startPlatform(env: Record<string, string> = {}): Promise<T
     } catch {
       json = undefined;
     }
+    checkAnswer(
+      app,
+      { method, path },
+      { status: res.status, type: res.headers.get('content-type') ?? '', json },
+    );
     return { status: res.status, json, text, headers: res.headers };
   };
 

@@ -1,7 +1,7 @@
 // Admin and system routes: apps, listings, promotion and rollback, training runs, health, metrics, OpenAPI.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertAdapter } from '../../core/db/adapters.js';
-import { ADMIN, startPlatform, type TestPlatform } from '../../test/support/platform.js';
+import { insertAdapter } from '../../../core/db/adapters.js';
+import { ADMIN, startPlatform, type TestPlatform } from '../../../test/support/platform.js';
 
 let p: TestPlatform;
 let app: { app_id: string; api_key: string };

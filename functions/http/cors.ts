@@ -1,0 +1,50 @@
+// Browsers may call /v1/* from the web pages an app allows (its settings, `cors.allowed_origins`). A preflight
+// names no app (it carries no credentials), so it passes when some app allows its origin; the answer to the
+// request itself carries the CORS headers only when the caller's app allows the origin, so a page can read
+// the answers of the apps that allow it and no other. Same-origin requests need none of this.
+import type { Context, Next } from 'hono';
+import { ApiError } from './errors.js';
+import type { HonoEnv, Services } from './services.js';
+
+const ALLOW_METHODS = 'GET, POST, DELETE, OPTIONS';
+const ALLOW_HEADERS = 'authorization, content-type';
+
+const crossOrigin = (c: Context, origin: string | undefined): origin is string =>
+  origin !== undefined && origin !== new URL(c.req.url).origin;
+
+/** Answers preflights; runs before authentication (a preflight has no Authorization header). */
+export function corsPreflight(s: Services) {
+  return async function preflight(c: Context<HonoEnv>, next: Next) {
+    const origin = c.req.header('origin');
+    if (
+      c.req.method !== 'OPTIONS' ||
+      !crossOrigin(c, origin) ||
+      !c.req.header('access-control-request-method')
+    ) {
+      return next();
+    }
+    if (!(await s.settings.anyAllowsOrigin(origin))) {
+      throw new ApiError(403, 'origin_not_allowed', `no app allows requests from ${origin} (settings: cors)`);
+    }
+    return c.body(null, 204, {
+      'access-control-allow-origin': origin,
+      'access-control-allow-methods': ALLOW_METHODS,
+      'access-control-allow-headers': ALLOW_HEADERS,
+      'access-control-max-age': '600',
+      vary: 'Origin',
+    });
+  };
+}
+
+/** Adds the CORS headers to an answer when the caller's app allows the page's origin. */
+export async function corsHeaders(s: Services, c: Context<HonoEnv>): Promise<void> {
+  const origin = c.req.header('origin');
+  c.header('vary', 'Origin', { append: true });
+  if (!crossOrigin(c, origin)) return;
+  const caller = c.get('caller');
+  if (!caller || caller.kind === 'admin') return;
+  const allowed = (await s.settings.of(caller.app.id)).cors.allowed_origins;
+  if (!allowed.includes(origin)) return;
+  c.header('access-control-allow-origin', origin);
+  c.header('access-control-expose-headers', 'retry-after');
+}

@@ -1,0 +1,160 @@
+// The shapes of training work, shared by the API (which enqueues jobs and shows them), the worker (which runs
+// them) and the console: job payloads by kind, the recipe overrides a job may carry, job progress and results,
+// and the metrics recorded on an adapter version. The trainer's own JSON contract builds on `trainSettings`.
+import { z } from 'zod';
+
+/** Style ids become storage key segments: the user-id alphabet, at most 64 characters. */
+export const STYLE_ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,64}$/;
+export const styleId = z
+  .string()
+  .regex(STYLE_ID_PATTERN, 'style ids are 1-64 characters of [A-Za-z0-9_.:@-]');
+
+export const ALL_TARGETS = [
+  'q_proj',
+  'k_proj',
+  'v_proj',
+  'o_proj',
+  'gate_proj',
+  'up_proj',
+  'down_proj',
+] as const;
+
+/** The trainer's optimisation settings (all optional: the trainer has defaults). */
+export const trainSettings = z
+  .object({
+    steps: z.number().int().min(1).max(100_000),
+    lr: z.number().positive(),
+    batch_size: z.number().int().min(1),
+    eval_every: z.number().int().min(1),
+    patience: z.number().int().min(1),
+    max_len: z.number().int().min(8).max(256),
+    weight_decay: z.number().min(0),
+    grad_clip: z.number().positive(),
+    seed: z.number().int(),
+  })
+  .partial();
+export type TrainSettings = z.infer<typeof trainSettings>;
+
+/** Partial recipe settings a job (or a scheduler) may carry; applied over the worker's defaults. */
+export const recipeOverrides = z
+  .object({
+    lora: z
+      .object({
+        r: z.number().int().min(1).max(64),
+        alpha: z.number().positive(),
+        targets: z.array(z.enum(ALL_TARGETS)).min(1),
+      })
+      .partial(),
+    train: trainSettings,
+    dataset: z
+      .object({
+        maxTokens: z.number().int().min(8).max(256),
+        heldoutPercent: z.number().min(0).max(90),
+        contextTokens: z.number().int().min(0).max(128),
+        editWeight: z.number().positive(),
+      })
+      .partial(),
+    gate: z.object({ minDelta: z.number().min(0) }).partial(),
+    usersPerJob: z.number().int().min(1).max(1024),
+    replay: z.object({ examples: z.number().int().min(0).max(512) }),
+  })
+  .partial();
+export type RecipeOverrides = z.infer<typeof recipeOverrides>;
+
+const owner = z.object({ appId: z.string().min(1), userId: z.string().min(1) });
+
+/** Each job kind's payload. */
+export const jobPayloads = {
+  /** Retrain these users' adapters on one base model, together: one trainer process, one batch. */
+  'train-users': z.object({
+    baseModel: z.string().min(1),
+    users: z.array(owner).min(1).max(1024),
+    recipe: recipeOverrides.optional(),
+  }),
+  /** Train an app-level style adapter from texts given here or a Brown genre's training passages. */
+  'train-style': z.object({
+    baseModel: z.string().min(1),
+    appId: z.string().min(1),
+    styleId,
+    source: z.union([
+      z.strictObject({ texts: z.array(z.string().min(1)).min(1).max(10_000) }),
+      z.strictObject({ genre: z.string().min(1).max(64) }),
+    ]),
+    recipe: recipeOverrides.optional(),
+  }),
+} as const;
+export type JobKind = keyof typeof jobPayloads;
+export type JobPayload<K extends JobKind> = z.infer<(typeof jobPayloads)[K]>;
+
+/** Where a running job is: `preparing`, `train` (steps), `publishing` (owners), `done`. Empty while queued. */
+export const jobProgress = z
+  .object({
+    stage: z.string(),
+    done: z.number(),
+    total: z.number(),
+    eta_s: z.number(),
+    /** Mean training loss of the step just run. */
+    loss: z.number(),
+    /** Owners still training (the others stopped early). */
+    active: z.number(),
+  })
+  .partial();
+export type JobProgress = z.infer<typeof jobProgress>;
+
+/** What a job did for one adapter owner: the version it published and the gate's verdict. */
+export const ownerOutcome = z.object({
+  app: z.string(),
+  user: z.string().optional(),
+  style: z.string().optional(),
+  version: z.string(),
+  status: z.enum(['active', 'rejected']),
+  heldout_loss_after: z.number(),
+  baseline_heldout_loss: z.number(),
+  /** `active:<version>` or `base`: what the new version was compared with. */
+  baseline: z.string(),
+});
+export type OwnerOutcome = z.infer<typeof ownerOutcome>;
+
+export const trainUsersResult = z.object({
+  users: z.array(ownerOutcome),
+  skipped: z.array(z.object({ app: z.string(), user: z.string(), reason: z.string() })),
+});
+export type TrainUsersResult = z.infer<typeof trainUsersResult>;
+
+/** A finished job's result: train-users' outcomes, or train-style's one outcome. */
+export const jobResult = z.union([trainUsersResult, ownerOutcome]);
+
+/** Metrics recorded on an adapter version (a trained one; an imported style records what it was). */
+export const adapterMetrics = z
+  .object({
+    train_loss_before: z.number(),
+    train_loss_after: z.number(),
+    heldout_loss_before: z.number(),
+    heldout_loss_after: z.number(),
+    baseline_heldout_loss: z.number(),
+    baseline: z.string(),
+    gate: z.object({ passed: z.boolean(), min_delta: z.number() }),
+    best_step: z.number(),
+    steps_run: z.number(),
+    train_examples: z.number(),
+    heldout_examples: z.number(),
+    seconds: z.number(),
+    device: z.string(),
+    recipe: z.object({ r: z.number(), alpha: z.number(), lr: z.number(), steps: z.number() }),
+    feedback: z.object({
+      items: z.number(),
+      likes: z.number(),
+      edits: z.number(),
+      dislikes: z.number(),
+      examples: z.number(),
+    }),
+    replay_examples: z.number(),
+    source: z.union([z.object({ genre: z.string() }), z.object({ texts: z.number() })]),
+    imported: z.boolean(),
+    r: z.number(),
+    alpha: z.number(),
+    modules: z.number(),
+    bytes: z.number(),
+  })
+  .partial();
+export type AdapterMetrics = z.infer<typeof adapterMetrics>;
