@@ -1,12 +1,17 @@
 // Training cycles: every `intervalS` (0 = only on demand) and on demand (`runCycle`, behind
-// POST /admin/training/run). A cycle picks the due users (design.md, "Retraining policy": at least
-// `minFeedback` new usable feedback items since the active version's data, and nothing trained within the
-// cool-down) and enqueues `train-users` jobs that train them together, `usersPerJob` per job. An on-demand
-// run naming users skips the policy: each named user with usable feedback is trained.
+// POST /admin/training/run). A cycle picks the due users (the retraining policy: at least `min_feedback` new
+// usable feedback items since the active version's data, and nothing trained within the cool-down, each app
+// by its own settings over the platform's defaults) and enqueues `train-users` jobs that train them together,
+// `usersPerJob` per job. Apps set to `schedule: manual` sit out the scheduled cycles. An on-demand run naming
+// users skips the policy: each named user with usable feedback is trained. The same timer applies the apps'
+// data retention.
 // Several schedulers (one per worker process) may run against one database: a transaction-scoped advisory
 // lock serialises cycles, and users already in a queued or running job are left out.
+import { readOverrides } from '../core/apps/settings.js';
+import { listAppSettings } from '../core/db/app-settings.js';
 import type { Db } from '../core/db/database.js';
 import { getJob, openJobPayloads } from '../core/db/jobs.js';
+import { deleteExpired } from '../core/db/retention.js';
 import { findDueUsers, usersWithUsableFeedback, withTrainingCycleLock } from '../core/db/training.js';
 import type { TrainingControl, TrainingRun } from '../core/training/control.js';
 import { enqueue, parsePayload } from '../core/training/jobs.js';
@@ -16,7 +21,10 @@ import { userRecipe, withOverrides } from './recipe.js';
 export interface SchedulerOptions {
   db: Db;
   baseModel: string;
+  /** The platform's defaults; each app's settings override them. */
   policy: { intervalS: number; minFeedback: number; cooldownS: number };
+  /** Seconds between retention sweeps (default 3600), whatever the training interval. */
+  retentionEveryS?: number;
   /** Recipe overrides carried by every job this scheduler enqueues. */
   recipe?: RecipeOverrides;
   maxAttempts?: number;
@@ -30,22 +38,49 @@ export interface SchedulerOptions {
 type Owner = JobPayload<'train-users'>['users'][number];
 
 export class TrainingScheduler implements TrainingControl {
-  private timer: ReturnType<typeof setInterval> | null = null;
+  private timers: ReturnType<typeof setInterval>[] = [];
 
   constructor(private readonly o: SchedulerOptions) {}
 
   start(): void {
-    const { intervalS } = this.o.policy;
-    if (intervalS <= 0 || this.timer) return;
-    this.timer = setInterval(() => {
-      this.runCycle({ wait: false }).catch((e) => this.say(`cycle failed: ${(e as Error).message}`));
-    }, intervalS * 1000);
-    this.timer.unref?.();
+    if (this.timers.length > 0) return;
+    const every = (seconds: number, run: () => Promise<unknown>, what: string) => {
+      const t = setInterval(
+        () => run().catch((e) => this.say(`${what} failed: ${(e as Error).message}`)),
+        seconds * 1000,
+      );
+      t.unref?.();
+      this.timers.push(t);
+    };
+    if (this.o.policy.intervalS > 0)
+      every(this.o.policy.intervalS, () => this.runCycle({ wait: false, scheduled: true }), 'cycle');
+    every(this.o.retentionEveryS ?? 3600, () => this.sweepRetention(), 'retention sweep');
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+  }
+
+  /** Deletes what each app's retention settings say is too old. */
+  async sweepRetention(): Promise<{ app: string; generations: number; feedback: number }[]> {
+    const out: { app: string; generations: number; feedback: number }[] = [];
+    for (const row of await listAppSettings(this.o.db)) {
+      const r = readOverrides(row.settings).retention;
+      if (!r?.generations_days && !r?.feedback_days) continue;
+      const n = await deleteExpired(this.o.db, {
+        appId: row.appId,
+        generationsDays: r.generations_days ?? 0,
+        feedbackDays: r.feedback_days ?? 0,
+      });
+      if (n.generations + n.feedback > 0) {
+        this.say(
+          `retention ${row.appId}: deleted ${n.generations} generation(s), ${n.feedback} feedback item(s)`,
+        );
+      }
+      out.push({ app: row.appId, ...n });
+    }
+    return out;
   }
 
   private say(line: string): void {
@@ -59,17 +94,43 @@ export class TrainingScheduler implements TrainingControl {
     return ids;
   }
 
-  /** Users due for training now, by the policy (usable feedback only), or the named ones with usable data. */
-  async dueUsers(run: Pick<TrainingRun, 'app' | 'users'>, db: Db = this.o.db): Promise<Owner[]> {
+  /**
+   * Users due for training now, each app by its own policy (usable feedback only), or the named ones with
+   * usable data. Apps with settings of their own are asked for one by one; all the others in one query.
+   */
+  async dueUsers(
+    run: Pick<TrainingRun, 'app' | 'users' | 'scheduled'>,
+    db: Db = this.o.db,
+  ): Promise<Owner[]> {
     if (run.users) {
       return usersWithUsableFeedback(db, { userIds: run.users, ...(run.app ? { appId: run.app } : {}) });
     }
-    const due = await findDueUsers(db, {
-      minFeedback: this.o.policy.minFeedback,
-      cooldownSeconds: this.o.policy.cooldownS,
-      ...(run.app ? { appId: run.app } : {}),
-    });
-    return due.map(({ appId, userId }) => ({ appId, userId }));
+    const defaults = {
+      schedule: 'auto',
+      min_feedback: this.o.policy.minFeedback,
+      cooldown_s: this.o.policy.cooldownS,
+    };
+    const own = new Map(
+      (await listAppSettings(db)).map((r) => [
+        r.appId,
+        { ...defaults, ...readOverrides(r.settings).training },
+      ]),
+    );
+    const due: Owner[] = [];
+    const ask = async (policy: typeof defaults, where: { appId?: string; excludeAppIds?: string[] }) => {
+      if (run.scheduled && policy.schedule === 'manual') return;
+      const found = await findDueUsers(db, {
+        minFeedback: policy.min_feedback,
+        cooldownSeconds: policy.cooldown_s,
+        ...where,
+      });
+      due.push(...found.map(({ appId, userId }) => ({ appId, userId })));
+    };
+    for (const [appId, policy] of own)
+      if (run.app === undefined || run.app === appId) await ask(policy, { appId });
+    if (run.app === undefined) await ask(defaults, { excludeAppIds: [...own.keys()] });
+    else if (!own.has(run.app)) await ask(defaults, { appId: run.app });
+    return due;
   }
 
   private async enqueueCycle(run: TrainingRun): Promise<string[]> {

@@ -3,7 +3,7 @@
 // outcome) created within the cool-down. Cycles are serialised by an advisory lock, so several schedulers (one
 // per worker process) can share a database.
 
-import { and, desc, eq, gt, inArray, notExists, type SQL, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, notExists, notInArray, type SQL, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import { adapters, feedback } from '../../schema/tables.js';
 import type { Db } from './database.js';
@@ -18,7 +18,15 @@ export interface DueUser {
 
 export async function findDueUsers(
   db: Db,
-  opts: { minFeedback: number; cooldownSeconds: number; appId?: string; userIds?: string[]; limit?: number },
+  opts: {
+    minFeedback: number;
+    cooldownSeconds: number;
+    appId?: string;
+    /** Leave these apps out (the scheduler asks for them with their own policy). */
+    excludeAppIds?: string[];
+    userIds?: string[];
+    limit?: number;
+  },
 ): Promise<DueUser[]> {
   const active = alias(adapters, 'active');
   const recent = alias(adapters, 'recent');
@@ -38,6 +46,7 @@ export async function findDueUsers(
     .where(
       and(
         opts.appId === undefined ? undefined : eq(feedback.appId, opts.appId),
+        opts.excludeAppIds?.length ? notInArray(feedback.appId, opts.excludeAppIds) : undefined,
         opts.userIds === undefined ? undefined : inArray(feedback.userId, opts.userIds),
         usableFeedback,
         gt(feedback.createdAt, sql`coalesce(${active.dataUntil}, '-infinity'::timestamptz)`),

@@ -5,6 +5,8 @@ export interface TrainingRun {
   app?: string;
   users?: string[];
   wait: boolean;
+  /** A scheduled cycle (the interval timer): apps whose settings say `training.schedule: manual` sit it out. */
+  scheduled?: boolean;
 }
 
 /** The worker's handle, where one runs in (or is reachable from) this process. */
