@@ -1,11 +1,35 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Two projects: `unit` (in process, no server, browser, trainer or model run: `npm run test:unit`, well under
+ * 30 s) and `integration` (everything that starts something). `npm test` runs both.
+ */
+const INTEGRATION = [
+  'test/{e2e,readme,docs,metrics,personalization}.test.ts',
+  'bench/**/*.test.ts',
+  'runtime/workers/{workerd,app-worker}.test.ts',
+  'runtime/node/cli.test.ts',
+  'gpu-worker/{orchestrator,cli-training,trainer-process,scheduler}.test.ts',
+  'functions/routes/**/*.test.ts',
+  'functions/engine/{engine,parity,decoder}.test.ts',
+  'core/model/tokenizer.test.ts',
+  'core/db/{pglite,postgres}.test.ts',
+  'core/storage/{s3,r2}-store.test.ts',
+  'core/node/{open,base-model}.test.ts',
+];
+const NEVER = ['node_modules/**', 'web/**', 'infra/workers/dist/**'];
+
 export default defineConfig({
   test: {
-    include: ['**/*.test.ts'],
-    exclude: ['node_modules/**', 'web/dist/**'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['**/*.test.ts'], exclude: [...NEVER, ...INTEGRATION] },
+      },
+      { extends: true, test: { name: 'integration', include: INTEGRATION, exclude: NEVER } },
+    ],
   },
 });

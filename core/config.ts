@@ -43,7 +43,7 @@ export const envSchema = z
       .min(1)
       .default('.tailor')
       .describe(
-        'embedded data: PGlite, the storage directory, the worker cache (relative to the repository)',
+        'embedded data: PGlite, the storage directory, the worker cache (relative: to where the process starts)',
       ),
     DATABASE_URL: optionalText
       .pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional())
@@ -59,7 +59,7 @@ export const envSchema = z
       .default(false)
       .describe('bucket in the path, not the host name (MinIO, local servers)'),
     ADMIN_TOKEN: secret('ADMIN_TOKEN').describe(
-      'opens the admin API and the console; `npm start` generates one for the run when unset',
+      'opens the admin API; `npm start` generates one for the run when unset',
     ),
     TAILOR_URL_SECRET: secret('TAILOR_URL_SECRET').describe(
       'signs download links the API serves itself; random per process on Node when unset, required on Workers',

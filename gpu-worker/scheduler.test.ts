@@ -36,7 +36,7 @@ async function likes(key: string, user: string, n: number) {
 async function usersOf(ids: string[]) {
   const jobs = await Promise.all(ids.map((id) => getJob(p.database.db, id)));
   return jobs
-    .flatMap((j) => (j?.payload as { users: { userId: string }[] }).users.map((u) => u.userId))
+    .flatMap((j) => (j ? (j.payload as { users: { userId: string }[] }).users.map((u) => u.userId) : []))
     .sort();
 }
 

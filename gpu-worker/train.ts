@@ -94,6 +94,7 @@ export async function trainAndPublish(
   const job: TrainerJob = {
     version: 1,
     base_model: model.dir,
+    base_model_id: model.id,
     lora: { r: recipe.lora.r, alpha: recipe.lora.alpha, targets: recipe.lora.targets },
     train: recipe.train,
     users: owners.map((o, i) => ({

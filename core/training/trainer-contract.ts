@@ -16,7 +16,10 @@ export type TrainingExample = z.infer<typeof trainingExample>;
 
 export const trainerJob = z.object({
   version: z.literal(TRAINER_CONTRACT_VERSION),
+  /** The base model package directory (absolute). */
   base_model: z.string().min(1),
+  /** Its id, written as `base_model_name_or_path` in the adapters' PEFT config (a path means nothing elsewhere). */
+  base_model_id: z.string().min(1).optional(),
   lora: z.object({
     r: z.number().int().min(1).max(64),
     alpha: z.number().positive(),

@@ -54,7 +54,7 @@ export function errors(...statuses: ErrorStatus[]) {
 
 /** What every JSON route of the app API can answer with. */
 export const APP_ERRORS: ErrorStatus[] = [400, 401, 403, 413, 415, 422, 429];
-export const ADMIN_ERRORS: ErrorStatus[] = [400, 403, 413, 415, 422];
+export const ADMIN_ERRORS: ErrorStatus[] = [400, 401, 403, 413, 415, 422];
 
 export const appSecurity = [{ appKey: [] }];
 export const adminSecurity = [{ adminToken: [] }];

@@ -7,6 +7,8 @@ import { json, type Routes, routes } from '../http/openapi.js';
 import type { Services } from '../http/services.js';
 
 export const DOCS_ASSETS = '/docs/assets/';
+/** Swagger UI's files the page loads (from the swagger-ui-dist package), served under DOCS_ASSETS. */
+export const DOCS_ASSET_FILES = ['swagger-ui.css', 'swagger-ui-bundle.js', 'favicon-32x32.png'];
 
 const openApiRoute = createRoute({
   method: 'get',

@@ -4,7 +4,8 @@
 //
 //   npx tsx infra/workers/build.ts [entry] [--outdir DIR] [--minify] [--nodejs-compat]
 //   default entry: runtime/workers/engine-worker.ts → infra/workers/dist/engine-worker/
-//   the HTTP app:  runtime/workers/app-worker.ts --nodejs-compat → infra/workers/dist/app-worker/
+//   the HTTP app:  runtime/workers/app-worker.ts --nodejs-compat --assets infra/workers/dist/app-worker-assets
+//                  → infra/workers/dist/app-worker/ (+ the static files of /docs in app-worker-assets/)
 //
 // Output: DIR/index.mjs, DIR/<name>.wasm for each wasm import, DIR/meta.json (esbuild metafile). The
 // bundle resolves packages with the conditions workerd uses (`workerd`, `worker`, `browser`), maps
@@ -15,9 +16,11 @@
 // which workerd itself provides under that flag, and only from the files named there (postgres.js's
 // Workers build, and the Workers entries' own glue): the shared code under functions/ stays Web-only.
 import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
-import { basename, join, relative, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { DOCS_ASSET_FILES, DOCS_ASSETS } from '../../functions/routes/openapi.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -36,6 +39,11 @@ export interface BuildWorkerOptions {
    * NODEJS_COMPAT_IMPORTS (and no other Node import). Default false.
    */
   nodejsCompat?: boolean;
+  /**
+   * Also write the static files the Worker's routes leave to Cloudflare's static assets (Swagger UI's, for
+   * /docs) into this folder (`[assets] directory` in the wrangler config). It is emptied first.
+   */
+  assetsDir?: string;
 }
 
 export interface BuiltWorker {
@@ -174,6 +182,7 @@ export async function buildWorker(opts: BuildWorkerOptions = {}): Promise<BuiltW
     wasm.push(to);
   }
   await writeFile(join(outdir, 'meta.json'), JSON.stringify(result.metafile));
+  if (opts.assetsDir) await writeStaticAssets(resolve(opts.assetsDir));
   const main = join(outdir, 'index.mjs');
   return {
     outdir,
@@ -188,21 +197,39 @@ export async function buildWorker(opts: BuildWorkerOptions = {}): Promise<BuiltW
   };
 }
 
+/** Swagger UI's files under docs/assets/, where the /docs page loads them from. */
+export async function writeStaticAssets(dir: string): Promise<string[]> {
+  await rm(dir, { recursive: true, force: true });
+  const docs = join(dir, DOCS_ASSETS.replace(/^\/|\/$/g, ''));
+  await mkdir(docs, { recursive: true });
+  const swagger = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+  for (const f of DOCS_ASSET_FILES) await copyFile(join(swagger, f), join(docs, f));
+  return DOCS_ASSET_FILES.map((f) => join(docs, f));
+}
+
 async function main(argv: string[]): Promise<void> {
   let entry: string | undefined;
   let outdir: string | undefined;
   let minify = false;
   let nodejsCompat = false;
+  let assetsDir: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a === '--outdir') outdir = argv[++i];
+    else if (a === '--assets') assetsDir = argv[++i];
     else if (a === '--minify') minify = true;
     else if (a === '--nodejs-compat') nodejsCompat = true;
     else if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
     else entry = a;
   }
   const t0 = performance.now();
-  const built = await buildWorker({ entry, outdir, minify, nodejsCompat });
+  const built = await buildWorker({
+    entry,
+    outdir,
+    minify,
+    nodejsCompat,
+    ...(assetsDir ? { assetsDir } : {}),
+  });
   const kb = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
   const size = Object.entries(built.metafile.outputs).find(([f]) => f.endsWith('index.mjs'))?.[1].bytes ?? 0;
   console.log(

@@ -1,23 +1,28 @@
-// `npm run demo`: starts Tailor (embedded defaults, in a temporary data directory), plays simulated story
-// readers through the whole loop — feedback, one training cycle, scoring and generation with their adapters
-// — and trains a genre style; prints what changed. Options: --readers N (default 4), --no-style.
+// `npm run demo`: starts Tailor (embedded defaults, in a temporary data directory) and plays simulated story
+// readers through the whole loop — feedback, one training cycle (a progress bar), then scoring and generation
+// with their adapters — and prints what each reader's adapter learned, and which versions the gate rejected
+// and why. Options: --readers N (default 4), --style (also trains the "mystery" genre style, a few minutes
+// more), --keep (keep the data directory).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { followJobs, type JobView } from '../node/job-progress.js';
 import { startServer } from '../node/launch.js';
-import { type ApiClient, followJobs, formatReport, runPersonalization } from './personalization.js';
+import { type ApiClient, formatReport, runPersonalization } from './personalization.js';
 
 const { values } = parseArgs({
   options: {
     readers: { type: 'string', default: '4' },
-    'no-style': { type: 'boolean', default: false },
+    style: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
   },
 });
+const started = Date.now();
 const admin = `demo-admin-${Date.now()}`;
 const dataDir = mkdtempSync(join(tmpdir(), 'tailor-demo-'));
 const say = (line: string) => console.log(`[demo] ${line}`);
+const seconds = (ms: number) => `${(ms / 1000).toFixed(0)} s`;
 
 say(`starting Tailor in ${dataDir} …`);
 const server = await startServer({
@@ -29,7 +34,7 @@ const server = await startServer({
   DATABASE_URL: '',
   S3_BUCKET: '',
 });
-say(`platform at ${server.url}`);
+say(`platform at ${server.url} (${seconds(Date.now() - started)})`);
 
 const api: ApiClient = {
   async call(method, path, opts = {}) {
@@ -47,27 +52,34 @@ const api: ApiClient = {
 };
 
 try {
-  const generations = 8;
+  const generations = 4;
   const report = await runPersonalization(api, {
     admin,
     readers: Number(values.readers),
     generations,
     log: say,
+    progress: process.stdout,
   });
+  const t = report.seconds;
   console.log(
-    `\nStory readers after one training cycle (${report.trainSeconds.toFixed(0)} s; NLL in nats/token on the last third of each story, never sent as feedback):\n`,
+    `\nStory readers after one training cycle. NLL: nats per token on the last third of each reader's story, ` +
+      `never sent as feedback, with the base model and with the reader's adapter; "others": the other readers' ` +
+      `stories; non-fiction: held-out Brown passages.\n`,
   );
   console.log(formatReport(report, generations));
 
-  if (!values['no-style']) {
-    const apps = await api.call('GET', '/admin/apps', { key: admin });
-    const appId = apps.json.items[0].id as string;
+  if (values.style) {
+    const appId = (await api.call('GET', '/admin/apps', { key: admin })).json.items[0].id as string;
     say('training the "mystery" style from the mystery genre’s training passages …');
-    const started = await api.call('POST', `/admin/apps/${appId}/styles`, {
+    const queued = await api.call('POST', `/admin/apps/${appId}/styles`, {
       key: admin,
       body: { style: 'mystery', genre: 'mystery' },
     });
-    const [job] = await followJobs(api, admin, [started.json.job.id], say);
+    const [job] = await followJobs(
+      async (id) => (await api.call('GET', `/admin/jobs/${id}`, { key: admin })).json as JobView,
+      [queued.json.job.id],
+      process.stdout,
+    );
     if (job?.status !== 'succeeded') throw new Error(`style job ${job?.status}: ${job?.error}`);
     const prompt = 'When she opened the door of the study, she saw';
     const asUser = async (styles: { id: string; weight: number }[]) =>
@@ -81,6 +93,11 @@ try {
     console.log(`  base:            ${(await asUser([])).replace(/\s+/g, ' ')}`);
     console.log(`  mystery (w=1):   ${(await asUser([{ id: 'mystery', weight: 1 }])).replace(/\s+/g, ' ')}`);
   }
+  console.log(
+    `\nTimes: start ${seconds(Date.now() - started - (t.feedback + t.training + t.measuring) * 1000)}, feedback ` +
+      `${t.feedback.toFixed(0)} s, training ${t.training.toFixed(0)} s, measuring ${t.measuring.toFixed(0)} s; ` +
+      `${seconds(Date.now() - started)} in all.${values.style ? '' : ' (--style also trains a genre style.)'}`,
+  );
 } finally {
   await server.stop();
   if (!values.keep) rmSync(dataDir, { recursive: true, force: true });

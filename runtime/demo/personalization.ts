@@ -1,6 +1,8 @@
 // Plays simulated story readers through the API loop and measures what their adapters learned: the driver
 // behind the personalization test and `npm run demo`. Everything goes through HTTP API v1 (feedback, a
 // training run, scoring, generation), as an app would.
+import type { OwnerOutcome } from '../../schema/training.js';
+import { followJobs, type JobView, type ProgressOutput } from '../node/job-progress.js';
 import { heldoutMaterial, type Story } from './readers.js';
 
 export interface ApiClient {
@@ -16,6 +18,9 @@ export interface ReaderReport {
   story: string;
   genre: string;
   feedback: number;
+  /** The version the training cycle published for the reader, and the gate's verdict on it. */
+  outcome: OwnerOutcome | null;
+  /** The reader's active version after the cycle (null: none, the base model serves them). */
   version: string | null;
   /** Mean NLL per token of the story's last third (never sent), base model vs the reader's adapter. */
   ownBefore: number;
@@ -34,8 +39,9 @@ export interface ReaderReport {
 export interface PersonalizationReport {
   readers: ReaderReport[];
   generalPassages: number;
-  trainSeconds: number;
-  jobs: { id: string; status: string; error: string | null }[];
+  /** Seconds spent sending feedback, in the training cycle, and measuring the adapters. */
+  seconds: { feedback: number; training: number; measuring: number };
+  jobs: JobView[];
 }
 
 export interface PersonalizationOptions {
@@ -45,6 +51,8 @@ export interface PersonalizationOptions {
   /** Generations per reader, with and without the adapter, for the names count. */
   generations?: number;
   log?: (line: string) => void;
+  /** Where the training job's progress bar goes (none: no bar). */
+  progress?: ProgressOutput | null;
 }
 
 async function ok(res: Promise<{ status: number; json: any }>, what: string): Promise<any> {
@@ -89,32 +97,12 @@ async function namesRecalled(api: ApiClient, key: string, story: Story, n: numbe
   return hits;
 }
 
-/** Polls jobs until each has finished, logging progress as it changes. */
-export async function followJobs(api: ApiClient, admin: string, ids: string[], log: (line: string) => void) {
-  const out: { id: string; status: string; error: string | null }[] = [];
-  for (const id of ids) {
-    let last = '';
-    for (;;) {
-      const job = await ok(api.call('GET', `/admin/jobs/${id}`, { key: admin }), 'job');
-      const p = job.progress ?? {};
-      const line = `${job.status} ${p.stage ?? ''} ${p.done ?? 0}/${p.total ?? '?'}${p.loss ? ` loss ${Number(p.loss).toFixed(3)}` : ''}`;
-      if (line !== last) log(`job ${id}: ${line}`);
-      last = line;
-      if (job.status === 'succeeded' || job.status === 'failed') {
-        out.push({ id, status: job.status, error: job.error });
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  }
-  return out;
-}
-
 export async function runPersonalization(
   api: ApiClient,
   o: PersonalizationOptions,
 ): Promise<PersonalizationReport> {
   const log = o.log ?? (() => {});
+  const t0 = Date.now();
   const { stories, general } = heldoutMaterial({ stories: o.readers ?? 6 });
   const app = await ok(
     api.call('POST', '/admin/apps', { key: o.admin, body: { name: 'story-readers' } }),
@@ -151,28 +139,55 @@ export async function runPersonalization(
   }
 
   const n = o.generations ?? 8;
-  const before = new Map<string, { names: number }>();
-  for (const s of stories) before.set(s.file, { names: await namesRecalled(api, key, s, n, 'none') });
+  const promptOf = (s: Story) => (s.future[0] as string).split(/\s+/).slice(0, 12).join(' ');
+  const sample = async (s: Story, adapter: 'auto' | 'none') =>
+    (
+      await ok(
+        api.call('POST', '/v1/generate', {
+          key,
+          body: { user: s.file, prompt: promptOf(s), max_tokens: 40, seed: 1, adapter },
+        }),
+        'generate',
+      )
+    ).text as string;
+  // What the base model does, measured while the trainer trains (a process of its own, on another core).
+  const measureBase = async () => {
+    const out = new Map<string, { names: number; nll: number; sample: string }>();
+    for (const s of stories) {
+      out.set(s.file, {
+        names: await namesRecalled(api, key, s, n, 'none'),
+        nll: await meanNll(api, key, s.file, s.future, 'none'),
+        sample: await sample(s, 'none'),
+      });
+    }
+    return { readers: out, general: await meanNll(api, key, stories[0]?.file as string, general, 'none') };
+  };
 
-  log('training cycle…');
-  const t0 = Date.now();
+  const t1 = Date.now();
+  log(`training cycle for ${stories.length} readers (one job, one batch)…`);
   // Start the cycle, then follow its jobs (a long cycle outlasts HTTP clients' patience with `wait: true`).
   const run = await ok(
     api.call('POST', '/admin/training/run', { key: o.admin, body: { app: app.app_id } }),
     'training run',
   );
-  const jobs = await followJobs(
-    api,
-    o.admin,
-    run.jobs.map((j: any) => j.id as string),
-    log,
-  );
-  const trainSeconds = (Date.now() - t0) / 1000;
-  log(`training done in ${trainSeconds.toFixed(0)} s: ${jobs.map((j) => j.status).join(', ')}`);
+  const [jobs, baseline] = await Promise.all([
+    followJobs(
+      (id) => ok(api.call('GET', `/admin/jobs/${id}`, { key: o.admin }), 'job'),
+      run.jobs.map((j: JobView) => j.id),
+      o.progress ?? null,
+    ),
+    measureBase(),
+  ]);
+  const t2 = Date.now();
+  log(`training done in ${((t2 - t1) / 1000).toFixed(0)} s: ${jobs.map((j) => j.status).join(', ')}`);
+  const outcomes = new Map<string, OwnerOutcome>();
+  for (const j of jobs) {
+    const users = j.result && 'users' in j.result ? j.result.users : [];
+    for (const u of users) if (u.user) outcomes.set(u.user, u);
+  }
 
-  const base = new Map<string, number>();
-  for (const s of stories) base.set(s.file, await meanNll(api, key, s.file, s.future, 'none'));
-  const generalBase = await meanNll(api, key, stories[0]?.file as string, general, 'none');
+  const base = new Map([...baseline.readers].map(([file, b]) => [file, b.nll]));
+  const generalBase = baseline.general;
 
   const readers: ReaderReport[] = [];
   for (const s of stories) {
@@ -189,22 +204,12 @@ export async function runPersonalization(
     const generalChange = (await meanNll(api, key, s.file, general, 'auto')) / generalBase - 1;
     const ownChange = own / (base.get(s.file) as number) - 1;
     const otherChange = otherChanges.reduce((a, b) => a + b, 0) / otherChanges.length;
-    const prompt = (s.future[0] as string).split(/\s+/).slice(0, 12).join(' ');
-    const sample = async (adapter: 'auto' | 'none') =>
-      (
-        await ok(
-          api.call('POST', '/v1/generate', {
-            key,
-            body: { user: s.file, prompt, max_tokens: 40, seed: 1, adapter },
-          }),
-          'generate',
-        )
-      ).text;
     readers.push({
       reader: s.file,
       story: s.file,
       genre: s.genre,
       feedback: sent.get(s.file) ?? 0,
+      outcome: outcomes.get(s.file) ?? null,
       version,
       ownBefore: base.get(s.file) as number,
       ownAfter: own,
@@ -212,45 +217,79 @@ export async function runPersonalization(
       otherChangePct: 100 * otherChange,
       specificityPts: 100 * (otherChange - ownChange),
       generalChangePct: 100 * generalChange,
-      namesBefore: before.get(s.file)?.names ?? 0,
+      namesBefore: baseline.readers.get(s.file)?.names ?? 0,
       namesAfter: await namesRecalled(api, key, s, n, 'auto'),
-      sample: { prompt, base: await sample('none'), adapter: await sample('auto') },
+      sample: {
+        prompt: promptOf(s),
+        base: baseline.readers.get(s.file)?.sample ?? '',
+        adapter: await sample(s, 'auto'),
+      },
     });
   }
-  return { readers, generalPassages: general.length, trainSeconds, jobs };
+  const seconds = {
+    feedback: (t1 - t0) / 1000,
+    training: (t2 - t1) / 1000,
+    measuring: (Date.now() - t2) / 1000,
+  };
+  return { readers, generalPassages: general.length, seconds, jobs };
 }
 
+const pct = (x: number) => `${x > 0 ? '+' : ''}${x.toFixed(2)}%`;
+
+/**
+ * The readers as a table. A reader whose new version the gate rejected has no adapter: the base model serves
+ * them, so their row says so instead of showing a 0 % change, and a line below says why.
+ */
 export function formatReport(r: PersonalizationReport, generations: number): string {
   const head = [
     'reader',
     'genre',
     'feedback',
-    'version',
+    'new version',
     'NLL before',
     'NLL after',
-    'own Δ%',
-    'others Δ%',
+    'own Δ',
+    'others Δ',
     'specificity',
-    'non-fiction Δ%',
+    'non-fiction Δ',
     `names /${generations}`,
   ];
-  const rows = r.readers.map((x) => [
-    x.reader,
-    x.genre,
-    String(x.feedback),
-    x.version ?? '-',
-    x.ownBefore.toFixed(3),
-    x.ownAfter.toFixed(3),
-    x.ownChangePct.toFixed(2),
-    x.otherChangePct.toFixed(2),
-    `${x.specificityPts >= 0 ? '+' : ''}${x.specificityPts.toFixed(2)} pts`,
-    x.generalChangePct.toFixed(2),
-    `${x.namesBefore} → ${x.namesAfter}`,
-  ]);
+  const rows = r.readers.map((x) => {
+    const served = x.version !== null;
+    return [
+      x.reader,
+      x.genre,
+      String(x.feedback),
+      x.outcome ? `${x.outcome.version} ${x.outcome.status === 'active' ? 'promoted' : 'REJECTED'}` : 'none',
+      x.ownBefore.toFixed(3),
+      served ? x.ownAfter.toFixed(3) : 'base model',
+      served ? pct(x.ownChangePct) : '-',
+      served ? pct(x.otherChangePct) : '-',
+      served ? `${x.specificityPts >= 0 ? '+' : ''}${x.specificityPts.toFixed(2)} pts` : '-',
+      served ? pct(x.generalChangePct) : '-',
+      served ? `${x.namesBefore} → ${x.namesAfter}` : '-',
+    ];
+  });
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ');
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] as number))
+      .join('  ')
+      .trimEnd();
   const out = [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
-  for (const x of r.readers.slice(0, 3)) {
+  const promoted = r.readers.filter((x) => x.outcome?.status === 'active').length;
+  out.push('', `${promoted} of ${r.readers.length} readers got a new adapter.`);
+  for (const x of r.readers) {
+    const o = x.outcome;
+    if (o?.status === 'rejected') {
+      out.push(
+        `${x.reader}: ${o.version} was REJECTED by the gate: its held-out loss ${o.heldout_loss_after.toFixed(4)} did ` +
+          `not beat ${o.baseline === 'base' ? 'the base model' : o.baseline}'s ${o.baseline_heldout_loss.toFixed(4)}, so ` +
+          `${x.version ? `${x.version} stays active` : 'the base model keeps serving this reader'}.`,
+      );
+    } else if (!o) out.push(`${x.reader}: no version was trained (see the job's log).`);
+  }
+  for (const x of r.readers.filter((y) => y.version !== null).slice(0, 3)) {
     out.push(
       '',
       `${x.reader} — prompt: "${x.sample.prompt}"`,

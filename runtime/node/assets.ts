@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { StaticAssets } from '../../functions/deps.js';
+import { DOCS_ASSET_FILES } from '../../functions/routes/openapi.js';
 
 const TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
@@ -11,11 +12,9 @@ const TYPES: Record<string, string> = {
   '.png': 'image/png',
 };
 
-const DOCS_FILES = ['swagger-ui.css', 'swagger-ui-bundle.js', 'favicon-32x32.png'];
-
 export function nodeAssets(): StaticAssets {
   const swagger = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
-  const files = new Map(DOCS_FILES.map((f) => [`docs/${f}`, join(swagger, f)]));
+  const files = new Map(DOCS_ASSET_FILES.map((f) => [`docs/${f}`, join(swagger, f)]));
   const cache = new Map<string, Promise<{ body: Uint8Array; type: string }>>();
   return {
     async get(path) {

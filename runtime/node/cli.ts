@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { signUserToken } from '../../functions/auth/jwt.js';
+import { followJobs, type JobView } from './job-progress.js';
 
 const HELP = `tailor — operate a Tailor platform
 
@@ -83,37 +84,9 @@ function table(rows: Record<string, unknown>[], columns: string[]): string {
   ].join('\n');
 }
 
-const FINISHED = new Set(['succeeded', 'failed']);
-
-function bar(done: number, total: number, width = 24): string {
-  const filled = total > 0 ? Math.min(width, Math.round((width * done) / total)) : 0;
-  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
-}
-
-/** Polls the jobs until they have finished, drawing a progress line on stderr. */
-async function waitForJobs(ids: string[], pollMs = 1000): Promise<any[]> {
-  const tty = process.stderr.isTTY;
-  let last = '';
-  for (;;) {
-    const jobs = await Promise.all(ids.map((id) => admin(`/admin/jobs/${encodeURIComponent(id)}`)));
-    const finished = jobs.filter((j) => FINISHED.has(j.status)).length;
-    const current = jobs.find((j) => j.status === 'running') ?? jobs.find((j) => !FINISHED.has(j.status));
-    const p = current?.progress ?? {};
-    const line = current
-      ? `${current.id} ${current.status} ${p.stage ?? ''} ${bar(p.done ?? 0, p.total ?? 0)} ${p.done ?? 0}/${p.total ?? 0}${
-          typeof p.loss === 'number' ? ` loss ${p.loss.toFixed(4)}` : ''
-        }${typeof p.eta_s === 'number' ? ` eta ${Math.round(p.eta_s)}s` : ''}  (${finished}/${jobs.length} jobs done)`
-      : `${finished}/${jobs.length} jobs done`;
-    if (line !== last) {
-      process.stderr.write(tty ? `\r\x1b[K${line}` : `${line}\n`);
-      last = line;
-    }
-    if (finished === jobs.length) {
-      if (tty) process.stderr.write('\n');
-      return jobs;
-    }
-    await new Promise((r) => setTimeout(r, pollMs));
-  }
+/** Follows the jobs until they have finished, a progress bar each on stderr. */
+function waitForJobs(ids: string[]): Promise<JobView[]> {
+  return followJobs((id) => admin(`/admin/jobs/${encodeURIComponent(id)}`), ids, process.stderr);
 }
 
 /** Each version a job published (or why it failed), as a table. */

@@ -36,7 +36,7 @@ const listAdaptersRoute = createRoute({
   security,
   summary: "An app's adapter versions (of one user or style), newest first",
   request: { params: appParams, query: listAdaptersQuery },
-  responses: { 200: json(listAdaptersResponse, 'A page of versions'), ...errors(403, 404, 422) },
+  responses: { 200: json(listAdaptersResponse, 'A page of versions'), ...errors(401, 403, 404, 422) },
 });
 const promoteRoute = createRoute({
   method: 'post',

@@ -59,7 +59,7 @@ const listAppsRoute = createRoute({
   security,
   summary: 'List apps, newest first',
   request: { query: pageQuery },
-  responses: { 200: json(listAppsResponse, 'A page of apps'), ...errors(403, 422) },
+  responses: { 200: json(listAppsResponse, 'A page of apps'), ...errors(401, 403, 422) },
 });
 const getAppRoute = createRoute({
   method: 'get',
@@ -68,7 +68,7 @@ const getAppRoute = createRoute({
   security,
   summary: 'One app',
   request: { params: appParams },
-  responses: { 200: json(appItem, 'The app'), ...errors(403, 404, 422) },
+  responses: { 200: json(appItem, 'The app'), ...errors(401, 403, 404, 422) },
 });
 const getSettingsRoute = createRoute({
   method: 'get',
@@ -78,7 +78,7 @@ const getSettingsRoute = createRoute({
   summary: "An app's settings",
   description: "The settings in force, what the app set itself, and the platform's defaults under them.",
   request: { params: appParams },
-  responses: { 200: json(appSettingsResponse, 'The settings'), ...errors(403, 404, 422) },
+  responses: { 200: json(appSettingsResponse, 'The settings'), ...errors(401, 403, 404, 422) },
 });
 const patchSettingsRoute = createRoute({
   method: 'patch',
@@ -102,7 +102,7 @@ const listUsersRoute = createRoute({
   security,
   summary: "An app's users, newest first",
   request: { params: appParams, query: listUsersQuery },
-  responses: { 200: json(listUsersResponse, 'A page of users'), ...errors(403, 404, 422) },
+  responses: { 200: json(listUsersResponse, 'A page of users'), ...errors(401, 403, 404, 422) },
 });
 const listFeedbackRoute = createRoute({
   method: 'get',
@@ -111,7 +111,7 @@ const listFeedbackRoute = createRoute({
   security,
   summary: "An app's feedback (of one user), newest first",
   request: { params: appParams, query: listFeedbackQuery },
-  responses: { 200: json(listFeedbackResponse, 'A page of feedback'), ...errors(403, 404, 422) },
+  responses: { 200: json(listFeedbackResponse, 'A page of feedback'), ...errors(401, 403, 404, 422) },
 });
 const listGenerationsRoute = createRoute({
   method: 'get',
@@ -120,7 +120,7 @@ const listGenerationsRoute = createRoute({
   security,
   summary: "An app's generations (of one user), newest first",
   request: { params: appParams, query: listGenerationsQuery },
-  responses: { 200: json(listGenerationsResponse, 'A page of generations'), ...errors(403, 404, 422) },
+  responses: { 200: json(listGenerationsResponse, 'A page of generations'), ...errors(401, 403, 404, 422) },
 });
 const adminGenerateRoute = createRoute({
   method: 'post',

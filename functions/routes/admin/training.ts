@@ -30,7 +30,7 @@ const listJobsRoute = createRoute({
   security,
   summary: 'Training jobs, newest first',
   request: { query: listJobsQuery },
-  responses: { 200: json(listJobsResponse, 'A page of jobs'), ...errors(403, 422) },
+  responses: { 200: json(listJobsResponse, 'A page of jobs'), ...errors(401, 403, 422) },
 });
 const getJobRoute = createRoute({
   method: 'get',
@@ -39,7 +39,7 @@ const getJobRoute = createRoute({
   security,
   summary: 'One job, with its progress and log',
   request: { params: jobParams },
-  responses: { 200: json(jobItem, 'The job'), ...errors(403, 404, 422) },
+  responses: { 200: json(jobItem, 'The job'), ...errors(401, 403, 404, 422) },
 });
 const trainingRunRoute = createRoute({
   method: 'post',

@@ -57,5 +57,7 @@ class LoraLinear(nn.Module):
                 y = y + torch.bmm(torch.bmm(x, a.transpose(1, 2)), b.transpose(1, 2))
             else:  # one pair per group of consecutive rows: A [U, r, in], B [U, out, r], B = U × n rows
                 g = x.reshape(a.shape[0], -1, x.shape[-1])  # [U, n·T, in]
-                y = y + torch.bmm(torch.bmm(g, a.transpose(1, 2)), b.transpose(1, 2)).reshape(y.shape)
+                # y += (g A^T) B^T, added in place of a temporary: the output is as large as the base one's
+                y = torch.baddbmm(y.reshape(a.shape[0], -1, y.shape[-1]), torch.bmm(g, a.transpose(1, 2)),
+                                  b.transpose(1, 2)).reshape(y.shape)
         return y

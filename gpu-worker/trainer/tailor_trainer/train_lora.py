@@ -8,7 +8,7 @@ elementwise and gradient clipping is per user: a user's adapter comes out the sa
 The job is a JSON object (contract version 1; the TS orchestrator owns the schema and validates it too):
 {
   "version": 1,
-  "base_model": "models/brown-4m",
+  "base_model": "/abs/path/models/brown-4m", "base_model_id": "brown-4m",
   "lora": {"r": 8, "alpha": 16, "targets": ["q_proj", ...]},
   "train": {"steps": 60, "lr": 3e-4, "batch_size": 8, "eval_every": 5, "patience": 3, "max_len": 128,
             "weight_decay": 0.0, "seed": 0},
@@ -38,6 +38,7 @@ from .progress import Progress
 
 CONTRACT_VERSION = 1
 PEFT_PREFIX = "base_model.model."
+TRAIN_SAMPLE = 32  # training examples per user the reported train losses are measured on
 
 
 class JobError(ValueError):
@@ -131,11 +132,15 @@ class StackedLora:
     def parameters(self) -> list[torch.nn.Parameter]:
         return [p for m in self.modules for p in (self.A[m], self.B[m])]
 
-    def feed(self, rows_user: torch.Tensor | None) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-        """Per-row pairs for `rows_user`; None = the whole stack, for rows grouped by user (n rows each)."""
+    def feed(self, rows_user: torch.Tensor | None, groups: torch.Tensor | None = None
+             ) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """Per-row pairs for `rows_user`; None = per-group pairs for rows grouped by user (n rows each): the
+        whole stack, or the users in `groups` (those still training)."""
         s = self.cfg.scaling
         if rows_user is None:
-            return {m: (self.A[m], self.B[m] * s) for m in self.modules}
+            if groups is None:
+                return {m: (self.A[m], self.B[m] * s) for m in self.modules}
+            return {m: (self.A[m][groups], self.B[m][groups] * s) for m in self.modules}
         return {m: (self.A[m][rows_user], self.B[m][rows_user] * s) for m in self.modules}
 
     def user_state(self, u: int) -> dict[str, torch.Tensor]:
@@ -217,18 +222,27 @@ def batch_tensors(seqs, masks, device):
 
 
 def user_losses(model, lora: StackedLora, rows: list[tuple[int, list[int], list[bool], float]], n_users: int,
-                device: str, grouped: bool = False) -> torch.Tensor:
-    """Per user, the weighted mean NLL of their completion tokens over the given rows ([U], differentiable).
-    `grouped`: the rows are every user's in order, the same number each (the training batches)."""
+                device: str, groups: list[int] | None = None) -> torch.Tensor:
+    """Per user, the weighted mean NLL of their completion tokens over the given rows ([U], differentiable; 0
+    for users without rows). `groups`: the rows are these users' in this order, the same number each (the
+    training batches), so each group's rows share one adapter pair."""
     users = torch.tensor([r[0] for r in rows], device=device)
     ids, scored = batch_tensors([r[1] for r in rows], [r[2] for r in rows], device)
     weights = torch.tensor([r[3] for r in rows], device=device)
     attention = (torch.arange(ids.shape[1], device=device)[None] < torch.tensor([len(r[1]) for r in rows],
                                                                                    device=device)[:, None]).long()
-    logits, _ = model(ids[:, :-1], attention_mask=attention[:, :-1], lora=lora.feed(None if grouped else users))
+    if groups is None:
+        feed = lora.feed(users)
+    elif len(groups) == n_users:
+        feed = lora.feed(None)
+    else:
+        feed = lora.feed(None, torch.tensor(groups, device=device))
     target_mask = scored[:, 1:]
-    nll = nll_per_token(logits, ids[:, 1:], ignore=~target_mask)
-    per_row = nll.sum(1) * weights
+    # Logits only where a completion token is predicted: the prompt positions need none.
+    logits, _ = model(ids[:, :-1], attention_mask=attention[:, :-1], lora=feed, logits_at=target_mask)
+    token_nll = torch.nn.functional.cross_entropy(logits.float(), ids[:, 1:][target_mask], reduction="none")
+    row_of = torch.arange(ids.shape[0], device=device)[:, None].expand_as(target_mask)[target_mask]
+    per_row = torch.zeros(ids.shape[0], device=device).index_add(0, row_of, token_nll) * weights
     tok_row = target_mask.sum(1).float() * weights
     num = torch.zeros(n_users, device=device).index_add(0, users, per_row)
     den = torch.zeros(n_users, device=device).index_add(0, users, tok_row)
@@ -236,9 +250,13 @@ def user_losses(model, lora: StackedLora, rows: list[tuple[int, list[int], list[
 
 
 @torch.no_grad()
-def eval_users(model, lora, data, key, settings, bos, device, chunk: int = 32) -> list[float]:
+def eval_users(model, lora, data, key, settings, bos, device, chunk: int = 32,
+               only: list[int] | None = None) -> list[float]:
+    """Each user's mean loss on their `key` examples (the users in `only`; the others get nan)."""
     rows = []
     for u, d in enumerate(data):
+        if only is not None and u not in only:
+            continue
         seqs, masks, weights = make_rows(d[key], bos, settings.max_len)
         rows += [(u, s, m, 1.0) for s, m in zip(seqs, masks)]
     num = torch.zeros(len(data))
@@ -250,7 +268,8 @@ def eval_users(model, lora, data, key, settings, bos, device, chunk: int = 32) -
                                                 torch.tensor([float(sum(r[2][1:])) for r in part]))
         num += losses * toks
         den += toks
-    return (num / den.clamp(min=1e-9)).tolist()
+    out = (num / den.clamp(min=1e-9)).tolist()
+    return out if only is None else [x if u in only else math.nan for u, x in enumerate(out)]
 
 
 def run_job(job: dict, device: str) -> dict:
@@ -269,7 +288,11 @@ def run_job(job: dict, device: str) -> dict:
         seqs, masks, weights = make_rows(d["train"], bos, settings.max_len)
         train_rows.append(list(zip(seqs, masks, weights)))
 
-    before_train = eval_users(model, lora, data, "train", settings, bos, device)
+    # The training-set losses reported (before, after) are measured on a fixed sample: on every example they
+    # cost as much as a dozen training steps, and they only describe the fit.
+    for d in data:
+        d["train_sample"] = d["train"][:: max(1, len(d["train"]) // TRAIN_SAMPLE)][:TRAIN_SAMPLE]
+    before_train = eval_users(model, lora, data, "train_sample", settings, bos, device)
     before_held = eval_users(model, lora, data, "heldout", settings, bos, device)
     baseline_held = {u: eval_users(model, FixedLora(model, d["baseline"], device), [d], "heldout", settings, bos,
                                    device)[0]
@@ -283,22 +306,25 @@ def run_job(job: dict, device: str) -> dict:
     history = []
     step = 0
     for step in range(1, settings.steps + 1):
+        # Only users still training take part: one that stopped early keeps its best state and costs nothing.
+        training = [u for u in range(n) if active[u]]
         rows = []
-        for u in range(n):
+        for u in training:
             pool = train_rows[u]
             # batch_size rows each (a small pool repeats, in a fresh order): equal groups per user
             perm = torch.randperm(len(pool), generator=gens[u]).tolist()
             pick = [perm[i % len(pool)] for i in range(settings.batch_size)]
             rows += [(u, *pool[i]) for i in pick]
-        losses = user_losses(model, lora, rows, n, device, grouped=True)
+        losses = user_losses(model, lora, rows, n, device, groups=training)
         opt.zero_grad(set_to_none=True)
         losses.sum().backward()
         lora.clip_per_user(settings.grad_clip)
         opt.step()
-        entry = {"step": step, "train_loss": [round(x, 5) for x in losses.tolist()]}
+        step_losses = losses.tolist()
+        entry = {"step": step, "train_loss": [round(step_losses[u], 5) if active[u] else None for u in range(n)]}
         if step % settings.eval_every == 0 or step == settings.steps:
-            held = eval_users(model, lora, data, "heldout", settings, bos, device)
-            entry["heldout_loss"] = [round(x, 5) for x in held]
+            held = eval_users(model, lora, data, "heldout", settings, bos, device, only=training)
+            entry["heldout_loss"] = [round(held[u], 5) if u in training else None for u in range(n)]
             for u in range(n):
                 if not active[u]:
                     continue
@@ -309,7 +335,7 @@ def run_job(job: dict, device: str) -> dict:
                     stale[u] += 1
                     active[u] = stale[u] < settings.patience
         history.append(entry)
-        mean_loss = sum(entry["train_loss"]) / n
+        mean_loss = sum(step_losses[u] for u in training) / len(training)
         progress.update(step, loss=mean_loss, active=sum(active))
         if not any(active):
             break
@@ -319,7 +345,8 @@ def run_job(job: dict, device: str) -> dict:
         out = Path(d["out_dir"])
         out.mkdir(parents=True, exist_ok=True)
         safetensors_io.save(best_state[u], out / "adapter_model.safetensors", {"format": "pt"})
-        (out / "adapter_config.json").write_text(json.dumps(lcfg.to_peft(job["base_model"]), indent=2) + "\n")
+        peft_config = lcfg.to_peft(job.get("base_model_id") or job["base_model"])
+        (out / "adapter_config.json").write_text(json.dumps(peft_config, indent=2) + "\n")
         results.append({"id": d["id"], "out_dir": str(out), "best_step": best_step[u],
                         "train_examples": len(d["train"]), "heldout_examples": len(d["heldout"]),
                         "train_loss_before": before_train[u], "heldout_loss_before": before_held[u],
@@ -331,7 +358,7 @@ def run_job(job: dict, device: str) -> dict:
         for m in lora.modules:
             lora.A[m].data[u] = best_state[u][f"{PEFT_PREFIX}{m}.lora_A.weight"].to(device)
             lora.B[m].data[u] = best_state[u][f"{PEFT_PREFIX}{m}.lora_B.weight"].to(device)
-    after_train = eval_users(model, lora, data, "train", settings, bos, device)
+    after_train = eval_users(model, lora, data, "train_sample", settings, bos, device)
     for u, r in enumerate(results):
         r["train_loss_after"] = after_train[u]
     return {"version": CONTRACT_VERSION, "users": results, "steps_run": step, "seconds": round(time.time() - t0, 2),
