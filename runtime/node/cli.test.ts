@@ -42,6 +42,28 @@ describe('tailor CLI', () => {
     expect((await verifyUserToken(token, secret, Math.floor(Date.now() / 1000))).sub).toBe('cli-reader');
   });
 
+  it("shows an app's settings, marks what it set, changes and resets them", async () => {
+    const appId = /app_id\s+(\S+)/.exec(await run(['apps', 'create', 'cli-settings']))?.[1] as string;
+    expect(await run(['settings', appId])).toMatch(/training\.min_feedback\s+8\s*$/m);
+    const changed = await run([
+      'settings',
+      appId,
+      '--set',
+      'training.min_feedback=3',
+      '--set',
+      'cors.allowed_origins=https://a.example,https://b.example',
+      '--set',
+      'defaults.adapter=none',
+    ]);
+    expect(changed).toMatch(/training\.min_feedback\s+3\s+\*/);
+    expect(changed).toMatch(/cors\.allowed_origins\s+https:\/\/a\.example, https:\/\/b\.example\s+\*/);
+    expect(changed).toMatch(/defaults\.adapter\s+none\s+\*/);
+    const reset = await run(['settings', appId, '--reset', 'training.min_feedback']);
+    expect(reset).toMatch(/training\.min_feedback\s+8\s*$/m);
+    await expect(run(['settings', appId, '--set', 'training.min_feedback=0'])).rejects.toThrow(/422/);
+    await expect(run(['settings', appId, '--set', 'nodot=1'])).rejects.toThrow(/section\.field/);
+  });
+
   it('says what is wrong when the admin token is refused', async () => {
     process.env.ADMIN_TOKEN = 'wrong-token-0123456789';
     await expect(run(['apps', 'list'])).rejects.toThrow(/403: this route needs the admin token/);

@@ -23,6 +23,9 @@ const HELP = `tailor — operate a Tailor platform
                                       adventure, humor...; a texts file holds texts separated by blank lines)
   tailor styles import <app> <style> <peft-dir>
                                       import a PEFT LoRA adapter directory as the style's active version
+  tailor settings <app> [--set <section.field>=<value> ...] [--reset <section.field> ...]
+                                      show an app's settings (* = set by the app), or change them, e.g.
+                                      --set training.min_feedback=4 --set cors.allowed_origins=https://a,https://b
   tailor jobs [--status <status>]     list training jobs
   tailor worker                       run a training worker in this process (DATABASE_URL, S3_*, as the
                                       API; TAILOR_SCHEDULE=0 leaves interval cycles to other workers)
@@ -116,6 +119,44 @@ function outcomes(jobs: any[]): string {
   return table(rows, ['job', 'owner', 'version', 'status', 'heldout', 'baseline']);
 }
 
+/** `--set training.min_feedback=4` and `--reset cors.allowed_origins` as a merge patch of the settings. */
+export function settingsPatch(sets: string[], resets: string[]): Record<string, Record<string, unknown>> {
+  const patch: Record<string, Record<string, unknown>> = {};
+  const at = (key: string) => {
+    const [section, field, ...rest] = key.split('.');
+    if (!section || !field || rest.length) throw new CliError(`name a setting as section.field, got ${key}`);
+    patch[section] ??= {};
+    return { section, field };
+  };
+  for (const s of sets) {
+    const eq = s.indexOf('=');
+    if (eq < 0) throw new CliError(`--set wants section.field=value, got ${s}`);
+    const { section, field } = at(s.slice(0, eq));
+    const raw = s.slice(eq + 1);
+    (patch[section] as Record<string, unknown>)[field] =
+      field === 'allowed_origins' ? raw.split(',').filter(Boolean) : /^\d+$/.test(raw) ? Number(raw) : raw;
+  }
+  for (const r of resets) {
+    const { section, field } = at(r);
+    (patch[section] as Record<string, unknown>)[field] = null;
+  }
+  return patch;
+}
+
+function settingsTable(
+  settings: Record<string, Record<string, unknown>>,
+  overrides: Record<string, object>,
+): string {
+  const rows = Object.entries(settings).flatMap(([section, fields]) =>
+    Object.entries(fields).map(([field, value]) => ({
+      setting: `${section}.${field}`,
+      value: Array.isArray(value) ? value.join(', ') || '(none)' : value,
+      set: field in ((overrides[section] as object | undefined) ?? {}) ? '*' : '',
+    })),
+  );
+  return table(rows, ['setting', 'value', 'set']);
+}
+
 export async function run(argv: string[]): Promise<string> {
   const { positionals, values } = parseArgs({
     args: argv,
@@ -129,6 +170,8 @@ export async function run(argv: string[]): Promise<string> {
       text: { type: 'string', multiple: true },
       'texts-file': { type: 'string' },
       status: { type: 'string' },
+      set: { type: 'string', multiple: true },
+      reset: { type: 'string', multiple: true },
     },
   });
   const [cmd, sub, a] = positionals;
@@ -210,6 +253,13 @@ export async function run(argv: string[]): Promise<string> {
       },
     });
     return `style ${r.adapter.style}: ${r.adapter.version} is active${r.retired ? ` (was ${r.retired.version})` : ''}`;
+  }
+  if (cmd === 'settings' && sub) {
+    const path = `/admin/apps/${encodeURIComponent(sub)}/settings`;
+    const patch = settingsPatch(values.set ?? [], values.reset ?? []);
+    const r =
+      Object.keys(patch).length > 0 ? await admin(path, { method: 'PATCH', body: patch }) : await admin(path);
+    return settingsTable(r.settings, r.overrides);
   }
   if (cmd === 'jobs') {
     const q = values.status ? `?status=${encodeURIComponent(values.status)}` : '';
