@@ -5,10 +5,10 @@ import { defineConfig } from 'vitest/config';
  * 30 s) and `integration` (everything that starts something). `npm test` runs both.
  */
 const INTEGRATION = [
-  'test/{e2e,readme,docs,metrics,personalization}.test.ts',
+  'test/{e2e,readme,docs,metrics,personalization,responsiveness}.test.ts',
   'bench/**/*.test.ts',
   'runtime/workers/{workerd,app-worker}.test.ts',
-  'runtime/node/cli.test.ts',
+  'runtime/node/{cli,engine-pool}.test.ts',
   'gpu-worker/{orchestrator,cli-training,trainer-process,scheduler}.test.ts',
   'functions/routes/**/*.test.ts',
   'functions/engine/{engine,parity,decoder}.test.ts',

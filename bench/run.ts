@@ -14,6 +14,7 @@ import * as lora from './lora.js';
 import * as manyUsers from './many-users.js';
 import { updateReadme } from './report.js';
 import * as runtime from './runtime.js';
+import * as serving from './serving.js';
 import { type BenchContext, loadShippedPackage, ROOT, TMP } from './setup.js';
 import * as training from './training.js';
 
@@ -26,6 +27,7 @@ export const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<Measured[
   'latency-memory': latencyMemory.run,
   ceiling: ceiling.run,
   ingest: ingest.run,
+  serving: serving.run,
   training: training.run,
 };
 

@@ -110,6 +110,15 @@ export const envSchema = z
     TAILOR_PYTHON: optionalText.describe(
       'the Python with torch for the trainer; /usr/bin/python3 when unset',
     ),
+    ENGINE_THREADS: z
+      .string()
+      .trim()
+      .regex(/^(auto|\d{1,2})$/, 'auto or a number of threads (0: decode on the HTTP thread)')
+      .default('auto')
+      .describe('worker threads that decode (Node); auto = one per core, 0 = in the HTTP thread'),
+    ADAPTER_CACHE_MB: int(1, 65_536)
+      .default(64)
+      .describe('memory for adapter tensors, all engine threads together'),
   })
   .superRefine((env, ctx) => {
     if (env.S3_ENDPOINT && !env.S3_BUCKET) {
@@ -160,6 +169,8 @@ export interface Config {
   };
   training: { intervalS: number; minFeedback: number; cooldownS: number };
   worker: { inProcess: boolean; schedule: boolean; device: string; threads: number; python?: string };
+  /** `threads`: 'auto' (one per core, the Node runtime decides) or a number; 0 decodes on the HTTP thread. */
+  engine: { threads: 'auto' | number; adapterCacheBytes: number };
 }
 
 export class ConfigError extends Error {
@@ -238,6 +249,10 @@ export function loadConfig(
       device: e.TAILOR_TRAIN_DEVICE,
       threads: e.TAILOR_TRAIN_THREADS,
       ...(e.TAILOR_PYTHON ? { python: e.TAILOR_PYTHON } : {}),
+    },
+    engine: {
+      threads: e.ENGINE_THREADS === 'auto' ? 'auto' : Number(e.ENGINE_THREADS),
+      adapterCacheBytes: e.ADAPTER_CACHE_MB * 1024 * 1024,
     },
   };
   return deepFreeze(config);

@@ -4,7 +4,7 @@ import type { Config } from '../core/config.js';
 import type { Db } from '../core/db/database.js';
 import type { BlobStore } from '../core/storage/store.js';
 import type { TrainingControl } from '../core/training/control.js';
-import type { Engine } from './engine/engine.js';
+import type { InferenceEngine } from './engine/inference.js';
 
 /** Static files the platform serves itself (the API reference's scripts, the console), by relative path. */
 export interface StaticAssets {
@@ -14,7 +14,8 @@ export interface StaticAssets {
 export interface AppDeps {
   db: Db;
   store: BlobStore;
-  engine: Engine;
+  /** Inference: the engine in this thread, or a pool of engines in worker threads. */
+  engine: InferenceEngine;
   /** Id of the base model the engine serves (`brown-4m`). */
   baseModelId: string;
   config: Readonly<Config>;

@@ -10,7 +10,7 @@
 import type { Adapter } from '../../schema/tables.js';
 import { type AdapterOwner, insertAdapter, promoteAdapter } from '../db/adapters.js';
 import type { Db } from '../db/database.js';
-import type { BlobStore } from '../storage/store.js';
+import { type BlobStore, StorageError } from '../storage/store.js';
 
 export const ADAPTER_CONFIG = 'adapter_config.json';
 export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
@@ -19,6 +19,16 @@ export const PACKAGE_MANIFEST = 'tailor.json';
 export interface PackageFiles {
   config: Uint8Array;
   weights: Uint8Array;
+}
+
+/** The two files an engine needs of the version under `prefix`; a StorageError when either is missing. */
+export async function readAdapterFiles(store: BlobStore, prefix: string): Promise<PackageFiles> {
+  const [config, weights] = await Promise.all([
+    store.get(prefix + ADAPTER_CONFIG),
+    store.get(prefix + ADAPTER_WEIGHTS),
+  ]);
+  if (!config || !weights) throw new StorageError(`adapter files missing under ${prefix}`);
+  return { config, weights };
 }
 
 /** The `tailor.json` of a package. */

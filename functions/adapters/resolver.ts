@@ -2,10 +2,10 @@
 // changes once per training cycle), an explicit version, and app-level styles with their weights. The
 // result is a list of engine AdapterRefs whose files load from storage on an engine cache miss.
 
-import { ADAPTER_CONFIG, ADAPTER_WEIGHTS } from '../../core/adapters/publish.js';
+import { readAdapterFiles } from '../../core/adapters/publish.js';
 import { type AdapterOwner, getActiveAdapter, getAdapterVersion } from '../../core/db/adapters.js';
 import type { Db } from '../../core/db/database.js';
-import { type BlobStore, StorageError } from '../../core/storage/store.js';
+import type { BlobStore } from '../../core/storage/store.js';
 import type { AdapterChoice, StyleWeight } from '../../schema/contracts.js';
 import type { Adapter } from '../../schema/tables.js';
 import type { AdapterRef } from '../engine/engine.js';
@@ -77,15 +77,9 @@ export class AdapterResolver {
     const prefix = row.storagePrefix;
     return {
       key: prefix,
+      prefix,
       weight,
-      load: async () => {
-        const [config, weights] = await Promise.all([
-          this.store.get(prefix + ADAPTER_CONFIG),
-          this.store.get(prefix + ADAPTER_WEIGHTS),
-        ]);
-        if (!config || !weights) throw new StorageError(`adapter files missing under ${prefix}`);
-        return { config, weights };
-      },
+      load: () => readAdapterFiles(this.store, prefix),
     };
   }
 }

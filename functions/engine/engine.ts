@@ -21,6 +21,7 @@ import {
   resolveGenerateOptions,
   runGeneration,
 } from './generate.js';
+import type { InferenceEngine } from './inference.js';
 import { loadModelPackage, type ModelPackage } from './model-package.js';
 import { type ScoreResult, scoreTexts } from './score.js';
 
@@ -30,6 +31,8 @@ export interface AdapterRef {
   key: string;
   /** Fetches the version's files; called only on a cache miss. */
   load: () => Promise<AdapterFiles>;
+  /** Where its files are in storage: an engine in another thread loads them from there itself. */
+  prefix?: string;
   /** Multiplies the adapter's update. Default 1. */
   weight?: number;
 }
@@ -65,7 +68,7 @@ export interface EngineMetrics {
 
 type CachedLora = LoraAdapter | ComposedLora;
 
-export class Engine {
+export class Engine implements InferenceEngine {
   private readonly cache: AdapterCache<CachedLora>;
   private readonly limits: AdapterLimits;
   private readonly counts = {
@@ -130,6 +133,10 @@ export class Engine {
     );
     gen.result.catch(() => {}); // the caller may only iterate: the error reaches it there
     return gen;
+  }
+
+  async prepareAdapters(refs: readonly AdapterRef[]): Promise<void> {
+    await this.resolveLora(refs);
   }
 
   /** Negative log-likelihood of each text after `context`, under the base model plus `adapters`. */

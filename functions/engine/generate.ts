@@ -14,6 +14,7 @@ import type { KVCache, LoraInputs } from './decoder.js';
 import type { ModelPackage } from './model-package.js';
 import { Sampler } from './sampler.js';
 import { StopMatcher } from './stop.js';
+import { yieldToEventLoop } from './yield.js';
 
 export type FinishReason = 'stop' | 'length' | 'eos';
 
@@ -199,6 +200,7 @@ export async function runGeneration(
     let completion = 0;
     let finishReason: FinishReason;
     for (;;) {
+      await yieldToEventLoop();
       o.signal?.throwIfAborted();
       const tok = sampler.sample(logits, params, rng);
       if (firstTokenAt === 0) firstTokenAt = performance.now();

@@ -7,15 +7,20 @@ import { TextTokenizer, type TokenizerConfig, type TokenizerJson } from '../../c
 import type { BlobStore } from '../../core/storage/store.js';
 import { Decoder, type DecoderLike } from './decoder.js';
 
-export interface ModelPackage {
+/** What a base model is, without its weights: enough to count tokens and check adapters' shapes. */
+export interface ModelInfo {
   /** The storage prefix it was read from, e.g. `models/brown-4m/`. */
   id: string;
   config: BaseModelConfig;
   tokenizer: TextTokenizer;
-  decoder: DecoderLike;
   shape: DecoderShape;
   /** Most positions a sequence may use (BOS included). */
   contextLength: number;
+}
+
+/** A model ready to run: its info and its ONNX decoder. */
+export interface ModelPackage extends ModelInfo {
+  decoder: DecoderLike;
 }
 
 export class ModelPackageError extends Error {
@@ -40,7 +45,23 @@ export function loadModelPackage(store: BlobStore, prefix: string): Promise<Mode
   return loading;
 }
 
-async function readPackage(store: BlobStore, id: string): Promise<ModelPackage> {
+/** config.json and the tokenizer of the package under `prefix`, without creating an ONNX session. */
+export async function loadModelInfo(store: BlobStore, prefix: string): Promise<ModelInfo> {
+  const id = prefix.endsWith('/') ? prefix : `${prefix}/`;
+  const { config, tokenizer } = await readInfoFiles(store, id);
+  return {
+    id,
+    config,
+    tokenizer,
+    shape: decoderShapeFromConfig(config),
+    contextLength: config.max_position_embeddings,
+  };
+}
+
+async function readInfoFiles(
+  store: BlobStore,
+  id: string,
+): Promise<{ config: BaseModelConfig; tokenizer: TextTokenizer }> {
   const need = async (name: string) => {
     const bytes = await store.get(`${id}${name}`);
     if (!bytes) throw new ModelPackageError(`model package ${id}: ${name} is missing`);
@@ -54,21 +75,27 @@ async function readPackage(store: BlobStore, id: string): Promise<ModelPackage> 
       throw new ModelPackageError(`model package ${id}: ${name} is not JSON`);
     }
   };
-  const [config, tokenizerJson, tokenizerConfig, onnx] = await Promise.all([
+  const [config, tokenizerJson, tokenizerConfig] = await Promise.all([
     json('config.json'),
     json('tokenizer.json'),
     store.get(`${id}tokenizer_config.json`).then((b) => (b ? JSON.parse(new TextDecoder().decode(b)) : {})),
-    need('model.onnx'),
   ]);
-  const cfg = checkConfig(config, id);
-  const shape = decoderShapeFromConfig(cfg);
-  const decoder = await Decoder.create(onnx, shape);
-  return modelPackageFromParts({
-    id,
-    config: cfg,
+  return {
+    config: checkConfig(config, id),
     tokenizer: new TextTokenizer(tokenizerJson as TokenizerJson, tokenizerConfig as TokenizerConfig),
-    decoder,
-  });
+  };
+}
+
+async function readPackage(store: BlobStore, id: string): Promise<ModelPackage> {
+  const [{ config, tokenizer }, onnx] = await Promise.all([
+    readInfoFiles(store, id),
+    store.get(`${id}model.onnx`).then((b) => {
+      if (!b) throw new ModelPackageError(`model package ${id}: model.onnx is missing`);
+      return b;
+    }),
+  ]);
+  const decoder = await Decoder.create(onnx, decoderShapeFromConfig(config));
+  return modelPackageFromParts({ id, config, tokenizer, decoder });
 }
 
 /** Assembles a package from parts already in hand (tests use it with a scripted decoder). */

@@ -1,8 +1,10 @@
 // Log-likelihood of texts: each row is [BOS] + context tokens + text tokens, and the negative
 // log-likelihood is summed over the text tokens only. Rows are right-padded and masked so several texts
 // share one decoder run; batches are cut so B × T stays under `maxBatchTokens` (logits are B × T × vocab).
+
 import type { LoraInputs } from './decoder.js';
 import type { ModelPackage } from './model-package.js';
+import { yieldToEventLoop } from './yield.js';
 
 export interface ScoreResult {
   /** Text tokens scored. */
@@ -56,6 +58,7 @@ export async function scoreTexts(
   const todo = rows.filter((r) => r.ids.length > r.first).sort((a, b) => b.ids.length - a.ids.length);
   const budget = opts.maxBatchTokens ?? 2048;
   while (todo.length > 0) {
+    await yieldToEventLoop(); // a batch of up to 2,048 positions is one long step: let others in between
     const t = (todo[0] as (typeof todo)[number]).ids.length;
     const batch = todo.splice(0, Math.max(1, Math.floor(budget / t)));
     const ids = batch.map((r) => [...r.ids, ...new Array<number>(t - r.ids.length).fill(tokenizer.eosId)]);

@@ -5,6 +5,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { RepoError } from '../../core/db/errors.js';
+import { EngineUnavailableError } from '../engine/inference.js';
 
 export class ApiError extends Error {
   override name = 'ApiError';
@@ -55,6 +56,9 @@ function fromHono(err: HTTPException): ApiError {
 
 function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
+  if (err instanceof EngineUnavailableError) {
+    return new ApiError(503, 'unavailable', err.message, undefined, { 'retry-after': '1' });
+  }
   if (err instanceof HTTPException) return fromHono(err);
   if (err instanceof z.ZodError) return fromZod(err);
   if (err instanceof RepoError) return new ApiError(REPO_STATUS[err.code], err.code, err.message);

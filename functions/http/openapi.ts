@@ -40,7 +40,7 @@ const ERRORS = {
   415: 'The body is not sent as application/json',
   422: 'The request is invalid: `error.details.issues` names each field',
   429: 'Over a rate limit: retry after `Retry-After` seconds',
-  503: 'A part the route needs is not available here',
+  503: 'A part the route needs is not available now or here: retry after `Retry-After` seconds when given',
 } as const;
 export type ErrorStatus = keyof typeof ERRORS;
 

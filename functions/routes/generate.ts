@@ -15,6 +15,7 @@ import {
 import type { App } from '../../schema/tables.js';
 import type { ResolvedAdapters } from '../adapters/resolver.js';
 import type { AdapterRef } from '../engine/engine.js';
+import { adapterRoute, EngineUnavailableError } from '../engine/inference.js';
 import { invalid } from '../http/errors.js';
 import { newGenerationId } from '../http/generation-id.js';
 import { APP_ERRORS, appSecurity, body, errors, routes } from '../http/openapi.js';
@@ -39,7 +40,7 @@ export const generateRoute = createRoute({
         'text/event-stream': { schema: z.string() },
       },
     },
-    ...errors(...APP_ERRORS, 404, 409),
+    ...errors(...APP_ERRORS, 404, 409, 503),
   },
 });
 
@@ -68,9 +69,11 @@ export async function adaptersOrFallback(
   const resolved = await s.adapters.resolve(app.id, user, adapter, styles);
   if (resolved.refs.length === 0) return { resolved, refs: [] };
   try {
-    await s.engine.resolveLora(resolved.refs); // loads into the engine's cache; generation then hits it
+    // Loads into the cache of the engine the route goes to; the generation then finds them there.
+    await s.engine.prepareAdapters(resolved.refs, { route: adapterRoute(resolved.refs) });
     return { resolved, refs: resolved.refs };
   } catch (e) {
+    if (e instanceof EngineUnavailableError) throw e; // no engine at all: a 503, not the base model
     const reason = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     s.adapterFallbacks.inc({ reason: e instanceof Error ? e.name : 'unknown' });
     s.onError?.(e);
@@ -100,6 +103,8 @@ export async function generate(s: Services, c: Context<HonoEnv>, app: App, req: 
     ...(req.seed !== undefined ? { seed: req.seed } : {}),
     ...(req.stop ? { stop: req.stop } : {}),
     adapters: refs,
+    route: adapterRoute(refs),
+    stream: req.stream,
     signal: c.req.raw.signal,
   });
 
@@ -150,11 +155,12 @@ export async function generate(s: Services, c: Context<HonoEnv>, app: App, req: 
       await stream.writeSSE({ event: 'done', data: JSON.stringify(await finish()) });
     } catch (e) {
       if (stream.aborted) return; // the client left: nothing to tell, nothing stored
-      s.onError?.(e);
-      const message = e instanceof RangeError ? e.message : 'generation failed';
+      const unavailable = e instanceof EngineUnavailableError;
+      if (!unavailable) s.onError?.(e);
+      const message = e instanceof RangeError || unavailable ? e.message : 'generation failed';
       await stream.writeSSE({
         event: 'error',
-        data: JSON.stringify({ error: { code: 'internal', message } }),
+        data: JSON.stringify({ error: { code: unavailable ? 'unavailable' : 'internal', message } }),
       });
     }
   });

@@ -2,6 +2,7 @@
 // each candidate fits this reader. Apps rank candidates with it.
 import { createRoute } from '@hono/zod-openapi';
 import { type ScoreResponse, scoreRequest, scoreResponse } from '../../schema/contracts.js';
+import { adapterRoute } from '../engine/inference.js';
 import { invalid } from '../http/errors.js';
 import { APP_ERRORS, appSecurity, body, errors, json, routes } from '../http/openapi.js';
 import { actingUser, callerApp, type Services, takeRateLimits } from '../http/services.js';
@@ -19,7 +20,7 @@ export const scoreRoute = createRoute({
   request: { body: body(scoreRequest) },
   responses: {
     200: json(scoreResponse, 'One result per text, in order'),
-    ...errors(...APP_ERRORS, 404, 409),
+    ...errors(...APP_ERRORS, 404, 409, 503),
   },
 });
 
@@ -35,6 +36,7 @@ export function scoreRoutes(s: Services) {
       results = await s.engine.score(req.texts, {
         ...(req.context ? { context: req.context } : {}),
         adapters: refs,
+        route: adapterRoute(refs),
       });
     } catch (e) {
       if (e instanceof RangeError)

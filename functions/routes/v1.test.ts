@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, startPlatform, type TestPlatform } from '../../test/support/platform.js';
 import { parseSse } from '../../test/support/sse.js';
 import { signUserToken } from '../auth/jwt.js';
+import { Generation } from '../engine/generate.js';
+import { EngineUnavailableError } from '../engine/inference.js';
 
 let p: TestPlatform;
 let app: { app_id: string; api_key: string; signing_secret: string };
@@ -101,6 +103,31 @@ describe('POST /v1/generate', () => {
     expect(fallback.json.text).toBe(base.json.text);
     const metrics = await p.call('GET', '/metrics');
     expect(metrics.text).toMatch(/tailor_adapter_fallbacks_total\{reason="AdapterError"\} 1/);
+  });
+
+  it('answers 503 with Retry-After, or an error event on a stream, when no engine can take the request', async () => {
+    const engine = p.services.engine;
+    const generate = engine.generate.bind(engine);
+    engine.generate = () =>
+      new Generation(async () => {
+        throw new EngineUnavailableError('an inference thread stopped (exit code 1); retry');
+      });
+    try {
+      const body = { user: 'reader-1', prompt: 'x', max_tokens: 4 };
+      const json = await p.call('POST', '/v1/generate', { key: app.api_key, body });
+      expect(json.status).toBe(503);
+      expect(json.headers.get('retry-after')).toBe('1');
+      expect(json.json.error.code).toBe('unavailable');
+      const sse = await p.call('POST', '/v1/generate', { key: app.api_key, body: { ...body, stream: true } });
+      const last = parseSse(sse.text).at(-1);
+      expect(last?.event).toBe('error');
+      expect(last?.data.error).toMatchObject({
+        code: 'unavailable',
+        message: expect.stringMatching(/retry/),
+      });
+    } finally {
+      engine.generate = generate;
+    }
   });
 
   it('answers 429 with Retry-After past the per-user rate limit', async () => {

@@ -1,6 +1,7 @@
 // Tailor on Node with embedded defaults: PGlite and a local storage directory under TAILOR_DATA_DIR, the
 // shipped base model, the API on PORT. `npm start` runs this (after its setup).
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { publishBaseModel } from '../../core/node/base-model.js';
@@ -13,6 +14,7 @@ import type { Services } from '../../functions/http/services.js';
 import { startTraining } from '../../gpu-worker/runtime.js';
 import { TrainingScheduler } from '../../gpu-worker/scheduler.js';
 import { nodeAssets } from './assets.js';
+import { EnginePool } from './engine-pool.js';
 
 async function main(): Promise<void> {
   const generatedAdmin = process.env.ADMIN_TOKEN ? undefined : `adm_${randomBytes(24).toString('base64url')}`;
@@ -24,7 +26,18 @@ async function main(): Promise<void> {
   const database = await openDatabase(config.database);
   const store = openBlobStore(config.storage);
   const model = await publishBaseModel(store, database.db, MODELS_DIR, config.baseModel);
-  const engine = await Engine.load(store, model.prefix);
+  const threads = config.engine.threads === 'auto' ? availableParallelism() : config.engine.threads;
+  const engine =
+    threads > 0
+      ? await EnginePool.start({
+          threads,
+          store,
+          storage: config.storage,
+          modelPrefix: model.prefix,
+          adapterCacheBytes: config.engine.adapterCacheBytes,
+          log: (line) => console.log(line),
+        })
+      : await Engine.load(store, model.prefix, { adapterCacheBytes: config.engine.adapterCacheBytes });
   // The training worker runs in this process unless TAILOR_WORKER=0 (workers of their own: `tailor worker`);
   // then training runs asked for here are only enqueued, for them.
   let services: Services | undefined;
@@ -69,7 +82,7 @@ async function main(): Promise<void> {
 Tailor is running on ${url}  (ready in ${ms} ms)
   database   ${where}
   storage    ${files}
-  model      ${config.baseModel} (${model.uploaded ? 'published to storage now' : 'already in storage'})
+  model      ${config.baseModel} (${model.uploaded ? 'published to storage now' : 'already in storage'}), decoded ${threads > 0 ? `by ${threads} engine thread${threads > 1 ? 's' : ''}` : 'on the HTTP thread'}
   training   ${training ? `worker in this process; ${config.training.intervalS > 0 ? `a cycle every ${config.training.intervalS} s` : 'cycles on demand only'} (POST /admin/training/run)` : 'jobs queued for separate workers (TAILOR_WORKER=0; run `npm run tailor -- worker`)'}
   docs       ${url}/docs   ·  OpenAPI ${url}/openapi.json  ·  metrics ${url}/metrics
   admin      ${generatedAdmin ? `ADMIN_TOKEN=${generatedAdmin}  (generated for this run; set ADMIN_TOKEN to keep one)` : 'ADMIN_TOKEN from the environment'}
@@ -87,6 +100,7 @@ First request:
     stopping = true;
     console.log(`\n${signal}: stopping…`);
     server.close();
+    if (engine instanceof EnginePool) await engine.close();
     await training?.stop();
     await database.close();
     process.exit(0);

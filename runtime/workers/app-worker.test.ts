@@ -248,6 +248,26 @@ describe.skipIf(skip)('the HTTP app on workerd (Miniflare) over PostgreSQL', () 
     expect(done?.data.text).toBe((await call('node', 'POST', '/v1/generate', { key, body })).json.text);
   });
 
+  it('answers /healthz while four long streams decode in the same isolate', async () => {
+    const streams = Array.from({ length: 4 }, async (_, i) => {
+      const res = (await mf.dispatchFetch('http://tailor.test/v1/generate', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ user: `busy-${i}`, prompt: 'Once upon a time', max_tokens: 384, seed: i }),
+      })) as unknown as Response;
+      await res.text();
+      return performance.now();
+    });
+    await new Promise((r) => setTimeout(r, 300)); // they are decoding
+    const t0 = performance.now();
+    const health = await call('worker', 'GET', '/healthz');
+    const answered = performance.now();
+    const ends = await Promise.all(streams);
+    expect(health.status).toBe(200);
+    expect(answered).toBeLessThan(Math.max(...ends)); // not after the generations, between their steps
+    expect(answered - t0).toBeLessThan(2_000);
+  }, 120_000);
+
   it('stores feedback once per idempotency key, while other requests run in the same isolate', async () => {
     const g = await call('worker', 'POST', '/v1/generate', {
       key,

@@ -1,0 +1,8 @@
+// Decoding is CPU work in the caller's thread (onnxruntime-web runs its wasm synchronously). Between steps the
+// engine gives the event loop a turn, so other requests (/healthz, new requests, a client's disconnect, a
+// cancel message to a worker thread) are served while generations run. setImmediate (Node) runs after I/O
+// without a timer's minimum delay; elsewhere (workerd, browsers) a zero timeout.
+export const yieldToEventLoop: () => Promise<void> =
+  typeof setImmediate === 'function'
+    ? () => new Promise((resolve) => setImmediate(resolve))
+    : () => new Promise((resolve) => setTimeout(resolve, 0));
