@@ -165,7 +165,7 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
           return r.ms / r.tokens;
         },
       })),
-      rounds * 2,
+      rounds * 4,
     );
     out.push({
       id: 'single_stream_tokens_per_s_engine_pool',
