@@ -1,11 +1,13 @@
+import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vitest/config';
 
 /**
- * Two projects: `unit` (in process, no server, browser, trainer or model run: `npm run test:unit`, well under
- * 30 s) and `integration` (everything that starts something). `npm test` runs both.
+ * Three projects: `unit` (in process, no server, browser, trainer or model run: `npm run test:unit`, well under
+ * 30 s), `web` (the console's components, in happy-dom) and `integration` (everything that starts something).
+ * `npm test` runs them all.
  */
 const INTEGRATION = [
-  'test/{e2e,readme,docs,metrics,personalization,responsiveness}.test.ts',
+  'test/{e2e,readme,docs,metrics,personalization,responsiveness,console}.test.ts',
   'bench/**/*.test.ts',
   'runtime/workers/{workerd,app-worker}.test.ts',
   'runtime/node/{cli,engine-pool}.test.ts',
@@ -28,6 +30,16 @@ export default defineConfig({
       {
         extends: true,
         test: { name: 'unit', include: ['**/*.test.ts'], exclude: [...NEVER, ...INTEGRATION] },
+      },
+      {
+        extends: true,
+        plugins: [react()],
+        test: {
+          name: 'web',
+          include: ['web/src/**/*.test.{ts,tsx}'],
+          environment: 'happy-dom',
+          setupFiles: ['web/src/test-setup.ts'],
+        },
       },
       { extends: true, test: { name: 'integration', include: INTEGRATION, exclude: NEVER } },
     ],

@@ -9,7 +9,10 @@ import { routes } from './http/openapi.js';
 import { buildServices, type Services } from './http/services.js';
 import { adminAdapterRoutes } from './routes/admin/adapters.js';
 import { adminAppRoutes } from './routes/admin/apps.js';
+import { adminKeyRoutes } from './routes/admin/keys.js';
+import { adminOverviewRoutes } from './routes/admin/overview.js';
 import { adminTrainingRoutes } from './routes/admin/training.js';
+import { consoleRoutes } from './routes/console.js';
 import { feedbackRoutes } from './routes/feedback.js';
 import { generateRoutes } from './routes/generate.js';
 import { openApiDocument, openApiRoutes } from './routes/openapi.js';
@@ -63,8 +66,11 @@ export function createApp(deps: AppDeps) {
   app.route('/', fileRoutes(s));
   app.route('/', adminAppRoutes(s));
   app.route('/', adminTrainingRoutes(s));
+  app.route('/', adminKeyRoutes(s));
+  app.route('/', adminOverviewRoutes(s));
   app.route('/', adminAdapterRoutes(s));
   app.route('/', systemRoutes(s));
+  app.route('/', consoleRoutes(s));
   let document: Record<string, unknown> | undefined;
   app.route(
     '/',

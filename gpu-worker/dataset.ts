@@ -41,6 +41,8 @@ export interface UserDataset {
   train: TrainingExample[];
   heldout: TrainingExample[];
   counts: { likes: number; edits: number; dislikes: number; examples: number };
+  /** Which feedback items (ids) went to each side. */
+  split?: { train: string[]; heldout: string[] };
 }
 
 /** FNV-1a: stable across processes and runtimes. */
@@ -76,6 +78,7 @@ export function buildUserDataset(
   const train: TrainingExample[] = [];
   const heldout: TrainingExample[] = [];
   const counts = { likes: 0, edits: 0, dislikes: 0, examples: 0 };
+  const split = { train: [] as string[], heldout: [] as string[] };
   const usable = items.filter(isUsableFeedback);
   for (const f of items) {
     let target: string;
@@ -98,10 +101,14 @@ export function buildUserDataset(
     // With very little data everything trains; the trainer then early-stops on the training set itself.
     const held = usable.length >= 5 && bucketOf(f.id) < o.heldoutPercent;
     (held ? heldout : train).push(...examples);
+    (held ? split.heldout : split.train).push(f.id);
   }
-  if (train.length === 0 && heldout.length > 0) train.push(...heldout.splice(0, heldout.length));
+  if (train.length === 0 && heldout.length > 0) {
+    train.push(...heldout.splice(0, heldout.length));
+    split.train.push(...split.heldout.splice(0));
+  }
   counts.examples = train.length + heldout.length;
-  return { train, heldout, counts };
+  return { train, heldout, counts, split };
 }
 
 /**

@@ -41,7 +41,11 @@ export async function trainUsers(
       owner: { appId, userId },
       dataset,
       dataUntil: rows.at(-1)?.createdAt ?? null,
-      metrics: { feedback: { items: rows.length, ...dataset.counts }, replay_examples: replay.length },
+      metrics: {
+        feedback: { items: rows.length, ...dataset.counts },
+        replay_examples: replay.length,
+        ...(dataset.split ? { feedback_split: dataset.split } : {}),
+      },
     });
   }
   for (const s of skipped) ctx.log(`${s.app}/${s.user}: skipped, ${s.reason}`);

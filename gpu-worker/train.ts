@@ -11,7 +11,12 @@ import { type AdapterOwner, getActiveAdapter } from '../core/db/adapters.js';
 import type { Db } from '../core/db/database.js';
 import type { BlobStore } from '../core/storage/store.js';
 import { PermanentJobError } from '../core/training/jobs.js';
-import type { TrainerJob, TrainerProgress, TrainerUserResult } from '../core/training/trainer-contract.js';
+import type {
+  TrainerJob,
+  TrainerProgress,
+  TrainerResult,
+  TrainerUserResult,
+} from '../core/training/trainer-contract.js';
 import { sha256Hex } from '../core/util/encoding.js';
 import type { TrainingJob } from '../schema/tables.js';
 import type { AdapterMetrics, JobProgress, OwnerOutcome, RecipeOverrides } from '../schema/training.js';
@@ -45,6 +50,21 @@ export interface OwnerData {
   /** Extra metrics recorded on the version (feedback counts...). */
   metrics?: AdapterMetrics;
   dataUntil?: Date | null;
+}
+
+const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
+
+/** One owner's losses out of the trainer's history: [step, loss] while it trained, and where held out. */
+function ownerCurve(history: NonNullable<TrainerResult['history']>, i: number) {
+  const train: [number, number][] = [];
+  const heldout: [number, number][] = [];
+  for (const h of history) {
+    const t = h.train_loss[i];
+    if (typeof t === 'number') train.push([h.step, round4(t)]);
+    const v = h.heldout_loss?.[i];
+    if (typeof v === 'number') heldout.push([h.step, round4(v)]);
+  }
+  return { train, heldout };
 }
 
 export const ownerLabel = (o: AdapterOwner) =>
@@ -109,11 +129,13 @@ export async function trainAndPublish(
     `training ${owners.length} adapter(s) on ${model.id}: ${owners.map((o) => ownerLabel(o.owner)).join(', ')}`,
   );
   let result: Awaited<ReturnType<typeof runTrainer>>;
+  const curve: [number, number][] = []; // the job's live loss curve, kept in its progress
   try {
     result = await runTrainer(job, {
       ...ctx.trainer,
       signal: ctx.signal,
-      onProgress: (p: TrainerProgress) =>
+      onProgress: (p: TrainerProgress) => {
+        if (p.loss !== undefined && curve.at(-1)?.[0] !== p.done) curve.push([p.done, round4(p.loss)]);
         ctx.progress({
           stage: 'train',
           done: p.done,
@@ -121,7 +143,9 @@ export async function trainAndPublish(
           eta_s: p.eta_s,
           ...(p.loss !== undefined ? { loss: p.loss } : {}),
           ...(p.active !== undefined ? { active: p.active } : {}),
-        }),
+          curve: [...curve],
+        });
+      },
       onLog: (line) => ctx.log(line),
     });
   } catch (e) {
@@ -130,7 +154,7 @@ export async function trainAndPublish(
   }
   const outcomes: OwnerOutcome[] = [];
   for (const [i, o] of owners.entries()) {
-    ctx.progress({ stage: 'publishing', done: i, total: owners.length });
+    ctx.progress({ stage: 'publishing', done: i, total: owners.length, curve });
     const r = result.users.find((u) => u.id === String(i));
     if (!r) throw new Error(`the trainer returned no result for ${ownerLabel(o.owner)}`);
     const base = baselines[i];
@@ -151,6 +175,7 @@ export async function trainAndPublish(
       seconds: result.seconds,
       device: result.device,
       recipe: { r: recipe.lora.r, alpha: recipe.lora.alpha, lr: recipe.train.lr, steps: recipe.train.steps },
+      curve: ownerCurve(result.history ?? [], i),
       ...o.metrics,
     };
     const [config, weights] = await Promise.all([
@@ -182,6 +207,6 @@ export async function trainAndPublish(
       baseline,
     });
   }
-  ctx.progress({ stage: 'done', done: owners.length, total: owners.length });
+  ctx.progress({ stage: 'done', done: owners.length, total: owners.length, curve });
   return outcomes;
 }

@@ -211,12 +211,19 @@ const page = <T extends z.ZodType>(item: T) =>
 export const appItem = z
   .object({ id: z.string(), name: z.string(), created_at: isoTime })
   .meta({ id: 'App' });
-export const listAppsResponse = page(appItem);
+/** An app with its users and last week's volume (the apps list). */
+export const appSummaryItem = appItem
+  .extend({ users: z.int(), generations_7d: z.int(), feedback_7d: z.int() })
+  .meta({ id: 'AppSummary' });
+export const listAppsResponse = page(appSummaryItem);
 
 export const userItem = z
   .object({ user: z.string(), created_at: isoTime, last_seen: isoTime })
   .meta({ id: 'EndUser' });
-export const listUsersQuery = pageQuery;
+export const listUsersQuery = pageQuery.extend({
+  /** Users whose id starts with this. */
+  q: z.string().min(1).max(128).optional(),
+});
 export const listUsersResponse = page(userItem);
 
 export const feedbackItem = z
@@ -477,3 +484,150 @@ export const healthResponse = z
     check_ms: z.number(),
   })
   .meta({ id: 'Health' });
+
+// ── console (admin) ─────────────────────────────────────────────────────────────────────────────────
+
+export const userDetailParams = z.object({ app: appParams.shape.app, user: userId });
+
+export const userDetail = z
+  .object({
+    user: z.string(),
+    created_at: isoTime.nullable(),
+    last_seen: isoTime.nullable(),
+    active_version: z.string().nullable(),
+    feedback: z.object({ likes: z.int(), dislikes: z.int(), edits: z.int() }),
+    generations: z.int(),
+    versions: z.int(),
+  })
+  .meta({ id: 'UserDetail' });
+
+export const apiKeyItem = z
+  .object({ id: z.string(), prefix: z.string(), created_at: isoTime, revoked_at: isoTime.nullable() })
+  .meta({ id: 'ApiKey' });
+export const listApiKeysResponse = z.object({ items: z.array(apiKeyItem) });
+/** The new key is shown this once. */
+export const createApiKeyResponse = z.object({ key: apiKeyItem, api_key: z.string() });
+export const apiKeyParams = z.object({ app: appParams.shape.app, key: z.string().min(1).max(64) });
+
+export const signingSecretItem = z
+  .object({
+    /** The `kid` to put in a token's header. */
+    kid: z.string(),
+    created_at: isoTime,
+    /** When tokens signed with it stop verifying; null: the current secret. */
+    retires_at: isoTime.nullable(),
+  })
+  .meta({ id: 'SigningSecret' });
+export const listSigningSecretsResponse = z.object({ items: z.array(signingSecretItem) });
+export const rotateSigningSecretRequest = z.strictObject({
+  /** Seconds the secrets in use until now keep verifying tokens. Default a day. */
+  overlap_s: z
+    .int()
+    .min(0)
+    .max(30 * 24 * 3600)
+    .default(86_400),
+});
+/** The new secret is shown this once. */
+export const rotateSigningSecretResponse = z.object({
+  kid: z.string(),
+  signing_secret: z.string(),
+  retiring: z.array(signingSecretItem),
+});
+
+export const overviewQuery = z.object({
+  app: z.string().min(1).max(64).optional(),
+  /** The window: the last day (by hour), week (by hour) or month (by day). */
+  range: z.enum(['24h', '7d', '30d']).default('7d'),
+});
+
+const nullableNumber = z.number().nullable();
+export const overviewResponse = z
+  .object({
+    bucket: z.enum(['hour', 'day']),
+    since: isoTime,
+    activity: z.array(
+      z.object({
+        t: isoTime,
+        generations: z.int(),
+        likes: z.int(),
+        dislikes: z.int(),
+        edits: z.int(),
+        active_users: z.int(),
+        tokens_per_s: nullableNumber,
+        first_token_ms: nullableNumber,
+        fallbacks: z.int(),
+      }),
+    ),
+    training: z.array(z.object({ t: isoTime, promoted: z.int(), rejected: z.int(), failed_jobs: z.int() })),
+    fallback_reasons: z.array(z.object({ reason: z.string(), count: z.int() })),
+    totals: z.object({ users_with_active_adapter: z.int() }),
+    /** This process's engine only (each process and isolate has its own cache). */
+    engine: z.object({
+      adapter_cache: z.object({
+        hits: z.int(),
+        misses: z.int(),
+        hit_rate: nullableNumber,
+        entries: z.int(),
+        bytes: z.int(),
+        max_bytes: z.int(),
+      }),
+      generations_active: z.int(),
+    }),
+  })
+  .meta({ id: 'Overview' });
+
+/** Scores under any user's adapters, for the console's playground. `user` is required here. */
+export const adminScoreRequest = scoreRequest.extend({ user: userId });
+
+export const styleItem = z
+  .object({
+    style: z.string(),
+    active_version: z.string().nullable(),
+    versions: z.int(),
+    updated_at: isoTime,
+  })
+  .meta({ id: 'Style' });
+export const listStylesResponse = z.object({ items: z.array(styleItem) });
+
+export const modelResponse = z
+  .object({
+    id: z.string(),
+    params: z.int(),
+    architecture: z.object({
+      layers: z.int(),
+      hidden_size: z.int(),
+      heads: z.int(),
+      kv_heads: z.int(),
+      vocab_size: z.int(),
+      context: z.int(),
+    }),
+    lora: z.object({ targets: z.array(z.string()), max_rank: z.int() }),
+    perplexity: z.array(z.object({ split: z.string(), ppl: z.number(), nll: z.number(), tokens: z.int() })),
+    training: z.object({
+      steps: z.int(),
+      tokens_seen: z.int(),
+      seconds: z.number(),
+      device: z.string(),
+      /** [step, loss], at most 300 points. */
+      loss: z.array(z.tuple([z.number(), z.number()])),
+    }),
+    splits: z.object({ train: z.int(), heldout: z.int() }),
+  })
+  .meta({ id: 'Model' });
+
+export const auditItem = z
+  .object({
+    id: z.string(),
+    at: isoTime,
+    actor: z.string(),
+    action: z.string(),
+    app_id: z.string().nullable(),
+    subject: z.string().nullable(),
+    details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
+  })
+  .meta({ id: 'AuditEntry' });
+export const listAuditQuery = pageQuery.extend({
+  app: z.string().min(1).max(64).optional(),
+  action: z.string().min(1).max(64).optional(),
+});
+export const listAuditResponse = page(auditItem);

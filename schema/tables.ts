@@ -86,9 +86,14 @@ export const generations = pgTable(
     promptTokens: integer('prompt_tokens').notNull(),
     completionTokens: integer('completion_tokens').notNull(),
     timingsMs: jsonb('timings_ms').$type<Record<string, number>>().notNull().default({}),
+    /** Why the base model answered instead of the adapters asked for (their load failed), or null. */
+    fallbackReason: text('fallback_reason'),
     createdAt: createdAt(),
   },
-  (t) => [index('generations_app_user_created_idx').on(t.appId, t.userId, t.createdAt)],
+  (t) => [
+    index('generations_app_user_created_idx').on(t.appId, t.userId, t.createdAt),
+    index('generations_app_created_idx').on(t.appId, t.createdAt),
+  ],
 );
 
 export const feedback = pgTable(
@@ -221,6 +226,44 @@ export const appSettings = pgTable('app_settings', {
   updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
 });
 
+/**
+ * The secrets user tokens of an app are signed with. Rotation adds one and gives the others a retirement time
+ * (an overlap during which tokens signed with them still verify). A token's `kid` names its secret's id (or
+ * the app's id: then every unretired secret is tried). The app row's own `signing_secret` keys generation ids.
+ */
+export const signingSecrets = pgTable(
+  'signing_secrets',
+  {
+    id: text('id').primaryKey(),
+    appId: text('app_id')
+      .notNull()
+      .references(() => apps.id, { onDelete: 'cascade' }),
+    secret: text('secret').notNull(),
+    createdAt: createdAt(),
+    /** After this, tokens signed with it no longer verify; null: current. */
+    retiresAt: at('retires_at'),
+  },
+  (t) => [index('signing_secrets_app_idx').on(t.appId)],
+);
+
+/** Who did what to the platform and when: written by the API, read by the console. */
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: text('id').primaryKey(),
+    at: createdAt(),
+    /** `admin`, or `app:<id>` for what an app's key did (erasing a user). */
+    actor: text('actor').notNull(),
+    action: text('action').notNull(),
+    /** The app concerned; kept when the app's data goes (no foreign key). */
+    appId: text('app_id'),
+    /** What it was done to: a user id, a version, a key id. */
+    subject: text('subject'),
+    details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
+  },
+  (t) => [index('audit_log_at_idx').on(t.at), index('audit_log_app_at_idx').on(t.appId, t.at)],
+);
+
 export const baseModels = pgTable('base_models', {
   id: text('id').primaryKey(),
   storagePrefix: text('storage_prefix').notNull(),
@@ -242,3 +285,5 @@ export type NewAdapter = typeof adapters.$inferInsert;
 export type TrainingJob = typeof trainingJobs.$inferSelect;
 export type BaseModel = typeof baseModels.$inferSelect;
 export type AppSettingsRow = typeof appSettings.$inferSelect;
+export type SigningSecret = typeof signingSecrets.$inferSelect;
+export type AuditEntry = typeof auditLog.$inferSelect;

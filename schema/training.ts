@@ -97,6 +97,8 @@ export const jobProgress = z
     loss: z.number(),
     /** Owners still training (the others stopped early). */
     active: z.number(),
+    /** [step, mean training loss] of every step so far: the live curve. */
+    curve: z.array(z.tuple([z.number(), z.number()])),
   })
   .partial();
 export type JobProgress = z.infer<typeof jobProgress>;
@@ -150,6 +152,13 @@ export const adapterMetrics = z
     }),
     replay_examples: z.number(),
     source: z.union([z.object({ genre: z.string() }), z.object({ texts: z.number() })]),
+    /** This version's training: [step, loss] of each step, and of each held-out evaluation. */
+    curve: z.object({
+      train: z.array(z.tuple([z.number(), z.number()])),
+      heldout: z.array(z.tuple([z.number(), z.number()])),
+    }),
+    /** Which feedback items it trained on and which it was judged on. */
+    feedback_split: z.object({ train: z.array(z.string()), heldout: z.array(z.string()) }),
     imported: z.boolean(),
     r: z.number(),
     alpha: z.number(),

@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh run
+bash scripts/build-console.sh
 exec npx --no-install tsx runtime/node/main.ts

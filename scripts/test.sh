@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
-echo "== typecheck"; npx tsc --noEmit
+echo "== typecheck"; npx tsc --noEmit && npx tsc --noEmit -p web
 echo "== lint"; npx biome check .
 echo "== python"; bash scripts/test-py.sh
+echo "== console"; bash scripts/build-console.sh
 echo "== typescript"; npx vitest run

@@ -4,7 +4,7 @@
 // rollback flip the active version in one transaction with the owner's rows locked; the partial unique
 // index `adapters_*_active_uq` is the last line of defence against two actives.
 
-import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
+import { and, desc, eq, lt, type SQL, sql } from 'drizzle-orm';
 import { type Adapter, type AdapterStatus, adapters, type NewAdapter } from '../../schema/tables.js';
 import type { Db } from './database.js';
 import { RepoError } from './errors.js';
@@ -194,4 +194,40 @@ export async function usersPublishedByJob(
     .from(adapters)
     .where(and(eq(adapters.jobId, jobId), eq(adapters.kind, 'user')));
   return rows.flatMap((r) => (r.userId === null ? [] : [{ appId: r.appId, userId: r.userId }]));
+}
+
+export interface StyleSummary {
+  styleId: string;
+  activeVersion: string | null;
+  versions: number;
+  updatedAt: Date;
+}
+
+/** An app's styles: each with its version count and active version, most recently changed first. */
+export async function listStyles(db: Db, appId: string): Promise<StyleSummary[]> {
+  const rows = await db
+    .select({
+      styleId: adapters.styleId,
+      versions: sql<number>`count(*)::int`,
+      activeVersion: sql<
+        string | null
+      >`max(${adapters.version}) filter (where ${adapters.status} = 'active')`,
+      updatedAt: sql<string>`max(${adapters.createdAt})`,
+    })
+    .from(adapters)
+    .where(and(eq(adapters.appId, appId), eq(adapters.kind, 'style')))
+    .groupBy(adapters.styleId)
+    .orderBy(sql`4 desc`);
+  return rows.flatMap((r) =>
+    r.styleId === null
+      ? []
+      : [
+          {
+            styleId: r.styleId,
+            versions: r.versions,
+            activeVersion: r.activeVersion,
+            updatedAt: new Date(r.updatedAt),
+          },
+        ],
+  );
 }

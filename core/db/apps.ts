@@ -2,8 +2,18 @@
 // part is stored in clear (unique index), the whole key only as a SHA-256 hash — a high-entropy key
 // needs no slow hash. The app's signing secret is stored in clear: user JWTs (HS256) are verified with it.
 
-import { and, desc, eq, isNull } from 'drizzle-orm';
-import { type ApiKey, type App, apiKeys, apps } from '../../schema/tables.js';
+import { and, asc, desc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
+import {
+  type ApiKey,
+  type App,
+  apiKeys,
+  apps,
+  endUsers,
+  feedback,
+  generations,
+  type SigningSecret,
+  signingSecrets,
+} from '../../schema/tables.js';
 import { sha256Hex } from '../util/encoding.js';
 import type { Db } from './database.js';
 import { newId, randomToken, timingSafeEqual } from './ids.js';
@@ -40,6 +50,8 @@ export async function createApp(db: Db, input: { name: string }): Promise<Create
       .returning();
     if (!app) throw new Error('insert into apps returned no row');
     const { key } = await createApiKey(tx, app.id);
+    // The first signing secret is the app row's own (which also keys its generation ids).
+    await tx.insert(signingSecrets).values({ id: newId('sks'), appId: app.id, secret: app.signingSecret });
     return { app, apiKey: key, signingSecret: app.signingSecret };
   });
 }
@@ -93,4 +105,105 @@ export async function listApps(db: Db, page: PageRequest = {}): Promise<Page<App
     .orderBy(desc(apps.createdAt), desc(apps.id))
     .limit(limit + 1);
   return toPage(rows, limit, (r) => r);
+}
+
+/** The app's API keys, newest first (prefixes and dates only: the keys themselves are not kept). */
+export async function listApiKeys(db: Db, appId: string): Promise<ApiKey[]> {
+  return db.select().from(apiKeys).where(eq(apiKeys.appId, appId)).orderBy(desc(apiKeys.createdAt));
+}
+
+/** Secrets that verify the app's user tokens now: the current one and those inside their overlap. */
+export async function activeSigningSecrets(db: Db, appId: string): Promise<SigningSecret[]> {
+  return db
+    .select()
+    .from(signingSecrets)
+    .where(
+      and(
+        eq(signingSecrets.appId, appId),
+        or(isNull(signingSecrets.retiresAt), gt(signingSecrets.retiresAt, sql`now()`)),
+      ),
+    )
+    .orderBy(desc(signingSecrets.createdAt));
+}
+
+export async function getSigningSecret(db: Db, id: string): Promise<SigningSecret | null> {
+  const [row] = await db.select().from(signingSecrets).where(eq(signingSecrets.id, id)).limit(1);
+  return row ?? null;
+}
+
+export async function listSigningSecrets(db: Db, appId: string): Promise<SigningSecret[]> {
+  return db
+    .select()
+    .from(signingSecrets)
+    .where(eq(signingSecrets.appId, appId))
+    .orderBy(asc(signingSecrets.createdAt));
+}
+
+/**
+ * A new current signing secret; the ones valid until now keep verifying tokens for at most `overlapSeconds`,
+ * so tokens already handed out work until they are re-minted with the new one.
+ */
+export async function rotateSigningSecret(
+  db: Db,
+  appId: string,
+  overlapSeconds: number,
+): Promise<{ created: SigningSecret; retiring: SigningSecret[] }> {
+  return db.transaction(async (tx) => {
+    const until = sql`now() + make_interval(secs => ${overlapSeconds}::double precision)`;
+    // Every secret still valid retires by the end of this overlap (sooner if it was going to already), so
+    // a rotation with no overlap leaves only the new secret: what to do when one has leaked.
+    const retiring = await tx
+      .update(signingSecrets)
+      .set({ retiresAt: until })
+      .where(
+        and(
+          eq(signingSecrets.appId, appId),
+          or(isNull(signingSecrets.retiresAt), gt(signingSecrets.retiresAt, until)),
+        ),
+      )
+      .returning();
+    const [created] = await tx
+      .insert(signingSecrets)
+      .values({ id: newId('sks'), appId, secret: randomToken(32) })
+      .returning();
+    if (!created) throw new Error('insert into signing_secrets returned no row');
+    return { created, retiring };
+  });
+}
+
+export interface AppSummary {
+  app: App;
+  users: number;
+  generations7d: number;
+  feedback7d: number;
+}
+
+/** A page of apps with their users and last week's volume. */
+export async function listAppSummaries(db: Db, page: PageRequest = {}): Promise<Page<AppSummary>> {
+  const p = await listApps(db, page);
+  if (p.items.length === 0) return { items: [], nextCursor: p.nextCursor };
+  const ids = p.items.map((a) => a.id);
+  const weekAgo = sql`now() - interval '7 days'`;
+  const count = async (table: typeof endUsers | typeof generations | typeof feedback, recent: boolean) => {
+    const rows = await db
+      .select({ appId: table.appId, n: sql<number>`count(*)::int` })
+      .from(table)
+      .where(and(inArray(table.appId, ids), recent ? gt(table.createdAt, weekAgo) : undefined))
+      .groupBy(table.appId);
+    return new Map(rows.map((r) => [r.appId, r.n]));
+  };
+  const [users, gens, fbs] = await Promise.all([
+    count(endUsers, false),
+    count(generations, true),
+    count(feedback, true),
+  ]);
+  return {
+    items: p.items.map((app) => ({
+      app,
+      users: users.get(app.id) ?? 0,
+      generations7d: gens.get(app.id) ?? 0,
+      feedback7d: fbs.get(app.id) ?? 0,
+    })),
+    nextCursor: p.nextCursor,
+  };
 }

@@ -1,7 +1,7 @@
 // End users of an app, known by the app's own user id.
 
-import { and, desc, eq, sql } from 'drizzle-orm';
-import { type EndUser, endUsers } from '../../schema/tables.js';
+import { and, desc, eq, like, sql } from 'drizzle-orm';
+import { adapters, type EndUser, endUsers, feedback, generations } from '../../schema/tables.js';
 import type { Db } from './database.js';
 import { afterCursor, type Page, type PageRequest, pageLimit, toPage } from './pagination.js';
 
@@ -25,14 +25,67 @@ export async function getEndUser(db: Db, appId: string, userId: string): Promise
   return row ?? null;
 }
 
-/** Newest users first. */
-export async function listEndUsers(db: Db, appId: string, page: PageRequest = {}): Promise<Page<EndUser>> {
+/** LIKE's wildcards taken literally. */
+const likePrefix = (s: string) => `${s.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+
+/** Newest users first; with `q`, those whose id starts with it. */
+export async function listEndUsers(
+  db: Db,
+  appId: string,
+  page: PageRequest & { q?: string } = {},
+): Promise<Page<EndUser>> {
   const limit = pageLimit(page);
   const rows = await db
     .select()
     .from(endUsers)
-    .where(and(eq(endUsers.appId, appId), afterCursor(endUsers.createdAt, endUsers.userId, page)))
+    .where(
+      and(
+        eq(endUsers.appId, appId),
+        page.q === undefined ? undefined : like(endUsers.userId, likePrefix(page.q)),
+        afterCursor(endUsers.createdAt, endUsers.userId, page),
+      ),
+    )
     .orderBy(desc(endUsers.createdAt), desc(endUsers.userId))
     .limit(limit + 1);
   return toPage(rows, limit, (r) => ({ createdAt: r.createdAt, id: r.userId }));
+}
+
+export interface UserActivity {
+  likes: number;
+  dislikes: number;
+  edits: number;
+  generations: number;
+  versions: number;
+  activeVersion: string | null;
+}
+
+/** What a user did and has: feedback by kind, generations, adapter versions and the active one. */
+export async function userActivity(db: Db, appId: string, userId: string): Promise<UserActivity> {
+  const [fb] = await db
+    .select({
+      likes: sql<number>`(count(*) filter (where ${feedback.rating} = 1 and ${feedback.editedText} is null))::int`,
+      dislikes: sql<number>`(count(*) filter (where ${feedback.rating} = -1 and ${feedback.editedText} is null))::int`,
+      edits: sql<number>`(count(*) filter (where ${feedback.editedText} is not null))::int`,
+    })
+    .from(feedback)
+    .where(and(eq(feedback.appId, appId), eq(feedback.userId, userId)));
+  const [gen] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(generations)
+    .where(and(eq(generations.appId, appId), eq(generations.userId, userId)));
+  const [ad] = await db
+    .select({
+      n: sql<number>`count(*)::int`,
+      active: sql<string | null>`max(${adapters.version}) filter (where ${adapters.status} = 'active')`,
+    })
+    .from(adapters)
+    .where(and(eq(adapters.appId, appId), eq(adapters.kind, 'user'), eq(adapters.userId, userId)));
+  return {
+    likes: fb?.likes ?? 0,
+    dislikes: fb?.dislikes ?? 0,
+    edits: fb?.edits ?? 0,
+    generations: gen?.n ?? 0,
+    versions: ad?.n ?? 0,
+    activeVersion: ad?.active ?? null,
+  };
 }

@@ -16,8 +16,11 @@ export const PACKAGE_FILES = [
   'model.onnx',
   'model.safetensors',
 ];
-/** Published when the package has them: general training text the worker mixes into user training. */
-const OPTIONAL_FILES = ['replay.bin'];
+/**
+ * Published when the package has them: general training text the worker mixes into user training, and the
+ * pretraining log and card the console's model page shows.
+ */
+const OPTIONAL_FILES = ['replay.bin', 'train_log.jsonl', 'README.md'];
 const MARKER = 'tailor-package.json';
 
 export async function publishBaseModel(

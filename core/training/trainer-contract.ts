@@ -64,6 +64,16 @@ export const trainerResult = z.object({
   steps_run: z.number().int(),
   seconds: z.number(),
   device: z.string(),
+  /** Each step's training loss per user (null once a user stopped), and the held-out losses where evaluated. */
+  history: z
+    .array(
+      z.object({
+        step: z.number().int(),
+        train_loss: z.array(z.number().nullable()),
+        heldout_loss: z.array(z.number().nullable()).optional(),
+      }),
+    )
+    .optional(),
 });
 export type TrainerResult = z.infer<typeof trainerResult>;
 

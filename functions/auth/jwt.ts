@@ -37,8 +37,11 @@ export function tokenAppHint(token: string): string | undefined {
   }
 }
 
-export async function signUserToken(claims: UserClaims, secret: string): Promise<string> {
-  return new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(await hmacKey(secret));
+/** `kid`: the signing secret's id (`sks_…`, from a rotation) or the app's id; either spares trying others. */
+export async function signUserToken(claims: UserClaims, secret: string, kid?: string): Promise<string> {
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT', ...(kid ? { kid } : {}) })
+    .sign(await hmacKey(secret));
 }
 
 /** jose's verdicts in the words the API answers with. */

@@ -1,7 +1,13 @@
 // Who is calling: API keys, user tokens and the admin token resolved to a caller, with short-lived caches so
 // a busy key does not cost a database round trip per request.
 
-import { findAppByApiKey, getApp, listApps } from '../../core/db/apps.js';
+import {
+  activeSigningSecrets,
+  findAppByApiKey,
+  getApp,
+  getSigningSecret,
+  listApps,
+} from '../../core/db/apps.js';
 import type { Db } from '../../core/db/database.js';
 import { timingSafeEqual } from '../../core/db/ids.js';
 import type { App } from '../../schema/tables.js';
@@ -19,6 +25,7 @@ const APPS_TTL_MS = 10_000;
 export class CallerDirectory {
   private readonly byKey = new Map<string, { app: App | null; until: number }>();
   private apps: { list: App[]; until: number } | null = null;
+  private readonly secrets = new Map<string, { list: string[]; until: number }>();
 
   constructor(
     private readonly db: Db,
@@ -58,19 +65,16 @@ export class CallerDirectory {
   }
 
   /**
-   * A user token is signed with its app's secret. Its `kid` header (or `iss`) names the app; without one,
-   * every app's secret is tried (fine for a few hundred apps; issue tokens with `kid` beyond that).
+   * A user token is signed with one of its app's signing secrets (a rotation leaves the previous one valid for
+   * an overlap). Its `kid` header names the secret (`sks_…`) or the app (its id; also `iss`): then each of the
+   * app's unretired secrets is tried. With neither, every app's are (fine for a few hundred apps).
    */
   private async userCaller(token: string): Promise<Caller & { kind: 'user' }> {
-    const hint = tokenAppHint(token);
-    const candidates = hint
-      ? [await getApp(this.db, hint)].filter((a): a is App => a !== null)
-      : await this.allApps();
     const nowS = Math.floor(this.now() / 1000);
     let reason = 'user token signature does not verify with any app';
-    for (const app of candidates) {
+    for (const { app, secret } of await this.candidates(tokenAppHint(token))) {
       try {
-        const claims = await verifyUserToken(token, app.signingSecret, nowS, this.clockSkewS);
+        const claims = await verifyUserToken(token, secret, nowS, this.clockSkewS);
         return { kind: 'user', app, userId: claims.sub };
       } catch (e) {
         if (!(e instanceof TokenError)) throw e;
@@ -82,6 +86,31 @@ export class CallerDirectory {
       }
     }
     throw unauthorized(`invalid user token: ${reason}`);
+  }
+
+  private async candidates(hint: string | undefined): Promise<{ app: App; secret: string }[]> {
+    if (hint?.startsWith('sks_')) {
+      const row = await getSigningSecret(this.db, hint);
+      const live = row && (row.retiresAt === null || row.retiresAt.getTime() > this.now());
+      const app = live ? await getApp(this.db, row.appId) : null;
+      return app && row ? [{ app, secret: row.secret }] : [];
+    }
+    const apps = hint
+      ? [await getApp(this.db, hint)].filter((a): a is App => a !== null)
+      : await this.allApps();
+    const out: { app: App; secret: string }[] = [];
+    for (const app of apps) for (const secret of await this.secretsOf(app.id)) out.push({ app, secret });
+    return out;
+  }
+
+  private async secretsOf(appId: string): Promise<string[]> {
+    const t = this.now();
+    const hit = this.secrets.get(appId);
+    if (hit && hit.until > t) return hit.list;
+    const list = (await activeSigningSecrets(this.db, appId)).map((s) => s.secret);
+    if (this.secrets.size > 10_000) this.secrets.clear();
+    this.secrets.set(appId, { list, until: t + APPS_TTL_MS });
+    return list;
   }
 
   private async allApps(): Promise<App[]> {
@@ -98,8 +127,10 @@ export class CallerDirectory {
     return list;
   }
 
-  /** A new app must be usable at once (its secret verifies tokens). */
+  /** A new app, a new key or a rotated secret must be usable at once in this process. */
   forgetApps(): void {
     this.apps = null;
+    this.secrets.clear();
+    this.byKey.clear();
   }
 }

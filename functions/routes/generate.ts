@@ -57,6 +57,16 @@ export function generateRoutes(s: Services) {
 /** A generation request once the acting user is known. */
 export type Generation = GenerateRequest & { user: string };
 
+/** Errors whose messages say what was wrong with an adapter and nothing of the server (paths, stacks). */
+const SAFE_FALLBACKS = new Set(['AdapterError', 'StorageError', 'ModelPackageError']);
+
+/** Why an adapter set could not be applied: a code for metrics and charts, a message safe to show a caller. */
+export function fallbackOf(e: unknown): { code: string; reason: string } {
+  if (e instanceof Error && SAFE_FALLBACKS.has(e.name))
+    return { code: e.name, reason: `${e.name}: ${e.message}` };
+  return { code: 'LoadError', reason: 'LoadError: the adapter could not be loaded' };
+}
+
 /** The adapters to apply, or the base model with the reason when they cannot be loaded. */
 export async function adaptersOrFallback(
   s: Services,
@@ -64,7 +74,7 @@ export async function adaptersOrFallback(
   user: string,
   choice: AdapterChoice | undefined,
   styles: StyleWeight[],
-): Promise<{ resolved: ResolvedAdapters; refs: AdapterRef[]; fallback?: string }> {
+): Promise<{ resolved: ResolvedAdapters; refs: AdapterRef[]; fallback?: { code: string; reason: string } }> {
   const adapter = choice ?? (await s.settings.of(app.id)).defaults.adapter;
   const resolved = await s.adapters.resolve(app.id, user, adapter, styles);
   if (resolved.refs.length === 0) return { resolved, refs: [] };
@@ -74,10 +84,10 @@ export async function adaptersOrFallback(
     return { resolved, refs: resolved.refs };
   } catch (e) {
     if (e instanceof EngineUnavailableError) throw e; // no engine at all: a 503, not the base model
-    const reason = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-    s.adapterFallbacks.inc({ reason: e instanceof Error ? e.name : 'unknown' });
+    const fallback = fallbackOf(e);
+    s.adapterFallbacks.inc({ reason: fallback.code });
     s.onError?.(e);
-    return { resolved: { ...resolved, user: null, styles: [] }, refs: [], fallback: reason };
+    return { resolved: { ...resolved, user: null, styles: [] }, refs: [], fallback };
   }
 }
 
@@ -134,6 +144,7 @@ export async function generate(s: Services, c: Context<HonoEnv>, app: App, req: 
       promptTokens: r.promptTokens,
       completionTokens: r.completionTokens,
       timingsMs: timings,
+      fallbackReason: fallback?.code ?? null,
     });
     return {
       id,
@@ -141,7 +152,7 @@ export async function generate(s: Services, c: Context<HonoEnv>, app: App, req: 
       finish_reason: r.finishReason,
       adapter: resolved.user,
       ...(resolved.styles.length ? { styles: resolved.styles } : {}),
-      ...(fallback ? { adapter_fallback: { reason: fallback } } : {}),
+      ...(fallback ? { adapter_fallback: { reason: fallback.reason } } : {}),
       usage: { prompt_tokens: r.promptTokens, completion_tokens: r.completionTokens },
       timings_ms: timings,
       seed: r.seed,

@@ -1,7 +1,13 @@
 // POST /v1/score: the negative log-likelihood of texts (after a context) under the user's adapter: how well
 // each candidate fits this reader. Apps rank candidates with it.
 import { createRoute } from '@hono/zod-openapi';
-import { type ScoreResponse, scoreRequest, scoreResponse } from '../../schema/contracts.js';
+import {
+  type ScoreRequest,
+  type ScoreResponse,
+  scoreRequest,
+  scoreResponse,
+} from '../../schema/contracts.js';
+import type { App } from '../../schema/tables.js';
 import { adapterRoute } from '../engine/inference.js';
 import { invalid } from '../http/errors.js';
 import { APP_ERRORS, appSecurity, body, errors, json, routes } from '../http/openapi.js';
@@ -30,25 +36,30 @@ export function scoreRoutes(s: Services) {
     const req = c.req.valid('json');
     const user = actingUser(c, req.user);
     await takeRateLimits(s, app, user);
-    const { resolved, refs, fallback } = await adaptersOrFallback(s, app, user, req.adapter, req.styles);
-    let results: Awaited<ReturnType<typeof s.engine.score>>;
-    try {
-      results = await s.engine.score(req.texts, {
-        ...(req.context ? { context: req.context } : {}),
-        adapters: refs,
-        route: adapterRoute(refs),
-      });
-    } catch (e) {
-      if (e instanceof RangeError)
-        throw invalid(`texts: ${e.message}`, { issues: [{ path: 'texts', message: e.message }] });
-      throw e;
-    }
-    const out: ScoreResponse = {
-      adapter: resolved.user,
-      ...(resolved.styles.length ? { styles: resolved.styles } : {}),
-      ...(fallback ? { adapter_fallback: { reason: fallback } } : {}),
-      results: results.map((r) => ({ tokens: r.tokens, nll: r.nll, mean_nll: r.meanNll })),
-    };
-    return c.json(out, 200);
+    return c.json(await score(s, app, user, req), 200);
   });
+}
+
+/** Scores texts for a user once the caller is known (an app, or an operator). */
+export async function score(s: Services, app: App, user: string, req: ScoreRequest): Promise<ScoreResponse> {
+  const { resolved, refs, fallback } = await adaptersOrFallback(s, app, user, req.adapter, req.styles);
+  let results: Awaited<ReturnType<typeof s.engine.score>>;
+  try {
+    results = await s.engine.score(req.texts, {
+      ...(req.context ? { context: req.context } : {}),
+      adapters: refs,
+      route: adapterRoute(refs),
+    });
+  } catch (e) {
+    if (e instanceof RangeError)
+      throw invalid(`texts: ${e.message}`, { issues: [{ path: 'texts', message: e.message }] });
+    throw e;
+  }
+  const out: ScoreResponse = {
+    adapter: resolved.user,
+    ...(resolved.styles.length ? { styles: resolved.styles } : {}),
+    ...(fallback ? { adapter_fallback: { reason: fallback.reason } } : {}),
+    results: results.map((r) => ({ tokens: r.tokens, nll: r.nll, mean_nll: r.meanNll })),
+  };
+  return out;
 }

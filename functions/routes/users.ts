@@ -7,6 +7,7 @@ import { eraseEndUser } from '../../core/db/erase.js';
 import { deletePrefix } from '../../core/storage/delete-prefix.js';
 import { StorageError } from '../../core/storage/store.js';
 import { type UserAdapterResponse, userAdapterResponse, userParams } from '../../schema/contracts.js';
+import { audit } from '../http/audit.js';
 import { downloadLink, FILES_ROUTE, verifyDownload } from '../http/download-links.js';
 import { ApiError, notFound } from '../http/errors.js';
 import { appSecurity, errors, json, type Routes, routes } from '../http/openapi.js';
@@ -42,6 +43,14 @@ export const eraseUserRoute = createRoute({
   responses: { 204: { description: 'Erased' }, ...errors(401, 403, 422, 429) },
 });
 
+/** Everything about a user goes: rows, and every file under their prefix (also any a crashed run left). */
+export async function eraseUser(s: Services, appId: string, user: string): Promise<void> {
+  await eraseEndUser(s.db, appId, user);
+  await deletePrefix(s.store, `adapters/${appId}/${user}/`);
+  s.adapters.forget({ appId, userId: user });
+  s.unsee(appId, user);
+}
+
 export function userRoutes(s: Services) {
   return routes()
     .openapi(userAdapterRoute, async (c) => {
@@ -72,11 +81,8 @@ export function userRoutes(s: Services) {
       const app = callerApp(c);
       const user = actingUser(c, c.req.valid('param').user);
       await takeRateLimits(s, app, user);
-      await eraseEndUser(s.db, app.id, user);
-      // Every file under the user's prefix goes, also any a crashed run left unreferenced.
-      await deletePrefix(s.store, `adapters/${app.id}/${user}/`);
-      s.adapters.forget({ appId: app.id, userId: user });
-      s.unsee(app.id, user);
+      await eraseUser(s, app.id, user);
+      await audit(s, c, 'user.erased', { appId: app.id, subject: user });
       return c.body(null, 204);
     });
 }

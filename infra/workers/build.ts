@@ -15,7 +15,8 @@
 // `nodejs_compat` flag (`nodejsCompat`): it may import exactly the built-ins in NODEJS_COMPAT_IMPORTS,
 // which workerd itself provides under that flag, and only from the files named there (postgres.js's
 // Workers build, and the Workers entries' own glue): the shared code under functions/ stays Web-only.
-import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { copyFile, cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -197,14 +198,23 @@ export async function buildWorker(opts: BuildWorkerOptions = {}): Promise<BuiltW
   };
 }
 
-/** Swagger UI's files under docs/assets/, where the /docs page loads them from. */
+/**
+ * Swagger UI's files under docs/assets/, where the /docs page loads them from, and the console's build
+ * (web/dist, when built) under console/: Cloudflare serves /console/ as console/index.html.
+ */
 export async function writeStaticAssets(dir: string): Promise<string[]> {
   await rm(dir, { recursive: true, force: true });
   const docs = join(dir, DOCS_ASSETS.replace(/^\/|\/$/g, ''));
   await mkdir(docs, { recursive: true });
   const swagger = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
   for (const f of DOCS_ASSET_FILES) await copyFile(join(swagger, f), join(docs, f));
-  return DOCS_ASSET_FILES.map((f) => join(docs, f));
+  const written = DOCS_ASSET_FILES.map((f) => join(docs, f));
+  const web = join(repoRoot, 'web', 'dist');
+  if (existsSync(join(web, 'index.html'))) {
+    await cp(web, join(dir, 'console'), { recursive: true });
+    written.push(join(dir, 'console', 'index.html'));
+  }
+  return written;
 }
 
 async function main(argv: string[]): Promise<void> {

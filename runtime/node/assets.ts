@@ -1,20 +1,41 @@
 // The static files the Node platform serves itself: Swagger UI's (from the swagger-ui-dist package) under
-// docs/. Read from disk on first use and kept; only the files named here are served.
+// docs/, and the console's build (web/dist) under console/. Read from disk on first use and kept; only the
+// files named here, or present in the console's build, are served.
+import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { REPO_ROOT } from '../../core/node/repo.js';
 import type { StaticAssets } from '../../functions/deps.js';
 import { DOCS_ASSET_FILES } from '../../functions/routes/openapi.js';
 
 const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.svg': 'image/svg+xml',
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.png': 'image/png',
 };
 
-export function nodeAssets(): StaticAssets {
+/** Where `npm start` builds the console (scripts/build-console.sh). */
+export const CONSOLE_DIST = join(REPO_ROOT, 'web', 'dist');
+
+/** The console's built files: index.html and assets/<hashed name>, nothing else. */
+function consoleFiles(dist: string): [string, string][] {
+  if (!existsSync(join(dist, 'index.html'))) return [];
+  const assets = existsSync(join(dist, 'assets')) ? readdirSync(join(dist, 'assets')) : [];
+  return [
+    ['console/index.html', join(dist, 'index.html')],
+    ...assets.map((f): [string, string] => [`console/assets/${f}`, join(dist, 'assets', f)]),
+  ];
+}
+
+export function nodeAssets(consoleDist = CONSOLE_DIST): StaticAssets {
   const swagger = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
-  const files = new Map(DOCS_ASSET_FILES.map((f) => [`docs/${f}`, join(swagger, f)]));
+  const files = new Map([
+    ...DOCS_ASSET_FILES.map((f): [string, string] => [`docs/${f}`, join(swagger, f)]),
+    ...consoleFiles(consoleDist),
+  ]);
   const cache = new Map<string, Promise<{ body: Uint8Array; type: string }>>();
   return {
     async get(path) {

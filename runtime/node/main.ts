@@ -84,6 +84,7 @@ Tailor is running on ${url}  (ready in ${ms} ms)
   storage    ${files}
   model      ${config.baseModel} (${model.uploaded ? 'published to storage now' : 'already in storage'}), decoded ${threads > 0 ? `by ${threads} engine thread${threads > 1 ? 's' : ''}` : 'on the HTTP thread'}
   training   ${training ? `worker in this process; ${config.training.intervalS > 0 ? `a cycle every ${config.training.intervalS} s` : 'cycles on demand only'} (POST /admin/training/run)` : 'jobs queued for separate workers (TAILOR_WORKER=0; run `npm run tailor -- worker`)'}
+  console    ${url}/console/   (sign in with the admin token below)
   docs       ${url}/docs   ·  OpenAPI ${url}/openapi.json  ·  metrics ${url}/metrics
   admin      ${generatedAdmin ? `ADMIN_TOKEN=${generatedAdmin}  (generated for this run; set ADMIN_TOKEN to keep one)` : 'ADMIN_TOKEN from the environment'}
 

@@ -20,6 +20,7 @@ import {
 } from '../../../schema/contracts.js';
 import { importStyleAdapter } from '../../adapters/style-import.js';
 import { AdapterError } from '../../engine/adapter.js';
+import { audit } from '../../http/audit.js';
 import { ApiError } from '../../http/errors.js';
 import { ADMIN_ERRORS, adminSecurity, body, errors, json, routes } from '../../http/openapi.js';
 import type { Services } from '../../http/services.js';
@@ -79,6 +80,7 @@ const styleImportRoute = createRoute({
 const fromBase64 = (b64: string) => Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
 const ownerOf = (b: { app: string; user?: string; style?: string }): AdapterOwner =>
   b.user !== undefined ? { appId: b.app, userId: b.user } : { appId: b.app, styleId: b.style as string };
+const subjectOf = (o: AdapterOwner) => ('userId' in o ? o.userId : `style:${o.styleId}`);
 
 export function adminAdapterRoutes(s: Services) {
   return routes()
@@ -98,6 +100,11 @@ export function adminAdapterRoutes(s: Services) {
       const owner = ownerOf(req);
       const flip = await promoteAdapter(s.db, owner, req.version);
       s.adapters.forget(owner);
+      await audit(s, c, 'adapter.promoted', {
+        appId: owner.appId,
+        subject: subjectOf(owner),
+        details: { version: flip.active.version, replaced: flip.retired?.version ?? null },
+      });
       return c.json(
         { active: views.adapter(flip.active), retired: flip.retired ? views.adapter(flip.retired) : null },
         200,
@@ -107,6 +114,11 @@ export function adminAdapterRoutes(s: Services) {
       const owner = ownerOf(c.req.valid('json'));
       const flip = await rollbackAdapter(s.db, owner);
       s.adapters.forget(owner);
+      await audit(s, c, 'adapter.rolled_back', {
+        appId: owner.appId,
+        subject: subjectOf(owner),
+        details: { version: flip.active.version, replaced: flip.retired?.version ?? null },
+      });
       return c.json(
         { active: views.adapter(flip.active), retired: flip.retired ? views.adapter(flip.retired) : null },
         200,
@@ -128,6 +140,11 @@ export function adminAdapterRoutes(s: Services) {
           limits: { maxRank: model.config.tailor.max_lora_rank, targets: model.config.tailor.lora_targets },
         });
         s.adapters.forget({ appId: app.id, styleId: req.style });
+        await audit(s, c, 'style.imported', {
+          appId: app.id,
+          subject: `style:${req.style}`,
+          details: { version: published.adapter.version },
+        });
         return c.json(
           {
             adapter: views.adapter(published.adapter),

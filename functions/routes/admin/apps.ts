@@ -1,14 +1,17 @@
 // Admin: apps and their settings, and what each app's users did (users, feedback, generations); generation as
 // any user with any adapter version, for comparing outputs.
 import { createRoute } from '@hono/zod-openapi';
+import { z } from 'zod';
 import { effectiveSettings, patchOverrides, readOverrides } from '../../../core/apps/settings.js';
+import { listStyles } from '../../../core/db/adapters.js';
 import { getAppSettings, putAppSettings } from '../../../core/db/app-settings.js';
-import { createApp, getApp, listApps } from '../../../core/db/apps.js';
+import { type AppSummary, createApp, getApp, listAppSummaries } from '../../../core/db/apps.js';
 import { listFeedback } from '../../../core/db/feedback.js';
 import { listGenerations } from '../../../core/db/generations.js';
-import { listEndUsers } from '../../../core/db/users.js';
+import { getEndUser, listEndUsers, userActivity } from '../../../core/db/users.js';
 import {
   adminGenerateRequest,
+  adminScoreRequest,
   appItem,
   appParams,
   appSettingsPatch,
@@ -21,15 +24,22 @@ import {
   listFeedbackResponse,
   listGenerationsQuery,
   listGenerationsResponse,
+  listStylesResponse,
   listUsersQuery,
   listUsersResponse,
   pageQuery,
+  scoreResponse,
+  userDetail,
+  userDetailParams,
 } from '../../../schema/contracts.js';
 import type { App } from '../../../schema/tables.js';
+import { audit } from '../../http/audit.js';
 import { notFound } from '../../http/errors.js';
 import { ADMIN_ERRORS, adminSecurity, body, errors, json, routes } from '../../http/openapi.js';
 import type { Services } from '../../http/services.js';
 import { generate } from '../generate.js';
+import { score } from '../score.js';
+import { eraseUser } from '../users.js';
 import { page, views } from './views.js';
 
 export async function appOf(s: Services, id: string): Promise<App> {
@@ -129,9 +139,66 @@ const adminGenerateRoute = createRoute({
   security,
   summary: 'Generate as any user with any adapter version',
   description:
-    'What the console compares outputs with: `adapter` `{ version }`, `none` or `auto`. Never streamed.',
+    'What the console compares outputs with: `adapter` `{ version }`, `none` or `auto`. Streams as ' +
+    '`POST /v1/generate` does with `stream: true`. Not rate limited; stored like any generation.',
   request: { params: appParams, body: body(adminGenerateRequest) },
-  responses: { 200: json(generateResponse, 'The generation'), ...errors(...ADMIN_ERRORS, 404, 409) },
+  responses: {
+    200: {
+      description: 'The generation (JSON), or its stream (`stream: true`)',
+      content: {
+        'application/json': { schema: generateResponse },
+        'text/event-stream': { schema: z.string() },
+      },
+    },
+    ...errors(...ADMIN_ERRORS, 404, 409, 503),
+  },
+});
+const adminScoreRoute = createRoute({
+  method: 'post',
+  path: '/admin/apps/{app}/score',
+  tags,
+  security,
+  summary: 'Score texts as any user with any adapter version',
+  description: 'As `POST /v1/score`: how well each candidate fits the user under the adapter chosen.',
+  request: { params: appParams, body: body(adminScoreRequest) },
+  responses: { 200: json(scoreResponse, 'One result per text'), ...errors(...ADMIN_ERRORS, 404, 409, 503) },
+});
+const userDetailRoute = createRoute({
+  method: 'get',
+  path: '/admin/apps/{app}/users/{user}',
+  tags,
+  security,
+  summary: 'One user: what they sent, generated and have',
+  request: { params: userDetailParams },
+  responses: { 200: json(userDetail, 'The user'), ...errors(401, 403, 404, 422) },
+});
+const eraseUserRoute = createRoute({
+  method: 'delete',
+  path: '/admin/apps/{app}/users/{user}',
+  tags,
+  security,
+  summary: 'Erase a user',
+  description:
+    'As `DELETE /v1/users/{user}`, by an operator: everything about the user goes; the audit log says so.',
+  request: { params: userDetailParams },
+  responses: { 204: { description: 'Erased' }, ...errors(401, 403, 404, 422) },
+});
+const listStylesRoute = createRoute({
+  method: 'get',
+  path: '/admin/apps/{app}/styles',
+  tags,
+  security,
+  summary: "An app's styles",
+  description: 'Each with its active version and how many versions it has, most recently trained first.',
+  request: { params: appParams },
+  responses: { 200: json(listStylesResponse, 'The styles'), ...errors(401, 403, 404, 422) },
+});
+
+const summaryView = (a: AppSummary) => ({
+  ...views.app(a.app),
+  users: a.users,
+  generations_7d: a.generations7d,
+  feedback_7d: a.feedback7d,
 });
 
 export function adminAppRoutes(s: Services) {
@@ -151,13 +218,14 @@ export function adminAppRoutes(s: Services) {
       const { name } = c.req.valid('json');
       const created = await createApp(s.db, { name });
       s.callers.forgetApps();
+      await audit(s, c, 'app.created', { appId: created.app.id, details: { name } });
       return c.json(
         { app_id: created.app.id, api_key: created.apiKey, signing_secret: created.signingSecret, name },
         201,
       );
     })
     .openapi(listAppsRoute, async (c) =>
-      c.json(page(await listApps(s.db, c.req.valid('query')), views.app), 200),
+      c.json(page(await listAppSummaries(s.db, c.req.valid('query')), summaryView), 200),
     )
     .openapi(getAppRoute, async (c) => c.json(views.app(await appOf(s, c.req.valid('param').app)), 200))
     .openapi(getSettingsRoute, async (c) => {
@@ -167,8 +235,10 @@ export function adminAppRoutes(s: Services) {
     .openapi(patchSettingsRoute, async (c) => {
       const app = await appOf(s, c.req.valid('param').app);
       const current = readOverrides((await getAppSettings(s.db, app.id))?.settings);
-      await putAppSettings(s.db, app.id, patchOverrides(current, c.req.valid('json')));
+      const patch = c.req.valid('json');
+      await putAppSettings(s.db, app.id, patchOverrides(current, patch));
       s.settings.forget(app.id);
+      await audit(s, c, 'settings.changed', { appId: app.id, details: { patch: JSON.stringify(patch) } });
       return c.json(await settingsOf(app.id), 200);
     })
     .openapi(listUsersRoute, async (c) => {
@@ -189,6 +259,50 @@ export function adminAppRoutes(s: Services) {
     })
     .openapi(adminGenerateRoute, async (c) => {
       const app = await appOf(s, c.req.valid('param').app);
-      return generate(s, c, app, { ...c.req.valid('json'), stream: false });
+      return generate(s, c, app, c.req.valid('json'));
+    })
+    .openapi(adminScoreRoute, async (c) => {
+      const app = await appOf(s, c.req.valid('param').app);
+      const req = c.req.valid('json');
+      return c.json(await score(s, app, req.user, req), 200);
+    })
+    .openapi(userDetailRoute, async (c) => {
+      const { app: appId, user } = c.req.valid('param');
+      const app = await appOf(s, appId);
+      const [row, act] = await Promise.all([
+        getEndUser(s.db, app.id, user),
+        userActivity(s.db, app.id, user),
+      ]);
+      if (!row && act.generations + act.versions + act.likes + act.dislikes + act.edits === 0)
+        throw notFound(`app ${app.id} has no user ${user}`);
+      return c.json(
+        {
+          user,
+          created_at: row ? row.createdAt.toISOString() : null,
+          last_seen: row ? row.lastSeen.toISOString() : null,
+          active_version: act.activeVersion,
+          feedback: { likes: act.likes, dislikes: act.dislikes, edits: act.edits },
+          generations: act.generations,
+          versions: act.versions,
+        },
+        200,
+      );
+    })
+    .openapi(eraseUserRoute, async (c) => {
+      const { app: appId, user } = c.req.valid('param');
+      const app = await appOf(s, appId);
+      await eraseUser(s, app.id, user);
+      await audit(s, c, 'user.erased', { appId: app.id, subject: user });
+      return c.body(null, 204);
+    })
+    .openapi(listStylesRoute, async (c) => {
+      const app = await appOf(s, c.req.valid('param').app);
+      const items = (await listStyles(s.db, app.id)).map((x) => ({
+        style: x.styleId,
+        active_version: x.activeVersion,
+        versions: x.versions,
+        updated_at: x.updatedAt.toISOString(),
+      }));
+      return c.json({ items }, 200);
     });
 }

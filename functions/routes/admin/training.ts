@@ -14,6 +14,7 @@ import {
   trainingRunRequest,
   trainingRunResponse,
 } from '../../../schema/contracts.js';
+import { audit } from '../../http/audit.js';
 import { ApiError, notFound } from '../../http/errors.js';
 import { ADMIN_ERRORS, adminSecurity, body, errors, json, routes } from '../../http/openapi.js';
 import type { Services } from '../../http/services.js';
@@ -93,6 +94,11 @@ export function adminTrainingRoutes(s: Services) {
       if (!s.training)
         throw new ApiError(503, 'unavailable', 'no training worker is attached to this process');
       if (req.app) await appOf(s, req.app);
+      await audit(s, c, 'training.run', {
+        appId: req.app ?? null,
+        subject: req.users?.length === 1 ? req.users[0] : null,
+        details: { wait: req.wait, users: req.users?.length ?? 'due' },
+      });
       const ids = await s.training.runCycle({
         wait: req.wait,
         ...(req.app ? { app: req.app } : {}),
@@ -113,6 +119,11 @@ export function adminTrainingRoutes(s: Services) {
         { baseModel: s.baseModelId, appId: app.id, styleId: req.style, source },
         { appId: app.id },
       );
+      await audit(s, c, 'style.training', {
+        appId: app.id,
+        subject: `style:${req.style}`,
+        details: { job: job.id, source: req.texts ? `${req.texts.length} texts` : `genre ${req.genre}` },
+      });
       return c.json({ job: views.job(job) }, 202);
     });
 }

@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import type { AppSettings } from '../../lib/types';
+import { diffPatch, toValues } from './settings';
+
+const settings: AppSettings = {
+  training: { schedule: 'auto', min_feedback: 5, cooldown_s: 600 },
+  rate_limits: { per_minute: 600, per_user_per_minute: 60 },
+  retention: { generations_days: 30, feedback_days: 0 },
+  cors: { allowed_origins: [] },
+  defaults: { adapter: 'auto' },
+};
+
+describe('settings patch', () => {
+  it('sends only what changed, grouped by section', () => {
+    const before = toValues(settings);
+    const after = { ...before, min_feedback: 8, allowed_origins: ['https://app.example.com'] };
+    expect(diffPatch(before, after)).toEqual({
+      training: { min_feedback: 8 },
+      cors: { allowed_origins: ['https://app.example.com'] },
+    });
+  });
+
+  it('is empty when nothing changed', () => {
+    const v = toValues(settings);
+    expect(diffPatch(v, { ...v })).toEqual({});
+  });
+});

@@ -1,0 +1,39 @@
+// A job's progress as the page shows it: a percentage, a one-line summary and its loss curve.
+import { duration, num } from '../../lib/format';
+import type { JobItem } from '../../lib/types';
+
+export function percent(job: JobItem): number {
+  if (job.status === 'succeeded') return 100;
+  const p = job.progress;
+  if (!p.total || p.done === undefined) return 0;
+  // Training steps are most of the work; publishing is the last tenth.
+  const frac = p.done / p.total;
+  if (p.stage === 'publishing') return 90 + 10 * frac;
+  if (p.stage === 'done') return 100;
+  return p.stage === 'train' ? 90 * frac : 0;
+}
+
+export function summary(job: JobItem): string {
+  const p = job.progress;
+  if (job.status === 'queued') return 'queued';
+  if (job.status === 'failed') return `failed after ${job.attempts} attempt${job.attempts === 1 ? '' : 's'}`;
+  if (job.status === 'succeeded') return 'done';
+  const parts = [p.stage ?? 'starting'];
+  if (p.stage === 'train' && p.total) parts.push(`step ${p.done ?? 0} of ${p.total}`);
+  if (p.stage === 'publishing' && p.total) parts.push(`${p.done ?? 0} of ${p.total} published`);
+  if (p.loss !== undefined) parts.push(`loss ${num(p.loss, 3)}`);
+  if (p.eta_s !== undefined && p.stage === 'train') parts.push(`eta ${duration(p.eta_s)}`);
+  return parts.join(' · ');
+}
+
+export const curveRows = (job: JobItem) =>
+  (job.progress.curve ?? []).map(([step, loss]) => ({ step, Loss: loss }));
+
+/** What the job trained: users of an app, or a style. */
+export function subject(job: JobItem): string {
+  const pl = job.payload as { styleId?: string; users?: { userId: string }[] };
+  if (job.kind === 'train-style') return `style ${pl.styleId ?? ''}`;
+  const users = (pl.users ?? []).map((u) => u.userId);
+  if (users.length <= 3) return users.join(', ');
+  return `${users.slice(0, 2).join(', ')} and ${users.length - 2} more`;
+}
