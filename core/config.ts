@@ -62,11 +62,20 @@ export const envSchema = z
       'opens the admin API; `npm start` generates one for the run when unset',
     ),
     TAILOR_URL_SECRET: secret('TAILOR_URL_SECRET').describe(
-      'signs download links the API serves itself; random per process on Node when unset, required on Workers',
+      'signs download links the API serves itself; on Node when unset, one generated once and kept in the data dir; required on Workers',
     ),
+    TAILOR_PUBLIC_URL: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .describe(
+        "the origin download links point at (e.g. https://api.example.com); the request's own when unset",
+      ),
     TOKEN_CLOCK_SKEW_S: int(0, 600)
       .default(5)
       .describe('seconds of clock drift tolerated on user tokens (exp, nbf)'),
+    TOKEN_MAX_LIFETIME_S: int(60, 366 * 86_400)
+      .default(7 * 86_400)
+      .describe('the longest a user token may live: exp more than this after now is refused'),
     TAILOR_BASE_MODEL: z
       .string()
       .trim()
@@ -159,7 +168,9 @@ export interface Config {
     | { driver: 'file'; root: string };
   adminToken?: string;
   urlSecret?: string;
-  auth: { clockSkewS: number };
+  auth: { clockSkewS: number; maxLifetimeS: number };
+  /** The origin of the links the API hands out; the request's own when absent. */
+  publicUrl?: string;
   baseModel: string;
   limits: {
     maxBodyBytes: number;
@@ -230,7 +241,8 @@ export function loadConfig(
       : { driver: 'file', root: join(dataDir, 'storage') },
     ...(e.ADMIN_TOKEN ? { adminToken: e.ADMIN_TOKEN } : {}),
     ...(e.TAILOR_URL_SECRET ? { urlSecret: e.TAILOR_URL_SECRET } : {}),
-    auth: { clockSkewS: e.TOKEN_CLOCK_SKEW_S },
+    auth: { clockSkewS: e.TOKEN_CLOCK_SKEW_S, maxLifetimeS: e.TOKEN_MAX_LIFETIME_S },
+    ...(e.TAILOR_PUBLIC_URL ? { publicUrl: new URL(e.TAILOR_PUBLIC_URL).origin } : {}),
     baseModel: e.TAILOR_BASE_MODEL,
     limits: {
       maxBodyBytes: e.MAX_BODY_BYTES,

@@ -5,6 +5,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { AppDeps } from './deps.js';
 import { corsHeaders, corsPreflight } from './http/cors.js';
 import { ApiError, errorResponse, forbidden, notFound } from './http/errors.js';
+import { requestHygiene } from './http/hygiene.js';
 import { routes } from './http/openapi.js';
 import { buildServices, type Services } from './http/services.js';
 import { adminAdapterRoutes } from './routes/admin/adapters.js';
@@ -44,6 +45,7 @@ export function createApp(deps: AppDeps) {
       },
     }),
   );
+  app.use('*', requestHygiene);
   app.use('/v1/*', corsPreflight(s));
   app.use('/v1/*', async function authenticateApp(c, next) {
     if (c.req.path.startsWith('/v1/files/')) return next(); // signed links carry their own authorisation

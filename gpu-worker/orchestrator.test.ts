@@ -235,7 +235,12 @@ describe('training cycles', () => {
       { maxAttempts: 1 },
     );
     const done = await w.runOnce();
-    expect(done).toMatchObject({ id: job.id, status: 'failed', error: 'storage went away' });
+    // The last attempt ends with ben's failure recorded (ben is due again next cycle).
+    expect(done).toMatchObject({ id: job.id, status: 'succeeded' });
+    expect(done?.result).toMatchObject({
+      users: [],
+      failed: [{ app: appId, user: 'ben', reason: expect.stringContaining('storage went away') }],
+    });
     expect((await getActiveAdapter(p.database.db, { appId, userId: 'ben' }))?.version).toBe(before?.version);
     const partial = (await p.store.list(`adapters/${appId}/ben/`)).filter(
       (b) => !b.key.startsWith(before?.storagePrefix as string),
@@ -249,6 +254,41 @@ describe('training cycles', () => {
     expect(refs).toEqual([]);
     expect((await rowsOf(p.database.db, 'ben')).map((r) => r.version)).toEqual([before?.version]);
   }, 60_000);
+
+  it("one user's failed publish is theirs alone: the others publish, a retry takes only them", async () => {
+    const failing: BlobStore = Object.create(p.store);
+    let failures = 0;
+    failing.put = async (k, bytes, opts) => {
+      if (k.includes(`/${appId}/cy/`) && failures++ < 1) throw new Error('this key went away');
+      return p.store.put(k, bytes, opts);
+    };
+    const w = worker({ store: failing });
+    const job = await enqueue(
+      p.database.db,
+      'train-users',
+      {
+        baseModel: p.services.baseModelId,
+        users: [
+          { appId, userId: 'cy' },
+          { appId, userId: 'eve' },
+        ],
+      },
+      { maxAttempts: 2 },
+    );
+    const first = await w.runOnce();
+    expect(first).toMatchObject({ id: job.id, status: 'queued' });
+    expect(first?.error).toContain(`${appId}/cy: Error: this key went away`);
+    const eve = await getActiveAdapter(p.database.db, { appId, userId: 'eve' });
+    expect(eve?.jobId).toBe(job.id); // published by the first attempt in spite of cy
+    await p.database.db.execute(sql`update training_jobs set run_after = now() where id = ${job.id}`);
+    const second = await w.runOnce();
+    expect(second).toMatchObject({ id: job.id, status: 'succeeded' });
+    expect(second?.result).toMatchObject({
+      users: [{ user: 'cy' }],
+      skipped: [{ user: 'eve', reason: 'published by an earlier attempt of this job' }],
+      failed: [],
+    });
+  }, 90_000);
 
   it('POST /admin/training/run {wait: true} answers with the finished jobs', async () => {
     const w = worker();

@@ -69,7 +69,7 @@ export async function trainStyle(ctx: JobContext, payload: JobPayload<'train-sty
   ctx.log(
     `style ${payload.styleId}: ${texts.length} text(s), ${dataset.train.length} training and ${dataset.heldout.length} held-out passages`,
   );
-  const [outcome] = await trainAndPublish(ctx, model, recipe, [
+  const { outcomes, failed } = await trainAndPublish(ctx, model, recipe, [
     {
       owner: { appId: payload.appId, styleId: payload.styleId },
       dataset,
@@ -78,6 +78,9 @@ export async function trainStyle(ctx: JobContext, payload: JobPayload<'train-sty
       },
     },
   ]);
+  // One owner: its failure is the job's.
+  if (failed[0]) throw new Error(failed[0].reason);
+  const [outcome] = outcomes;
   if (!outcome) throw new Error('style training returned no outcome');
   return outcome;
 }

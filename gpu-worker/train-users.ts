@@ -5,7 +5,7 @@ import { feedbackForTraining } from '../core/db/feedback.js';
 import type { JobPayload, TrainUsersResult } from '../schema/training.js';
 import { buildUserDataset, type FeedbackItem, replayExamples } from './dataset.js';
 import { userRecipe, withOverrides } from './recipe.js';
-import { type JobContext, type OwnerData, trainAndPublish } from './train.js';
+import { type JobContext, type OwnerData, ownerLabel, trainAndPublish } from './train.js';
 
 export async function trainUsers(
   ctx: JobContext,
@@ -49,6 +49,24 @@ export async function trainUsers(
     });
   }
   for (const s of skipped) ctx.log(`${s.app}/${s.user}: skipped, ${s.reason}`);
-  const users = owners.length > 0 ? await trainAndPublish(ctx, model, recipe, owners) : [];
-  return { users, skipped };
+  const { outcomes, failed } =
+    owners.length > 0 ? await trainAndPublish(ctx, model, recipe, owners) : { outcomes: [], failed: [] };
+  // Those not published are tried again while the job has attempts left (a retry skips the ones published
+  // now); on the last attempt the job ends with their failures recorded, and they are due again next cycle.
+  if (failed.length > 0 && ctx.job.attempts < ctx.job.maxAttempts) {
+    throw new Error(
+      `${failed.length} of ${owners.length} user(s) not published (retrying): ${failed
+        .map((f) => `${ownerLabel(f.owner)}: ${f.reason}`)
+        .join('; ')}`,
+    );
+  }
+  return {
+    users: outcomes,
+    skipped,
+    failed: failed.map((f) => ({
+      app: f.owner.appId,
+      user: 'userId' in f.owner ? f.owner.userId : '',
+      reason: f.reason,
+    })),
+  };
 }

@@ -67,6 +67,12 @@ function ownerCurve(history: NonNullable<TrainerResult['history']>, i: number) {
   return { train, heldout };
 }
 
+/** An owner the job trained but could not publish, and why. */
+export interface OwnerFailure {
+  owner: AdapterOwner;
+  reason: string;
+}
+
 export const ownerLabel = (o: AdapterOwner) =>
   'userId' in o ? `${o.appId}/${o.userId}` : `${o.appId}/style:${o.styleId}`;
 
@@ -106,7 +112,7 @@ export async function trainAndPublish(
   model: LocalBaseModel,
   recipe: Recipe,
   owners: OwnerData[],
-): Promise<OwnerOutcome[]> {
+): Promise<{ outcomes: OwnerOutcome[]; failed: OwnerFailure[] }> {
   ctx.progress({ stage: 'preparing', done: 0, total: owners.length });
   const baselines = await Promise.all(
     owners.map((o, i) => fetchBaseline(ctx, o.owner, model, join(ctx.tmpDir, 'baseline', String(i)))),
@@ -153,8 +159,22 @@ export async function trainAndPublish(
     throw e;
   }
   const outcomes: OwnerOutcome[] = [];
+  const failed: OwnerFailure[] = [];
   for (const [i, o] of owners.entries()) {
     ctx.progress({ stage: 'publishing', done: i, total: owners.length, curve });
+    try {
+      outcomes.push(await publishOne(i, o));
+    } catch (e) {
+      // One owner's failure is theirs alone: the others publish, and the job records why this one did not.
+      const reason = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      ctx.log(`${ownerLabel(o.owner)}: not published, ${reason}`);
+      failed.push({ owner: o.owner, reason });
+    }
+  }
+  ctx.progress({ stage: 'done', done: owners.length, total: owners.length, curve });
+  return { outcomes, failed };
+
+  async function publishOne(i: number, o: OwnerData): Promise<OwnerOutcome> {
     const r = result.users.find((u) => u.id === String(i));
     if (!r) throw new Error(`the trainer returned no result for ${ownerLabel(o.owner)}`);
     const base = baselines[i];
@@ -197,7 +217,7 @@ export async function trainAndPublish(
     ctx.log(
       `${ownerLabel(o.owner)}: ${published.adapter.version} ${verdict} (held-out ${r.heldout_loss_after.toFixed(4)} vs ${baseline} ${gate.baseline.toFixed(4)})`,
     );
-    outcomes.push({
+    return {
       app: o.owner.appId,
       ...('userId' in o.owner ? { user: o.owner.userId } : { style: o.owner.styleId }),
       version: published.adapter.version,
@@ -205,8 +225,6 @@ export async function trainAndPublish(
       heldout_loss_after: r.heldout_loss_after,
       baseline_heldout_loss: gate.baseline,
       baseline,
-    });
+    };
   }
-  ctx.progress({ stage: 'done', done: owners.length, total: owners.length, curve });
-  return outcomes;
 }

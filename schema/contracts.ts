@@ -8,8 +8,11 @@ import { adapterMetrics, jobPayloads, jobProgress, jobResult, styleId } from './
 
 // ── shared pieces ───────────────────────────────────────────────────────────────────────────────────
 
-export const USER_ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,128}$/;
-export const userId = z.string().regex(USER_ID_PATTERN, 'user ids are 1-128 characters of [A-Za-z0-9_.:@-]');
+/** 1-128 characters of [A-Za-z0-9_.:@-], not `.` or `..` (no storage key or URL path could hold those). */
+export const USER_ID_PATTERN = /^(?!\.{1,2}$)[A-Za-z0-9_.:@-]{1,128}$/;
+export const userId = z
+  .string()
+  .regex(USER_ID_PATTERN, 'user ids are 1-128 characters of [A-Za-z0-9_.:@-], not . or ..');
 
 export const errorBody = z
   .object({
@@ -38,7 +41,7 @@ export type AdapterChoice = z.infer<typeof adapterChoice>;
 export const adapterUsed = z.object({ version: z.string() }).nullable();
 
 export const styleWeight = z
-  .strictObject({ id: z.string().min(1).max(64), weight: z.number().min(-2).max(2) })
+  .strictObject({ id: styleId, weight: z.number().min(-2).max(2) })
   .meta({ id: 'StyleWeight' });
 export type StyleWeight = z.infer<typeof styleWeight>;
 

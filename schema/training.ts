@@ -4,10 +4,11 @@
 import { z } from 'zod';
 
 /** Style ids become storage key segments: the user-id alphabet, at most 64 characters. */
-export const STYLE_ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,64}$/;
+/** As user ids (1-64 characters), not `.` or `..`. */
+export const STYLE_ID_PATTERN = /^(?!\.{1,2}$)[A-Za-z0-9_.:@-]{1,64}$/;
 export const styleId = z
   .string()
-  .regex(STYLE_ID_PATTERN, 'style ids are 1-64 characters of [A-Za-z0-9_.:@-]');
+  .regex(STYLE_ID_PATTERN, 'style ids are 1-64 characters of [A-Za-z0-9_.:@-], not . or ..');
 
 export const ALL_TARGETS = [
   'q_proj',
@@ -120,6 +121,8 @@ export type OwnerOutcome = z.infer<typeof ownerOutcome>;
 export const trainUsersResult = z.object({
   users: z.array(ownerOutcome),
   skipped: z.array(z.object({ app: z.string(), user: z.string(), reason: z.string() })),
+  /** Trained but not published (a storage error, say): each user's own failure; they are due again. */
+  failed: z.array(z.object({ app: z.string(), user: z.string(), reason: z.string() })).default([]),
 });
 export type TrainUsersResult = z.infer<typeof trainUsersResult>;
 

@@ -1,4 +1,4 @@
-// Publishing an adapter version (design.md, "Adapter package"). The protocol:
+// Publishing an adapter version (docs/architecture.md, "Adapter package"). The protocol:
 //   1. pick a fresh, immutable version string and check nothing is stored under its prefix;
 //   2. write the package completely: adapter_config.json, adapter_model.safetensors, then tailor.json last
 //      (its presence marks a complete package);
@@ -10,6 +10,7 @@
 import type { Adapter } from '../../schema/tables.js';
 import { type AdapterOwner, insertAdapter, promoteAdapter } from '../db/adapters.js';
 import type { Db } from '../db/database.js';
+import { styleAdaptersPrefix, userAdaptersPrefix } from '../storage/keys.js';
 import { type BlobStore, StorageError } from '../storage/store.js';
 
 export const ADAPTER_CONFIG = 'adapter_config.json';
@@ -53,8 +54,8 @@ export function newVersion(now = new Date()): string {
 export function adapterPrefix(owner: AdapterOwner, version: string): string {
   // Styles live outside adapters/{app}/ so that erasing a user named like a style folder cannot touch them.
   return 'userId' in owner
-    ? `adapters/${owner.appId}/${owner.userId}/${version}/`
-    : `styles/${owner.appId}/${owner.styleId}/${version}/`;
+    ? `${userAdaptersPrefix(owner.appId, owner.userId)}${version}/`
+    : `${styleAdaptersPrefix(owner.appId, owner.styleId)}${version}/`;
 }
 
 export interface PublishInput {

@@ -63,6 +63,7 @@ export async function verifyUserToken(
   secret: string,
   nowSeconds: number,
   clockSkewSeconds = 0,
+  maxLifetimeSeconds = Number.POSITIVE_INFINITY,
 ): Promise<UserClaims> {
   let alg: unknown;
   let typ: unknown;
@@ -86,5 +87,12 @@ export async function verifyUserToken(
   }
   if (typeof claims.sub !== 'string' || !USER_ID_PATTERN.test(claims.sub))
     throw new TokenError('token sub is not a valid user id');
+  // jose checks these claims only when they are numbers; a token that has them must have them right.
+  for (const claim of ['nbf', 'iat'] as const) {
+    if (claims[claim] !== undefined && (typeof claims[claim] !== 'number' || !Number.isFinite(claims[claim])))
+      throw new TokenError(`token claim ${claim} must be a number`);
+  }
+  if ((claims.exp as number) - nowSeconds > maxLifetimeSeconds)
+    throw new TokenError(`token lives too long: exp is more than ${maxLifetimeSeconds} s from now`);
   return claims as UserClaims;
 }

@@ -33,6 +33,7 @@ export class CallerDirectory {
     private readonly now: () => number,
     /** Seconds of clock drift tolerated on user tokens' exp and nbf. */
     private readonly clockSkewS = 0,
+    private readonly maxLifetimeS = Number.POSITIVE_INFINITY,
   ) {}
 
   bearer(header: string | undefined): string {
@@ -74,7 +75,7 @@ export class CallerDirectory {
     let reason = 'user token signature does not verify with any app';
     for (const { app, secret } of await this.candidates(tokenAppHint(token))) {
       try {
-        const claims = await verifyUserToken(token, secret, nowS, this.clockSkewS);
+        const claims = await verifyUserToken(token, secret, nowS, this.clockSkewS, this.maxLifetimeS);
         return { kind: 'user', app, userId: claims.sub };
       } catch (e) {
         if (!(e instanceof TokenError)) throw e;

@@ -52,7 +52,13 @@ export function buildServices(deps: AppDeps): Services {
     unsee(appId, userId) {
       lastTouch.delete(`${appId}:${userId}`);
     },
-    callers: new CallerDirectory(deps.db, deps.config.adminToken, now, deps.config.auth.clockSkewS),
+    callers: new CallerDirectory(
+      deps.db,
+      deps.config.adminToken,
+      now,
+      deps.config.auth.clockSkewS,
+      deps.config.auth.maxLifetimeS,
+    ),
     adapters: new AdapterResolver(deps.db, deps.store, now),
     settings: new AppSettingsCache(deps.db, deps.config, now),
     perKey: new RateLimiter(now),

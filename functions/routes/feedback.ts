@@ -57,6 +57,21 @@ export function feedbackRoutes(s: Services) {
     if (!created && feedback.userId !== user) {
       throw new ApiError(409, 'conflict', 'this idempotency key was already used for another user');
     }
+    // A retry sends the same body; a different one under a used key is a mistake, not a retry (Stripe's rule).
+    if (
+      !created &&
+      (feedback.rating !== req.rating ||
+        feedback.editedText !== (req.edited_text ?? null) ||
+        feedback.generationId !== (req.generation_id ?? null) ||
+        (req.text !== undefined && feedback.text !== req.text) ||
+        (req.prompt !== undefined && feedback.prompt !== req.prompt))
+    ) {
+      throw new ApiError(
+        409,
+        'idempotency_conflict',
+        'this idempotency key was already used with a different body: send a new key for new feedback',
+      );
+    }
     if (created) {
       await s.seen(app.id, user);
       return c.json({ id: feedback.id }, 201);

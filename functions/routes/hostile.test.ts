@@ -28,6 +28,10 @@ beforeAll(async () => {
     body: { user: 'alice', prompt: 'Hello', max_tokens: 2 },
   });
   genId = g.json.id;
+  await p.call('POST', '/v1/feedback', {
+    key,
+    body: { user: 'alice', text: 'first', rating: 1, idempotency_key: 'idem-1' },
+  });
 }, 60_000);
 afterAll(() => p.close());
 
@@ -184,6 +188,100 @@ const cases: Case[] = [
     [422],
   ],
   ['admin: bad list limit', () => p.call('GET', '/admin/jobs?limit=0', { key: ADMIN }), [422]],
+  [
+    'the same idempotency key with a different body',
+    () => post('/v1/feedback', { user: 'alice', text: 'second', rating: 1, idempotency_key: 'idem-1' }),
+    [409],
+  ],
+  // No storage key or URL path can hold `.` or `..`: refused at the door, wherever an id comes in.
+  ['user id .', () => post('/v1/generate', { user: '.', prompt: 'x' }), [422]],
+  ['user id ..', () => post('/v1/feedback', { user: '..', text: 'x', rating: 1 }), [422]],
+  [
+    'user token with sub ..',
+    () => post('/v1/generate', { prompt: 'x' }, jwt({ sub: '..', exp: now() + 60 }, secret)),
+    [401],
+  ],
+  [
+    'style id ..',
+    () => post('/v1/generate', { user: 'u', prompt: 'x', styles: [{ id: '..', weight: 1 }] }),
+    [422],
+  ],
+  // NUL characters: PostgreSQL cannot store them; refused before anything runs or is written.
+  ...(
+    [
+      ['generate prompt', '/v1/generate', { user: 'nul-u', prompt: 'a\u0000b' }],
+      ['generate stop', '/v1/generate', { user: 'nul-u', prompt: 'x', stop: ['\u0000'] }],
+      [
+        'generate adapter version',
+        '/v1/generate',
+        { user: 'nul-u', prompt: 'x', adapter: { version: 'v\u0000' } },
+      ],
+      [
+        'generate style id',
+        '/v1/generate',
+        { user: 'nul-u', prompt: 'x', styles: [{ id: 's\u0000', weight: 1 }] },
+      ],
+      ['feedback text', '/v1/feedback', { user: 'nul-u', text: 'a\u0000', rating: 1 }],
+      ['feedback prompt', '/v1/feedback', { user: 'nul-u', text: 'a', prompt: '\u0000', rating: 1 }],
+      [
+        'feedback edited_text',
+        '/v1/feedback',
+        { user: 'nul-u', text: 'a', rating: -1, edited_text: 'b\u0000' },
+      ],
+      [
+        'feedback idempotency_key',
+        '/v1/feedback',
+        { user: 'nul-u', text: 'a', rating: 1, idempotency_key: 'k\u0000' },
+      ],
+      ['score text', '/v1/score', { user: 'nul-u', texts: ['\u0000'] }],
+      ['a key of the body', '/v1/feedback', { user: 'nul-u', text: 'a', rating: 1, 'x\u0000': 1 }],
+    ] as const
+  ).map(
+    ([what, path, body]): Case => [
+      `a NUL character in the ${what}`,
+      () => p.call('POST', path, { key, raw: JSON.stringify(body) }),
+      [422],
+    ],
+  ),
+  [
+    'a NUL character in an app name',
+    () => p.call('POST', '/admin/apps', { key: ADMIN, raw: '{"name":"a\\u0000"}' }),
+    [422],
+  ],
+  ['a NUL character in a path id', () => p.call('GET', '/admin/apps/app%00x', { key: ADMIN }), [422]],
+  ['a NUL character in a query', () => p.call('GET', '/admin/jobs?app=%00', { key: ADMIN }), [422]],
+  ['a NUL character in a user id of a path', () => p.call('GET', '/v1/users/a%00b/adapter', { key }), [422]],
+  ['a malformed percent-encoding, unauthenticated', () => p.call('GET', '/v1/files/%ZZ'), [422]],
+  [
+    'a malformed percent-encoding in a query',
+    () => p.call('GET', '/admin/jobs?app=%E0%A4%A', { key: ADMIN }),
+    [422],
+  ],
+  [
+    'a content type that only starts like JSON',
+    () =>
+      p.call('POST', '/v1/generate', {
+        key,
+        raw: '{"user":"u","prompt":"x"}',
+        headers: { 'content-type': 'application/jsonx' },
+      }),
+    [415],
+  ],
+  [
+    'a token whose nbf is not a number',
+    () => post('/v1/generate', { prompt: 'x' }, jwt({ sub: 'u', exp: now() + 60, nbf: 'soon' }, secret)),
+    [401],
+  ],
+  [
+    'a token that lives for ever',
+    () => post('/v1/generate', { prompt: 'x' }, jwt({ sub: 'u', exp: 1e308 }, secret)),
+    [401],
+  ],
+  [
+    'a token that lives longer than allowed',
+    () => post('/v1/generate', { prompt: 'x' }, jwt({ sub: 'u', exp: now() + 400 * 86_400 }, secret)),
+    [401],
+  ],
 ];
 
 describe('hostile and malformed requests', () => {

@@ -3,9 +3,10 @@ import { createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { ADAPTER_WEIGHTS } from '../../core/adapters/publish.js';
 import { getActiveAdapter } from '../../core/db/adapters.js';
-import { eraseEndUser } from '../../core/db/erase.js';
+import { compactAfterErase, eraseEndUser } from '../../core/db/erase.js';
 import { deletePrefix } from '../../core/storage/delete-prefix.js';
-import { StorageError } from '../../core/storage/store.js';
+import { userAdaptersPrefix } from '../../core/storage/keys.js';
+import { assertValidPrefix, StorageError } from '../../core/storage/store.js';
 import { type UserAdapterResponse, userAdapterResponse, userParams } from '../../schema/contracts.js';
 import { audit } from '../http/audit.js';
 import { downloadLink, FILES_ROUTE, verifyDownload } from '../http/download-links.js';
@@ -14,6 +15,15 @@ import { appSecurity, errors, json, type Routes, routes } from '../http/openapi.
 import { actingUser, callerApp, type Services, takeRateLimits } from '../http/services.js';
 
 const LINK_TTL_S = 3600;
+
+const isValidPrefix = (p: string) => {
+  try {
+    assertValidPrefix(p);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 export const userAdapterRoute = createRoute({
   method: 'get',
@@ -43,10 +53,17 @@ export const eraseUserRoute = createRoute({
   responses: { 204: { description: 'Erased' }, ...errors(401, 403, 422, 429) },
 });
 
-/** Everything about a user goes: rows, and every file under their prefix (also any a crashed run left). */
+/**
+ * Everything about a user goes: rows, then every file of theirs: under each version's recorded prefix, the
+ * user's folder (also files a crashed run left unreferenced), and the folder of the old, unencoded layout.
+ */
 export async function eraseUser(s: Services, appId: string, user: string): Promise<void> {
-  await eraseEndUser(s.db, appId, user);
-  await deletePrefix(s.store, `adapters/${appId}/${user}/`);
+  const erased = await eraseEndUser(s.db, appId, user);
+  const legacy = `adapters/${appId}/${user}/`;
+  const prefixes = new Set([...erased.storagePrefixes, userAdaptersPrefix(appId, user)]);
+  if (isValidPrefix(legacy)) prefixes.add(legacy);
+  for (const prefix of prefixes) await deletePrefix(s.store, prefix);
+  if (s.config.database.driver === 'pglite') await compactAfterErase(s.db);
   s.adapters.forget({ appId, userId: user });
   s.unsee(appId, user);
 }
@@ -59,7 +76,8 @@ export function userRoutes(s: Services) {
       await takeRateLimits(s, app, user);
       const row = await getActiveAdapter(s.db, { appId: app.id, userId: user });
       if (!row) throw notFound(`user ${user} has no active adapter yet`);
-      const origin = new URL(c.req.url).origin;
+      // The configured public origin; without one the request's (which a Host header can name).
+      const origin = s.config.publicUrl ?? new URL(c.req.url).origin;
       const link = await downloadLink(
         s.store,
         s.urlSecret,

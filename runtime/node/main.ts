@@ -8,6 +8,7 @@ import { publishBaseModel } from '../../core/node/base-model.js';
 import { loadNodeConfig } from '../../core/node/config.js';
 import { openBlobStore, openDatabase } from '../../core/node/open.js';
 import { MODELS_DIR } from '../../core/node/repo.js';
+import { persistentSecret } from '../../core/node/secret-file.js';
 import { createApp } from '../../functions/app.js';
 import { Engine } from '../../functions/engine/engine.js';
 import type { Services } from '../../functions/http/services.js';
@@ -62,7 +63,8 @@ async function main(): Promise<void> {
     config,
     training: control,
     assets: nodeAssets(),
-    urlSecret: config.urlSecret ?? randomBytes(32).toString('base64url'),
+    // Download links stay valid across restarts: the secret is kept in the data dir unless it is set.
+    urlSecret: config.urlSecret ?? persistentSecret(join(config.dataDir, 'url-secret')),
     onError: (e) => console.error('[tailor]', e),
   });
   const { app } = created;

@@ -170,4 +170,17 @@ export const migrations: Migration[] = [
       `INSERT INTO "signing_secrets" ("id", "app_id", "secret", "created_at") SELECT 'sks_' || substr(md5("id" || random()::text), 1, 26), "id", "signing_secret", "created_at" FROM "apps";`,
     ],
   },
+  {
+    tag: '0003_dot_user_ids',
+    hash: '79108f9aebe148228b77cc8cd77ce69df8be006a687d67ecf9142fda21f18fa6',
+    statements: [
+      `-- User and style ids \`.\` and \`..\` are refused at the door from now on: no storage key or URL path can hold
+-- them, so such users could never be trained (every publish failed), erased or listed rightly. What was
+-- stored under them is deleted here; no adapter files were ever written for them.
+DELETE FROM "generations" WHERE "user_id" IN ('.', '..');`,
+      `DELETE FROM "feedback" WHERE "user_id" IN ('.', '..');`,
+      `DELETE FROM "adapters" WHERE "user_id" IN ('.', '..') OR "style_id" IN ('.', '..');`,
+      `DELETE FROM "end_users" WHERE "user_id" IN ('.', '..');`,
+    ],
+  },
 ];

@@ -36,14 +36,18 @@ export interface TestPlatform {
   close(): Promise<void>;
 }
 
-export async function startPlatform(env: Record<string, string> = {}): Promise<TestPlatform> {
+/** `dataDir`: PGlite on disk there (default: in memory). */
+export async function startPlatform(
+  env: Record<string, string> = {},
+  opts: { dataDir?: string } = {},
+): Promise<TestPlatform> {
   const config = loadConfig({
     ADMIN_TOKEN: ADMIN,
     RATE_LIMIT_PER_MINUTE: '0',
     RATE_LIMIT_PER_USER_PER_MINUTE: '0',
     ...env,
   });
-  const database = await openPglite();
+  const database = await openPglite(opts.dataDir ? { dataDir: opts.dataDir } : {});
   await migrate(database.db);
   const store = new MemoryStore();
   const model = await publishBaseModel(store, database.db, MODELS_DIR, config.baseModel);

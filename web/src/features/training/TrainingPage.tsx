@@ -232,7 +232,7 @@ function JobDetail({ id }: { id: string }) {
 }
 
 function Outcomes({ result }: { result: TrainUsersResult }) {
-  if (!result.users.length && !result.skipped.length) return null;
+  if (!result.users.length && !result.skipped.length && !result.failed?.length) return null;
   return (
     <Table>
       <Table.Thead>
@@ -253,6 +253,17 @@ function Outcomes({ result }: { result: TrainUsersResult }) {
             </Table.Td>
             <Table.Td ta="right">
               {num(r.heldout_loss_after, 3)} vs {num(r.baseline_heldout_loss, 3)} ({r.baseline})
+            </Table.Td>
+          </Table.Tr>
+        ))}
+        {(result.failed ?? []).map((r) => (
+          <Table.Tr key={`failed-${r.user}`}>
+            <Table.Td>{r.user}</Table.Td>
+            <Table.Td colSpan={2}>
+              <Badge color="red" variant="light">
+                not published
+              </Badge>{' '}
+              {r.reason}
             </Table.Td>
           </Table.Tr>
         ))}

@@ -1,0 +1,150 @@
+// What an attacker found, each with the test that would have caught it: server paths in fallback reasons,
+// erasure that left traces (job records, the audit log, PGlite's files), links that took their origin from
+// the Host header.
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getJob } from '../../core/db/jobs.js';
+import { enqueue } from '../../core/training/jobs.js';
+import { trainingJobs } from '../../schema/tables.js';
+import { ADMIN, startPlatform, type TestPlatform } from '../../test/support/platform.js';
+
+const admin = { key: ADMIN };
+
+/** Every file under `dir` whose bytes contain `needle`. */
+function filesContaining(dir: string, needle: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const path = join(d, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (readFileSync(path).includes(needle)) out.push(path);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+describe('on a platform with a public URL', () => {
+  let p: TestPlatform;
+  let app: { app_id: string; api_key: string };
+  beforeAll(async () => {
+    p = await startPlatform({ TAILOR_PUBLIC_URL: 'https://api.example.com' });
+    app = await p.newApp('findings');
+  }, 60_000);
+  afterAll(() => p.close());
+
+  it('never shows a server path in a fallback reason', async () => {
+    const prefix = await p.activeAdapter(app.app_id, 'loopy', 'v1', 3);
+    const get = p.store.get.bind(p.store);
+    p.store.get = async (k) => {
+      if (k.startsWith(prefix))
+        throw Object.assign(new Error(`ELOOP: too many symbolic links, open '/srv/tailor/storage/${k}'`), {
+          code: 'ELOOP',
+        });
+      return get(k);
+    };
+    try {
+      const r = await p.call('POST', '/v1/generate', {
+        key: app.api_key,
+        body: { user: 'loopy', prompt: 'x', max_tokens: 2 },
+      });
+      expect(r.status).toBe(200);
+      expect(r.json.adapter).toBeNull();
+      expect(r.json.adapter_fallback.reason).toBe('LoadError: the adapter could not be loaded');
+      expect(JSON.stringify(r.json)).not.toContain('/srv/');
+      expect((await p.call('GET', '/metrics')).text).toMatch(
+        /tailor_adapter_fallbacks_total\{reason="LoadError"\} 1/,
+      );
+    } finally {
+      p.store.get = get;
+    }
+  });
+
+  it('points download links at the public URL, whatever the Host header says', async () => {
+    await p.activeAdapter(app.app_id, 'linked', 'v1', 4);
+    const res = await p.app.request('http://evil.example/v1/users/linked/adapter', {
+      headers: { authorization: `Bearer ${app.api_key}`, host: 'evil.example' },
+    });
+    const { download } = (await res.json()) as { download: { url: string } };
+    expect(download.url.startsWith('https://api.example.com/v1/files/')).toBe(true);
+  });
+
+  it('erases a user from job records and the audit log too, keeping the fact of the erasure', async () => {
+    const user = 'gone';
+    await p.call('POST', '/v1/feedback', { key: app.api_key, body: { user, text: 'x', rating: 1 } });
+    await p.activeAdapter(app.app_id, user, 'v1', 5);
+    await p.call('POST', '/admin/adapters/rollback', { ...admin, body: { app: app.app_id, user: 'nobody' } });
+    await p.activeAdapter(app.app_id, user, 'v2', 6);
+    expect(
+      (await p.call('POST', '/admin/adapters/rollback', { ...admin, body: { app: app.app_id, user } }))
+        .status,
+    ).toBe(200);
+    const job = await enqueue(p.database.db, 'train-users', {
+      baseModel: 'brown-4m',
+      users: [
+        { appId: app.app_id, userId: user },
+        { appId: app.app_id, userId: 'gone-too-far' }, // a longer id that starts like it stays
+      ],
+    });
+    const outcome = (u: string) => ({
+      app: app.app_id,
+      user: u,
+      version: 'v3',
+      status: 'active',
+      heldout_loss_after: 4,
+      baseline_heldout_loss: 5,
+      baseline: 'base',
+    });
+    await p.database.db
+      .update(trainingJobs)
+      .set({
+        status: 'succeeded',
+        result: { users: [outcome(user), outcome('gone-too-far')], skipped: [], failed: [] },
+        log: `training 2 adapter(s) on brown-4m: ${app.app_id}/${user}, ${app.app_id}/gone-too-far\n${app.app_id}/${user}: v3 promoted (held-out 4.0000 vs base 5.0000)\n`,
+      })
+      .where(eq(trainingJobs.id, job.id));
+
+    expect((await p.call('DELETE', `/v1/users/${user}`, { key: app.api_key })).status).toBe(204);
+
+    const after = await getJob(p.database.db, job.id);
+    const text = JSON.stringify({ payload: after?.payload, result: after?.result, log: after?.log });
+    expect(text).not.toMatch(new RegExp(`${app.app_id}/${user}(?![a-z-])|"(user|userId)":"${user}"`));
+    expect(text).toContain('gone-too-far');
+    expect(after?.log).toContain(`${app.app_id}/(erased): v3 promoted`);
+    const audit = await p.call('GET', `/admin/audit?app=${app.app_id}`, admin);
+    const aboutThem = audit.json.items.filter((e: { subject: string | null }) => e.subject === user);
+    expect(aboutThem.map((e: { action: string; actor: string }) => `${e.actor} ${e.action}`)).toEqual([
+      `app:${app.app_id} user.erased`,
+    ]);
+  });
+});
+
+describe('on the embedded PGlite, on disk', () => {
+  let p: TestPlatform;
+  let dir: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tailor-erase-'));
+    p = await startPlatform({}, { dataDir: dir });
+  }, 60_000);
+  afterAll(async () => {
+    await p.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("leaves no byte of an erased user's feedback in the data directory", async () => {
+    const app = await p.newApp('disk');
+    const marker = 'MARKER-of-a-reader-who-asked-to-be-forgotten';
+    for (let i = 0; i < 5; i++)
+      await p.call('POST', '/v1/feedback', {
+        key: app.api_key,
+        body: { user: 'forget-me', text: `${marker} ${i}`, rating: 1 },
+      });
+    await p.database.db.execute('checkpoint');
+    expect(filesContaining(join(dir, 'pglite'), marker).length).toBeGreaterThan(0);
+    expect((await p.call('DELETE', '/v1/users/forget-me', { key: app.api_key })).status).toBe(204);
+    expect(filesContaining(join(dir, 'pglite'), marker)).toEqual([]);
+  });
+});
