@@ -8,6 +8,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getActiveAdapter, insertAdapter } from '../core/db/adapters.js';
 import type { Db } from '../core/db/database.js';
+import { eraseEndUser } from '../core/db/erase.js';
 import { claimJobs, getJob, heartbeatJob } from '../core/db/jobs.js';
 import type { BlobStore } from '../core/storage/store.js';
 import { enqueue } from '../core/training/jobs.js';
@@ -288,6 +289,49 @@ describe('training cycles', () => {
       skipped: [{ user: 'eve', reason: 'published by an earlier attempt of this job' }],
       failed: [],
     });
+  }, 90_000);
+
+  it('publishes nothing for a user erased while the job trained them', async () => {
+    for (let i = 0; i < 4; i++) await like('fay', passage(2, i));
+    let erased = false;
+    const eraseOnce = async () => {
+      if (erased) return;
+      erased = true;
+      await eraseEndUser(p.database.db, appId, 'fay');
+    };
+    // The erasure lands while the job is under way: at its first storage read or write (cy's baseline, or
+    // cy's files, published before fay's turn).
+    const erasing: BlobStore = Object.create(p.store);
+    erasing.get = async (k) => {
+      await eraseOnce();
+      return p.store.get(k);
+    };
+    erasing.put = async (k, bytes, opts) => {
+      await eraseOnce();
+      return p.store.put(k, bytes, opts);
+    };
+    const w = worker({ store: erasing });
+    const job = await enqueue(
+      p.database.db,
+      'train-users',
+      {
+        baseModel: p.services.baseModelId,
+        users: [
+          { appId, userId: 'cy' },
+          { appId, userId: 'fay' },
+        ],
+      },
+      { maxAttempts: 1 },
+    );
+    const done = await w.runOnce();
+    expect(erased).toBe(true);
+    expect(done).toMatchObject({ id: job.id, status: 'succeeded' });
+    expect(done?.result).toMatchObject({ users: [{ user: 'cy' }], failed: [] });
+    expect(await rowsOf(p.database.db, 'fay')).toEqual([]);
+    expect(await p.store.list(`adapters/${appId}/fay/`)).toEqual([]);
+    expect((await getJob(p.database.db, job.id))?.log).toContain(
+      'a user was erased while this job trained them',
+    );
   }, 90_000);
 
   it('POST /admin/training/run {wait: true} answers with the finished jobs', async () => {

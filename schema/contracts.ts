@@ -634,3 +634,20 @@ export const listAuditQuery = pageQuery.extend({
   action: z.string().min(1).max(64).optional(),
 });
 export const listAuditResponse = page(auditItem);
+
+// ── users' rights ───────────────────────────────────────────────────────────────────────────────────
+
+/** Everything Tailor stores about one user of an app (GET /v1/users/{user}/export). */
+export const userExportResponse = z
+  .object({
+    app_id: z.string(),
+    user: z.string(),
+    exported_at: isoTime,
+    /** null when the user was never seen (nothing stored). */
+    profile: z.object({ created_at: isoTime, last_seen: isoTime }).nullable(),
+    feedback: z.array(feedbackItem),
+    generations: z.array(generationItem),
+    /** Every adapter version trained for them, with its metrics (which feedback it trained on, its losses). */
+    adapters: z.array(adapterItem),
+  })
+  .meta({ id: 'UserExport' });

@@ -72,6 +72,37 @@ describe('on a platform with a public URL', () => {
     expect(download.url.startsWith('https://api.example.com/v1/files/')).toBe(true);
   });
 
+  it('exports everything stored about a user, to their app only, and nothing once they are erased', async () => {
+    const user = 'exporter';
+    const g = await p.call('POST', '/v1/generate', {
+      key: app.api_key,
+      body: { user, prompt: 'Once', max_tokens: 3 },
+    });
+    await p.call('POST', '/v1/feedback', {
+      key: app.api_key,
+      body: { user, generation_id: g.json.id, rating: 1 },
+    });
+    await p.call('POST', '/v1/feedback', {
+      key: app.api_key,
+      body: { user, text: 'mine', rating: -1, edited_text: 'ours' },
+    });
+    await p.activeAdapter(app.app_id, user, 'v1', 8);
+    const out = await p.call('GET', `/v1/users/${user}/export`, { key: app.api_key });
+    expect(out.status).toBe(200);
+    expect(out.json).toMatchObject({ app_id: app.app_id, user, profile: { created_at: expect.any(String) } });
+    expect(
+      out.json.feedback.map((f: { edited_text: string | null }) => f.edited_text ?? '(none)').sort(),
+    ).toEqual(['(none)', 'ours']);
+    expect(out.json.generations.map((x: { id: string }) => x.id)).toEqual([g.json.id]);
+    expect(out.json.adapters.map((a: { version: string }) => a.version)).toEqual(['v1']);
+    const other = await p.newApp('someone-else');
+    const theirs = await p.call('GET', `/v1/users/${user}/export`, { key: other.api_key });
+    expect(theirs.json).toMatchObject({ profile: null, feedback: [], generations: [], adapters: [] });
+    await p.call('DELETE', `/v1/users/${user}`, { key: app.api_key });
+    const after = await p.call('GET', `/v1/users/${user}/export`, { key: app.api_key });
+    expect(after.json).toMatchObject({ profile: null, feedback: [], generations: [], adapters: [] });
+  });
+
   it('erases a user from job records and the audit log too, keeping the fact of the erasure', async () => {
     const user = 'gone';
     await p.call('POST', '/v1/feedback', { key: app.api_key, body: { user, text: 'x', rating: 1 } });

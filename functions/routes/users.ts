@@ -2,17 +2,27 @@
 import { createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { ADAPTER_WEIGHTS } from '../../core/adapters/publish.js';
-import { getActiveAdapter } from '../../core/db/adapters.js';
+import { getActiveAdapter, listAdapters } from '../../core/db/adapters.js';
 import { compactAfterErase, eraseEndUser } from '../../core/db/erase.js';
+import { listFeedback } from '../../core/db/feedback.js';
+import { listGenerations } from '../../core/db/generations.js';
+import { MAX_PAGE_LIMIT, type Page } from '../../core/db/pagination.js';
+import { getEndUser } from '../../core/db/users.js';
 import { deletePrefix } from '../../core/storage/delete-prefix.js';
 import { userAdaptersPrefix } from '../../core/storage/keys.js';
 import { assertValidPrefix, StorageError } from '../../core/storage/store.js';
-import { type UserAdapterResponse, userAdapterResponse, userParams } from '../../schema/contracts.js';
+import {
+  type UserAdapterResponse,
+  userAdapterResponse,
+  userExportResponse,
+  userParams,
+} from '../../schema/contracts.js';
 import { audit } from '../http/audit.js';
 import { downloadLink, FILES_ROUTE, verifyDownload } from '../http/download-links.js';
 import { ApiError, notFound } from '../http/errors.js';
 import { appSecurity, errors, json, type Routes, routes } from '../http/openapi.js';
 import { actingUser, callerApp, type Services, takeRateLimits } from '../http/services.js';
+import { views } from './admin/views.js';
 
 const LINK_TTL_S = 3600;
 
@@ -68,6 +78,31 @@ export async function eraseUser(s: Services, appId: string, user: string): Promi
   s.unsee(appId, user);
 }
 
+export const exportUserRoute = createRoute({
+  method: 'get',
+  path: '/v1/users/{user}/export',
+  tags: ['users'],
+  summary: 'Export everything stored about a user',
+  description:
+    'Their profile, feedback, generations and adapter versions (with metrics), as one JSON document: what a ' +
+    'user asking for their data is owed.',
+  security: appSecurity,
+  request: { params: userParams },
+  responses: { 200: json(userExportResponse, 'The export'), ...errors(401, 403, 422, 429) },
+});
+
+/** Every page of a keyset listing. */
+async function everyPage<T>(list: (cursor: string | null) => Promise<Page<T>>): Promise<T[]> {
+  const out: T[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: Page<T> = await list(cursor);
+    out.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor !== null);
+  return out;
+}
+
 export function userRoutes(s: Services) {
   return routes()
     .openapi(userAdapterRoute, async (c) => {
@@ -94,6 +129,33 @@ export function userRoutes(s: Services) {
         download: link,
       };
       return c.json(out, 200);
+    })
+    .openapi(exportUserRoute, async (c) => {
+      const app = callerApp(c);
+      const user = actingUser(c, c.req.valid('param').user);
+      await takeRateLimits(s, app, user);
+      const where = { appId: app.id, userId: user };
+      const limit = MAX_PAGE_LIMIT;
+      const [profile, fbs, gens, ads] = await Promise.all([
+        getEndUser(s.db, app.id, user),
+        everyPage((cursor) => listFeedback(s.db, where, { limit, cursor })),
+        everyPage((cursor) => listGenerations(s.db, where, { limit, cursor })),
+        everyPage((cursor) => listAdapters(s.db, where, { limit, cursor })),
+      ]);
+      return c.json(
+        {
+          app_id: app.id,
+          user,
+          exported_at: new Date(s.now()).toISOString(),
+          profile: profile
+            ? { created_at: profile.createdAt.toISOString(), last_seen: profile.lastSeen.toISOString() }
+            : null,
+          feedback: fbs.map(views.feedback),
+          generations: gens.map(views.generation),
+          adapters: ads.filter((a) => a.kind === 'user').map(views.adapter),
+        },
+        200,
+      );
     })
     .openapi(eraseUserRoute, async (c) => {
       const app = callerApp(c);
