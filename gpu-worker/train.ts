@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, publishAdapter } from '../core/adapters/publish.js';
 import { type AdapterOwner, getActiveAdapter } from '../core/db/adapters.js';
 import type { Db } from '../core/db/database.js';
-import { hasFeedback } from '../core/db/feedback.js';
+import { isTrainable } from '../core/db/users.js';
 import type { BlobStore } from '../core/storage/store.js';
 import { PermanentJobError } from '../core/training/jobs.js';
 import type {
@@ -163,9 +163,10 @@ export async function trainAndPublish(
   const failed: OwnerFailure[] = [];
   for (const [i, o] of owners.entries()) {
     ctx.progress({ stage: 'publishing', done: i, total: owners.length, curve });
-    // Erased while it trained (their feedback is gone): nothing of theirs is published, nor named here.
-    if ('userId' in o.owner && !(await hasFeedback(ctx.db, o.owner.appId, o.owner.userId))) {
-      ctx.log('a user was erased while this job trained them: nothing published for them');
+    // Erased (their feedback is gone) or opted out while it trained: nothing of theirs is published, nor
+    // named here.
+    if ('userId' in o.owner && !(await isTrainable(ctx.db, o.owner.appId, o.owner.userId))) {
+      ctx.log('a user was erased or opted out while this job trained them: nothing published for them');
       continue;
     }
     try {

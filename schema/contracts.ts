@@ -498,6 +498,8 @@ export const userDetail = z
     created_at: isoTime.nullable(),
     last_seen: isoTime.nullable(),
     active_version: z.string().nullable(),
+    /** When the user opted out of training; null while they are trained. */
+    training_opted_out_at: isoTime.nullable(),
     feedback: z.object({ likes: z.int(), dislikes: z.int(), edits: z.int() }),
     generations: z.int(),
     versions: z.int(),
@@ -644,10 +646,26 @@ export const userExportResponse = z
     user: z.string(),
     exported_at: isoTime,
     /** null when the user was never seen (nothing stored). */
-    profile: z.object({ created_at: isoTime, last_seen: isoTime }).nullable(),
+    profile: z
+      .object({ created_at: isoTime, last_seen: isoTime, training_opted_out_at: isoTime.nullable() })
+      .nullable(),
     feedback: z.array(feedbackItem),
     generations: z.array(generationItem),
     /** Every adapter version trained for them, with its metrics (which feedback it trained on, its losses). */
     adapters: z.array(adapterItem),
   })
   .meta({ id: 'UserExport' });
+
+export const userTrainingRequest = z
+  .strictObject({ enabled: z.boolean() })
+  .meta({ id: 'UserTrainingRequest' });
+export const userTrainingResponse = z
+  .object({
+    user: z.string(),
+    enabled: z.boolean(),
+    /** When the user opted out; null while training is enabled. */
+    opted_out_at: isoTime.nullable(),
+    /** The version retired by this opt-out (the user is served the base model now), if any. */
+    retired_version: z.string().nullable(),
+  })
+  .meta({ id: 'UserTraining' });

@@ -58,6 +58,8 @@ export const endUsers = pgTable(
     userId: text('user_id').notNull(),
     createdAt: createdAt(),
     lastSeen: at('last_seen').notNull().defaultNow(),
+    /** Set: the user opted out of training (their feedback is kept, no adapter is trained for them). */
+    trainingOptOutAt: at('training_opt_out_at'),
   },
   (t) => [
     primaryKey({ columns: [t.appId, t.userId] }),

@@ -104,13 +104,3 @@ export async function countFeedbackSince(
     );
   return row?.n ?? 0;
 }
-
-/** Whether any feedback of the user is stored (none after an erasure). */
-export async function hasFeedback(db: Db, appId: string, userId: string): Promise<boolean> {
-  const [row] = await db
-    .select({ id: feedback.id })
-    .from(feedback)
-    .where(and(eq(feedback.appId, appId), eq(feedback.userId, userId)))
-    .limit(1);
-  return row !== undefined;
-}

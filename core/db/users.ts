@@ -89,3 +89,51 @@ export async function userActivity(db: Db, appId: string, userId: string): Promi
     activeVersion: ad?.active ?? null,
   };
 }
+
+/**
+ * Opts a user out of training (their feedback is kept; no adapter is trained; the active version is retired,
+ * so they are served the base model) or back in. Creates the user row when the user was never seen.
+ */
+export async function setTrainingOptOut(
+  db: Db,
+  appId: string,
+  userId: string,
+  optOut: boolean,
+): Promise<{ user: EndUser; retired: string | null }> {
+  return db.transaction(async (tx) => {
+    const [user] = await tx
+      .insert(endUsers)
+      .values({ appId, userId, trainingOptOutAt: optOut ? sql`now()` : null })
+      .onConflictDoUpdate({
+        target: [endUsers.appId, endUsers.userId],
+        set: { trainingOptOutAt: optOut ? sql`coalesce(${endUsers.trainingOptOutAt}, now())` : null },
+      })
+      .returning();
+    if (!user) throw new Error('upsert into end_users returned no row');
+    if (!optOut) return { user, retired: null };
+    const retired = await tx
+      .update(adapters)
+      .set({ status: 'retired' })
+      .where(
+        and(
+          eq(adapters.appId, appId),
+          eq(adapters.kind, 'user'),
+          eq(adapters.userId, userId),
+          eq(adapters.status, 'active'),
+        ),
+      )
+      .returning({ version: adapters.version });
+    return { user, retired: retired[0]?.version ?? null };
+  });
+}
+
+/** Whether the user may be trained: they have feedback (none after an erasure) and have not opted out. */
+export async function isTrainable(db: Db, appId: string, userId: string): Promise<boolean> {
+  const [row] = await db
+    .select({
+      feedback: sql<boolean>`exists (select 1 from ${feedback} where ${feedback.appId} = ${appId} and ${feedback.userId} = ${userId})`,
+      optedOut: sql<boolean>`exists (select 1 from ${endUsers} where ${endUsers.appId} = ${appId} and ${endUsers.userId} = ${userId} and ${endUsers.trainingOptOutAt} is not null)`,
+    })
+    .from(sql`(select 1) as one`);
+  return Boolean(row?.feedback) && !row?.optedOut;
+}

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getJob } from '../../core/db/jobs.js';
+import { findDueUsers, usersWithUsableFeedback } from '../../core/db/training.js';
 import { enqueue } from '../../core/training/jobs.js';
 import { trainingJobs } from '../../schema/tables.js';
 import { ADMIN, startPlatform, type TestPlatform } from '../../test/support/platform.js';
@@ -101,6 +102,49 @@ describe('on a platform with a public URL', () => {
     await p.call('DELETE', `/v1/users/${user}`, { key: app.api_key });
     const after = await p.call('GET', `/v1/users/${user}/export`, { key: app.api_key });
     expect(after.json).toMatchObject({ profile: null, feedback: [], generations: [], adapters: [] });
+  });
+
+  it('opts a user out of training: feedback kept, active version retired, never due; and back in', async () => {
+    const user = 'private';
+    for (let i = 0; i < 3; i++)
+      await p.call('POST', '/v1/feedback', {
+        key: app.api_key,
+        body: { user, text: `liked ${i}`, rating: 1 },
+      });
+    await p.activeAdapter(app.app_id, user, 'v1', 9);
+    const gen = () =>
+      p.call('POST', '/v1/generate', { key: app.api_key, body: { user, prompt: 'x', max_tokens: 1 } });
+    expect((await gen()).json.adapter).toEqual({ version: 'v1' });
+    const out = await p.call('PUT', `/v1/users/${user}/training`, {
+      key: app.api_key,
+      body: { enabled: false },
+    });
+    expect(out.json).toMatchObject({
+      user,
+      enabled: false,
+      retired_version: 'v1',
+      opted_out_at: expect.any(String),
+    });
+    expect((await gen()).json.adapter).toBeNull();
+    expect((await p.call('GET', `/v1/users/${user}/adapter`, { key: app.api_key })).status).toBe(404);
+    const named = { appId: app.app_id, userIds: [user] };
+    expect(await usersWithUsableFeedback(p.database.db, named)).toEqual([]);
+    expect(await findDueUsers(p.database.db, { minFeedback: 1, cooldownSeconds: 0, ...named })).toEqual([]);
+    const exported = await p.call('GET', `/v1/users/${user}/export`, { key: app.api_key });
+    expect(exported.json.feedback).toHaveLength(3);
+    expect(exported.json.profile.training_opted_out_at).toEqual(out.json.opted_out_at);
+    expect(
+      (await p.call('PUT', `/v1/users/${user}/training`, { key: app.api_key, body: { enabled: 'no' } }))
+        .status,
+    ).toBe(422);
+    const back = await p.call('PUT', `/v1/users/${user}/training`, {
+      key: app.api_key,
+      body: { enabled: true },
+    });
+    expect(back.json).toMatchObject({ enabled: true, opted_out_at: null, retired_version: null });
+    expect(await usersWithUsableFeedback(p.database.db, named)).toEqual([
+      { appId: app.app_id, userId: user },
+    ]);
   });
 
   it('erases a user from job records and the audit log too, keeping the fact of the erasure', async () => {

@@ -7,7 +7,7 @@ import { compactAfterErase, eraseEndUser } from '../../core/db/erase.js';
 import { listFeedback } from '../../core/db/feedback.js';
 import { listGenerations } from '../../core/db/generations.js';
 import { MAX_PAGE_LIMIT, type Page } from '../../core/db/pagination.js';
-import { getEndUser } from '../../core/db/users.js';
+import { getEndUser, setTrainingOptOut } from '../../core/db/users.js';
 import { deletePrefix } from '../../core/storage/delete-prefix.js';
 import { userAdaptersPrefix } from '../../core/storage/keys.js';
 import { assertValidPrefix, StorageError } from '../../core/storage/store.js';
@@ -16,11 +16,13 @@ import {
   userAdapterResponse,
   userExportResponse,
   userParams,
+  userTrainingRequest,
+  userTrainingResponse,
 } from '../../schema/contracts.js';
 import { audit } from '../http/audit.js';
 import { downloadLink, FILES_ROUTE, verifyDownload } from '../http/download-links.js';
 import { ApiError, notFound } from '../http/errors.js';
-import { appSecurity, errors, json, type Routes, routes } from '../http/openapi.js';
+import { APP_ERRORS, appSecurity, body, errors, json, type Routes, routes } from '../http/openapi.js';
 import { actingUser, callerApp, type Services, takeRateLimits } from '../http/services.js';
 import { views } from './admin/views.js';
 
@@ -91,6 +93,20 @@ export const exportUserRoute = createRoute({
   responses: { 200: json(userExportResponse, 'The export'), ...errors(401, 403, 422, 429) },
 });
 
+export const userTrainingRoute = createRoute({
+  method: 'put',
+  path: '/v1/users/{user}/training',
+  tags: ['users'],
+  summary: 'Opt a user out of training, or back in',
+  description:
+    '`enabled: false`: their feedback is kept, no adapter is trained for them (not even in runs an operator ' +
+    'starts), and their active version is retired, so they are served the base model. `enabled: true` undoes it; ' +
+    'the next cycle trains them again.',
+  security: appSecurity,
+  request: { params: userParams, body: body(userTrainingRequest) },
+  responses: { 200: json(userTrainingResponse, 'The user’s training state'), ...errors(...APP_ERRORS) },
+});
+
 /** Every page of a keyset listing. */
 async function everyPage<T>(list: (cursor: string | null) => Promise<Page<T>>): Promise<T[]> {
   const out: T[] = [];
@@ -148,11 +164,39 @@ export function userRoutes(s: Services) {
           user,
           exported_at: new Date(s.now()).toISOString(),
           profile: profile
-            ? { created_at: profile.createdAt.toISOString(), last_seen: profile.lastSeen.toISOString() }
+            ? {
+                created_at: profile.createdAt.toISOString(),
+                last_seen: profile.lastSeen.toISOString(),
+                training_opted_out_at: profile.trainingOptOutAt
+                  ? profile.trainingOptOutAt.toISOString()
+                  : null,
+              }
             : null,
           feedback: fbs.map(views.feedback),
           generations: gens.map(views.generation),
           adapters: ads.filter((a) => a.kind === 'user').map(views.adapter),
+        },
+        200,
+      );
+    })
+    .openapi(userTrainingRoute, async (c) => {
+      const app = callerApp(c);
+      const user = actingUser(c, c.req.valid('param').user);
+      await takeRateLimits(s, app, user);
+      const { enabled } = c.req.valid('json');
+      const { user: row, retired } = await setTrainingOptOut(s.db, app.id, user, !enabled);
+      s.adapters.forget({ appId: app.id, userId: user });
+      await audit(s, c, enabled ? 'user.training_enabled' : 'user.training_disabled', {
+        appId: app.id,
+        subject: user,
+        ...(retired ? { details: { retired } } : {}),
+      });
+      return c.json(
+        {
+          user,
+          enabled: row.trainingOptOutAt === null,
+          opted_out_at: row.trainingOptOutAt ? row.trainingOptOutAt.toISOString() : null,
+          retired_version: retired,
         },
         200,
       );

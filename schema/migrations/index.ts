@@ -183,4 +183,9 @@ DELETE FROM "generations" WHERE "user_id" IN ('.', '..');`,
       `DELETE FROM "end_users" WHERE "user_id" IN ('.', '..');`,
     ],
   },
+  {
+    tag: '0004_training_opt_out',
+    hash: '8f1eec1fb6e1bf6360f3597d1e560809cef43861b3d039ec1085462ebadabedb',
+    statements: [`ALTER TABLE "end_users" ADD COLUMN "training_opt_out_at" timestamp (3) with time zone;`],
+  },
 ];

@@ -281,6 +281,7 @@ export function adminAppRoutes(s: Services) {
           created_at: row ? row.createdAt.toISOString() : null,
           last_seen: row ? row.lastSeen.toISOString() : null,
           active_version: act.activeVersion,
+          training_opted_out_at: row?.trainingOptOutAt ? row.trainingOptOutAt.toISOString() : null,
           feedback: { likes: act.likes, dislikes: act.dislikes, edits: act.edits },
           generations: act.generations,
           versions: act.versions,

@@ -20,6 +20,8 @@ export const ACTIONS = [
   'training.run',
   'style.training',
   'style.imported',
+  'user.training_disabled',
+  'user.training_enabled',
 ];
 
 export function AuditPage() {

@@ -77,7 +77,11 @@ export function UserPage() {
       <QueryView query={detail}>
         {(d) => (
           <SimpleGrid cols={{ base: 2, md: 5 }} mb="md">
-            <Fact label="Active version" value={d.active_version ?? 'none'} testid="active-version" />
+            <Fact
+              label="Active version"
+              value={d.training_opted_out_at ? 'none (opted out of training)' : (d.active_version ?? 'none')}
+              testid="active-version"
+            />
             <Fact label="Versions" value={num(d.versions)} />
             <Fact
               label="Feedback"

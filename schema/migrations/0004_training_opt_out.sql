@@ -1,0 +1,1 @@
+ALTER TABLE "end_users" ADD COLUMN "training_opt_out_at" timestamp (3) with time zone;
