@@ -16,7 +16,7 @@ describe('loadConfig', () => {
     });
     expect(c.training).toEqual({ intervalS: 3600, minFeedback: 8, cooldownS: 3600 });
     expect(c.worker).toEqual({ inProcess: true, schedule: true, device: 'auto', threads: 1 });
-    expect(c.auth).toEqual({ clockSkewS: 5 });
+    expect(c.auth).toEqual({ clockSkewS: 5, maxLifetimeS: 7 * 86_400 });
     expect(c.host).toBe('127.0.0.1');
     expect(c.adminToken).toBeUndefined();
     expect(c.urlSecret).toBeUndefined();

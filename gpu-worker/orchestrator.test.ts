@@ -330,7 +330,7 @@ describe('training cycles', () => {
     expect(await rowsOf(p.database.db, 'fay')).toEqual([]);
     expect(await p.store.list(`adapters/${appId}/fay/`)).toEqual([]);
     expect((await getJob(p.database.db, job.id))?.log).toContain(
-      'a user was erased while this job trained them',
+      'a user was erased or opted out while this job trained them',
     );
   }, 90_000);
 

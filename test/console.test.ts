@@ -208,7 +208,11 @@ describe('the console', () => {
         { timeout: 30_000 },
       )
       .toBe(1);
-    expect(await page.getByTestId('side-0').getByText('base model', { exact: true }).count()).toBe(1);
+    await expect
+      .poll(() => page.getByTestId('side-0').getByText('base model', { exact: true }).count(), {
+        timeout: 30_000,
+      })
+      .toBe(1);
     await page.getByRole('button', { name: 'Score under both' }).click();
     await expect.poll(() => page.getByTestId('scores').textContent()).toContain('nats/token');
     await shot('playground');
