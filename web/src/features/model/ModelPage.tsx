@@ -59,13 +59,18 @@ export function ModelPage() {
                   hint="Brown corpus files the model never trained on; lower is better"
                 >
                   <BarChart
-                    h={300}
+                    h={360}
+                    orientation="vertical"
                     data={m.perplexity
                       .filter((p) => p.split !== 'all')
-                      .map((p) => ({ genre: p.split, Perplexity: Math.round(p.ppl * 10) / 10 }))}
+                      .map((p) => ({
+                        genre: p.split.replace('_', ' '),
+                        Perplexity: Math.round(p.ppl * 10) / 10,
+                      }))}
                     dataKey="genre"
                     series={[{ name: 'Perplexity', color: 'violet.6' }]}
-                    xAxisProps={{ angle: -35, textAnchor: 'end', height: 70, interval: 0 }}
+                    yAxisProps={{ width: 110, interval: 0 }}
+                    gridAxis="y"
                   />
                 </ChartCard>
                 <ChartCard title="Pretraining loss" hint="Cross-entropy per token, each step">
