@@ -21,6 +21,15 @@ import { newGenerationId } from '../http/generation-id.js';
 import { APP_ERRORS, appSecurity, body, errors, routes } from '../http/openapi.js';
 import { actingUser, callerApp, type HonoEnv, type Services, takeRateLimits } from '../http/services.js';
 
+/** A generation's answer: JSON, or Server-Sent Events with `stream: true` (this route's and the admin one's). */
+export const GENERATION_ANSWER = {
+  description: 'The generation (JSON), or its stream (`stream: true`)',
+  content: {
+    'application/json': { schema: generateResponse },
+    'text/event-stream': { schema: z.string() },
+  },
+} as const;
+
 export const generateRoute = createRoute({
   method: 'post',
   path: '/v1/generate',
@@ -33,13 +42,7 @@ export const generateRoute = createRoute({
   security: appSecurity,
   request: { body: body(generateRequest) },
   responses: {
-    200: {
-      description: 'The generation (JSON), or its stream (`stream: true`)',
-      content: {
-        'application/json': { schema: generateResponse },
-        'text/event-stream': { schema: z.string() },
-      },
-    },
+    200: GENERATION_ANSWER,
     ...errors(...APP_ERRORS, 404, 409, 503),
   },
 });

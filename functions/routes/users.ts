@@ -10,7 +10,7 @@ import { MAX_PAGE_LIMIT, type Page } from '../../core/db/pagination.js';
 import { getEndUser, setTrainingOptOut } from '../../core/db/users.js';
 import { deletePrefix } from '../../core/storage/delete-prefix.js';
 import { userAdaptersPrefix } from '../../core/storage/keys.js';
-import { assertValidPrefix, StorageError } from '../../core/storage/store.js';
+import { StorageError } from '../../core/storage/store.js';
 import {
   type UserAdapterResponse,
   userAdapterResponse,
@@ -24,18 +24,9 @@ import { downloadLink, FILES_ROUTE, verifyDownload } from '../http/download-link
 import { ApiError, notFound } from '../http/errors.js';
 import { APP_ERRORS, appSecurity, body, errors, json, type Routes, routes } from '../http/openapi.js';
 import { actingUser, callerApp, type Services, takeRateLimits } from '../http/services.js';
-import { views } from './admin/views.js';
+import { iso, views } from './admin/views.js';
 
 const LINK_TTL_S = 3600;
-
-const isValidPrefix = (p: string) => {
-  try {
-    assertValidPrefix(p);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 export const userAdapterRoute = createRoute({
   method: 'get',
@@ -71,9 +62,8 @@ export const eraseUserRoute = createRoute({
  */
 export async function eraseUser(s: Services, appId: string, user: string): Promise<void> {
   const erased = await eraseEndUser(s.db, appId, user);
-  const legacy = `adapters/${appId}/${user}/`;
-  const prefixes = new Set([...erased.storagePrefixes, userAdaptersPrefix(appId, user)]);
-  if (isValidPrefix(legacy)) prefixes.add(legacy);
+  const legacy = `adapters/${appId}/${user}/`; // every id the API accepts makes a valid prefix here too
+  const prefixes = new Set([...erased.storagePrefixes, userAdaptersPrefix(appId, user), legacy]);
   for (const prefix of prefixes) await deletePrefix(s.store, prefix);
   if (s.config.database.driver === 'pglite') await compactAfterErase(s.db);
   s.adapters.forget({ appId, userId: user });
@@ -195,7 +185,7 @@ export function userRoutes(s: Services) {
         {
           user,
           enabled: row.trainingOptOutAt === null,
-          opted_out_at: row.trainingOptOutAt ? row.trainingOptOutAt.toISOString() : null,
+          opted_out_at: iso(row.trainingOptOutAt),
           retired_version: retired,
         },
         200,

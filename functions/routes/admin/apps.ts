@@ -1,7 +1,6 @@
 // Admin: apps and their settings, and what each app's users did (users, feedback, generations); generation as
 // any user with any adapter version, for comparing outputs.
 import { createRoute } from '@hono/zod-openapi';
-import { z } from 'zod';
 import { effectiveSettings, patchOverrides, readOverrides } from '../../../core/apps/settings.js';
 import { listStyles } from '../../../core/db/adapters.js';
 import { getAppSettings, putAppSettings } from '../../../core/db/app-settings.js';
@@ -18,7 +17,6 @@ import {
   appSettingsResponse,
   createAppRequest,
   createAppResponse,
-  generateResponse,
   listAppsResponse,
   listFeedbackQuery,
   listFeedbackResponse,
@@ -37,10 +35,10 @@ import { audit } from '../../http/audit.js';
 import { notFound } from '../../http/errors.js';
 import { ADMIN_ERRORS, adminSecurity, body, errors, json, routes } from '../../http/openapi.js';
 import type { Services } from '../../http/services.js';
-import { generate } from '../generate.js';
+import { GENERATION_ANSWER, generate } from '../generate.js';
 import { score } from '../score.js';
 import { eraseUser } from '../users.js';
-import { page, views } from './views.js';
+import { iso, page, views } from './views.js';
 
 export async function appOf(s: Services, id: string): Promise<App> {
   const app = await getApp(s.db, id);
@@ -143,13 +141,7 @@ const adminGenerateRoute = createRoute({
     '`POST /v1/generate` does with `stream: true`. Not rate limited; stored like any generation.',
   request: { params: appParams, body: body(adminGenerateRequest) },
   responses: {
-    200: {
-      description: 'The generation (JSON), or its stream (`stream: true`)',
-      content: {
-        'application/json': { schema: generateResponse },
-        'text/event-stream': { schema: z.string() },
-      },
-    },
+    200: GENERATION_ANSWER,
     ...errors(...ADMIN_ERRORS, 404, 409, 503),
   },
 });
@@ -278,10 +270,10 @@ export function adminAppRoutes(s: Services) {
       return c.json(
         {
           user,
-          created_at: row ? row.createdAt.toISOString() : null,
-          last_seen: row ? row.lastSeen.toISOString() : null,
+          created_at: iso(row?.createdAt ?? null),
+          last_seen: iso(row?.lastSeen ?? null),
           active_version: act.activeVersion,
-          training_opted_out_at: row?.trainingOptOutAt ? row.trainingOptOutAt.toISOString() : null,
+          training_opted_out_at: iso(row?.trainingOptOutAt ?? null),
           feedback: { likes: act.likes, dislikes: act.dislikes, edits: act.edits },
           generations: act.generations,
           versions: act.versions,

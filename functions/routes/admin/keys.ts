@@ -26,6 +26,7 @@ import { notFound } from '../../http/errors.js';
 import { ADMIN_ERRORS, adminSecurity, body, errors, json, routes } from '../../http/openapi.js';
 import type { Services } from '../../http/services.js';
 import { appOf } from './apps.js';
+import { iso } from './views.js';
 
 const tags = ['apps'];
 const security = adminSecurity;
@@ -88,12 +89,12 @@ const keyView = (k: ApiKey): z.infer<typeof apiKeyItem> => ({
   id: k.id,
   prefix: `tlk_${k.prefix}`,
   created_at: k.createdAt.toISOString(),
-  revoked_at: k.revokedAt ? k.revokedAt.toISOString() : null,
+  revoked_at: iso(k.revokedAt),
 });
 const secretView = (x: SigningSecret): z.infer<typeof signingSecretItem> => ({
   kid: x.id,
   created_at: x.createdAt.toISOString(),
-  retires_at: x.retiresAt ? x.retiresAt.toISOString() : null,
+  retires_at: iso(x.retiresAt),
 });
 
 export function adminKeyRoutes(s: Services) {

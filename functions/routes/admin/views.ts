@@ -12,7 +12,7 @@ import type {
 import type { Adapter, App, EndUser, Feedback, Generation, TrainingJob } from '../../../schema/tables.js';
 import type { JobKind, JobPayload, OwnerOutcome, TrainUsersResult } from '../../../schema/training.js';
 
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
+export const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 export const page = <T, U>(p: Page<T>, view: (row: T) => U) => ({
   items: p.items.map(view),
