@@ -265,7 +265,9 @@ describe.skipIf(skip)('the HTTP app on workerd (Miniflare) over PostgreSQL', () 
     const ends = await Promise.all(streams);
     expect(health.status).toBe(200);
     expect(answered).toBeLessThan(Math.max(...ends)); // not after the generations, between their steps
-    expect(answered - t0).toBeLessThan(2_000);
+    // A loose bound against a hang: the ordering above is what shows the turn-taking (speed is the bench's);
+    // 2 s was crossed once on a loaded 2-core CI machine (2,029 ms).
+    expect(answered - t0).toBeLessThan(5_000);
   }, 120_000);
 
   it('stores feedback once per idempotency key, while other requests run in the same isolate', async () => {
