@@ -15,7 +15,15 @@ describe('loadConfig', () => {
       rateLimitPerUserPerMinute: 60,
     });
     expect(c.training).toEqual({ intervalS: 3600, minFeedback: 8, cooldownS: 3600 });
-    expect(c.worker).toEqual({ inProcess: true, schedule: true, device: 'auto', threads: 1 });
+    expect(c.worker).toEqual({
+      inProcess: true,
+      schedule: true,
+      device: 'auto',
+      threads: 1,
+      trainTimeoutS: 3600,
+      leaseS: 120,
+    });
+    expect(c.engine.adapterLoadTimeoutMs).toBe(2000);
     expect(c.auth).toEqual({ clockSkewS: 5, maxLifetimeS: 7 * 86_400 });
     expect(c.host).toBe('127.0.0.1');
     expect(c.adminToken).toBeUndefined();
@@ -45,7 +53,7 @@ describe('loadConfig', () => {
       TAILOR_TRAIN_DEVICE: 'cuda:1',
       TAILOR_TRAIN_THREADS: '4',
     });
-    expect(c.worker).toEqual({ inProcess: true, schedule: false, device: 'cuda:1', threads: 4 });
+    expect(c.worker).toMatchObject({ inProcess: true, schedule: false, device: 'cuda:1', threads: 4 });
   });
 
   it('lists every variable with its default and a description', () => {
@@ -71,9 +79,14 @@ describe('loadConfig', () => {
       UNRELATED: 'ignored',
     });
     expect(c.port).toBe(9000);
-    expect(c.database).toEqual({ driver: 'postgres', url: 'postgres://u:p@db:5432/tailor' });
+    expect(c.database).toEqual({
+      driver: 'postgres',
+      url: 'postgres://u:p@db:5432/tailor',
+      connectTimeoutS: 5,
+    });
     expect(c.storage).toEqual({
       driver: 's3',
+      timeoutMs: 10_000,
       bucket: 'adapters',
       endpoint: 'http://127.0.0.1:9000',
       region: 'auto',

@@ -48,6 +48,9 @@ export const envSchema = z
     DATABASE_URL: optionalText
       .pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional())
       .describe('PostgreSQL; PGlite in TAILOR_DATA_DIR when unset'),
+    DB_CONNECT_TIMEOUT_S: int(1, 300)
+      .default(5)
+      .describe('seconds to wait for a PostgreSQL connection before a request is answered 503'),
     S3_ENDPOINT: optionalText
       .pipe(z.url({ protocol: /^https?$/ }).optional())
       .describe('S3 API endpoint (R2, MinIO); AWS when unset and S3_BUCKET is set'),
@@ -58,6 +61,9 @@ export const envSchema = z
     S3_FORCE_PATH_STYLE: flag
       .default(false)
       .describe('bucket in the path, not the host name (MinIO, local servers)'),
+    STORAGE_TIMEOUT_MS: int(100, 600_000)
+      .default(10_000)
+      .describe('milliseconds an S3 request may take (connect, then each response) before it fails'),
     ADMIN_TOKEN: secret('ADMIN_TOKEN').describe(
       'opens the admin API; `npm start` generates one for the run when unset',
     ),
@@ -116,6 +122,12 @@ export const envSchema = z
     TAILOR_TRAIN_THREADS: int(1, 256)
       .default(1)
       .describe('CPU threads per trainer process (1 is fastest on a busy shared CPU)'),
+    TRAIN_TIMEOUT_S: int(10, 7 * 24 * 3600)
+      .default(3600)
+      .describe('seconds a trainer process may run; then it is killed and the job attempt fails'),
+    TAILOR_JOB_LEASE_S: int(5, 3600)
+      .default(120)
+      .describe("seconds a worker's claim on a job lasts without a heartbeat (another worker takes it then)"),
     TAILOR_PYTHON: optionalText.describe(
       'the Python with torch for the trainer; /usr/bin/python3 when unset',
     ),
@@ -125,6 +137,11 @@ export const envSchema = z
       .regex(/^(auto|\d{1,2})$/, 'auto or a number of threads (0: decode on the HTTP thread)')
       .default('auto')
       .describe('worker threads that decode (Node); auto = one per core, 0 = in the HTTP thread'),
+    ADAPTER_LOAD_TIMEOUT_MS: int(10, 600_000)
+      .default(2_000)
+      .describe(
+        'milliseconds a request waits for its adapter to load; then the base model serves it (the load goes on)',
+      ),
     ADAPTER_CACHE_MB: int(1, 65_536)
       .default(64)
       .describe('memory for adapter tensors, all engine threads together'),
@@ -155,10 +172,13 @@ export interface Config {
   port: number;
   host: string;
   dataDir: string;
-  database: { driver: 'postgres'; url: string } | { driver: 'pglite'; dataDir: string };
+  database:
+    | { driver: 'postgres'; url: string; connectTimeoutS: number }
+    | { driver: 'pglite'; dataDir: string };
   storage:
     | {
         driver: 's3';
+        timeoutMs: number;
         bucket: string;
         endpoint?: string;
         region: string;
@@ -179,9 +199,17 @@ export interface Config {
     rateLimitPerUserPerMinute: number;
   };
   training: { intervalS: number; minFeedback: number; cooldownS: number };
-  worker: { inProcess: boolean; schedule: boolean; device: string; threads: number; python?: string };
+  worker: {
+    inProcess: boolean;
+    schedule: boolean;
+    device: string;
+    threads: number;
+    python?: string;
+    trainTimeoutS: number;
+    leaseS: number;
+  };
   /** `threads`: 'auto' (one per core, the Node runtime decides) or a number; 0 decodes on the HTTP thread. */
-  engine: { threads: 'auto' | number; adapterCacheBytes: number };
+  engine: { threads: 'auto' | number; adapterCacheBytes: number; adapterLoadTimeoutMs: number };
 }
 
 export class ConfigError extends Error {
@@ -226,11 +254,14 @@ export function loadConfig(
     port: e.PORT,
     host: e.HOST,
     dataDir,
-    database: e.DATABASE_URL ? { driver: 'postgres', url: e.DATABASE_URL } : { driver: 'pglite', dataDir },
+    database: e.DATABASE_URL
+      ? { driver: 'postgres', url: e.DATABASE_URL, connectTimeoutS: e.DB_CONNECT_TIMEOUT_S }
+      : { driver: 'pglite', dataDir },
     storage: e.S3_BUCKET
       ? {
           driver: 's3',
           bucket: e.S3_BUCKET,
+          timeoutMs: e.STORAGE_TIMEOUT_MS,
           ...(e.S3_ENDPOINT ? { endpoint: e.S3_ENDPOINT } : {}),
           region: e.S3_REGION ?? (e.S3_ENDPOINT ? 'auto' : 'us-east-1'),
           forcePathStyle: e.S3_FORCE_PATH_STYLE,
@@ -261,10 +292,13 @@ export function loadConfig(
       device: e.TAILOR_TRAIN_DEVICE,
       threads: e.TAILOR_TRAIN_THREADS,
       ...(e.TAILOR_PYTHON ? { python: e.TAILOR_PYTHON } : {}),
+      trainTimeoutS: e.TRAIN_TIMEOUT_S,
+      leaseS: e.TAILOR_JOB_LEASE_S,
     },
     engine: {
       threads: e.ENGINE_THREADS === 'auto' ? 'auto' : Number(e.ENGINE_THREADS),
       adapterCacheBytes: e.ADAPTER_CACHE_MB * 1024 * 1024,
+      adapterLoadTimeoutMs: e.ADAPTER_LOAD_TIMEOUT_MS,
     },
   };
   return deepFreeze(config);

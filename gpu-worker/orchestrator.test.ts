@@ -15,6 +15,7 @@ import { enqueue } from '../core/training/jobs.js';
 import { randomAdapter } from '../functions/engine/testing.js';
 import { adapters, feedback, trainingJobs } from '../schema/tables.js';
 import type { RecipeOverrides } from '../schema/training.js';
+import { fakePython } from '../test/support/fake-trainer.js';
 import { ADMIN, startPlatform, type TestPlatform } from '../test/support/platform.js';
 import { BaseModels } from './base-model.js';
 import { TrainingScheduler } from './scheduler.js';
@@ -453,6 +454,32 @@ describe('the queue', () => {
     expect(await w.runOnce()).toMatchObject({ status: 'failed', attempts: 3, error: 'connection reset' });
     expect(await w.runOnce()).toBeNull();
   });
+});
+
+describe('a trainer that crashes or hangs', () => {
+  it('fails the job with the reason after its attempts; the active adapter stays', async () => {
+    const db = p.database.db;
+    const user = { appId, userId: 'ben' };
+    const before = await getActiveAdapter(db, user);
+    for (const [python, reason] of [
+      [fakePython('echo "CUDA error: an illegal memory access" >&2; exit 1'), /illegal memory access/],
+      [fakePython('exec sleep 600'), /time limit of 1 s/],
+    ] as const) {
+      const job = await enqueue(
+        db,
+        'train-users',
+        { baseModel: p.services.baseModelId, users: [user] },
+        { maxAttempts: 2 },
+      );
+      const w = worker({ trainer: { python, timeoutS: 1 } });
+      expect(await w.runOnce()).toMatchObject({ id: job.id, status: 'queued', attempts: 1 });
+      const done = await w.runOnce();
+      expect(done).toMatchObject({ id: job.id, status: 'failed', attempts: 2 });
+      expect(done?.error).toMatch(reason);
+      expect((await getActiveAdapter(db, user))?.version).toBe(before?.version);
+      expect(await db.select().from(adapters).where(eq(adapters.jobId, job.id))).toEqual([]);
+    }
+  }, 60_000);
 });
 
 describe('style adapters', () => {

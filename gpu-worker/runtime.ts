@@ -45,8 +45,10 @@ export function startTraining(o: TrainingRuntimeOptions): TrainingRuntime {
     trainer: {
       device: o.config.worker.device,
       threads: o.config.worker.threads,
+      timeoutS: o.config.worker.trainTimeoutS,
       ...(o.config.worker.python ? { python: o.config.worker.python } : {}),
     },
+    leaseSeconds: o.config.worker.leaseS,
     ...(o.log ? { log: o.log } : {}),
     ...(o.onPromoted ? { onPromoted: o.onPromoted } : {}),
     ...o.worker,

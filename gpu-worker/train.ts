@@ -38,7 +38,7 @@ export interface JobContext {
   tmpDir: string;
   progress(p: JobProgress): void;
   log(line: string): void;
-  trainer: { python?: string; device?: string; threads?: number };
+  trainer: { python?: string; device?: string; threads?: number; timeoutS?: number };
   /** The worker's own recipe overrides, applied over the job's (a small machine, tests). */
   recipe?: RecipeOverrides;
   /** Called after a version of `owner` became active (drop caches of the active version). */

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { TrainerJob } from '../core/training/trainer-contract.js';
+import { fakePython } from '../test/support/fake-trainer.js';
 import { defaultPython, runTrainer, TRAINER_DIR, TrainerError } from './trainer-process.js';
 
 let base: string;
@@ -69,5 +70,51 @@ describe('runTrainer', () => {
     expect(err).toBeInstanceOf(TrainerError);
     expect(err.permanent).toBe(true);
     expect(err.message).toMatch(/ids within/);
+  });
+});
+
+describe('runTrainer when the trainer misbehaves', () => {
+  it('a crash fails the attempt with the last line of its log, retryable', async () => {
+    const python = fakePython(
+      'echo "loading model" >&2; echo "Segmentation fault (core dumped)" >&2; exit 139',
+    );
+    const err = await runTrainer(job(), { python }).catch((e) => e);
+    expect(err).toBeInstanceOf(TrainerError);
+    expect(err.permanent).toBe(false);
+    expect(err.message).toBe('trainer exited with code 139: Segmentation fault (core dumped)');
+  });
+
+  it('a trainer that hangs is killed at its time limit', async () => {
+    const python = fakePython('echo "step 1" >&2; exec sleep 600');
+    const t0 = Date.now();
+    const err = await runTrainer(job(), { python, timeoutS: 1 }).catch((e) => e);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(err).toBeInstanceOf(TrainerError);
+    expect(err.permanent).toBe(false);
+    expect(err.message).toMatch(/time limit of 1 s/);
+  });
+
+  it('a result with NaN losses is no result', async () => {
+    const line = JSON.stringify({
+      event: 'result',
+      version: 1,
+      users: [],
+      steps_run: 1,
+      seconds: 1,
+      device: 'cpu',
+    });
+    const python = fakePython(
+      `echo '${line.replace('"users":[]', '"users":[{"id":"u1","heldout_loss_after":NaN}]')}'`,
+    );
+    const err = await runTrainer(job(), { python }).catch((e) => e);
+    expect(err).toBeInstanceOf(TrainerError);
+    expect(err.message).toMatch(/without a valid result/);
+  });
+
+  it('divergence reported by the trainer is permanent', async () => {
+    const python = fakePython('echo "TrainingDiverged: user u1: non-finite loss" >&2; exit 1');
+    const err = await runTrainer(job(), { python }).catch((e) => e);
+    expect(err.permanent).toBe(true);
+    expect(err.message).toMatch(/non-finite loss/);
   });
 });

@@ -43,6 +43,8 @@ export interface RunTrainerOptions {
    */
   threads?: number;
   python?: string;
+  /** Seconds the process may run; then it is killed and the attempt fails (retryable). Default: no limit. */
+  timeoutS?: number;
 }
 
 export function runTrainer(job: TrainerJob, opts: RunTrainerOptions = {}): Promise<TrainerResult> {
@@ -107,16 +109,49 @@ export function runTrainer(job: TrainerJob, opts: RunTrainerOptions = {}): Promi
     if (logLines.length > 200) logLines.shift();
     opts.onLog?.(line);
   });
+  child.stdin.on('error', () => {}); // a trainer that dies before reading its job: reported on close
   child.stdin.end(JSON.stringify(checked));
+  let timedOut = false;
+  const timer =
+    opts.timeoutS !== undefined
+      ? setTimeout(() => {
+          timedOut = true;
+          child.kill('SIGKILL');
+        }, opts.timeoutS * 1000)
+      : undefined;
   return new Promise((resolve, reject) => {
-    child.on('error', (err) => reject(new TrainerError(`trainer did not start: ${err.message}`, false, '')));
-    child.on('close', (code) => {
+    child.on('error', (err) => {
+      if (err.name === 'AbortError') return; // stopped on purpose: reported on close
+      reject(new TrainerError(`trainer did not start: ${err.message}`, false, ''));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
       const log = logLines.join('\n');
+      if (timedOut) {
+        return reject(
+          new TrainerError(
+            `trainer ran past its time limit of ${opts.timeoutS} s and was killed`,
+            false,
+            log,
+          ),
+        );
+      }
       if (code === 0 && result) return resolve(result);
-      // JobError (a malformed job) is permanent; anything else (OOM, a killed process) may pass on retry.
-      const permanent = /JobError/.test(log);
+      if (code === 0) {
+        return reject(
+          new TrainerError(
+            'trainer exited without a valid result (a non-finite loss, or a broken line)',
+            false,
+            log,
+          ),
+        );
+      }
+      // JobError (a malformed job) and divergence (non-finite losses) are permanent: the same job fails again.
+      // Anything else (OOM, a killed process) may pass on retry.
+      const permanent = /JobError|TrainingDiverged/.test(log);
       const last = logLines.filter((l) => l.trim()).at(-1) ?? '';
-      reject(new TrainerError(`trainer exited with code ${code}: ${last}`, permanent, log));
+      const how = code === null ? `was killed by ${signal}` : `exited with code ${code}`;
+      reject(new TrainerError(`trainer ${how}: ${last}`, permanent, log));
     });
   });
 }

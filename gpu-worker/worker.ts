@@ -45,7 +45,7 @@ export interface WorkerOptions {
   kinds?: JobKind[];
   /** Parent of each attempt's scratch directory (default the OS temp dir). */
   tmpRoot?: string;
-  trainer?: { python?: string; device?: string; threads?: number };
+  trainer?: { python?: string; device?: string; threads?: number; timeoutS?: number };
   /** Recipe overrides applied over every job's (e.g. tiny step budgets on a CPU-only machine). */
   recipe?: RecipeOverrides;
   /** Progress and log lines (default console.log). */

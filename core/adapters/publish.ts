@@ -11,7 +11,7 @@ import type { Adapter } from '../../schema/tables.js';
 import { type AdapterOwner, insertAdapter, promoteAdapter } from '../db/adapters.js';
 import type { Db } from '../db/database.js';
 import { styleAdaptersPrefix, userAdaptersPrefix } from '../storage/keys.js';
-import { type BlobStore, StorageError } from '../storage/store.js';
+import { type BlobStore, StorageError, StorageUnavailableError } from '../storage/store.js';
 
 export const ADAPTER_CONFIG = 'adapter_config.json';
 export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
@@ -22,14 +22,51 @@ export interface PackageFiles {
   weights: Uint8Array;
 }
 
-/** The two files an engine needs of the version under `prefix`; a StorageError when either is missing. */
-export async function readAdapterFiles(store: BlobStore, prefix: string): Promise<PackageFiles> {
-  const [config, weights] = await Promise.all([
-    store.get(prefix + ADAPTER_CONFIG),
-    store.get(prefix + ADAPTER_WEIGHTS),
-  ]);
+/** A stored package that can never be served: the version is marked bad rather than read again. */
+export class BadPackageError extends Error {
+  override name = 'AdapterError';
+}
+
+/**
+ * The two files an engine needs of the version under `prefix`. A StorageError when either is missing, a
+ * StorageUnavailable error when storage does not answer (neither message names a server path). With
+ * `baseModel`, the package's manifest must name that base model (id and weights' hash): an adapter trained
+ * against other weights is refused (BadPackageError) before any engine parses it.
+ */
+export async function readAdapterFiles(
+  store: BlobStore,
+  prefix: string,
+  opts: { baseModel?: { id: string; hash: string } } = {},
+): Promise<PackageFiles> {
+  let config: Uint8Array | null;
+  let weights: Uint8Array | null;
+  let manifest: Uint8Array | null = null;
+  try {
+    [config, weights, manifest] = await Promise.all([
+      store.get(prefix + ADAPTER_CONFIG),
+      store.get(prefix + ADAPTER_WEIGHTS),
+      opts.baseModel ? store.get(prefix + PACKAGE_MANIFEST) : Promise.resolve(null),
+    ]);
+  } catch (e) {
+    throw new StorageUnavailableError('storage did not answer while reading the adapter files', { cause: e });
+  }
   if (!config || !weights) throw new StorageError(`adapter files missing under ${prefix}`);
+  if (opts.baseModel && manifest) checkManifestBase(manifest, opts.baseModel);
   return { config, weights };
+}
+
+function checkManifestBase(bytes: Uint8Array, want: { id: string; hash: string }): void {
+  let base: { id?: unknown; hash?: unknown } | undefined;
+  try {
+    base = (JSON.parse(new TextDecoder().decode(bytes)) as Partial<PackageManifest>).base_model;
+  } catch {
+    throw new BadPackageError('tailor.json: not JSON');
+  }
+  if (!base || base.id !== want.id || base.hash !== want.hash) {
+    throw new BadPackageError(
+      `tailor.json: trained for base model ${String(base?.id)} (${String(base?.hash).slice(0, 12)}), this server serves ${want.id} (${want.hash.slice(0, 12)})`,
+    );
+  }
 }
 
 /** The `tailor.json` of a package. */

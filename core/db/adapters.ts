@@ -111,6 +111,8 @@ export async function promoteAdapter(db: Db, owner: AdapterOwner, version: strin
     const target = rows.find((r) => r.version === version);
     if (!target) throw new RepoError('not_found', `no adapter version ${version} for ${describe(owner)}`);
     if (target.status === 'active') return { active: target, retired: null };
+    const bad = badReason(target);
+    if (bad) throw new RepoError('conflict', `adapter version ${version} cannot be served: ${bad}`);
     if (target.status === 'training') {
       throw new RepoError('conflict', `adapter version ${version} is still training`);
     }
@@ -153,6 +155,36 @@ export async function rollbackAdapter(db: Db, owner: AdapterOwner): Promise<Acti
     const active = await setStatus(tx, previous.id, 'active');
     return { active, retired };
   });
+}
+
+/**
+ * A stored version that cannot be served (corrupt, truncated, wrong shapes, non-finite weights, another base
+ * model's): rejected, with why in its metrics (`bad`), so nothing loads it again and no promotion revives it.
+ * When it was the active one, the owner has none now: the base model serves them and the next training cycle
+ * treats all their feedback as new. Null when the version is gone or already marked.
+ */
+export async function markAdapterBad(
+  db: Db,
+  owner: AdapterOwner,
+  version: string,
+  reason: string,
+): Promise<Adapter | null> {
+  const bad = JSON.stringify({ reason: reason.slice(0, 500), at: new Date().toISOString() });
+  const [row] = await db
+    .update(adapters)
+    .set({
+      status: 'rejected',
+      metrics: sql`${adapters.metrics} || jsonb_build_object('bad', ${bad}::jsonb)`,
+    })
+    .where(and(ownerWhere(owner), eq(adapters.version, version), sql`not (${adapters.metrics} ? 'bad')`))
+    .returning();
+  return row ?? null;
+}
+
+/** Why a version was marked bad, or null. */
+export function badReason(row: Adapter): string | null {
+  const bad = (row.metrics as { bad?: { reason?: unknown } }).bad;
+  return bad ? String(bad.reason ?? 'marked bad') : null;
 }
 
 async function setStatus(tx: Db, id: string, status: AdapterStatus): Promise<Adapter> {

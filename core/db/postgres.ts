@@ -8,10 +8,16 @@ import type { Database, Db } from './database.js';
 export interface PostgresOptions {
   /** Connections in the pool (postgres.js default 10). Workers want 1 or a few. */
   max?: number;
+  /** Seconds to wait for a connection (postgres.js default 30); then the query fails as unavailable. */
+  connectTimeoutS?: number;
 }
 
 export function openPostgres(url: string, opts: PostgresOptions = {}): Database {
-  const client = postgres(url, { max: opts.max ?? 10, onnotice: () => {} });
+  const client = postgres(url, {
+    max: opts.max ?? 10,
+    connect_timeout: opts.connectTimeoutS ?? 30,
+    onnotice: () => {},
+  });
   const db = drizzle(client, { schema: tables }) as unknown as Db;
   return { db, driver: 'postgres', close: () => client.end({ timeout: 5 }) };
 }

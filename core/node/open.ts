@@ -12,7 +12,9 @@ import { openPglite } from './pglite.js';
 
 export async function openDatabase(config: Config['database']): Promise<Database> {
   const database =
-    config.driver === 'postgres' ? openPostgres(config.url) : await openPglite({ dataDir: config.dataDir });
+    config.driver === 'postgres'
+      ? openPostgres(config.url, { connectTimeoutS: config.connectTimeoutS })
+      : await openPglite({ dataDir: config.dataDir });
   try {
     await migrate(database.db);
   } catch (e) {
@@ -28,6 +30,7 @@ export function openBlobStore(config: Config['storage']): BlobStore {
     bucket: config.bucket,
     region: config.region,
     forcePathStyle: config.forcePathStyle,
+    timeoutMs: config.timeoutMs,
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
     ...(config.credentials ? { credentials: config.credentials } : {}),
   });

@@ -25,6 +25,11 @@ export interface S3StoreOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** Keys per ListObjectsV2 page (S3's maximum and default: 1000). */
   listPageSize?: number;
+  /**
+   * Milliseconds to connect, and then for each response, before a request fails (and the SDK retries it, up to
+   * its three attempts). Default 10 s; without one a storage server that stops answering holds a request forever.
+   */
+  timeoutMs?: number;
 }
 
 /** SigV4 presigned URLs live at most 7 days. */
@@ -48,6 +53,10 @@ export class S3Store implements BlobStore {
       // local servers) refuse or mangle the SDK's default CRC32 trailers.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
+      requestHandler: {
+        requestTimeout: opts.timeoutMs ?? 10_000,
+        connectionTimeout: opts.timeoutMs ?? 10_000,
+      },
     });
   }
 

@@ -25,6 +25,11 @@ export class StorageError extends Error {
   override name = 'StorageError';
 }
 
+/** Storage did not answer (unreachable, timed out, failing); the same read may succeed later. */
+export class StorageUnavailableError extends Error {
+  override name = 'StorageUnavailable';
+}
+
 /** Keys are relative paths of safe segments: no empty, `.` or `..` segment, no backslash, no leading slash. */
 export function assertValidKey(key: string): void {
   if (

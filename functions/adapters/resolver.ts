@@ -3,7 +3,8 @@
 // result is a list of engine AdapterRefs whose files load from storage on an engine cache miss.
 
 import { readAdapterFiles } from '../../core/adapters/publish.js';
-import { type AdapterOwner, getActiveAdapter, getAdapterVersion } from '../../core/db/adapters.js';
+import { type AdapterOwner, badReason, getActiveAdapter, getAdapterVersion } from '../../core/db/adapters.js';
+import { getBaseModel } from '../../core/db/base-models.js';
 import type { Db } from '../../core/db/database.js';
 import type { BlobStore } from '../../core/storage/store.js';
 import type { AdapterChoice, StyleWeight } from '../../schema/contracts.js';
@@ -13,6 +14,8 @@ import { ApiError, notFound } from '../http/errors.js';
 
 export interface ResolvedAdapters {
   refs: AdapterRef[];
+  /** Whose version each ref is, in the same order (to mark one bad when it cannot be loaded). */
+  sources: { owner: AdapterOwner; version: string }[];
   /** The user's adapter version applied, or null (base model, styles aside). */
   user: { version: string } | null;
   styles: { id: string; version: string; weight: number }[];
@@ -22,13 +25,25 @@ const ACTIVE_TTL_MS = 5_000;
 
 export class AdapterResolver {
   private readonly active = new Map<string, { row: Adapter | null; until: number }>();
+  private served: Promise<{ id: string; hash: string } | undefined> | undefined;
 
+  /** `baseModelId`: the model this process serves; every package must name it and its weights' hash. */
   constructor(
     private readonly db: Db,
     private readonly store: BlobStore,
     private readonly now: () => number,
+    private readonly baseModelId?: string,
     private readonly ttlMs = ACTIVE_TTL_MS,
   ) {}
+
+  /** The served base model's id and hash, read once (the row is written at start, before serving). */
+  private baseModel(): Promise<{ id: string; hash: string } | undefined> {
+    const id = this.baseModelId;
+    if (!id) return Promise.resolve(undefined);
+    this.served ??= getBaseModel(this.db, id).then((row) => (row ? { id, hash: row.hash } : undefined));
+    this.served.catch(() => (this.served = undefined)); // a database hiccup: ask again next time
+    return this.served;
+  }
 
   async resolve(
     appId: string,
@@ -44,17 +59,28 @@ export class AdapterResolver {
       if (userRow.status === 'training') {
         throw new ApiError(409, 'conflict', `adapter version ${choice.version} is still training`);
       }
+      const bad = badReason(userRow);
+      if (bad)
+        throw new ApiError(409, 'conflict', `adapter version ${choice.version} cannot be served: ${bad}`);
     }
+    const baseModel = await this.baseModel();
     const refs: AdapterRef[] = [];
-    if (userRow) refs.push(this.ref(userRow, 1));
+    const sources: ResolvedAdapters['sources'] = [];
+    if (userRow) {
+      refs.push(this.ref(userRow, 1, baseModel));
+      sources.push({ owner: { appId, userId }, version: userRow.version });
+    }
     const applied: ResolvedAdapters['styles'] = [];
     for (const s of styles) {
       const row = await this.activeOf({ appId, styleId: s.id });
       if (!row) throw notFound(`this app has no active style adapter "${s.id}"`);
-      if (s.weight !== 0) refs.push(this.ref(row, s.weight));
+      if (s.weight !== 0) {
+        refs.push(this.ref(row, s.weight, baseModel));
+        sources.push({ owner: { appId, styleId: s.id }, version: row.version });
+      }
       applied.push({ id: s.id, version: row.version, weight: s.weight });
     }
-    return { refs, user: userRow ? { version: userRow.version } : null, styles: applied };
+    return { refs, sources, user: userRow ? { version: userRow.version } : null, styles: applied };
   }
 
   /** After a promotion, rollback or erasure in this process; other processes converge within the TTL. */
@@ -73,13 +99,14 @@ export class AdapterResolver {
     return row;
   }
 
-  private ref(row: Adapter, weight: number): AdapterRef {
+  private ref(row: Adapter, weight: number, baseModel: { id: string; hash: string } | undefined): AdapterRef {
     const prefix = row.storagePrefix;
     return {
       key: prefix,
       prefix,
       weight,
-      load: () => readAdapterFiles(this.store, prefix),
+      ...(baseModel ? { baseModel } : {}),
+      load: () => readAdapterFiles(this.store, prefix, baseModel ? { baseModel } : {}),
     };
   }
 }

@@ -33,6 +33,8 @@ export interface AdapterRef {
   load: () => Promise<AdapterFiles>;
   /** Where its files are in storage: an engine in another thread loads them from there itself. */
   prefix?: string;
+  /** The base model its package must name (manifest id and hash), checked by whoever loads the files. */
+  baseModel?: { id: string; hash: string };
   /** Multiplies the adapter's update. Default 1. */
   weight?: number;
 }

@@ -4,7 +4,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
-import { RepoError } from '../../core/db/errors.js';
+import { isDatabaseUnavailable, RepoError } from '../../core/db/errors.js';
 import { EngineUnavailableError } from '../engine/inference.js';
 
 export class ApiError extends Error {
@@ -62,6 +62,11 @@ function toApiError(err: unknown): ApiError {
   if (err instanceof HTTPException) return fromHono(err);
   if (err instanceof z.ZodError) return fromZod(err);
   if (err instanceof RepoError) return new ApiError(REPO_STATUS[err.code], err.code, err.message);
+  if (isDatabaseUnavailable(err)) {
+    return new ApiError(503, 'unavailable', 'the database is unavailable; retry later', undefined, {
+      'retry-after': '5',
+    });
+  }
   return new ApiError(500, 'internal', 'internal error');
 }
 

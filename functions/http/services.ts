@@ -59,7 +59,7 @@ export function buildServices(deps: AppDeps): Services {
       deps.config.auth.clockSkewS,
       deps.config.auth.maxLifetimeS,
     ),
-    adapters: new AdapterResolver(deps.db, deps.store, now),
+    adapters: new AdapterResolver(deps.db, deps.store, now, deps.baseModelId),
     settings: new AppSettingsCache(deps.db, deps.config, now),
     perKey: new RateLimiter(now),
     perUser: new RateLimiter(now),

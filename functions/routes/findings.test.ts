@@ -54,10 +54,12 @@ describe('on a platform with a public URL', () => {
       });
       expect(r.status).toBe(200);
       expect(r.json.adapter).toBeNull();
-      expect(r.json.adapter_fallback.reason).toBe('LoadError: the adapter could not be loaded');
+      expect(r.json.adapter_fallback.reason).toBe(
+        'StorageUnavailable: storage did not answer while reading the adapter files',
+      );
       expect(JSON.stringify(r.json)).not.toContain('/srv/');
       expect((await p.call('GET', '/metrics')).text).toMatch(
-        /tailor_adapter_fallbacks_total\{reason="LoadError"\} 1/,
+        /tailor_adapter_fallbacks_total\{reason="StorageUnavailable"\} 1/,
       );
     } finally {
       p.store.get = get;

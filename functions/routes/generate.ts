@@ -3,6 +3,7 @@ import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
+import { markAdapterBad } from '../../core/db/adapters.js';
 import { insertGeneration } from '../../core/db/generations.js';
 import {
   type AdapterChoice,
@@ -61,7 +62,13 @@ export function generateRoutes(s: Services) {
 export type Generation = GenerateRequest & { user: string };
 
 /** Errors whose messages say what was wrong with an adapter and nothing of the server (paths, stacks). */
-const SAFE_FALLBACKS = new Set(['AdapterError', 'StorageError', 'ModelPackageError']);
+const SAFE_FALLBACKS = new Set([
+  'AdapterError',
+  'StorageError',
+  'StorageUnavailable',
+  'StorageTimeout',
+  'ModelPackageError',
+]);
 
 /** Why an adapter set could not be applied: a code for metrics and charts, a message safe to show a caller. */
 export function fallbackOf(e: unknown): { code: string; reason: string } {
@@ -70,7 +77,56 @@ export function fallbackOf(e: unknown): { code: string; reason: string } {
   return { code: 'LoadError', reason: 'LoadError: the adapter could not be loaded' };
 }
 
-/** The adapters to apply, or the base model with the reason when they cannot be loaded. */
+class LoadTimeout extends Error {
+  override name = 'StorageTimeout';
+}
+
+/** `loading`, or a LoadTimeout after `ms` (the load goes on: a later request finds it in the cache). */
+function within<T>(loading: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new LoadTimeout(`the adapter did not load within ${ms} ms; served by the base model`)),
+      ms,
+    );
+  });
+  loading.catch(() => {}); // a load that fails after the timeout has nobody waiting on it
+  return Promise.race([loading, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * A package that parsed badly (corrupt, truncated, wrong shapes, NaN weights, another base model's) is marked
+ * bad so that no request loads it again. With several refs the one at fault is found by loading each alone.
+ */
+async function markBad(
+  s: Services,
+  resolved: ResolvedAdapters,
+  route: string | undefined,
+  error: Error,
+): Promise<void> {
+  const suspects =
+    resolved.refs.length === 1
+      ? [0]
+      : (
+          await Promise.all(
+            resolved.refs.map((ref, i) =>
+              s.engine.prepareAdapters([ref], { route }).then(
+                () => -1,
+                (e: unknown) => (e instanceof Error && e.name === 'AdapterError' ? i : -1),
+              ),
+            ),
+          )
+        ).filter((i) => i >= 0);
+  for (const i of suspects) {
+    const source = resolved.sources[i];
+    if (!source) continue;
+    const row = await markAdapterBad(s.db, source.owner, source.version, error.message);
+    s.adapters.forget(source.owner);
+    if (row) s.onError?.(new Error(`adapter ${row.storagePrefix} marked bad: ${error.message}`));
+  }
+}
+
+/** The adapters to apply, or the base model with the reason when they cannot be loaded in time. */
 export async function adaptersOrFallback(
   s: Services,
   app: App,
@@ -81,16 +137,18 @@ export async function adaptersOrFallback(
   const adapter = choice ?? (await s.settings.of(app.id)).defaults.adapter;
   const resolved = await s.adapters.resolve(app.id, user, adapter, styles);
   if (resolved.refs.length === 0) return { resolved, refs: [] };
+  const route = adapterRoute(resolved.refs);
   try {
     // Loads into the cache of the engine the route goes to; the generation then finds them there.
-    await s.engine.prepareAdapters(resolved.refs, { route: adapterRoute(resolved.refs) });
+    await within(s.engine.prepareAdapters(resolved.refs, { route }), s.config.engine.adapterLoadTimeoutMs);
     return { resolved, refs: resolved.refs };
   } catch (e) {
     if (e instanceof EngineUnavailableError) throw e; // no engine at all: a 503, not the base model
     const fallback = fallbackOf(e);
     s.adapterFallbacks.inc({ reason: fallback.code });
-    s.onError?.(e);
-    return { resolved: { ...resolved, user: null, styles: [] }, refs: [], fallback };
+    if (e instanceof Error && e.name === 'AdapterError') await markBad(s, resolved, route, e);
+    else if (!(e instanceof LoadTimeout)) s.onError?.(e);
+    return { resolved: { ...resolved, user: null, styles: [], sources: [] }, refs: [], fallback };
   }
 }
 
@@ -103,10 +161,9 @@ export async function generate(s: Services, c: Context<HonoEnv>, app: App, req: 
       issues: [{ path: 'prompt', message: `at most ${s.config.limits.maxPromptTokens} tokens` }],
     });
   }
-  const [{ resolved, refs, fallback }] = await Promise.all([
-    adaptersOrFallback(s, app, req.user, req.adapter, req.styles),
-    s.seen(app.id, req.user),
-  ]);
+  // Seen only once the adapters resolve: a refused request (an unknown version or style) writes nothing.
+  const { resolved, refs, fallback } = await adaptersOrFallback(s, app, req.user, req.adapter, req.styles);
+  await s.seen(app.id, req.user);
   const id = await newGenerationId(app.signingSecret, req.user, s.now());
   const gen = s.engine.generate(req.prompt, {
     maxTokens: req.max_tokens,

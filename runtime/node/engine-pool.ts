@@ -36,6 +36,7 @@ export interface WireAdapter {
   key: string;
   prefix: string;
   weight: number;
+  baseModel?: { id: string; hash: string };
 }
 
 type WireGenerateOptions = Pick<
@@ -115,7 +116,12 @@ function revive(e: { name: string; message: string }): Error {
 }
 
 const wire = (refs: readonly AdapterRef[] | undefined): WireAdapter[] =>
-  (refs ?? []).map((r) => ({ key: r.key, prefix: r.prefix ?? r.key, weight: r.weight ?? 1 }));
+  (refs ?? []).map((r) => ({
+    key: r.key,
+    prefix: r.prefix ?? r.key,
+    weight: r.weight ?? 1,
+    ...(r.baseModel ? { baseModel: r.baseModel } : {}),
+  }));
 
 export class EnginePool implements InferenceEngine {
   private readonly slots: Slot[] = [];

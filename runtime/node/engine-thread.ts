@@ -17,7 +17,11 @@ const running = new Map<number, AbortController>();
 const PIECE_MS = 8;
 
 const refs = (adapters: WireAdapter[]): AdapterRef[] =>
-  adapters.map((a) => ({ key: a.key, weight: a.weight, load: () => readAdapterFiles(store, a.prefix) }));
+  adapters.map((a) => ({
+    key: a.key,
+    weight: a.weight,
+    load: () => readAdapterFiles(store, a.prefix, a.baseModel ? { baseModel: a.baseModel } : {}),
+  }));
 
 function failed(id: number, e: unknown): void {
   const err = e instanceof Error ? e : new Error(String(e));

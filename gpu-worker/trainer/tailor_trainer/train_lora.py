@@ -41,6 +41,10 @@ PEFT_PREFIX = "base_model.model."
 TRAIN_SAMPLE = 32  # training examples per user the reported train losses are measured on
 
 
+class TrainingDiverged(RuntimeError):
+    """A loss or a weight became non-finite: the same job would diverge again (permanent)."""
+
+
 class JobError(ValueError):
     """The job is malformed: not worth retrying."""
 
@@ -340,6 +344,11 @@ def run_job(job: dict, device: str) -> dict:
         if not any(active):
             break
 
+    for u in range(n):
+        bad = [k for k, t in best_state[u].items() if not torch.isfinite(t).all()]
+        if bad or not all(math.isfinite(x) for x in (best_held[u], before_held[u], before_train[u])):
+            raise TrainingDiverged(f"user {data[u]['id']}: non-finite {'weights ' + bad[0] if bad else 'loss'}")
+
     results = []
     for u, d in enumerate(data):
         out = Path(d["out_dir"])
@@ -360,6 +369,8 @@ def run_job(job: dict, device: str) -> dict:
             lora.B[m].data[u] = best_state[u][f"{PEFT_PREFIX}{m}.lora_B.weight"].to(device)
     after_train = eval_users(model, lora, data, "train_sample", settings, bos, device)
     for u, r in enumerate(results):
+        if not math.isfinite(after_train[u]):
+            raise TrainingDiverged(f"user {r['id']}: non-finite train loss with the kept adapter")
         r["train_loss_after"] = after_train[u]
     return {"version": CONTRACT_VERSION, "users": results, "steps_run": step, "seconds": round(time.time() - t0, 2),
             "device": device, "history": history}

@@ -106,3 +106,20 @@ def test_a_broken_baseline_adapter_is_refused(tiny_dir, tmp_path):
     u["baseline_adapter"] = str(tmp_path / "empty")
     with pytest.raises(JobError, match="baseline adapter"):
         run_job(job(tiny_dir, [u]), "cpu")
+
+
+def test_a_diverging_run_keeps_the_last_finite_best_and_writes_finite_weights(tiny_dir, tmp_path):
+    result = run_job(job(tiny_dir, [user(tmp_path, "u1", 1)], lr=1e30), "cpu")
+    r = result["users"][0]
+    tensors, _ = safetensors_io.load(tmp_path / "u1" / "adapter_model.safetensors")
+    assert all(torch.isfinite(t).all() for t in tensors.values())
+    assert all(map(lambda x: x == x, (r["heldout_loss_after"], r["train_loss_after"])))  # not NaN
+
+
+def test_non_finite_losses_fail_the_job_as_diverged(tiny_dir, tmp_path, monkeypatch):
+    from tailor_trainer import train_lora
+
+    real = train_lora.eval_users
+    monkeypatch.setattr(train_lora, "eval_users", lambda *a, **k: [float("nan") for _ in real(*a, **k)])
+    with pytest.raises(train_lora.TrainingDiverged, match="non-finite"):
+        run_job(job(tiny_dir, [user(tmp_path, "u1", 1)]), "cpu")
