@@ -126,7 +126,7 @@ describe('a package that can never be served', () => {
       expect(first.json.adapter_fallback.reason).toMatch(/^AdapterError: /);
       const row = await getAdapterVersion(p.database.db, { appId: app.app_id, userId: user }, 'v1');
       expect(row?.status).toBe('rejected');
-      expect((row?.metrics as { bad: { reason: string } }).bad.reason).toMatch(reason);
+      expect((row?.metrics as { bad?: { reason: string } } | undefined)?.bad?.reason).toMatch(reason);
 
       const readsAfterFirst = reads();
       const second = await generate(user);
