@@ -26,6 +26,7 @@ describe('loadConfig', () => {
     expect(c.engine.adapterLoadTimeoutMs).toBe(2000);
     expect(c.auth).toEqual({ clockSkewS: 5, maxLifetimeS: 7 * 86_400 });
     expect(c.host).toBe('127.0.0.1');
+    expect(c.shutdownGraceS).toBe(10);
     expect(c.adminToken).toBeUndefined();
     expect(c.urlSecret).toBeUndefined();
   });

@@ -37,6 +37,11 @@ export const envSchema = z
   .object({
     PORT: int(1, 65_535).default(8787).describe('HTTP port of the API'),
     HOST: z.string().trim().min(1).default('127.0.0.1').describe('address the API listens on (0.0.0.0: all)'),
+    SHUTDOWN_GRACE_S: int(0, 600)
+      .default(10)
+      .describe(
+        'on SIGTERM, seconds requests in flight may take to finish; streams still running then end with an error event',
+      ),
     TAILOR_DATA_DIR: z
       .string()
       .trim()
@@ -171,6 +176,7 @@ type Env = z.infer<typeof envSchema>;
 export interface Config {
   port: number;
   host: string;
+  shutdownGraceS: number;
   dataDir: string;
   database:
     | { driver: 'postgres'; url: string; connectTimeoutS: number }
@@ -253,6 +259,7 @@ export function loadConfig(
   const config: Config = {
     port: e.PORT,
     host: e.HOST,
+    shutdownGraceS: e.SHUTDOWN_GRACE_S,
     dataDir,
     database: e.DATABASE_URL
       ? { driver: 'postgres', url: e.DATABASE_URL, connectTimeoutS: e.DB_CONNECT_TIMEOUT_S }

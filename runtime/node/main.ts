@@ -70,6 +70,16 @@ async function main(): Promise<void> {
   const { app } = created;
   services = created.services;
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
+  // Requests in flight (a stream counts until its last byte): what a graceful stop waits for.
+  let inFlight = 0;
+  server.on('request', (_req, res) => {
+    inFlight++;
+    res.once('close', () => inFlight--);
+  });
+  const drained = async (ms: number) => {
+    for (const until = Date.now() + ms; inFlight > 0 && Date.now() < until; )
+      await new Promise((r) => setTimeout(r, 25));
+  };
   const url = `http://${config.host}:${config.port}`;
   const ms = Math.round(performance.now() - t0);
   const where =
@@ -101,9 +111,15 @@ First request:
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`\n${signal}: stopping…`);
+    console.log(`\n${signal}: stopping (${inFlight} request(s) in flight)…`);
+    // No new connections; what is in flight gets the grace period to finish. Streams still running then end
+    // with an error event (the engine's threads stop), so no client is left waiting on silence.
     server.close();
+    if ('closeIdleConnections' in server) server.closeIdleConnections();
+    await drained(config.shutdownGraceS * 1000);
     if (engine instanceof EnginePool) await engine.close();
+    await drained(2000);
+    if ('closeAllConnections' in server) server.closeAllConnections();
     await training?.stop();
     await database.close();
     process.exit(0);

@@ -1,0 +1,406 @@
+// Faults injected into real processes over loopback: Tailor's Node process on a PostgreSQL server and an
+// S3-protocol server, each behind a fault proxy (test/support/fault-proxy.ts) that can refuse or swallow every
+// connection; training workers in processes of their own, killed with SIGKILL mid-training and mid-publish;
+// the API stopped with SIGTERM under load. What must hold: bounded answers that say why (never a 500 or a hang),
+// recovery without a restart, nothing accepted lost, nothing partial served.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { eq, sql } from 'drizzle-orm';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readAdapterFiles } from '../core/adapters/publish.js';
+import { getActiveAdapter, insertAdapter, promoteAdapter } from '../core/db/adapters.js';
+import type { Database } from '../core/db/database.js';
+import { openPostgres } from '../core/db/postgres.js';
+import { REPO_ROOT } from '../core/node/repo.js';
+import type { S3Store } from '../core/storage/s3-store.js';
+import { loadModelInfo } from '../functions/engine/model-package.js';
+import { randomAdapter } from '../functions/engine/testing.js';
+import { type RunningServer, startServer } from '../runtime/node/launch.js';
+import { feedback, trainingJobs } from '../schema/tables.js';
+import { type FaultProxy, startFaultProxy } from './support/fault-proxy.js';
+import { ADMIN } from './support/platform.js';
+import { type PostgresServer, startPostgres } from './support/postgres.js';
+import { type S3TestServer, startS3Server } from './support/s3.js';
+import { parseSse } from './support/sse.js';
+
+const LOAD_TIMEOUT_MS = 1000;
+const DB_CONNECT_TIMEOUT_S = 2;
+
+let pg: PostgresServer | undefined;
+let s3: S3TestServer;
+let store: S3Store;
+let dbUrl: string;
+let database: Database;
+let pgProxy: FaultProxy;
+let s3Proxy: FaultProxy;
+let server: RunningServer;
+let appId: string;
+let key: string;
+const dirs: string[] = [];
+const children: ChildProcess[] = [];
+
+const tmp = (name: string) => {
+  const d = mkdtempSync(join(tmpdir(), `tailor-faults-${name}-`));
+  dirs.push(d);
+  return d;
+};
+
+function env(over: Record<string, string> = {}): Record<string, string> {
+  return {
+    TAILOR_DATA_DIR: tmp('data'),
+    ADMIN_TOKEN: ADMIN,
+    DATABASE_URL: dbUrl.replace(/127\.0\.0\.1:\d+/, `127.0.0.1:${pgProxy.port}`),
+    S3_ENDPOINT: s3Proxy.url,
+    S3_BUCKET: store.bucket,
+    S3_REGION: 'us-east-1',
+    S3_FORCE_PATH_STYLE: 'true',
+    S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+    S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+    RATE_LIMIT_PER_MINUTE: '0',
+    RATE_LIMIT_PER_USER_PER_MINUTE: '0',
+    ADAPTER_LOAD_TIMEOUT_MS: String(LOAD_TIMEOUT_MS),
+    STORAGE_TIMEOUT_MS: '1500',
+    DB_CONNECT_TIMEOUT_S: String(DB_CONNECT_TIMEOUT_S),
+    ENGINE_THREADS: '1',
+    TAILOR_WORKER: '0',
+    TRAIN_INTERVAL_S: '0',
+    TRAIN_MIN_FEEDBACK: '4',
+    TRAIN_COOLDOWN_S: '0',
+    TAILOR_JOB_LEASE_S: '5',
+    SHUTDOWN_GRACE_S: '1',
+    ...over,
+  };
+}
+
+async function call(method: string, path: string, body?: unknown, auth = key, base = server.url) {
+  const t0 = performance.now();
+  const res = await fetch(base + path, {
+    method,
+    headers: {
+      authorization: `Bearer ${auth}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {}
+  return { status: res.status, json, text, headers: res.headers, ms: performance.now() - t0 };
+}
+
+/** A valid rank-8 adapter for `user`, written straight to the bucket and made active in the database. */
+async function seedAdapter(user: string, version: string, seed: number): Promise<void> {
+  const info = await loadModelInfo(store, 'models/brown-4m/');
+  const files = randomAdapter(info.shape, {
+    r: 8,
+    alpha: 16,
+    targets: ['q_proj', 'v_proj'],
+    seed,
+    scale: 0.2,
+  });
+  const prefix = `adapters/${appId}/${user}/${version}/`;
+  await store.put(`${prefix}adapter_config.json`, files.config);
+  await store.put(`${prefix}adapter_model.safetensors`, files.weights);
+  const owner = { appId, userId: user };
+  await insertAdapter(database.db, owner, {
+    version,
+    storagePrefix: prefix,
+    baseModelId: 'brown-4m',
+    status: 'candidate',
+  });
+  await promoteAdapter(database.db, owner, version);
+}
+
+const generate = (user: string, over: Record<string, unknown> = {}) =>
+  call('POST', '/v1/generate', { user, prompt: 'The harbour at dawn', max_tokens: 4, seed: 3, ...over });
+
+beforeAll(async () => {
+  let adminUrl = process.env.TEST_DATABASE_URL;
+  if (!adminUrl) {
+    pg = await startPostgres();
+    adminUrl = pg.url;
+  }
+  const name = `tailor_faults_${Date.now()}`;
+  const admin = postgres(adminUrl, { max: 1 });
+  await admin.unsafe(`create database ${name}`);
+  await admin.end();
+  dbUrl = adminUrl.replace(/\/[^/]*$/, `/${name}`);
+  database = openPostgres(dbUrl, { max: 2 });
+  s3 = await startS3Server();
+  store = await s3.newStore();
+  const pgPort = Number(new URL(dbUrl).port);
+  pgProxy = await startFaultProxy({ host: '127.0.0.1', port: pgPort });
+  s3Proxy = await startFaultProxy({ host: '127.0.0.1', port: Number(new URL(s3.endpoint).port) });
+  server = await startServer(env(), { timeoutMs: 120_000 });
+  const app = await call('POST', '/admin/apps', { name: 'faults' }, ADMIN);
+  expect(app.status).toBe(201);
+  ({ app_id: appId, api_key: key } = app.json);
+}, 180_000);
+
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  await server?.stop();
+  await database?.close();
+  await pgProxy?.close();
+  await s3Proxy?.close();
+  await s3?.stop();
+  await pg?.stop();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe('storage unreachable or silent during generate', () => {
+  it('serves the base model within a bound, says why (answer and /metrics), and recovers by itself', async () => {
+    for (const [i, u] of ['s-ok', 's-refused', 's-silent'].entries()) await seedAdapter(u, 'v1', 50 + i);
+    const ok = await generate('s-ok');
+    expect(ok.json.adapter).toEqual({ version: 'v1' });
+
+    s3Proxy.set('refuse');
+    const refused = await generate('s-refused');
+    expect(refused.status).toBe(200);
+    expect(refused.json.adapter).toBeNull();
+    expect(refused.json.adapter_fallback.reason).toMatch(/^Storage(Unavailable|Timeout): /);
+    expect(refused.ms).toBeLessThan(LOAD_TIMEOUT_MS + 5_000);
+    // An adapter already in the engine's cache needs no storage at all.
+    expect((await generate('s-ok')).json.adapter).toEqual({ version: 'v1' });
+
+    s3Proxy.set('hang');
+    const silent = await generate('s-silent');
+    expect(silent.status).toBe(200);
+    expect(silent.json.adapter_fallback.reason).toMatch(/^StorageTimeout: .*within 1000 ms/);
+    expect(silent.ms).toBeLessThan(LOAD_TIMEOUT_MS + 5_000);
+    const metrics = (await call('GET', '/metrics', undefined, ADMIN)).text;
+    expect(metrics).toMatch(/tailor_adapter_fallbacks_total\{reason="StorageTimeout"\} [1-9]/);
+
+    s3Proxy.set('pass');
+    for (const u of ['s-refused', 's-silent']) {
+      let applied = null;
+      for (const until = Date.now() + 20_000; !applied && Date.now() < until; ) {
+        applied = (await generate(u)).json.adapter;
+        if (!applied) await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(applied, u).toEqual({ version: 'v1' });
+    }
+  }, 90_000);
+});
+
+describe('PostgreSQL stopped or silent during feedback and generate', () => {
+  it('answers 503 with Retry-After within the timeout; a retry with the same idempotency key stores once', async () => {
+    const accepted = new Set<string>();
+    let load = true;
+    let n = 0;
+    // Feedback from other clients all along: every 2xx must be in the database afterwards.
+    const background = (async () => {
+      while (load) {
+        const r = await call('POST', '/v1/feedback', {
+          user: `bg-${n % 5}`,
+          text: `Background story ${n}.`,
+          rating: 1,
+          idempotency_key: `bg-${n++}`,
+        }).catch(() => null);
+        if (r && r.status < 300) accepted.add(r.json.id);
+        else if (r) expect([503]).toContain(r.status);
+        await new Promise((res) => setTimeout(res, 20));
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 500));
+    const item = { user: 'pg-reader', text: 'A story worth keeping.', rating: 1, idempotency_key: 'pg-1' };
+
+    for (const mode of ['refuse', 'hang'] as const) {
+      pgProxy.set(mode);
+      const fb = await call('POST', '/v1/feedback', item);
+      expect(fb.status, `${mode}: ${fb.text}`).toBe(503);
+      expect(fb.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(fb.json.error.code).toBe('unavailable');
+      expect(fb.ms).toBeLessThan(DB_CONNECT_TIMEOUT_S * 1000 + 5_000);
+      const gen = await generate('pg-reader');
+      expect([503, 200]).toContain(gen.status); // 200 only when every lookup was cached and the write went through
+      if (gen.status === 503) expect(gen.json.error.code).toBe('unavailable');
+      expect(gen.ms).toBeLessThan(DB_CONNECT_TIMEOUT_S * 1000 + 10_000);
+    }
+
+    pgProxy.set('pass');
+    let first: Awaited<ReturnType<typeof call>> | undefined;
+    for (const until = Date.now() + 15_000; Date.now() < until; ) {
+      first = await call('POST', '/v1/feedback', item);
+      if (first.status !== 503) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(first?.status).toBe(201);
+    const again = await call('POST', '/v1/feedback', item);
+    expect(again.status).toBe(200);
+    expect(again.json.id).toBe(first?.json.id);
+    load = false;
+    await background;
+    const rows = await database.db.select().from(feedback).where(eq(feedback.idempotencyKey, 'pg-1'));
+    expect(rows).toHaveLength(1);
+    const stored = await database.db.execute(sql`select id from feedback where app_id = ${appId}`);
+    const ids = new Set((stored as unknown as { id: string }[]).map((r) => r.id));
+    expect(accepted.size).toBeGreaterThan(10);
+    for (const id of accepted) expect(ids.has(id), id).toBe(true);
+    // the server stayed up and serves again without a restart
+    expect((await generate('pg-reader')).status).toBe(200);
+  }, 90_000);
+});
+
+/** `tailor worker` in a process of its own, on the same database and bucket. */
+function startWorker(label: string): { child: ChildProcess; output: () => string } {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(REPO_ROOT, 'runtime/node/cli.ts'), 'worker'],
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env({ TAILOR_SCHEDULE: '0', TAILOR_TRAIN_THREADS: '1' }) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  children.push(child);
+  let out = '';
+  child.stdout?.on('data', (d) => (out += d));
+  child.stderr?.on('data', (d) => (out += d));
+  return { child, output: () => `[${label}]\n${out}` };
+}
+
+async function waitFor<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
+  for (const until = Date.now() + ms; Date.now() < until; ) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const jobRow = async (id: string) =>
+  (await database.db.select().from(trainingJobs).where(eq(trainingJobs.id, id)))[0];
+
+describe('a worker killed with SIGKILL', () => {
+  it('mid-training and mid-publish: the job is taken again after its lease; the active version is always complete', async () => {
+    const user = 'killed-reader';
+    await seedAdapter(user, 'v1', 77);
+    for (let i = 0; i < 8; i++) {
+      const r = await call('POST', '/v1/feedback', {
+        user,
+        text: `Mara Vell walked down to the harbour of Kell at dawn, chapter ${i}, and the lanterns burned low.`,
+        rating: 1,
+      });
+      expect(r.status).toBe(201);
+    }
+    const owner = { appId, userId: user };
+    /** The active version's files are all there and parse. */
+    const activeIsComplete = async () => {
+      const active = await getActiveAdapter(database.db, owner);
+      expect(active).not.toBeNull();
+      const files = await readAdapterFiles(store, active?.storagePrefix ?? '');
+      expect(files.weights.byteLength).toBeGreaterThan(1000);
+      return active?.version;
+    };
+
+    const run = await call('POST', '/admin/training/run', { app: appId, users: [user] }, ADMIN);
+    expect(run.status).toBe(202);
+    const jobId: string = run.json.jobs[0].id;
+
+    // 1. Killed while training.
+    const w1 = startWorker('w1');
+    await waitFor('w1 to train', 60_000, async () => {
+      const j = await jobRow(jobId);
+      return j?.status === 'running' && (j.progress as { stage?: string } | null)?.stage === 'train'
+        ? true
+        : undefined;
+    });
+    w1.child.kill('SIGKILL');
+    expect(await activeIsComplete()).toBe('v1');
+
+    // 2. Another worker takes it once the lease has run out, and is killed as soon as the first file of the new
+    // version is in the bucket (before the row that would point at it).
+    const w2 = startWorker('w2');
+    const before = new Set((await store.list(`adapters/${appId}/${user}/`)).map((b) => b.key));
+    await waitFor('w2 to start publishing', 120_000, async () => {
+      const now = await store.list(`adapters/${appId}/${user}/`);
+      return now.some((b) => !before.has(b.key)) ? true : undefined;
+    }).catch((e) => {
+      throw new Error(`${e.message}\n${w2.output()}`);
+    });
+    w2.child.kill('SIGKILL');
+    const mid = await jobRow(jobId);
+    expect(mid?.status).toBe('running');
+    expect(mid?.attempts).toBe(2);
+    expect(await activeIsComplete()).toBe('v1');
+    // generate serves the complete active version meanwhile
+    expect((await generate(user)).json.adapter).toEqual({ version: 'v1' });
+
+    // 3. A third worker finishes it.
+    const w3 = startWorker('w3');
+    const done = await waitFor('the job to finish', 120_000, async () => {
+      const j = await jobRow(jobId);
+      return j && (j.status === 'succeeded' || j.status === 'failed') ? j : undefined;
+    }).catch((e) => {
+      throw new Error(`${e.message}\n${w3.output()}`);
+    });
+    expect(done.status, `${done.error}\n${w3.output()}`).toBe('succeeded');
+    expect(done.attempts).toBe(3);
+    const version = await activeIsComplete();
+    const result = done.result as { users: { user: string; version: string; status: string }[] };
+    expect(result.users).toHaveLength(1);
+    expect(version).toBe(result.users[0]?.status === 'active' ? result.users[0].version : 'v1');
+    w3.child.kill('SIGTERM');
+  }, 300_000);
+});
+
+describe('the API stopped under load', () => {
+  it('streams in flight end with an event, never silence; every accepted feedback is there after the restart', async () => {
+    const accepted = new Set<string>();
+    let load = true;
+    let n = 0;
+    const feedbackLoad = Promise.all(
+      Array.from({ length: 4 }, async (_, c) => {
+        while (load) {
+          const r = await call('POST', '/v1/feedback', {
+            user: `restart-${c}`,
+            text: `Told during the restart, ${n}.`,
+            rating: 1,
+            idempotency_key: `restart-${c}-${n++}`,
+          }).catch(() => null); // refused connections while it is down: never accepted
+          if (r?.status === 201) accepted.add(r.json.id);
+          else await new Promise((res) => setTimeout(res, 50));
+        }
+      }),
+    );
+    const streams = Array.from({ length: 6 }, (_, i) =>
+      fetch(`${server.url}/v1/generate`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          user: `listener-${i}`,
+          prompt: 'Once',
+          max_tokens: 512,
+          stream: true,
+          seed: i,
+        }),
+      }).then((r) => r.text()),
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    await server.stop();
+    const bodies = await Promise.all(streams);
+    for (const body of bodies) {
+      const events = parseSse(body);
+      const last = events.at(-1)?.event;
+      expect(['done', 'error'], body.slice(-300)).toContain(last);
+      if (last === 'error') expect(events.at(-1)?.data.error.code).toBe('unavailable');
+    }
+    expect(bodies.some((b) => parseSse(b).at(-1)?.event === 'error')).toBe(true);
+
+    server = await startServer(env(), { timeoutMs: 120_000 });
+    await new Promise((r) => setTimeout(r, 500));
+    load = false;
+    await feedbackLoad;
+    const stored = await database.db.execute(sql`select id from feedback where app_id = ${appId}`);
+    const ids = new Set((stored as unknown as { id: string }[]).map((r) => r.id));
+    expect(accepted.size).toBeGreaterThan(10);
+    for (const id of accepted) expect(ids.has(id), id).toBe(true);
+  }, 120_000);
+});
