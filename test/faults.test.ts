@@ -3,26 +3,29 @@
 // connection; training workers in processes of their own, killed with SIGKILL mid-training and mid-publish;
 // the API stopped with SIGTERM under load. What must hold: bounded answers that say why (never a 500 or a hang),
 // recovery without a restart, nothing accepted lost, nothing partial served.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eq, sql } from 'drizzle-orm';
-import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAdapterFiles } from '../core/adapters/publish.js';
-import { getActiveAdapter, insertAdapter, promoteAdapter } from '../core/db/adapters.js';
+import { getActiveAdapter } from '../core/db/adapters.js';
 import type { Database } from '../core/db/database.js';
 import { openPostgres } from '../core/db/postgres.js';
-import { REPO_ROOT } from '../core/node/repo.js';
 import type { S3Store } from '../core/storage/s3-store.js';
-import { loadModelInfo } from '../functions/engine/model-package.js';
-import { randomAdapter } from '../functions/engine/testing.js';
 import { type RunningServer, startServer } from '../runtime/node/launch.js';
 import { feedback, trainingJobs } from '../schema/tables.js';
 import { type FaultProxy, startFaultProxy } from './support/fault-proxy.js';
 import { ADMIN } from './support/platform.js';
-import { type PostgresServer, startPostgres } from './support/postgres.js';
+import type { PostgresServer } from './support/postgres.js';
+import {
+  callJson,
+  freshDatabase,
+  seedActiveAdapter,
+  startWorkerProcess,
+  type WorkerProcess,
+  waitFor,
+} from './support/processes.js';
 import { type S3TestServer, startS3Server } from './support/s3.js';
 import { parseSse } from './support/sse.js';
 
@@ -40,7 +43,7 @@ let server: RunningServer;
 let appId: string;
 let key: string;
 const dirs: string[] = [];
-const children: ChildProcess[] = [];
+const children: WorkerProcess[] = [];
 
 const tmp = (name: string) => {
   const d = mkdtempSync(join(tmpdir(), `tailor-faults-${name}-`));
@@ -75,62 +78,17 @@ function env(over: Record<string, string> = {}): Record<string, string> {
   };
 }
 
-async function call(method: string, path: string, body?: unknown, auth = key, base = server.url) {
-  const t0 = performance.now();
-  const res = await fetch(base + path, {
-    method,
-    headers: {
-      authorization: `Bearer ${auth}`,
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    signal: AbortSignal.timeout(30_000),
-  });
-  const text = await res.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {}
-  return { status: res.status, json, text, headers: res.headers, ms: performance.now() - t0 };
-}
+const call = (method: string, path: string, body?: unknown, auth = key, base = server.url) =>
+  callJson(base, method, path, auth, body);
 
-/** A valid rank-8 adapter for `user`, written straight to the bucket and made active in the database. */
-async function seedAdapter(user: string, version: string, seed: number): Promise<void> {
-  const info = await loadModelInfo(store, 'models/brown-4m/');
-  const files = randomAdapter(info.shape, {
-    r: 8,
-    alpha: 16,
-    targets: ['q_proj', 'v_proj'],
-    seed,
-    scale: 0.2,
-  });
-  const prefix = `adapters/${appId}/${user}/${version}/`;
-  await store.put(`${prefix}adapter_config.json`, files.config);
-  await store.put(`${prefix}adapter_model.safetensors`, files.weights);
-  const owner = { appId, userId: user };
-  await insertAdapter(database.db, owner, {
-    version,
-    storagePrefix: prefix,
-    baseModelId: 'brown-4m',
-    status: 'candidate',
-  });
-  await promoteAdapter(database.db, owner, version);
-}
+const seedAdapter = (user: string, version: string, seed: number) =>
+  seedActiveAdapter(database.db, store, { appId, userId: user }, version, seed);
 
 const generate = (user: string, over: Record<string, unknown> = {}) =>
   call('POST', '/v1/generate', { user, prompt: 'The harbour at dawn', max_tokens: 4, seed: 3, ...over });
 
 beforeAll(async () => {
-  let adminUrl = process.env.TEST_DATABASE_URL;
-  if (!adminUrl) {
-    pg = await startPostgres();
-    adminUrl = pg.url;
-  }
-  const name = `tailor_faults_${Date.now()}`;
-  const admin = postgres(adminUrl, { max: 1 });
-  await admin.unsafe(`create database ${name}`);
-  await admin.end();
-  dbUrl = adminUrl.replace(/\/[^/]*$/, `/${name}`);
+  ({ url: dbUrl, server: pg } = await freshDatabase('tailor_faults'));
   database = openPostgres(dbUrl, { max: 2 });
   s3 = await startS3Server();
   store = await s3.newStore();
@@ -144,7 +102,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  for (const c of children) c.kill('SIGKILL');
+  for (const c of children) c.kill();
   await server?.stop();
   await database?.close();
   await pgProxy?.close();
@@ -248,31 +206,10 @@ describe('PostgreSQL stopped or silent during feedback and generate', () => {
   }, 90_000);
 });
 
-/** `tailor worker` in a process of its own, on the same database and bucket. */
-function startWorker(label: string): { child: ChildProcess; output: () => string } {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(REPO_ROOT, 'runtime/node/cli.ts'), 'worker'],
-    {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...env({ TAILOR_SCHEDULE: '0', TAILOR_TRAIN_THREADS: '1' }) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  children.push(child);
-  let out = '';
-  child.stdout?.on('data', (d) => (out += d));
-  child.stderr?.on('data', (d) => (out += d));
-  return { child, output: () => `[${label}]\n${out}` };
-}
-
-async function waitFor<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  for (const until = Date.now() + ms; Date.now() < until; ) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
+function startWorker(label: string): WorkerProcess {
+  const w = startWorkerProcess(label, env({ TAILOR_SCHEDULE: '0', TAILOR_TRAIN_THREADS: '1' }));
+  children.push(w);
+  return w;
 }
 
 const jobRow = async (id: string) =>
@@ -312,7 +249,7 @@ describe('a worker killed with SIGKILL', () => {
         ? true
         : undefined;
     });
-    w1.child.kill('SIGKILL');
+    w1.kill();
     expect(await activeIsComplete()).toBe('v1');
 
     // 2. Another worker takes it once the lease has run out, and is killed as soon as the first file of the new
@@ -325,7 +262,7 @@ describe('a worker killed with SIGKILL', () => {
     }).catch((e) => {
       throw new Error(`${e.message}\n${w2.output()}`);
     });
-    w2.child.kill('SIGKILL');
+    w2.kill();
     const mid = await jobRow(jobId);
     expect(mid?.status).toBe('running');
     expect(mid?.attempts).toBe(2);
@@ -347,7 +284,7 @@ describe('a worker killed with SIGKILL', () => {
     const result = done.result as { users: { user: string; version: string; status: string }[] };
     expect(result.users).toHaveLength(1);
     expect(version).toBe(result.users[0]?.status === 'active' ? result.users[0].version : 'v1');
-    w3.child.kill('SIGTERM');
+    w3.kill('SIGTERM');
   }, 300_000);
 });
 
