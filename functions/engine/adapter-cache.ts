@@ -79,6 +79,18 @@ export class AdapterCache<V extends { bytes: number }> {
     this.held -= v.bytes;
   }
 
+  /** Drops every entry whose key matches (an erased user's versions, and compositions that used them). */
+  deleteWhere(match: (key: string) => boolean): number {
+    let n = 0;
+    for (const key of [...this.entries.keys()]) {
+      if (match(key)) {
+        this.delete(key);
+        n++;
+      }
+    }
+    return n;
+  }
+
   metrics(): CacheMetrics {
     const buckets: Record<string, number> = {};
     let cum = 0;

@@ -190,6 +190,19 @@ export class Engine implements InferenceEngine {
     return v as LoraAdapter;
   }
 
+  /**
+   * Forgets every cached adapter whose key starts with `prefix` (keys are storage prefixes), and every
+   * composition that used one: after an erasure nothing of the user stays in memory.
+   */
+  async forgetAdapters(prefix: string): Promise<void> {
+    this.cache.deleteWhere(
+      (k) =>
+        k.startsWith(`adapter:${prefix}`) ||
+        (k.startsWith('compose:') &&
+          (JSON.parse(k.slice(8)) as [string, number][]).some(([key]) => key.startsWith(prefix))),
+    );
+  }
+
   /** A plain snapshot for /metrics. */
   metrics(): EngineMetrics {
     return { ...this.counts, finishReasons: { ...this.finishReasons }, adapterCache: this.cache.metrics() };

@@ -19,6 +19,8 @@ export interface InferenceEngine {
   score(texts: readonly string[], opts?: EngineScoreOptions & Routed): Promise<ScoreResult[]>;
   /** Loads the adapters (into the cache of the thread the route goes to); throws what loading throws. */
   prepareAdapters(refs: readonly AdapterRef[], opts?: Routed): Promise<void>;
+  /** Drops every cached adapter under a storage prefix (an erased user's), in every thread. */
+  forgetAdapters(prefix: string): Promise<void>;
   /** A snapshot for /metrics (summed over threads). */
   metrics(): EngineMetrics;
 }

@@ -66,6 +66,21 @@ describe('on a platform with a public URL', () => {
     }
   });
 
+  it("erase drops the user's adapters from the engine's cache; other users' stay", async () => {
+    await p.activeAdapter(app.app_id, 'cached', 'v1', 5);
+    await p.activeAdapter(app.app_id, 'neighbour', 'v1', 6);
+    for (const user of ['cached', 'neighbour']) {
+      const r = await p.call('POST', '/v1/generate', {
+        key: app.api_key,
+        body: { user, prompt: 'x', max_tokens: 1 },
+      });
+      expect(r.json.adapter).toEqual({ version: 'v1' });
+    }
+    const before = p.engine.metrics().adapterCache.entries;
+    expect((await p.call('DELETE', '/v1/users/cached', { key: app.api_key })).status).toBe(204);
+    expect(p.engine.metrics().adapterCache.entries).toBe(before - 1); // the neighbour's stays
+  });
+
   it('points download links at the public URL, whatever the Host header says', async () => {
     await p.activeAdapter(app.app_id, 'linked', 'v1', 4);
     const res = await p.app.request('http://evil.example/v1/users/linked/adapter', {

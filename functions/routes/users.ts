@@ -67,6 +67,7 @@ export async function eraseUser(s: Services, appId: string, user: string): Promi
   for (const prefix of prefixes) await deletePrefix(s.store, prefix);
   if (s.config.database.driver === 'pglite') await compactAfterErase(s.db);
   s.adapters.forget({ appId, userId: user });
+  for (const prefix of prefixes) await s.engine.forgetAdapters(prefix);
   s.unsee(appId, user);
 }
 

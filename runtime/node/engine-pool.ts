@@ -56,7 +56,8 @@ export type PoolRequest =
     }
   | { t: 'score'; id: number; texts: string[]; context?: string; adapters: WireAdapter[] }
   | { t: 'prepare'; id: number; adapters: WireAdapter[] }
-  | { t: 'cancel'; id: number };
+  | { t: 'cancel'; id: number }
+  | { t: 'forget'; prefix: string };
 
 export type ThreadMessage =
   | { t: 'ready'; metrics: EngineMetrics }
@@ -347,6 +348,11 @@ export class EnginePool implements InferenceEngine {
   /** Ends a thread abruptly, as a crash would (tests). */
   async crash(index: number): Promise<void> {
     await this.slots[index]?.worker.terminate();
+  }
+
+  /** Every thread drops what it caches under `prefix` (posted in order: before any later request of theirs). */
+  async forgetAdapters(prefix: string): Promise<void> {
+    for (const slot of this.slots) slot?.worker.postMessage({ t: 'forget', prefix } satisfies PoolRequest);
   }
 
   async close(): Promise<void> {

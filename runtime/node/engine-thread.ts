@@ -29,6 +29,10 @@ function failed(id: number, e: unknown): void {
 }
 
 async function handle(m: PoolRequest): Promise<void> {
+  if (m.t === 'forget') {
+    await engine.forgetAdapters(m.prefix);
+    return;
+  }
   if (m.t === 'cancel') {
     running.get(m.id)?.abort(new DOMException('cancelled', 'AbortError'));
     return;
