@@ -28,6 +28,8 @@ export function encodeCursor(c: Cursor): string {
   return base64UrlEncode(new TextEncoder().encode(`${c.createdAt.toISOString()}|${c.id}`));
 }
 
+const ISO_MS = /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 export function decodeCursor(cursor: string): Cursor {
   try {
     const bytes = base64UrlDecode(cursor);
@@ -36,7 +38,11 @@ export function decodeCursor(cursor: string): Cursor {
     const bar = raw.indexOf('|');
     const createdAt = new Date(raw.slice(0, bar));
     const id = raw.slice(bar + 1);
-    if (bar < 0 || Number.isNaN(createdAt.getTime()) || id.length === 0) throw new Error('bad cursor');
+    // Only what encodeCursor writes: a time PostgreSQL can read back (no year 0, none past 9999, as
+    // toISOString writes them) and an id of printable ASCII (ids are; no NUL, which PostgreSQL refuses).
+    if (bar < 0 || !ISO_MS.test(raw.slice(0, bar)) || Number.isNaN(createdAt.getTime()))
+      throw new Error('bad cursor');
+    if (!/^[\x21-\x7e]{1,256}$/.test(id)) throw new Error('bad cursor');
     return { createdAt, id };
   } catch {
     throw new RepoError('invalid_cursor', 'invalid pagination cursor');

@@ -22,6 +22,9 @@ export function looksLikeJwt(token: string): boolean {
   return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token);
 }
 
+/** What an app or signing secret id can look like: a hint that cannot be one is no hint (and no query). */
+const HINT = /^[A-Za-z0-9_.:-]{1,128}$/;
+
 /**
  * The app a token names, unverified: the header's `kid` or the `iss` claim. Only a hint for which app's secret
  * to verify with (saves trying every app's); the signature decides.
@@ -29,9 +32,9 @@ export function looksLikeJwt(token: string): boolean {
 export function tokenAppHint(token: string): string | undefined {
   try {
     const kid = decodeProtectedHeader(token).kid;
-    if (typeof kid === 'string') return kid;
+    if (typeof kid === 'string') return HINT.test(kid) ? kid : undefined;
     const iss = decodeJwt(token).iss;
-    return typeof iss === 'string' ? iss : undefined;
+    return typeof iss === 'string' && HINT.test(iss) ? iss : undefined;
   } catch {
     return undefined;
   }

@@ -98,7 +98,14 @@ export function parseAdapter(files: AdapterFiles, shape: DecoderShape, limits: A
     };
     const a = get('A', [cfg.r, fin]);
     const b = get('B', [fout, cfg.r]);
-    for (let i = 0; i < b.length; i++) b[i] = (b[i] as number) * scaling;
+    for (let i = 0; i < b.length; i++) {
+      b[i] = (b[i] as number) * scaling;
+      // Finite values can overflow float32 once scaled (a huge lora_alpha, or values near its limit).
+      if (!Number.isFinite(b[i]))
+        fail(
+          `${PEFT_PREFIX}${module}.lora_B.weight: value at index ${i} times lora_alpha / r = ${scaling} is not finite`,
+        );
+    }
     modules.set(module, { r: cfg.r, a, b });
     bytes += (a.length + b.length) * 4;
   }

@@ -1,6 +1,7 @@
 // GET /console/: the admin console, a single-page app built from web/ (index.html plus hashed files under
 // assets/). Its files come from deps.assets (web/dist on Node; Workers serve them as static assets). The
 // console holds the admin token in its tab's session storage and calls the API like any client.
+import { notFound } from '../http/errors.js';
 import { routes } from '../http/openapi.js';
 import type { Services } from '../http/services.js';
 
@@ -30,11 +31,10 @@ export function consoleRoutes(s: Services) {
     if (!isAsset && rest !== '' && rest !== 'index.html') return c.notFound();
     const asset = (await s.assets?.get(`console/${isAsset ? rest : 'index.html'}`)) ?? null;
     if (!asset) {
-      return c.text(
+      throw notFound(
         isAsset
-          ? 'not found'
+          ? `no console file ${rest}`
           : 'The console is not built. `npm start` builds it; or run `npx vite build --config web/vite.config.ts`.',
-        404,
       );
     }
     return c.body(asset.body as Uint8Array<ArrayBuffer>, 200, {
