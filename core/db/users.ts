@@ -5,13 +5,28 @@ import { adapters, type EndUser, endUsers, feedback, generations } from '../../s
 import type { Db } from './database.js';
 import { afterCursor, type Page, type PageRequest, pageLimit, toPage } from './pagination.js';
 
+/**
+ * The upsert every route does for a user first seen this minute, built once per database handle and prepared
+ * (like the feedback insert: no SQL built per call, and one round trip on PostgreSQL instead of two).
+ */
+function prepareTouch(db: Db) {
+  return db
+    .insert(endUsers)
+    .values({ appId: sql.placeholder('appId'), userId: sql.placeholder('userId') })
+    .onConflictDoUpdate({ target: [endUsers.appId, endUsers.userId], set: { lastSeen: sql`now()` } })
+    .returning()
+    .prepare('tailor_touch_end_user');
+}
+const touches = new WeakMap<Db, ReturnType<typeof prepareTouch>>();
+
 /** Creates the user on first sight, otherwise moves last_seen to now. */
 export async function touchEndUser(db: Db, appId: string, userId: string): Promise<EndUser> {
-  const [row] = await db
-    .insert(endUsers)
-    .values({ appId, userId })
-    .onConflictDoUpdate({ target: [endUsers.appId, endUsers.userId], set: { lastSeen: sql`now()` } })
-    .returning();
+  let touch = touches.get(db);
+  if (!touch) {
+    touch = prepareTouch(db);
+    touches.set(db, touch);
+  }
+  const [row] = await touch.execute({ appId, userId });
   if (!row) throw new Error('upsert into end_users returned no row');
   return row;
 }
