@@ -16,6 +16,7 @@ import { adminTrainingRoutes } from './routes/admin/training.js';
 import { consoleRoutes } from './routes/console.js';
 import { feedbackRoutes } from './routes/feedback.js';
 import { generateRoutes } from './routes/generate.js';
+import { isOpenAiPath, openAiErrorResponse, openAiRoutes } from './routes/openai.js';
 import { openApiDocument, openApiRoutes } from './routes/openapi.js';
 import { scoreRoutes } from './routes/score.js';
 import { systemRoutes } from './routes/system.js';
@@ -62,6 +63,7 @@ export function createApp(deps: AppDeps) {
   });
 
   app.route('/', generateRoutes(s));
+  app.route('/', openAiRoutes(s));
   app.route('/', scoreRoutes(s));
   app.route('/', feedbackRoutes(s));
   app.route('/', userRoutes(s));
@@ -83,6 +85,11 @@ export function createApp(deps: AppDeps) {
   );
 
   app.notFound((c) => errorResponse(c, notFound(`no route ${c.req.method} ${c.req.path}`)));
-  app.onError((err, c) => errorResponse(c, err, deps.onError));
+  app.onError((err, c) =>
+    // OpenAI clients read OpenAI's error shape on the OpenAI-compatible paths.
+    isOpenAiPath(c.req.path)
+      ? openAiErrorResponse(c, err, deps.onError)
+      : errorResponse(c, err, deps.onError),
+  );
   return { app, services: s as Services };
 }

@@ -152,9 +152,23 @@ export async function adaptersOrFallback(
   }
 }
 
-// The return types are the routes' own; Hono cannot see through a shared helper.
-// biome-ignore lint/suspicious/noExplicitAny: see above
-export async function generate(s: Services, c: Context<HonoEnv>, app: App, req: Generation): Promise<any> {
+/** A generation under way: its id, its text pieces, and `finish`, which stores it and gives the JSON answer. */
+export interface StartedGeneration {
+  id: string;
+  pieces: AsyncIterable<{ text: string }>;
+  finish: () => Promise<GenerateResponse>;
+}
+
+/**
+ * Checks the prompt, applies the adapters (or falls back), records the user as seen and starts the engine:
+ * the pipeline /v1/generate and the OpenAI-compatible routes share.
+ */
+export async function startGeneration(
+  s: Services,
+  c: Context<HonoEnv>,
+  app: App,
+  req: Generation,
+): Promise<StartedGeneration> {
   const promptTokens = s.engine.model.tokenizer.encode(req.prompt).length;
   if (promptTokens > s.config.limits.maxPromptTokens) {
     throw invalid(`prompt: ${promptTokens} tokens, over the limit of ${s.config.limits.maxPromptTokens}`, {
@@ -219,6 +233,13 @@ export async function generate(s: Services, c: Context<HonoEnv>, app: App, req: 
     };
   };
 
+  return { id, pieces: gen, finish };
+}
+
+// The return types are the routes' own; Hono cannot see through a shared helper.
+// biome-ignore lint/suspicious/noExplicitAny: see above
+export async function generate(s: Services, c: Context<HonoEnv>, app: App, req: Generation): Promise<any> {
+  const { pieces: gen, finish } = await startGeneration(s, c, app, req);
   if (!req.stream) return c.json(await finish(), 200);
   return streamSSE(c, async (stream) => {
     try {

@@ -1,0 +1,433 @@
+// OpenAI-compatible routes: POST /v1/completions, POST /v1/chat/completions and GET /v1/models, in OpenAI's
+// request, response, stream and error shapes, so OpenAI clients work pointed at Tailor unchanged. They run
+// /v1/generate's pipeline (startGeneration): the same auth, rate limits, adapters, styles, stored generation
+// and generation id. Fields Tailor cannot honour are refused with a 400 naming them; nothing is written.
+import { createRoute } from '@hono/zod-openapi';
+import type { Context, MiddlewareHandler } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { z } from 'zod';
+import { listStyles } from '../../core/db/adapters.js';
+import { getBaseModel } from '../../core/db/base-models.js';
+import { type GenerateResponse, generateRequest, type StyleWeight } from '../../schema/contracts.js';
+import {
+  type ChatMessage,
+  type ChatRequest,
+  type CompletionRequest,
+  chatRequest,
+  chatResponse,
+  completionRequest,
+  completionResponse,
+  MAX_CHOICES,
+  modelList,
+  type OpenAiErrorBody,
+  type OpenAiUsage,
+  openAiError,
+} from '../../schema/openai.js';
+import type { App } from '../../schema/tables.js';
+import { EngineUnavailableError } from '../engine/inference.js';
+import { ApiError, errorResponse } from '../http/errors.js';
+import { appSecurity, body, json, routes } from '../http/openapi.js';
+import { actingUser, callerApp, type HonoEnv, type Services, takeRateLimits } from '../http/services.js';
+import { type Generation, startGeneration } from './generate.js';
+
+/** The paths whose errors are given in OpenAI's shape (app.onError asks). */
+const OPENAI_PATHS = new Set(['/v1/completions', '/v1/chat/completions', '/v1/models']);
+export const isOpenAiPath = (path: string) => OPENAI_PATHS.has(path.replace(/\/+$/, ''));
+
+/** An error already in OpenAI's terms: the field at fault and OpenAI's code. */
+export class OpenAiError extends Error {
+  override name = 'OpenAiError';
+  constructor(
+    readonly status: ContentfulStatusCode,
+    message: string,
+    readonly param: string | null,
+    readonly code: string | null,
+  ) {
+    super(message);
+  }
+}
+
+const refuse = (param: string, message: string) =>
+  new OpenAiError(400, message, param, 'unsupported_parameter');
+
+const TYPES: Partial<Record<number, string>> = {
+  401: 'authentication_error',
+  403: 'permission_error',
+  429: 'rate_limit_error',
+};
+const CODES: Record<string, string> = {
+  unauthorized: 'invalid_api_key',
+  rate_limited: 'rate_limit_exceeded',
+};
+
+/** Any error on these paths as `{ error: { message, type, param, code } }`, with the status and headers the
+ * rest of the API gives it (Retry-After on a 429 or 503). */
+export async function openAiErrorResponse(
+  c: Context,
+  err: unknown,
+  onInternal?: (err: unknown) => void,
+): Promise<Response> {
+  if (err instanceof OpenAiError) {
+    const body: OpenAiErrorBody = {
+      error: { message: err.message, type: 'invalid_request_error', param: err.param, code: err.code },
+    };
+    return c.json(body, err.status);
+  }
+  const res = errorResponse(c, err, onInternal); // sets the headers (Retry-After) on c as well
+  const { error } = (await res.json()) as {
+    error: { code: string; message: string; details?: { issues?: { path: string }[] } };
+  };
+  const path = error.details?.issues?.[0]?.path;
+  const body: OpenAiErrorBody = {
+    error: {
+      message: error.message,
+      type: TYPES[res.status] ?? (res.status >= 500 ? 'server_error' : 'invalid_request_error'),
+      param: path && path !== '(body)' ? path : null,
+      code: CODES[error.code] ?? error.code,
+    },
+  };
+  return c.json(body, res.status as ContentfulStatusCode);
+}
+
+const ERROR_TEXT = {
+  400: 'A field Tailor cannot honour (`param` names it), an unknown field, or a body that is not JSON',
+  401: 'No valid credential (API key, user token)',
+  403: 'A user token acting for another user, or the admin token',
+  404: 'No such model (`GET /v1/models` lists them), adapter version or style',
+  409: 'The adapter version named cannot be served',
+  413: 'The body is over the size limit',
+  415: 'The body is not sent as application/json',
+  422: 'A field is invalid: `param` names it',
+  429: 'Over a rate limit: retry after `Retry-After` seconds',
+  503: 'No engine is available now: retry after `Retry-After` seconds',
+} as const;
+function oaErrors(...statuses: (keyof typeof ERROR_TEXT)[]) {
+  return Object.fromEntries(statuses.map((s) => [s, json(openAiError, ERROR_TEXT[s])])) as Record<
+    keyof typeof ERROR_TEXT,
+    ReturnType<typeof json<typeof openAiError>>
+  >;
+}
+const GENERATION_ERRORS = oaErrors(400, 401, 403, 404, 409, 413, 415, 422, 429, 503);
+
+const answer = (schema: z.ZodType, what: string) => ({
+  description: `${what} (JSON), or its stream (\`stream: true\`): \`data: {chunk}\` lines, then \`data: [DONE]\``,
+  content: { 'application/json': { schema }, 'text/event-stream': { schema: z.string() } },
+});
+
+// ── refusals, before validation ─────────────────────────────────────────────────────────────────────
+
+type Body = Record<string, unknown>;
+const given = (v: unknown) => v !== undefined && v !== null;
+
+/** Refuses, with a 400 naming the field, what would change behaviour Tailor cannot honour, and unknown fields. */
+function refusals(known: readonly string[], chat: boolean): MiddlewareHandler<HonoEnv> {
+  const fields = new Set(known);
+  return async (c, next) => {
+    let b: unknown;
+    try {
+      b = await c.req.json();
+    } catch {
+      return next(); // not JSON (or not sent as JSON): the validator says so
+    }
+    if (b && typeof b === 'object' && !Array.isArray(b)) check(b as Body, fields, chat);
+    await next();
+  };
+}
+
+function check(b: Body, fields: Set<string>, chat: boolean): void {
+  const n = b.n;
+  if (given(n) && n !== MAX_CHOICES)
+    throw refuse('n', `n: only ${MAX_CHOICES} choice per request is supported (got ${JSON.stringify(n)})`);
+  for (const f of ['presence_penalty', 'frequency_penalty'])
+    if (given(b[f]) && b[f] !== 0)
+      throw refuse(f, `${f}: penalties are not supported; send 0 or leave it out`);
+  const bias = b.logit_bias;
+  if (given(bias) && (typeof bias !== 'object' || Object.keys(bias as object).length > 0))
+    throw refuse('logit_bias', 'logit_bias: not supported; send {} or leave it out');
+  if (given(b.logprobs) && b.logprobs !== false)
+    throw refuse('logprobs', 'logprobs: log-probabilities are not returned; send false or leave it out');
+  if (given(b.top_logprobs) && b.top_logprobs !== 0)
+    throw refuse('top_logprobs', 'top_logprobs: log-probabilities are not returned');
+  if (b.echo === true) throw refuse('echo', 'echo: not supported');
+  if (given(b.suffix) && b.suffix !== '') throw refuse('suffix', 'suffix: insertion is not supported');
+  if (given(b.best_of) && b.best_of !== 1) throw refuse('best_of', 'best_of: only 1 is supported');
+  const format = b.response_format as { type?: unknown } | null | undefined;
+  if (given(format) && format?.type !== 'text')
+    throw refuse('response_format', 'response_format: only { "type": "text" } is supported');
+  for (const f of ['tools', 'functions'])
+    if (given(b[f]) && !(Array.isArray(b[f]) && (b[f] as unknown[]).length === 0))
+      throw refuse(f, `${f}: tool and function calling are not supported`);
+  for (const f of ['tool_choice', 'function_call'])
+    if (given(b[f]) && b[f] !== 'none' && b[f] !== 'auto')
+      throw refuse(f, `${f}: tool and function calling are not supported`);
+  if (Array.isArray(b.prompt) && (b.prompt.length !== 1 || typeof b.prompt[0] !== 'string'))
+    throw refuse('prompt', 'prompt: one prompt per request, as a string (or an array of one string)');
+  if (chat && Array.isArray(b.messages)) {
+    for (const [i, m] of b.messages.entries()) {
+      if (!m || typeof m !== 'object') continue;
+      const msg = m as Body;
+      if (msg.role === 'tool' || msg.role === 'function')
+        throw refuse(`messages[${i}].role`, `messages[${i}].role: ${msg.role} messages are not supported`);
+      for (const k of Object.keys(msg))
+        if (!['role', 'content', 'name'].includes(k) && given(msg[k]))
+          throw refuse(`messages[${i}].${k}`, `messages[${i}].${k}: not supported`);
+      if (Array.isArray(msg.content)) {
+        for (const [j, part] of msg.content.entries()) {
+          const type = (part as Body | null)?.type;
+          if (type !== 'text')
+            throw refuse(
+              `messages[${i}].content[${j}].type`,
+              `messages[${i}].content[${j}].type: only text parts are supported (got ${JSON.stringify(type)})`,
+            );
+        }
+      }
+    }
+  }
+  for (const k of Object.keys(b))
+    if (!fields.has(k)) throw refuse(k, `Unrecognized request argument supplied: ${k}`);
+}
+
+// ── routes ──────────────────────────────────────────────────────────────────────────────────────────
+
+const FIELDS_NOTE =
+  'Neutral values of fields Tailor cannot honour are accepted (`n: 1`, penalties 0, `logit_bias: {}`, ' +
+  '`logprobs: false`); other values, and unknown fields, are refused with a 400 naming the field (`param`). ' +
+  'Extension fields: `adapter` and `styles` (as on /v1/generate), `top_k`. `model` is the base model id, or ' +
+  "`base:style` to apply an app style at weight 1. Errors are in OpenAI's shape `{ error: { message, type, " +
+  'param, code } }`. The `id` is a generation id, for POST /v1/feedback `generation_id`.';
+
+export const completionsRoute = createRoute({
+  method: 'post',
+  path: '/v1/completions',
+  tags: ['openai'],
+  summary: 'OpenAI-compatible text completion',
+  description: `OpenAI's legacy completions API over /v1/generate: \`prompt\` is continued. ${FIELDS_NOTE}`,
+  security: appSecurity,
+  middleware: [refusals(Object.keys(completionRequest.shape), false)] as const,
+  request: { body: body(completionRequest) },
+  responses: { 200: answer(completionResponse, 'The completion'), ...GENERATION_ERRORS },
+});
+
+export const chatCompletionsRoute = createRoute({
+  method: 'post',
+  path: '/v1/chat/completions',
+  tags: ['openai'],
+  summary: 'OpenAI-compatible chat completion',
+  description:
+    "OpenAI's chat completions API over /v1/generate. The base model is not chat-tuned: the messages become " +
+    'one prompt (system and developer texts first, then every other message, each separated by a blank ' +
+    'line; a last assistant message is continued, otherwise the reply starts after a blank line). ' +
+    FIELDS_NOTE,
+  security: appSecurity,
+  middleware: [refusals(Object.keys(chatRequest.shape), true)] as const,
+  request: { body: body(chatRequest) },
+  responses: { 200: answer(chatResponse, 'The chat completion'), ...GENERATION_ERRORS },
+});
+
+export const modelsRoute = createRoute({
+  method: 'get',
+  path: '/v1/models',
+  tags: ['openai'],
+  summary: 'OpenAI-compatible model list',
+  description:
+    "The base model, and `base:style` for each of the app's active styles (a `model` applying that style).",
+  security: appSecurity,
+  responses: { 200: json(modelList, 'The models'), ...oaErrors(401, 403, 429, 503) },
+});
+
+export function openAiRoutes(s: Services) {
+  return routes()
+    .openapi(completionsRoute, async (c) => {
+      const req = c.req.valid('json');
+      const prompt = Array.isArray(req.prompt) ? (req.prompt[0] as string) : req.prompt;
+      return run(s, c, req, prompt, 'text_completion');
+    })
+    .openapi(chatCompletionsRoute, async (c) => {
+      const req = c.req.valid('json');
+      return run(s, c, req, chatPrompt(req.messages), 'chat.completion');
+    })
+    .openapi(modelsRoute, async (c) => {
+      const app = callerApp(c);
+      const base = await getBaseModel(s.db, s.baseModelId);
+      const created = secs(base?.createdAt ?? new Date(0));
+      const styles = (await listStyles(s.db, app.id)).filter((st) => st.activeVersion !== null);
+      return c.json(
+        {
+          object: 'list' as const,
+          data: [
+            { id: s.baseModelId, object: 'model' as const, created, owned_by: 'tailor' },
+            ...styles.map((st) => ({
+              id: `${s.baseModelId}:${st.styleId}`,
+              object: 'model' as const,
+              created: secs(st.updatedAt),
+              owned_by: app.id,
+            })),
+          ],
+        },
+        200,
+      );
+    });
+}
+
+const secs = (d: Date) => Math.floor(d.getTime() / 1000);
+
+/** The chat template: the base model continues one text made of the messages. */
+export function chatPrompt(messages: ChatMessage[]): string {
+  const text = (m: ChatMessage) =>
+    typeof m.content === 'string' ? m.content : m.content.map((p) => p.text).join('\n');
+  const isSystem = (m: ChatMessage) => m.role === 'system' || m.role === 'developer';
+  const parts = [...messages.filter(isSystem), ...messages.filter((m) => !isSystem(m))]
+    .map(text)
+    .filter((t) => t.length > 0);
+  const joined = parts.join('\n\n');
+  return messages.at(-1)?.role === 'assistant' || joined === '' ? joined : `${joined}\n\n`;
+}
+
+/** The styles a `model` applies: none for the base model, one for `base:style`; anything else is a 404. */
+async function modelStyles(s: Services, app: App, model: string): Promise<StyleWeight[]> {
+  if (model === s.baseModelId) return [];
+  const prefix = `${s.baseModelId}:`;
+  if (model.startsWith(prefix)) {
+    const id = model.slice(prefix.length);
+    const styles = await listStyles(s.db, app.id);
+    if (styles.some((st) => st.styleId === id && st.activeVersion !== null)) return [{ id, weight: 1 }];
+  }
+  throw new OpenAiError(
+    404,
+    `The model '${model}' does not exist: GET /v1/models lists the models`,
+    'model',
+    'model_not_found',
+  );
+}
+
+const finishReason = (r: GenerateResponse['finish_reason']) => (r === 'length' ? 'length' : 'stop');
+const usageOf = (r: GenerateResponse): OpenAiUsage => ({
+  prompt_tokens: r.usage.prompt_tokens,
+  completion_tokens: r.usage.completion_tokens,
+  total_tokens: r.usage.prompt_tokens + r.usage.completion_tokens,
+});
+
+type Kind = 'text_completion' | 'chat.completion';
+
+// The return types are the routes' own; Hono cannot see through a shared helper.
+async function run(
+  s: Services,
+  c: Context<HonoEnv>,
+  req: CompletionRequest | ChatRequest,
+  prompt: string,
+  kind: Kind,
+  // biome-ignore lint/suspicious/noExplicitAny: see above
+): Promise<any> {
+  const app = callerApp(c);
+  const user = actingUser(c, req.user);
+  await takeRateLimits(s, app, user);
+  const styles = [...(req.styles ?? []), ...(await modelStyles(s, app, req.model))];
+  const maxTokens =
+    ('max_completion_tokens' in req ? req.max_completion_tokens : undefined) ?? req.max_tokens;
+  const stop = typeof req.stop === 'string' ? [req.stop] : (req.stop ?? undefined);
+  const parsed = generateRequest.safeParse({
+    prompt,
+    ...(maxTokens != null ? { max_tokens: maxTokens } : {}),
+    ...(req.temperature != null ? { temperature: req.temperature } : {}),
+    ...(req.top_p != null ? { top_p: req.top_p } : {}),
+    ...(req.top_k != null ? { top_k: req.top_k } : {}),
+    ...(req.seed != null ? { seed: req.seed } : {}),
+    ...(stop?.length ? { stop } : {}),
+    ...(req.adapter !== undefined ? { adapter: req.adapter } : {}),
+    styles,
+    stream: req.stream ?? false,
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new OpenAiError(
+      422,
+      `invalid request: ${issue?.path.join('.')}: ${issue?.message}`,
+      issue?.path.join('.') || null,
+      'invalid_request',
+    );
+  }
+  const generation: Generation = { ...parsed.data, user };
+  let started: Awaited<ReturnType<typeof startGeneration>>;
+  try {
+    started = await startGeneration(s, c, app, generation);
+  } catch (e) {
+    // The prompt is the chat's messages: name the field the caller sent.
+    if (kind === 'chat.completion' && e instanceof ApiError && e.status === 422 && /^prompt:/.test(e.message))
+      throw new OpenAiError(422, e.message.replace(/^prompt/, 'messages'), 'messages', 'invalid_request');
+    throw e;
+  }
+  const { id, pieces, finish } = started;
+  const created = secs(new Date(s.now()));
+  const head = { id, created, model: req.model };
+
+  if (!req.stream) {
+    const r = await finish();
+    if (kind === 'text_completion') {
+      return c.json(
+        {
+          ...head,
+          object: 'text_completion' as const,
+          choices: [{ text: r.text, index: 0, logprobs: null, finish_reason: finishReason(r.finish_reason) }],
+          usage: usageOf(r),
+        },
+        200,
+      );
+    }
+    return c.json(
+      {
+        ...head,
+        object: 'chat.completion' as const,
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant' as const, content: r.text },
+            finish_reason: finishReason(r.finish_reason),
+            logprobs: null,
+          },
+        ],
+        usage: usageOf(r),
+      },
+      200,
+    );
+  }
+
+  const includeUsage = req.stream_options?.include_usage === true;
+  const object = kind === 'text_completion' ? 'text_completion' : 'chat.completion.chunk';
+  const chunk = (choice: Record<string, unknown> | null, usage?: OpenAiUsage) =>
+    JSON.stringify({
+      ...head,
+      object,
+      choices: choice ? [{ index: 0, ...choice, logprobs: null }] : [],
+      ...(includeUsage ? { usage: usage ?? null } : {}),
+    });
+  const piece = (text: string, finish_reason: string | null) =>
+    kind === 'text_completion'
+      ? chunk({ text, finish_reason })
+      : chunk({ delta: finish_reason ? {} : { content: text }, finish_reason });
+  return streamSSE(c, async (stream) => {
+    try {
+      if (kind === 'chat.completion')
+        await stream.writeSSE({
+          data: chunk({ delta: { role: 'assistant', content: '' }, finish_reason: null }),
+        });
+      for await (const p of pieces) await stream.writeSSE({ data: piece(p.text, null) });
+      const r = await finish();
+      await stream.writeSSE({ data: piece('', finishReason(r.finish_reason)) });
+      if (includeUsage) await stream.writeSSE({ data: chunk(null, usageOf(r)) });
+    } catch (e) {
+      if (stream.aborted) return; // the client left: nothing to tell, nothing stored
+      const unavailable = e instanceof EngineUnavailableError;
+      if (!unavailable) s.onError?.(e);
+      const message = e instanceof RangeError || unavailable ? e.message : 'generation failed';
+      const error: OpenAiErrorBody['error'] = {
+        message,
+        type: 'server_error',
+        param: null,
+        code: unavailable ? 'unavailable' : 'internal',
+      };
+      await stream.writeSSE({ data: JSON.stringify({ error }) });
+    }
+    await stream.writeSSE({ data: '[DONE]' });
+  });
+}
