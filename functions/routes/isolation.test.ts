@@ -76,6 +76,36 @@ function matrix(): Record<string, Case[]> {
     expect(res.json.adapter).toBeNull();
     expect(res.json.styles).toBeUndefined();
   };
+  /** The OpenAI-compatible generation routes: B as u1, B naming A's version or A's style as a model, u2 on u1. */
+  const openAi = (path: string, input: object): Case[] => {
+    const model = p.services.baseModelId;
+    const oa = (extra: object = {}) => ({ model, max_tokens: 1, ...input, ...extra });
+    return [
+      { name: 'B as u1', send: () => asKey(B.api_key, 'POST', path, oa({ user: u1 })), statuses: [200] },
+      { name: "B's user token of u1", send: () => asKey(tokBu1(), 'POST', path, oa()), statuses: [200] },
+      {
+        name: "B naming A's version",
+        send: () => asKey(B.api_key, 'POST', path, oa({ user: u1, adapter: { version: 'v1' } })),
+        statuses: [404],
+      },
+      {
+        name: "B naming A's style as a model",
+        send: () => asKey(B.api_key, 'POST', path, oa({ user: u1, model: `${model}:noir-a` })),
+        statuses: [404],
+      },
+      {
+        name: 'u2 naming u1',
+        send: () => asKey(tokU2(), 'POST', path, oa({ user: u1 })),
+        statuses: [403],
+        secrets: secretsOfU1,
+      },
+      ...onUser(
+        'POST',
+        () => path,
+        () => oa(),
+      ).slice(1),
+    ];
+  };
   const [filePath, fileQuery] = linkA.split('?') as [string, string];
   const [bPath, bQuery] = linkB.split('?') as [string, string];
   const aKey = filePath.slice('/v1/files/'.length);
@@ -208,6 +238,25 @@ function matrix(): Record<string, Case[]> {
         () => '/v1/feedback',
         () => ({ text: 'x', rating: 1 }),
       ).slice(1),
+    ],
+    'POST /v1/completions': openAi('/v1/completions', { prompt: 'Once' }),
+    'POST /v1/chat/completions': openAi('/v1/chat/completions', {
+      messages: [{ role: 'user', content: 'Hi' }],
+    }),
+    'GET /v1/models': [
+      {
+        name: "B's key: B's models only",
+        send: () => asKey(B.api_key, 'GET', '/v1/models'),
+        statuses: [200],
+        check: (res) => expect(JSON.stringify(res.json)).not.toContain('noir-a'),
+      },
+      {
+        name: "B's user token of u1",
+        send: () => asKey(tokBu1(), 'GET', '/v1/models'),
+        statuses: [200],
+        check: (res) => expect(JSON.stringify(res.json)).not.toContain('noir-a'),
+      },
+      ...onUser('GET', () => '/v1/models').slice(1),
     ],
     'GET /v1/users/{user}/adapter': [
       { name: 'B on u1', send: () => asKey(B.api_key, 'GET', `/v1/users/${u1}/adapter`), statuses: [404] },
@@ -407,6 +456,9 @@ describe('tenant isolation', () => {
     'POST /v1/generate',
     'POST /v1/score',
     'POST /v1/feedback',
+    'POST /v1/completions',
+    'POST /v1/chat/completions',
+    'GET /v1/models',
     'GET /v1/users/{user}/adapter',
     'GET /v1/users/{user}/export',
     'PUT /v1/users/{user}/training',
