@@ -33,26 +33,31 @@ export function createApp(deps: AppDeps) {
     s.requests.inc({ route, method: c.req.method, status: String(c.res.status) });
     s.latency.observe((performance.now() - t0) / 1000, { route });
   });
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: deps.config.limits.maxBodyBytes,
-      onError: () => {
-        throw new ApiError(
-          413,
-          'payload_too_large',
-          `the body is over the limit of ${deps.config.limits.maxBodyBytes} bytes`,
-        );
-      },
-    }),
-  );
+  const maxBody = deps.config.limits.maxBodyBytes;
+  const tooLarge = () => {
+    throw new ApiError(413, 'payload_too_large', `the body is over the limit of ${maxBody} bytes`);
+  };
+  const countedBodyLimit = bodyLimit({ maxSize: maxBody, onError: tooLarge });
+  app.use('*', async function limitBody(c, next) {
+    // hono's bodyLimit first asks for `c.req.raw.body`, which on Node makes a whole web Request (a stream, an
+    // AbortController) for every request with a body, and the route then reads the body through it. A declared
+    // length is checked the same way without that; the rest (chunked bodies) is counted by bodyLimit itself.
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    const length = c.req.header('content-length');
+    if (length !== undefined && c.req.header('transfer-encoding') === undefined) {
+      return Number.parseInt(length || '0', 10) > maxBody ? tooLarge() : next();
+    }
+    return countedBodyLimit(c, next);
+  });
   app.use('*', requestHygiene);
   app.use('/v1/*', corsPreflight(s));
   app.use('/v1/*', async function authenticateApp(c, next) {
     if (c.req.path.startsWith('/v1/files/')) return next(); // signed links carry their own authorisation
     c.set('caller', await s.callers.appCaller(s.callers.bearer(c.req.header('authorization'))));
-    await next();
+    // Before the route, so they go into its answer as it is made (and into an error's): a header set on a
+    // finished answer makes Node's adapter turn it into a web Response and copy it, on every request.
     await corsHeaders(s, c);
+    await next();
   });
   app.use('/admin/*', async function authenticateAdmin(c, next) {
     const token = s.callers.bearer(c.req.header('authorization'));

@@ -36,7 +36,10 @@ export function corsPreflight(s: Services) {
   };
 }
 
-/** Adds the CORS headers to an answer when the caller's app allows the page's origin. */
+/**
+ * Sets the CORS headers of the answer to come (call it before the route runs: headers set then go into the
+ * answer as it is made) when the caller's app allows the page's origin.
+ */
 export async function corsHeaders(s: Services, c: Context<HonoEnv>): Promise<void> {
   const origin = c.req.header('origin');
   c.header('vary', 'Origin', { append: true });
