@@ -20,7 +20,9 @@ import {
   writeResults,
   zipfSampler,
 } from './harness.js';
+import { hex6 } from './load-client.js';
 import { countNodes, tinyModel } from './onnx-proto.js';
+import { metricValue, slopeMBPerMin } from './platform.js';
 import { goalMet, renderTable } from './report.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -134,6 +136,15 @@ describe('report', () => {
     expect(goalMet({ value: 3 })).toBeUndefined();
   });
 
+  it('checks the load goals: counts, rates, fractions and slopes on the value', () => {
+    expect(goalMet({ goal: '≤ 0 errors', value: 0 })).toBe(true);
+    expect(goalMet({ goal: '≤ 0 errors', value: 1 })).toBe(false);
+    expect(goalMet({ goal: '≥ 1500 req/s', value: 1499 })).toBe(false);
+    expect(goalMet({ goal: '≥ 1 fraction', value: 1 })).toBe(true);
+    expect(goalMet({ goal: '≤ 5 MB/min', value: -0.4 })).toBe(true);
+    expect(goalMet({ goal: '≤ 0.05 fraction', value: 0.051 })).toBe(false);
+  });
+
   it('renders one table row per result', () => {
     const t = renderTable(
       stamp(
@@ -144,6 +155,33 @@ describe('report', () => {
     );
     expect(t).toContain('Machine: M (2 cores)');
     expect(t).toContain('| a | 2 | x | p | 0.5 | ≥ 0.9× | **no** |');
+  });
+});
+
+describe('load benchmark helpers', () => {
+  it('the RSS slope is least squares, in MB per minute', () => {
+    const flat = Array.from({ length: 30 }, (_, i) => ({ s: i, mb: 500 + (i % 2) }));
+    expect(Math.abs(slopeMBPerMin(flat))).toBeLessThan(1); // a 1 MB sawtooth: 0.2 MB/min
+    const growing = Array.from({ length: 30 }, (_, i) => ({ s: i, mb: 500 + i / 6 }));
+    expect(slopeMBPerMin(growing)).toBeCloseTo(10, 6);
+    expect(slopeMBPerMin([{ s: 0, mb: 1 }])).toBe(0);
+  });
+
+  it('a metric is summed over its label sets, and only that metric', () => {
+    const text = [
+      '# HELP tailor_x_total X.',
+      'tailor_x_total{reason="a"} 2',
+      'tailor_x_total{reason="b"} 3',
+      'tailor_x_total_other 100',
+      'tailor_y 7',
+    ].join('\n');
+    expect(metricValue(text, 'tailor_x_total')).toBe(5);
+    expect(metricValue(text, 'tailor_y')).toBe(7);
+    expect(metricValue(text, 'tailor_z')).toBe(0);
+  });
+
+  it('adapter versions name the user in six hex digits', () => {
+    expect(hex6(999)).toBe('0003e7');
   });
 });
 

@@ -10,12 +10,14 @@ import * as decode from './decode.js';
 import { type Measured, machineName, RssSampler, round, stamp, writeResults } from './harness.js';
 import * as ingest from './ingest.js';
 import * as latencyMemory from './latency-memory.js';
+import * as load from './load.js';
 import * as lora from './lora.js';
 import * as manyUsers from './many-users.js';
 import { updateReadme } from './report.js';
 import * as runtime from './runtime.js';
 import * as serving from './serving.js';
 import { type BenchContext, loadShippedPackage, ROOT, TMP } from './setup.js';
+import * as soak from './soak.js';
 import * as training from './training.js';
 
 export const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<Measured[]>> = {
@@ -29,6 +31,8 @@ export const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<Measured[
   ingest: ingest.run,
   serving: serving.run,
   training: training.run,
+  load: load.run,
+  soak: soak.run,
 };
 
 async function main(): Promise<void> {

@@ -7,6 +7,8 @@ import { REPO_ROOT } from '../../core/node/repo.js';
 export interface RunningServer {
   url: string;
   port: number;
+  /** The server process (its group leader); e.g. to read its memory from /proc. */
+  pid: number;
   output: () => string;
   stop(): Promise<void>;
 }
@@ -78,6 +80,7 @@ export async function startServer(
   return {
     url,
     port,
+    pid: child.pid as number,
     output: () => out,
     stop: async () => {
       if (child.exitCode !== null) return group('SIGKILL');

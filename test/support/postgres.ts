@@ -85,8 +85,12 @@ async function pgCommand(bin: string, tool: string, args: string[]): Promise<voi
   }
 }
 
-/** Starts a fresh server; `dir` (created when missing) holds the data directory, socket and log. */
-export async function startPostgres(opts: { dir?: string } = {}): Promise<PostgresServer> {
+/**
+ * Starts a fresh server; `dir` (created when missing) holds the data directory, socket and log. `durable`
+ * keeps PostgreSQL's own durability settings (fsync, synchronous commit: what production runs; benchmarks)
+ * instead of turning them off for speed.
+ */
+export async function startPostgres(opts: { dir?: string; durable?: boolean } = {}): Promise<PostgresServer> {
   const bin = findPostgresBin();
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'tailor-pg-'));
   mkdirSync(dir, { recursive: true });
@@ -101,9 +105,7 @@ export async function startPostgres(opts: { dir?: string } = {}): Promise<Postgr
     `-p ${port}`,
     `-k ${dir}`,
     '-c listen_addresses=127.0.0.1',
-    '-c fsync=off',
-    '-c synchronous_commit=off',
-    '-c full_page_writes=off',
+    ...(opts.durable ? [] : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
   ].join(' ');
   try {
     await pgCommand(bin, 'initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync']);
