@@ -66,8 +66,12 @@ async function main(): Promise<void> {
   let stamped = stamp(results, machineName(), new Date().toISOString());
   if (values.merge) {
     // --only … --merge: re-record some benchmarks in bench/results.json, keeping the others' last results.
+    // The bench process's peak is the whole run's: a partial run keeps the last full run's figure.
+    const earlier = JSON.parse(readFileSync(out, 'utf8')) as typeof stamped;
+    const peak = 'bench_process_peak_rss_max_rss_mb';
+    if (values.only && earlier.some((r) => r.id === peak)) stamped = stamped.filter((r) => r.id !== peak);
     const fresh = new Set(stamped.map((r) => r.id));
-    const kept = (JSON.parse(readFileSync(out, 'utf8')) as typeof stamped).filter((r) => !fresh.has(r.id));
+    const kept = earlier.filter((r) => !fresh.has(r.id));
     stamped = [...kept.filter((r) => r.id !== 'bench_process_peak_rss_mb'), ...stamped];
   }
   await writeResults(out, stamped);
