@@ -15,6 +15,17 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/**
+ * A stand-in `Db` (the Workers runtime's request-scoped one) answers this symbol with the database of the
+ * request running now. Whatever is built on a database and kept (prepared queries) keys on that one.
+ */
+export const CURRENT_DB = Symbol.for('tailor.db.current');
+
+/** The database queries on `db` run on now: `db` itself, unless it stands in for a per-request one. */
+export function underlyingDb(db: Db): Db {
+  return (db as unknown as Record<symbol, Db | undefined>)[CURRENT_DB] ?? db;
+}
+
 /** One round trip to the database (health checks). */
 export async function pingDatabase(db: Db): Promise<void> {
   await db.execute(sql`select 1`);

@@ -6,7 +6,7 @@
 
 import { and, asc, count, desc, eq, gt, isNotNull, or, sql } from 'drizzle-orm';
 import { type Feedback, feedback, type NewFeedback } from '../../schema/tables.js';
-import type { Db } from './database.js';
+import { type Db, underlyingDb } from './database.js';
 import { newId } from './ids.js';
 import { afterCursor, type Page, type PageRequest, pageLimit, toPage } from './pagination.js';
 
@@ -59,10 +59,11 @@ function prepareInsert(db: Db) {
 const inserts = new WeakMap<Db, ReturnType<typeof prepareInsert>>();
 
 export async function insertFeedback(db: Db, input: FeedbackInput): Promise<FeedbackInsert> {
-  let insert = inserts.get(db);
+  const on = underlyingDb(db); // on Workers, this request's database, not the isolate's stand-in
+  let insert = inserts.get(on);
   if (!insert) {
-    insert = prepareInsert(db);
-    inserts.set(db, insert);
+    insert = prepareInsert(on);
+    inserts.set(on, insert);
   }
   // Every column of FeedbackInput (one added to the table fails to compile here: add it to prepareInsert too).
   const values: { [K in keyof Required<FeedbackInput>]: unknown } & { id: string } = {

@@ -2,7 +2,7 @@
 
 import { and, desc, eq, like, sql } from 'drizzle-orm';
 import { adapters, type EndUser, endUsers, feedback, generations } from '../../schema/tables.js';
-import type { Db } from './database.js';
+import { type Db, underlyingDb } from './database.js';
 import { afterCursor, type Page, type PageRequest, pageLimit, toPage } from './pagination.js';
 
 /**
@@ -21,10 +21,11 @@ const touches = new WeakMap<Db, ReturnType<typeof prepareTouch>>();
 
 /** Creates the user on first sight, otherwise moves last_seen to now. */
 export async function touchEndUser(db: Db, appId: string, userId: string): Promise<EndUser> {
-  let touch = touches.get(db);
+  const on = underlyingDb(db); // on Workers, this request's database, not the isolate's stand-in
+  let touch = touches.get(on);
   if (!touch) {
-    touch = prepareTouch(db);
-    touches.set(db, touch);
+    touch = prepareTouch(on);
+    touches.set(on, touch);
   }
   const [row] = await touch.execute({ appId, userId });
   if (!row) throw new Error('upsert into end_users returned no row');

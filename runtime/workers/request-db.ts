@@ -13,7 +13,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
-import type { Db } from '../../core/db/database.js';
+import { CURRENT_DB, type Db } from '../../core/db/database.js';
 import * as tables from '../../schema/tables.js';
 
 export interface Connection {
@@ -84,6 +84,7 @@ export class RequestScopedDb {
     this.db = new Proxy({} as Db, {
       get(_target, prop) {
         const db = current();
+        if (prop === CURRENT_DB) return db; // what prepared queries key on: this request's database
         const value: unknown = Reflect.get(db, prop, db);
         return typeof value === 'function' ? value.bind(db) : value;
       },
