@@ -113,13 +113,14 @@ export type OpenAiUsage = z.infer<typeof usage>;
 
 const finishReason = z.enum(['stop', 'length']);
 
+/** What every answer and chunk starts with: the generation id, when, and the model asked for. */
+const head = { id: z.string(), created: z.int(), model: z.string() };
+
 export const completionResponse = z
   .object({
     /** The generation id: the same as /v1/generate's, for POST /v1/feedback `generation_id`. */
-    id: z.string(),
+    ...head,
     object: z.literal('text_completion'),
-    created: z.int(),
-    model: z.string(),
     choices: z.array(
       z.object({ text: z.string(), index: z.int(), logprobs: z.null(), finish_reason: finishReason }),
     ),
@@ -129,10 +130,8 @@ export const completionResponse = z
 
 export const chatResponse = z
   .object({
-    id: z.string(),
+    ...head,
     object: z.literal('chat.completion'),
-    created: z.int(),
-    model: z.string(),
     choices: z.array(
       z.object({
         index: z.int(),
@@ -148,10 +147,8 @@ export const chatResponse = z
 /** One `data:` line of a streamed completion (then `data: [DONE]`). */
 export const completionChunk = z
   .object({
-    id: z.string(),
+    ...head,
     object: z.literal('text_completion'),
-    created: z.int(),
-    model: z.string(),
     choices: z.array(
       z.object({
         text: z.string(),
@@ -167,10 +164,8 @@ export const completionChunk = z
 /** One `data:` line of a streamed chat completion (then `data: [DONE]`). */
 export const chatChunk = z
   .object({
-    id: z.string(),
+    ...head,
     object: z.literal('chat.completion.chunk'),
-    created: z.int(),
-    model: z.string(),
     choices: z.array(
       z.object({
         index: z.int(),

@@ -13,20 +13,15 @@ import { signUserToken } from '../functions/auth/jwt.js';
 import { chatPrompt } from '../functions/routes/openai.js';
 import { type RunningServer, startServer } from '../runtime/node/launch.js';
 import { ADMIN } from './support/platform.js';
+import { callJson } from './support/processes.js';
 
 let server: RunningServer;
 let dataDir: string;
 let app: { app_id: string; api_key: string; signing_secret: string };
 let model: string;
 
-async function call(method: string, path: string, key: string, body?: unknown) {
-  const res = await fetch(server.url + path, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, json: (await res.json()) as any };
-}
+const call = (method: string, path: string, key: string, body?: unknown) =>
+  callJson(server.url, method, path, key, body);
 
 /** What /v1/generate gives for the same prompt, user and seed: the usage the OpenAI answers must match. */
 const generate = (user: string, prompt: string, max_tokens: number, seed: number) =>

@@ -127,3 +127,31 @@ export async function seedActiveAdapter(
   await promoteAdapter(db, owner, version);
   return prefix;
 }
+
+/**
+ * The environment of a platform process on production parts (a PostgreSQL database, an S3 bucket) with rate
+ * limits off, one engine thread and no training in the API process: what the cross-process tests share.
+ */
+export function productionPartsEnv(parts: {
+  dbUrl: string;
+  s3Endpoint: string;
+  bucket: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+}): Record<string, string> {
+  return {
+    DATABASE_URL: parts.dbUrl,
+    S3_ENDPOINT: parts.s3Endpoint,
+    S3_BUCKET: parts.bucket,
+    S3_REGION: 'us-east-1',
+    S3_FORCE_PATH_STYLE: 'true',
+    S3_ACCESS_KEY_ID: parts.credentials.accessKeyId,
+    S3_SECRET_ACCESS_KEY: parts.credentials.secretAccessKey,
+    RATE_LIMIT_PER_MINUTE: '0',
+    RATE_LIMIT_PER_USER_PER_MINUTE: '0',
+    ENGINE_THREADS: '1',
+    TAILOR_WORKER: '0',
+    TRAIN_INTERVAL_S: '0',
+    TRAIN_MIN_FEEDBACK: '4',
+    TRAIN_COOLDOWN_S: '0',
+  };
+}
