@@ -44,6 +44,11 @@ export class TextTokenizer {
   readonly vocabSize: number;
   readonly bosId: number;
   readonly eosId: number;
+  /**
+   * Ids of the tokens whose bytes hold a NUL (byte 0x00). No text store takes one (PostgreSQL refuses it in
+   * text and jsonb) and no reader wants one, so generation never samples them.
+   */
+  readonly nulIds: readonly number[];
   private readonly tok: Tokenizer;
   private readonly bytesById: Uint8Array[];
   private readonly specialIds: Set<number>;
@@ -78,6 +83,7 @@ export class TextTokenizer {
       }
       this.bytesById.push(bytes);
     }
+    this.nulIds = this.bytesById.flatMap((b, id) => (b.includes(0) ? [id] : []));
     const eos = typeof config.eos_token === 'string' ? config.eos_token : '<|endoftext|>';
     const bos = typeof config.bos_token === 'string' ? config.bos_token : eos;
     this.eosId = this.idOf(eos);

@@ -88,6 +88,17 @@ describe('generation on a token script', () => {
     expect(pieces.join('')).toBe('see THE EN');
   });
 
+  it('never samples a token that carries a NUL byte, greedy or not: no store could keep the text', async () => {
+    const nul = byteToken.get(0) as number;
+    expect(tokenizer.nulIds).toContain(nul);
+    const script = [nul, byteToken.get(97) as number, nul];
+    // Greedy: the scripted NUL is the only favoured token; among the rest (all equal) the first id, EOS, wins.
+    expect((await run(script, { temperature: 0, maxTokens: 3 })).result).toMatchObject({ text: '' });
+    const sampled = (await run(script, { temperature: 1, topK: 0, topP: 1, maxTokens: 3, seed: 7 })).result;
+    expect(sampled.completionTokens).toBe(3);
+    expect(sampled.text).not.toContain('\0');
+  });
+
   it('EOS as the first token gives an empty text', async () => {
     const { result } = await run([tokenizer.eosId]);
     expect(result).toMatchObject({ text: '', finishReason: 'eos', completionTokens: 0 });

@@ -202,6 +202,7 @@ export async function runGeneration(
     for (;;) {
       await yieldToEventLoop();
       o.signal?.throwIfAborted();
+      for (const id of tokenizer.nulIds) logits[id] = Number.NEGATIVE_INFINITY; // unstorable, unreadable
       const tok = sampler.sample(logits, params, rng);
       if (firstTokenAt === 0) firstTokenAt = performance.now();
       if (tok === tokenizer.eosId) {

@@ -60,6 +60,8 @@ export async function startPlatform(
     config,
     urlSecret: 'url-secret-for-tests',
     assets: nodeAssets(),
+    // A 500 in a route test should say why (the answer only says "internal error").
+    onError: (e) => console.error('[test platform] internal error:', e),
   });
 
   const call: TestPlatform['call'] = async (method, path, opts = {}) => {
