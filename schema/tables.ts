@@ -275,6 +275,70 @@ export const baseModels = pgTable('base_models', {
   createdAt: createdAt(),
 });
 
+export const webhookEventTypes = ['adapter.promoted', 'adapter.rolled_back'] as const;
+export type WebhookEventType = (typeof webhookEventTypes)[number];
+
+/** Where an app wants to hear of adapter changes (`POST /v1/webhooks`). The secret signs every delivery. */
+export const webhookEndpoints = pgTable(
+  'webhook_endpoints',
+  {
+    id: text('id').primaryKey(),
+    appId: text('app_id')
+      .notNull()
+      .references(() => apps.id, { onDelete: 'cascade' }),
+    url: text('url').notNull(),
+    /** The event types it receives. */
+    events: jsonb('events').$type<WebhookEventType[]>().notNull(),
+    /** HMAC-SHA256 key of the signature header. Stored in clear: signing needs it. */
+    secret: text('secret').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('webhook_endpoints_app_idx').on(t.appId, t.createdAt)],
+);
+
+export const webhookDeliveryStatuses = ['pending', 'delivered', 'failed'] as const;
+export type WebhookDeliveryStatus = (typeof webhookDeliveryStatuses)[number];
+
+/**
+ * The outbox: one row per (event, endpoint), written in the transaction that changed the active version, so
+ * an event is never lost. Deliverers claim due rows with `FOR UPDATE SKIP LOCKED` and a lease (`locked_by`,
+ * `locked_until`); a row whose lease ran out (its deliverer died) is claimed again.
+ */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: text('id').primaryKey(),
+    eventId: text('event_id').notNull(),
+    endpointId: text('endpoint_id')
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
+    appId: text('app_id')
+      .notNull()
+      .references(() => apps.id, { onDelete: 'cascade' }),
+    /** The user the event is about (null: a style's), so that erasing them finds it. */
+    userId: text('user_id'),
+    event: text('event', { enum: webhookEventTypes }).notNull(),
+    /** The JSON body, exactly as sent (and signed) on every attempt. */
+    body: text('body').notNull(),
+    status: text('status', { enum: webhookDeliveryStatuses }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: at('next_attempt_at').notNull().defaultNow(),
+    lockedBy: text('locked_by'),
+    lockedUntil: at('locked_until'),
+    /** The HTTP status of the last attempt (null: no answer). */
+    lastStatus: integer('last_status'),
+    lastError: text('last_error'),
+    createdAt: createdAt(),
+    deliveredAt: at('delivered_at'),
+  },
+  (t) => [
+    index('webhook_deliveries_due_idx').on(t.status, t.nextAttemptAt),
+    index('webhook_deliveries_app_created_idx').on(t.appId, t.createdAt),
+    index('webhook_deliveries_app_user_idx').on(t.appId, t.userId),
+    check('webhook_deliveries_status_ck', sql`${t.status} in ('pending', 'delivered', 'failed')`),
+  ],
+);
+
 export type App = typeof apps.$inferSelect;
 export type ApiKey = typeof apiKeys.$inferSelect;
 export type EndUser = typeof endUsers.$inferSelect;
@@ -289,3 +353,5 @@ export type BaseModel = typeof baseModels.$inferSelect;
 export type AppSettingsRow = typeof appSettings.$inferSelect;
 export type SigningSecret = typeof signingSecrets.$inferSelect;
 export type AuditEntry = typeof auditLog.$inferSelect;
+export type WebhookEndpoint = typeof webhookEndpoints.$inferSelect;
+export type WebhookDelivery = typeof webhookDeliveries.$inferSelect;
