@@ -11,6 +11,7 @@
 import { Utf8StreamDecoder } from '../../core/model/tokenizer.js';
 import { mulberry32, randomSeed } from '../../core/util/rng.js';
 import type { KVCache, LoraInputs } from './decoder.js';
+import { LogprobScorer, type TokenLogprob } from './logprobs.js';
 import type { ModelPackage } from './model-package.js';
 import { Sampler } from './sampler.js';
 import { StopMatcher } from './stop.js';
@@ -33,6 +34,11 @@ export interface GenerateOptions {
   stop?: readonly string[];
   /** Aborting rejects the result (and the stream) with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * Report each generated token's log-probability (see logprobs.ts) with this many top alternatives (0 to
+   * 20; 0 = the chosen token's only). Absent: nothing is computed.
+   */
+  logprobs?: number;
 }
 
 export interface GenerateResult {
@@ -44,6 +50,11 @@ export interface GenerateResult {
   /** Tokens generated (an end-of-sequence token is not counted). */
   completionTokens: number;
   seed: number;
+  /**
+   * With `logprobs`: the tokens whose text is in `text`, in order (see TextPiece). Tokens wholly inside a stop
+   * string or after it, and the bytes of a character cut at the end, are not listed (they are counted).
+   */
+  logprobs?: TokenLogprob[];
   timings: {
     /** From the call to the first sampled token: adapter load and prefill included. */
     firstTokenMs: number;
@@ -55,7 +66,15 @@ export interface GenerateResult {
 
 export interface TextPiece {
   text: string;
+  /**
+   * With `logprobs`: the tokens that first reach the text with this piece: a token is listed with the piece
+   * that releases its first character (a token that only completes an earlier token's character is listed
+   * with that one's piece or a later one). Over the whole stream these are the result's `logprobs`.
+   */
+  logprobs?: TokenLogprob[];
 }
+
+export type Emit = (text: string, logprobs?: TokenLogprob[]) => void;
 
 /**
  * One generation in progress: iterate it for text pieces (once), or await `result`. It runs whether or
@@ -64,7 +83,7 @@ export interface TextPiece {
  */
 export class Generation implements AsyncIterable<TextPiece> {
   readonly result: Promise<GenerateResult>;
-  private readonly pieces: string[] = [];
+  private readonly pieces: TextPiece[] = [];
   private finished = false;
   private failure: { error: unknown } | null = null;
   private wake: (() => void) | null = null;
@@ -72,12 +91,12 @@ export class Generation implements AsyncIterable<TextPiece> {
 
   /** `cancel` is called when a reader leaves the loop early (break, return, throw) before the end. */
   constructor(
-    run: (emit: (text: string) => void) => Promise<GenerateResult>,
+    run: (emit: Emit) => Promise<GenerateResult>,
     private readonly cancel?: () => void,
   ) {
-    this.result = run((text) => {
-      if (text.length === 0) return;
-      this.pieces.push(text);
+    this.result = run((text, logprobs) => {
+      if (text.length === 0 && !logprobs?.length) return;
+      this.pieces.push(logprobs ? { text, logprobs } : { text });
       this.notify();
     });
     this.result.then(
@@ -91,9 +110,9 @@ export class Generation implements AsyncIterable<TextPiece> {
     this.iterated = true;
     try {
       for (;;) {
-        const text = this.pieces.shift();
-        if (text !== undefined) {
-          yield { text };
+        const piece = this.pieces.shift();
+        if (piece !== undefined) {
+          yield piece;
           continue;
         }
         if (this.finished) {
@@ -131,6 +150,7 @@ export interface ResolvedGenerateOptions {
   seed: number;
   stop: readonly string[];
   signal: AbortSignal | undefined;
+  logprobs: number | undefined;
 }
 
 /** Defaults applied and ranges checked (RangeError names the bad option). */
@@ -143,6 +163,7 @@ export function resolveGenerateOptions(o: GenerateOptions = {}): ResolvedGenerat
     seed: o.seed ?? randomSeed(),
     stop: o.stop ?? [],
     signal: o.signal,
+    logprobs: o.logprobs,
   };
   if (!Number.isSafeInteger(r.maxTokens) || r.maxTokens < 1)
     throw new RangeError('maxTokens must be an integer ≥ 1');
@@ -152,6 +173,8 @@ export function resolveGenerateOptions(o: GenerateOptions = {}): ResolvedGenerat
   if (!Number.isSafeInteger(r.topK) || r.topK < 0) throw new RangeError('topK must be an integer ≥ 0');
   if (!Number.isSafeInteger(r.seed)) throw new RangeError('seed must be an integer');
   if (!r.stop.every((s) => typeof s === 'string')) throw new RangeError('stop must be a list of strings');
+  if (r.logprobs !== undefined && !(Number.isSafeInteger(r.logprobs) && r.logprobs >= 0 && r.logprobs <= 20))
+    throw new RangeError('logprobs must be an integer from 0 to 20');
   return r;
 }
 
@@ -163,7 +186,7 @@ export async function runGeneration(
   prompt: string,
   o: ResolvedGenerateOptions,
   lora: LoraInputs | undefined,
-  emit: (text: string) => void,
+  emit: Emit,
   t0: number,
 ): Promise<GenerateResult> {
   const { tokenizer, decoder, contextLength: ctx } = pkg;
@@ -185,9 +208,18 @@ export async function runGeneration(
     const utf8 = new Utf8StreamDecoder();
     const stops = new StopMatcher(o.stop);
     let text = '';
+    // Log-probabilities only when asked: `scored` holds every generated token's, `listed` how many of them
+    // have reached the text (a token's offset is where its first character lands in the decoded stream).
+    const scorer = o.logprobs === undefined ? null : new LogprobScorer(tokenizer, vocab, o.logprobs);
+    const scored: TokenLogprob[] = [];
+    let listed = 0;
+    let decoded = 0;
     const out = (t: string) => {
       text += t;
-      emit(t);
+      if (!scorer) return emit(t);
+      const from = listed;
+      while (listed < scored.length && (scored[listed] as TokenLogprob).offset < text.length) listed++;
+      emit(t, scored.slice(from, listed));
     };
 
     const prefill = async (): Promise<{ logits: Float32Array; past: KVCache }> => {
@@ -211,7 +243,9 @@ export async function runGeneration(
       }
       completion++;
       seq.push(tok);
+      if (scorer) scored.push(scorer.score(logits, tok, decoded));
       const piece = utf8.push(tokenizer.tokenBytes(tok));
+      decoded += piece.length;
       if (piece) {
         const r = stops.push(piece);
         out(r.text);
@@ -244,6 +278,7 @@ export async function runGeneration(
       promptTruncated,
       completionTokens: completion,
       seed: o.seed,
+      ...(scorer ? { logprobs: scored.slice(0, listed) } : {}),
       timings: {
         firstTokenMs: firstTokenAt - t0,
         totalMs,

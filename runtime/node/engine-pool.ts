@@ -17,12 +17,13 @@ import type {
   EngineMetrics,
   EngineScoreOptions,
 } from '../../functions/engine/engine.js';
-import { type GenerateResult, Generation } from '../../functions/engine/generate.js';
+import { type Emit, type GenerateResult, Generation } from '../../functions/engine/generate.js';
 import {
   EngineUnavailableError,
   type InferenceEngine,
   type Routed,
 } from '../../functions/engine/inference.js';
+import type { TokenLogprob } from '../../functions/engine/logprobs.js';
 import { loadModelInfo, type ModelInfo } from '../../functions/engine/model-package.js';
 import type { ScoreResult } from '../../functions/engine/score.js';
 
@@ -41,7 +42,7 @@ export interface WireAdapter {
 
 type WireGenerateOptions = Pick<
   EngineGenerateOptions,
-  'maxTokens' | 'temperature' | 'topP' | 'topK' | 'seed' | 'stop'
+  'maxTokens' | 'temperature' | 'topP' | 'topK' | 'seed' | 'stop' | 'logprobs'
 >;
 
 export type PoolRequest =
@@ -61,7 +62,8 @@ export type PoolRequest =
 
 export type ThreadMessage =
   | { t: 'ready'; metrics: EngineMetrics }
-  | { t: 'piece'; id: number; text: string }
+  /** `logprobs` only when the request asked for them: the tokens this text brings (TextPiece). */
+  | { t: 'piece'; id: number; text: string; logprobs?: TokenLogprob[] }
   | { t: 'done'; id: number; result: unknown }
   | { t: 'error'; id: number; error: { name: string; message: string } }
   | { t: 'metrics'; metrics: EngineMetrics };
@@ -80,7 +82,7 @@ export interface EnginePoolOptions {
 
 interface Pending {
   kind: PoolRequest['t'];
-  piece?: (text: string) => void;
+  piece?: Emit;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
   /** The caller has its answer (an abort); the thread has not confirmed it stopped yet. */
@@ -175,7 +177,7 @@ export class EnginePool implements InferenceEngine {
         const p = slot.pending.get(m.id);
         if (!p) return;
         if (m.t === 'piece') {
-          if (!p.cancelled) p.piece?.(m.text);
+          if (!p.cancelled) p.piece?.(m.text, m.logprobs);
           return;
         }
         slot.pending.delete(m.id); // the thread is done with it: a cancelled request stops counting here
@@ -220,11 +222,7 @@ export class EnginePool implements InferenceEngine {
     return ranked.find((s) => s.pending.size === least) as Slot;
   }
 
-  private request<T>(
-    route: string | undefined,
-    build: (id: number) => PoolRequest,
-    piece?: (t: string) => void,
-  ) {
+  private request<T>(route: string | undefined, build: (id: number) => PoolRequest, piece?: Emit) {
     const slot = this.pick(route);
     const id = this.nextId++;
     const message = build(id);

@@ -5,6 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { readAdapterFiles } from '../../core/adapters/publish.js';
 import { openBlobStore } from '../../core/node/open.js';
 import { type AdapterRef, Engine } from '../../functions/engine/engine.js';
+import type { TokenLogprob } from '../../functions/engine/logprobs.js';
 import type { PoolRequest, ThreadMessage, ThreadSetup, WireAdapter } from './engine-pool.js';
 
 const port = parentPort;
@@ -46,17 +47,26 @@ async function handle(m: PoolRequest): Promise<void> {
         // The first piece at once (time to first token), then what came within PIECE_MS in one message:
         // fewer messages for the HTTP thread to handle, a few milliseconds later at most.
         let held = '';
+        let heldLogprobs: TokenLogprob[] | undefined;
         let sentAt = 0;
+        const flush = () => {
+          send({ t: 'piece', id: m.id, text: held, ...(heldLogprobs ? { logprobs: heldLogprobs } : {}) });
+          held = '';
+          heldLogprobs = undefined;
+        };
         for await (const piece of gen) {
           held += piece.text;
+          if (piece.logprobs) {
+            heldLogprobs ??= [];
+            heldLogprobs.push(...piece.logprobs);
+          }
           const now = performance.now();
           if (sentAt === 0 || now - sentAt >= PIECE_MS) {
-            send({ t: 'piece', id: m.id, text: held });
-            held = '';
+            flush();
             sentAt = now;
           }
         }
-        if (held) send({ t: 'piece', id: m.id, text: held });
+        if (held || heldLogprobs?.length) flush();
       }
       send({ t: 'done', id: m.id, result: await gen.result });
     } else if (m.t === 'score') {

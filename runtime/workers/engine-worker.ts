@@ -2,7 +2,7 @@
 // entry, built the same way). The base model package is read from the R2 binding MODELS once per isolate,
 // on the first request (a Worker may not do I/O at startup), and shared by every later request.
 //
-//   POST /generate { prompt, maxTokens?, temperature?, topP?, topK?, seed?, stop? } → the engine's result
+//   POST /generate { prompt, maxTokens?, temperature?, topP?, topK?, seed?, stop?, logprobs? } → the engine's result
 //   POST /score    { texts, context? }                                            → { results }
 //   GET  /healthz                                                                  → { ok, model, wasmMemoryBytes }
 //
@@ -69,6 +69,7 @@ async function generate(env: EngineWorkerEnv, req: Request): Promise<Response> {
     topP: optionalNumber(body, 'topP'),
     topK: optionalNumber(body, 'topK'),
     seed: optionalNumber(body, 'seed'),
+    logprobs: optionalNumber(body, 'logprobs'),
     ...(body.stop !== undefined ? { stop: stringList(body.stop, 'stop') } : {}),
     signal: req.signal,
   });
