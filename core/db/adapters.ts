@@ -10,6 +10,7 @@ import type { Db } from './database.js';
 import { RepoError } from './errors.js';
 import { newId } from './ids.js';
 import { afterCursor, type Page, type PageRequest, pageLimit, toPage } from './pagination.js';
+import { recordAdapterEvent } from './webhooks.js';
 
 export type AdapterOwner = { appId: string; userId: string } | { appId: string; styleId: string };
 
@@ -104,7 +105,10 @@ async function lockOwner(tx: Db, owner: AdapterOwner): Promise<Adapter[]> {
   return tx.select().from(adapters).where(ownerWhere(owner)).for('update');
 }
 
-/** Makes `version` the active one; the previously active version is retired. Same transaction. */
+/**
+ * Makes `version` the active one; the previously active version is retired. Same transaction, which also
+ * records the `adapter.promoted` webhook event (nothing changes, nothing is recorded, when it was active).
+ */
 export async function promoteAdapter(db: Db, owner: AdapterOwner, version: string): Promise<ActiveFlip> {
   return db.transaction(async (tx) => {
     const rows = await lockOwner(tx, owner);
@@ -124,6 +128,7 @@ export async function promoteAdapter(db: Db, owner: AdapterOwner, version: strin
       .where(eq(adapters.id, target.id))
       .returning();
     if (!active) throw new Error('promoted adapter row vanished');
+    await recordAdapterEvent(tx, owner, 'adapter.promoted', active, retired);
     return { active, retired };
   });
 }
@@ -131,7 +136,8 @@ export async function promoteAdapter(db: Db, owner: AdapterOwner, version: strin
 /**
  * Goes back to the version that was active before the current one (the retired version promoted most
  * recently before it). The current one is retired; its later promotion time keeps a second rollback
- * walking further back instead of flipping between two versions.
+ * walking further back instead of flipping between two versions. The `adapter.rolled_back` webhook event
+ * is recorded in the same transaction.
  */
 export async function rollbackAdapter(db: Db, owner: AdapterOwner): Promise<ActiveFlip> {
   return db.transaction(async (tx) => {
@@ -153,6 +159,7 @@ export async function rollbackAdapter(db: Db, owner: AdapterOwner): Promise<Acti
       throw new RepoError('conflict', `${describe(owner)} has no earlier version to roll back to`);
     const retired = await setStatus(tx, current.id, 'retired');
     const active = await setStatus(tx, previous.id, 'active');
+    await recordAdapterEvent(tx, owner, 'adapter.rolled_back', active, retired);
     return { active, retired };
   });
 }

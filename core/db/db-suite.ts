@@ -4,7 +4,7 @@
 
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adapters, feedback, generations } from '../../schema/tables.js';
+import { adapters, feedback, generations, webhookDeliveries } from '../../schema/tables.js';
 import {
   getActiveAdapter,
   getAdapterVersion,
@@ -31,6 +31,15 @@ import { claimJobs, completeJob, enqueueJob, failJob, getJob, heartbeatJob, list
 import { migrate } from './migrate.js';
 import { findDueUsers, usersWithUsableFeedback } from './training.js';
 import { getEndUser, listEndUsers, touchEndUser } from './users.js';
+import {
+  claimWebhookDeliveries,
+  createWebhookEndpoint,
+  deleteWebhookEndpoint,
+  finishWebhookAttempt,
+  listWebhookDeliveries,
+  listWebhookEndpoints,
+  MAX_WEBHOOKS_PER_APP,
+} from './webhooks.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const uniq = (p: string) => `${p}-${Math.random().toString(36).slice(2, 10)}`;
@@ -331,12 +340,31 @@ export function describeDatabase(name: string, open: () => Promise<Database>): v
             storagePrefix: `adapters/${app.id}/${u}/v2/`,
           });
         }
+        // A webhook endpoint: promoting each user's v1 queues an event about them.
+        await createWebhookEndpoint(db, {
+          appId: app.id,
+          url: 'https://hooks.example/t',
+          events: ['adapter.promoted'],
+        });
+        for (const u of ['gone', 'stays']) {
+          await setAdapterOutcome(db, { appId: app.id, userId: u }, 'v1', { status: 'candidate' });
+          await promoteAdapter(db, { appId: app.id, userId: u }, 'v1');
+        }
         const erased = await eraseEndUser(db, app.id, 'gone');
         expect(erased.storagePrefixes).toEqual([
           `adapters/${app.id}/gone/v1/`,
           `adapters/${app.id}/gone/v2/`,
         ]);
-        expect(erased.deleted).toEqual({ generations: 1, feedback: 1, adapters: 2, endUser: true });
+        expect(erased.deleted).toEqual({
+          generations: 1,
+          feedback: 1,
+          adapters: 2,
+          endUser: true,
+          webhookDeliveries: 1,
+        });
+        const hooks = await listWebhookDeliveries(db, app.id);
+        expect(hooks.map((h) => h.userId)).toEqual(['stays']);
+        expect(hooks.some((h) => h.body.includes('"gone"'))).toBe(false);
         expect(await getEndUser(db, app.id, 'gone')).toBeNull();
         expect((await listFeedback(db, { appId: app.id, userId: 'gone' })).items).toEqual([]);
         expect((await listGenerations(db, { appId: app.id, userId: 'gone' })).items).toEqual([]);
@@ -356,6 +384,174 @@ export function describeDatabase(name: string, open: () => Promise<Database>): v
         });
         expect(late.created).toBe(true);
         expect((await eraseEndUser(db, app.id, 'never-was')).deleted.endUser).toBe(false);
+      });
+    });
+
+    describe('webhooks', () => {
+      const worker = (id: string) => ({ workerId: id, leaseMs: 60_000, maxAttempts: 3, limit: 50 });
+      /** Claims every due delivery of this app (other tests' apps may have some due too). */
+      const claimOwn = async (appId: string, w = worker(uniq('w'))) =>
+        (await claimWebhookDeliveries(db, w)).filter((c) => c.delivery.appId === appId);
+
+      it('records promotions and rollbacks in the outbox, one row per subscribed endpoint', async () => {
+        const { app } = await createApp(db, { name: 'hooks' });
+        const both = await createWebhookEndpoint(db, {
+          appId: app.id,
+          url: 'https://a.example/hook',
+          events: ['adapter.promoted', 'adapter.rolled_back'],
+        });
+        await createWebhookEndpoint(db, {
+          appId: app.id,
+          url: 'https://b.example/hook',
+          events: ['adapter.rolled_back'],
+        });
+        expect(both.secret).toMatch(/^whsec_/);
+        const owner = { appId: app.id, userId: 'ann' };
+        for (const v of ['v1', 'v2'])
+          await insertAdapter(db, owner, { ...adapterInput(v), status: 'candidate' });
+        await promoteAdapter(db, owner, 'v1');
+        await promoteAdapter(db, owner, 'v2');
+        await promoteAdapter(db, owner, 'v2'); // already active: nothing changes, nothing recorded
+        await rollbackAdapter(db, owner);
+        const style = { appId: app.id, styleId: 'noir' };
+        await insertAdapter(db, style, { ...adapterInput('s1'), status: 'candidate' });
+        await promoteAdapter(db, style, 's1');
+        // Rows of one millisecond have no order: compare them as sets.
+        const rows = await listWebhookDeliveries(db, app.id);
+        const seen = rows.map((r) => {
+          const body = JSON.parse(r.body);
+          const who = body.data.user ?? `style:${body.data.style}`;
+          const to = r.endpointId === both.id ? 'both' : 'rb';
+          return `${to} ${r.event} ${who} ${body.data.previous_version}->${body.data.version} ${r.userId}`;
+        });
+        expect(seen.sort()).toEqual(
+          [
+            'both adapter.promoted ann null->v1 ann',
+            'both adapter.promoted ann v1->v2 ann',
+            'both adapter.rolled_back ann v2->v1 ann',
+            'rb adapter.rolled_back ann v2->v1 ann',
+            'both adapter.promoted style:noir null->s1 null',
+          ].sort(),
+        );
+        const rolled = rows.filter((r) => r.event === 'adapter.rolled_back').map((r) => JSON.parse(r.body));
+        expect(rolled[0].id).toBe(rolled[1].id); // one event, two endpoints
+        expect(rolled[0]).toMatchObject({ type: 'adapter.rolled_back', app_id: app.id });
+        expect(rolled[0].id).toMatch(/^evt_/);
+        expect(Number.isNaN(Date.parse(rolled[0].created_at))).toBe(false);
+        expect(rows.every((r) => r.status === 'pending' && r.attempts === 0)).toBe(true);
+      });
+
+      it('refuses more than the most endpoints per app; deleting one takes its deliveries', async () => {
+        const { app } = await createApp(db, { name: 'hooks-max' });
+        const made = await Promise.allSettled(
+          Array.from({ length: MAX_WEBHOOKS_PER_APP + 2 }, (_, i) =>
+            createWebhookEndpoint(db, {
+              appId: app.id,
+              url: `https://h.example/${i}`,
+              events: ['adapter.promoted'],
+            }),
+          ),
+        );
+        expect(made.filter((m) => m.status === 'fulfilled')).toHaveLength(MAX_WEBHOOKS_PER_APP);
+        const refused = made.find((m) => m.status === 'rejected') as PromiseRejectedResult;
+        expect((refused.reason as RepoError).code).toBe('conflict');
+        const [first] = await listWebhookEndpoints(db, app.id);
+        const owner = { appId: app.id, userId: 'max' };
+        await insertAdapter(db, owner, { ...adapterInput('v1'), status: 'candidate' });
+        await promoteAdapter(db, owner, 'v1');
+        expect(await listWebhookDeliveries(db, app.id, { limit: 200 })).toHaveLength(MAX_WEBHOOKS_PER_APP);
+        const other = await createApp(db, { name: 'hooks-other' });
+        expect(await deleteWebhookEndpoint(db, other.app.id, first?.id as string)).toBe(false);
+        expect(await deleteWebhookEndpoint(db, app.id, first?.id as string)).toBe(true);
+        expect(await listWebhookDeliveries(db, app.id, { limit: 200 })).toHaveLength(
+          MAX_WEBHOOKS_PER_APP - 1,
+        );
+      });
+
+      it('claims each attempt once, however many deliverers ask at once; retries when due; fails after the last', async () => {
+        const { app } = await createApp(db, { name: 'hooks-claim' });
+        await createWebhookEndpoint(db, {
+          appId: app.id,
+          url: 'https://c.example/hook',
+          events: ['adapter.promoted'],
+        });
+        const owner = { appId: app.id, userId: 'cat' };
+        for (const v of ['a', 'b', 'c', 'd']) {
+          await insertAdapter(db, owner, { ...adapterInput(v), status: 'candidate' });
+          await promoteAdapter(db, owner, v);
+        }
+        const claims = await Promise.all(['w1', 'w2', 'w3'].map((w) => claimOwn(app.id, worker(uniq(w)))));
+        const ids = claims.flat().map((c) => c.delivery.id);
+        expect(ids).toHaveLength(4);
+        expect(new Set(ids).size).toBe(4);
+        expect(
+          claims.flat().every((c) => c.url === 'https://c.example/hook' && c.delivery.attempts === 1),
+        ).toBe(true);
+        expect(await claimOwn(app.id)).toEqual([]); // all held
+
+        const [one, two, three, four] = claims.flat();
+        const holder = (c: typeof one) => c?.delivery.lockedBy as string;
+        expect(
+          await finishWebhookAttempt(db, one?.delivery.id as string, 'not-the-holder', {
+            ok: true,
+            status: 200,
+          }),
+        ).toBe(false);
+        expect(
+          await finishWebhookAttempt(db, one?.delivery.id as string, holder(one), { ok: true, status: 204 }),
+        ).toBe(true);
+        // Failed, due again at once: claimed again, with its attempt counted.
+        await finishWebhookAttempt(db, two?.delivery.id as string, holder(two), {
+          ok: false,
+          status: 500,
+          error: 'HTTP 500',
+          retryInMs: 0,
+        });
+        // Failed, due in an hour: not claimed now.
+        await finishWebhookAttempt(db, three?.delivery.id as string, holder(three), {
+          ok: false,
+          status: null,
+          error: 'timed out',
+          retryInMs: 3_600_000,
+        });
+        // The last attempt failed.
+        await finishWebhookAttempt(db, four?.delivery.id as string, holder(four), {
+          ok: false,
+          status: 410,
+          error: 'HTTP 410',
+          retryInMs: null,
+        });
+        const again = await claimOwn(app.id);
+        expect(again.map((c) => [c.delivery.id, c.delivery.attempts])).toEqual([[two?.delivery.id, 2]]);
+        const byId = new Map((await listWebhookDeliveries(db, app.id)).map((r) => [r.id, r]));
+        expect(byId.get(one?.delivery.id as string)).toMatchObject({ status: 'delivered', lastStatus: 204 });
+        expect(byId.get(one?.delivery.id as string)?.deliveredAt).toBeInstanceOf(Date);
+        expect(byId.get(three?.delivery.id as string)).toMatchObject({
+          status: 'pending',
+          lastError: 'timed out',
+        });
+        expect(byId.get(four?.delivery.id as string)).toMatchObject({ status: 'failed', lastStatus: 410 });
+      });
+
+      it('claims again a delivery whose deliverer died, and fails it when that was its last attempt', async () => {
+        const { app } = await createApp(db, { name: 'hooks-lease' });
+        await createWebhookEndpoint(db, {
+          appId: app.id,
+          url: 'https://d.example/hook',
+          events: ['adapter.promoted'],
+        });
+        const owner = { appId: app.id, userId: 'dan' };
+        await insertAdapter(db, owner, { ...adapterInput('v1'), status: 'candidate' });
+        await promoteAdapter(db, owner, 'v1');
+        const short = { ...worker('dies'), leaseMs: 50, maxAttempts: 2 };
+        expect(await claimOwn(app.id, short)).toHaveLength(1);
+        await sleep(120);
+        const second = await claimOwn(app.id, { ...short, workerId: 'dies-too' });
+        expect(second.map((c) => c.delivery.attempts)).toEqual([2]);
+        await sleep(120);
+        expect(await claimOwn(app.id, { ...short, workerId: 'late' })).toEqual([]);
+        const [row] = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.appId, app.id));
+        expect(row).toMatchObject({ status: 'failed', attempts: 2, lockedBy: null });
       });
     });
 

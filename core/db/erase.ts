@@ -3,13 +3,28 @@
 // unreferenced files, never rows pointing at missing files).
 
 import { and, eq, like, or, sql } from 'drizzle-orm';
-import { adapters, auditLog, endUsers, feedback, generations, trainingJobs } from '../../schema/tables.js';
+import {
+  adapters,
+  auditLog,
+  endUsers,
+  feedback,
+  generations,
+  trainingJobs,
+  webhookDeliveries,
+} from '../../schema/tables.js';
 import type { Db } from './database.js';
 
 export interface Erasure {
   /** Object-storage prefixes of the user's adapter versions, to delete next. */
   storagePrefixes: string[];
-  deleted: { generations: number; feedback: number; adapters: number; endUser: boolean };
+  deleted: {
+    generations: number;
+    feedback: number;
+    adapters: number;
+    endUser: boolean;
+    /** Webhook deliveries about the user (pending ones included: they are never sent). */
+    webhookDeliveries: number;
+  };
   /** Training jobs whose payload, result, log or error named the user, rewritten without them. */
   scrubbedJobs: number;
 }
@@ -63,6 +78,10 @@ export async function eraseEndUser(db: Db, appId: string, userId: string): Promi
       .delete(endUsers)
       .where(and(eq(endUsers.appId, appId), eq(endUsers.userId, userId)))
       .returning({ userId: endUsers.userId });
+    const hooks = await tx
+      .delete(webhookDeliveries)
+      .where(and(eq(webhookDeliveries.appId, appId), eq(webhookDeliveries.userId, userId)))
+      .returning({ id: webhookDeliveries.id });
     // Jobs name users in their payloads, results and logs (a style job names none).
     const needle = `%${userId.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
     const jobs = await tx
@@ -102,6 +121,7 @@ export async function eraseEndUser(db: Db, appId: string, userId: string): Promi
         feedback: fbs.length,
         adapters: ads.length,
         endUser: users.length > 0,
+        webhookDeliveries: hooks.length,
       },
       scrubbedJobs,
     };
@@ -115,7 +135,9 @@ export async function eraseEndUser(db: Db, appId: string, userId: string): Promi
  * long.) Runs outside any transaction; the tables are locked while they are rewritten.
  */
 export async function compactAfterErase(db: Db): Promise<void> {
-  await db.execute(sql`vacuum full generations, feedback, adapters, end_users, training_jobs, audit_log`);
+  await db.execute(
+    sql`vacuum full generations, feedback, adapters, end_users, training_jobs, audit_log, webhook_deliveries`,
+  );
   await db.execute(sql`set wal_recycle = off`);
   await db.execute(sql`select pg_switch_wal()`);
   await db.execute(sql`checkpoint`);
