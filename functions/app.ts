@@ -16,6 +16,7 @@ import { adminTrainingRoutes } from './routes/admin/training.js';
 import { consoleRoutes } from './routes/console.js';
 import { feedbackRoutes } from './routes/feedback.js';
 import { generateRoutes } from './routes/generate.js';
+import { modelFileRoutes } from './routes/model-files.js';
 import { isOpenAiPath, openAiErrorResponse, openAiRoutes } from './routes/openai.js';
 import { openApiDocument, openApiRoutes } from './routes/openapi.js';
 import { scoreRoutes } from './routes/score.js';
@@ -73,6 +74,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', feedbackRoutes(s));
   app.route('/', userRoutes(s));
   app.route('/', fileRoutes(s));
+  app.route('/', modelFileRoutes(s));
   app.route('/', adminAppRoutes(s));
   app.route('/', adminTrainingRoutes(s));
   app.route('/', adminKeyRoutes(s));

@@ -167,19 +167,59 @@ export type FeedbackResponse = z.infer<typeof feedbackResponse>;
 
 export const userParams = z.object({ user: userId });
 
+/**
+ * A signed download link of one stored file: immutable (the link names the content's SHA-256, and a link whose
+ * file changed answers 410), valid until `expires_at`. A device caches the bytes by `sha256`.
+ */
+export const fileLink = z
+  .object({
+    name: z.string(),
+    url: z.string(),
+    expires_at: isoTime,
+    sha256: z.string(),
+    size: z.int(),
+  })
+  .meta({ id: 'FileLink' });
+export type FileLink = z.infer<typeof fileLink>;
+
+/** An active style adapter version of the app, with its files: what a device needs to compose it. */
+export const styleFiles = z
+  .object({ id: z.string(), version: z.string(), files: z.array(fileLink) })
+  .meta({ id: 'StyleFiles' });
+
 export const userAdapterResponse = z
   .object({
     version: z.string(),
     created_at: isoTime,
     base_model: z.string(),
     metrics: adapterMetrics,
-    /** Lets the app run the adapter on the device. */
+    /** The weights' link (kept for older clients; `files` has it too). */
     download: z.object({ url: z.string(), expires_at: isoTime }),
+    /** Every file of the version: adapter_config.json, adapter_model.safetensors and tailor.json. */
+    files: z.array(fileLink),
+    /** The app's active styles, each with its files, for a device that composes them. */
+    styles: z.array(styleFiles),
   })
   .meta({ id: 'UserAdapterResponse' });
 export type UserAdapterResponse = z.infer<typeof userAdapterResponse>;
 
 // DELETE /v1/users/{user} answers 204 with no body.
+
+// ── /v1/models/{model}/files ──────────────────────────────────────────────────────────────────────
+
+export const modelParams = z.object({ model: z.string().min(1).max(128) });
+
+/** The base model package a device downloads once to generate on its own. */
+export const modelFilesResponse = z
+  .object({
+    id: z.string(),
+    /** SHA-256 of the weights: what every adapter package names as its base model. */
+    hash: z.string(),
+    /** config.json, tokenizer.json, tokenizer_config.json and model.onnx. */
+    files: z.array(fileLink),
+  })
+  .meta({ id: 'ModelFilesResponse' });
+export type ModelFilesResponse = z.infer<typeof modelFilesResponse>;
 
 // ── admin ───────────────────────────────────────────────────────────────────────────────────────────
 

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { upsertBaseModel } from '../db/base-models.js';
 import type { Db } from '../db/database.js';
+import { MODEL_MARKER, type ModelMarker } from '../model/package-files.js';
 import type { BlobStore } from '../storage/store.js';
 
 export const PACKAGE_FILES = [
@@ -21,7 +22,6 @@ export const PACKAGE_FILES = [
  * pretraining log and card the console's model page shows.
  */
 const OPTIONAL_FILES = ['replay.bin', 'train_log.jsonl', 'README.md'];
-const MARKER = 'tailor-package.json';
 
 export async function publishBaseModel(
   store: BlobStore,
@@ -42,15 +42,22 @@ export async function publishBaseModel(
   const all = createHash('sha256');
   for (const name of names) all.update(name).update(files.get(name) as Buffer);
   const packageHash = all.digest('hex');
-  const marker = await store.get(prefix + MARKER);
+  const stored = await store.get(prefix + MODEL_MARKER);
+  const marker = stored ? (JSON.parse(new TextDecoder().decode(stored)) as ModelMarker) : null;
   let uploaded = false;
-  if (!marker || JSON.parse(new TextDecoder().decode(marker)).packageHash !== packageHash) {
+  if (marker?.packageHash !== packageHash) {
     for (const name of names) await store.put(prefix + name, files.get(name) as Buffer);
-    await store.put(
-      prefix + MARKER,
-      new TextEncoder().encode(JSON.stringify({ id, hash, packageHash, files: names })),
-    );
     uploaded = true;
+  }
+  if (uploaded || !marker?.digests) {
+    const digests = Object.fromEntries(
+      names.map((n) => {
+        const bytes = files.get(n) as Buffer;
+        return [n, { sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length }];
+      }),
+    );
+    const next: ModelMarker = { id, hash, packageHash, files: names, digests };
+    await store.put(prefix + MODEL_MARKER, new TextEncoder().encode(JSON.stringify(next)));
   }
   const config = JSON.parse((files.get('config.json') as Buffer).toString('utf8')) as Record<string, unknown>;
   await upsertBaseModel(db, { id, storagePrefix: prefix, hash, config });

@@ -36,6 +36,7 @@ const ERRORS = {
   403: 'The credential may not do this (a user token acting for another user, an app key on the admin API)',
   404: 'No such resource',
   409: 'Conflicts with the current state',
+  410: 'The file changed since this link was made: ask for a new link',
   413: 'The body is over the size limit',
   415: 'The body is not sent as application/json',
   422: 'The request is invalid: `error.details.issues` names each field',

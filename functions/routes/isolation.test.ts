@@ -258,6 +258,21 @@ function matrix(): Record<string, Case[]> {
       },
       ...onUser('GET', () => '/v1/models').slice(1),
     ],
+    // The base model is shared: anyone with a credential gets the same package, and nothing of A's.
+    'GET /v1/models/{model}/files': [
+      {
+        name: "B's key",
+        send: () => asKey(B.api_key, 'GET', '/v1/models/brown-4m/files'),
+        statuses: [200],
+        check: (res) => expect(res.json.files.length).toBe(4),
+      },
+      {
+        name: "B's user token of u1",
+        send: () => asKey(tokBu1(), 'GET', '/v1/models/brown-4m/files'),
+        statuses: [200],
+      },
+      ...onUser('GET', () => '/v1/models/brown-4m/files').slice(1),
+    ],
     'GET /v1/users/{user}/adapter': [
       { name: 'B on u1', send: () => asKey(B.api_key, 'GET', `/v1/users/${u1}/adapter`), statuses: [404] },
       {
@@ -459,6 +474,7 @@ describe('tenant isolation', () => {
     'POST /v1/completions',
     'POST /v1/chat/completions',
     'GET /v1/models',
+    'GET /v1/models/{model}/files',
     'GET /v1/users/{user}/adapter',
     'GET /v1/users/{user}/export',
     'PUT /v1/users/{user}/training',

@@ -1,8 +1,8 @@
 // A user's adapter (with a download link, to run it on the device), and erasure of everything about a user.
 import { createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
-import { ADAPTER_WEIGHTS } from '../../core/adapters/publish.js';
-import { getActiveAdapter, listAdapters } from '../../core/db/adapters.js';
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, PACKAGE_MANIFEST } from '../../core/adapters/publish.js';
+import { getActiveAdapter, listAdapters, listStyles } from '../../core/db/adapters.js';
 import { compactAfterErase, eraseEndUser } from '../../core/db/erase.js';
 import { listFeedback } from '../../core/db/feedback.js';
 import { listGenerations } from '../../core/db/generations.js';
@@ -20,13 +20,16 @@ import {
   userTrainingResponse,
 } from '../../schema/contracts.js';
 import { audit } from '../http/audit.js';
-import { downloadLink, FILES_ROUTE, verifyDownload } from '../http/download-links.js';
+import { FILES_ROUTE, linkFiles, sha256Hex, verifyDownload } from '../http/download-links.js';
 import { ApiError, notFound } from '../http/errors.js';
 import { APP_ERRORS, appSecurity, body, errors, json, type Routes, routes } from '../http/openapi.js';
 import { actingUser, callerApp, type Services, takeRateLimits } from '../http/services.js';
 import { iso, views } from './admin/views.js';
 
 const LINK_TTL_S = 3600;
+
+/** The files of an adapter package, in the order a device needs them. */
+export const ADAPTER_FILES = [ADAPTER_CONFIG, ADAPTER_WEIGHTS, PACKAGE_MANIFEST];
 
 export const userAdapterRoute = createRoute({
   method: 'get',
@@ -39,7 +42,7 @@ export const userAdapterRoute = createRoute({
   request: { params: userParams },
   responses: {
     200: json(userAdapterResponse, 'The active version'),
-    ...errors(401, 403, 404, 422, 429),
+    ...errors(401, 403, 404, 422, 429, 503),
   },
 });
 
@@ -120,20 +123,31 @@ export function userRoutes(s: Services) {
       if (!row) throw notFound(`user ${user} has no active adapter yet`);
       // The configured public origin; without one the request's (which a Host header can name).
       const origin = s.config.publicUrl ?? new URL(c.req.url).origin;
-      const link = await downloadLink(
-        s.store,
-        s.urlSecret,
-        origin,
-        row.storagePrefix + ADAPTER_WEIGHTS,
-        LINK_TTL_S,
-        s.now(),
-      );
+      const link = (prefix: string) =>
+        linkFiles(s.store, s.urlSecret, origin, prefix, ADAPTER_FILES, LINK_TTL_S, s.now());
+      const active = (await listStyles(s.db, app.id)).filter((st) => st.activeVersion !== null);
+      const [files, styles] = await Promise.all([
+        link(row.storagePrefix),
+        Promise.all(
+          active.map(async (st) => {
+            const style = await getActiveAdapter(s.db, { appId: app.id, styleId: st.styleId });
+            return style
+              ? { id: st.styleId, version: style.version, files: await link(style.storagePrefix) }
+              : null;
+          }),
+        ),
+      ]);
+      const weights = files.find((f) => f.name === ADAPTER_WEIGHTS);
+      if (!weights)
+        throw new ApiError(503, 'unavailable', 'the adapter files are not in storage; retry later');
       const out: UserAdapterResponse = {
         version: row.version,
         created_at: row.createdAt.toISOString(),
         base_model: row.baseModelId,
         metrics: row.metrics,
-        download: link,
+        download: { url: weights.url, expires_at: weights.expires_at },
+        files,
+        styles: styles.filter((x) => x !== null),
       };
       return c.json(out, 200);
     })
@@ -202,7 +216,11 @@ export function userRoutes(s: Services) {
     });
 }
 
-const fileQuery = z.object({ expires: z.string().max(20), sig: z.string().max(128) });
+const fileQuery = z.object({
+  expires: z.string().max(20),
+  sig: z.string().max(128),
+  sha256: z.string().max(64).optional(),
+});
 
 export const fileRoute = createRoute({
   method: 'get',
@@ -210,8 +228,9 @@ export const fileRoute = createRoute({
   tags: ['users'],
   summary: 'Download a file by a signed link',
   description:
-    'The links `GET /v1/users/{user}/adapter` hands out when the storage cannot sign its own (the local ' +
-    'directory store). `key` is the rest of the path; the link carries its own authorisation.',
+    'The links `GET /v1/users/{user}/adapter` and `GET /v1/models/{model}/files` hand out when the storage ' +
+    'cannot sign its own (the local directory store). `key` is the rest of the path; the link carries its own ' +
+    'authorisation and the SHA-256 of the content: a file that changed since answers 410.',
   security: [],
   request: { query: fileQuery },
   responses: {
@@ -219,7 +238,7 @@ export const fileRoute = createRoute({
       description: 'The file',
       content: { 'application/octet-stream': { schema: z.string().meta({ format: 'binary' }) } },
     },
-    ...errors(403, 404, 422),
+    ...errors(403, 404, 410, 422),
   },
 });
 
@@ -231,7 +250,9 @@ export function fileRoutes(s: Services): Routes {
   r.openAPIRegistry.registerPath(fileRoute);
   r.get(`${FILES_ROUTE}*`, async (c) => {
     const key = decodeURIComponent(new URL(c.req.url).pathname.slice(FILES_ROUTE.length));
-    if (!(await verifyDownload(s.urlSecret, key, c.req.query('expires'), c.req.query('sig'), s.now()))) {
+    const sha256 = c.req.query('sha256');
+    const { expires, sig } = c.req.query();
+    if (!(await verifyDownload(s.urlSecret, key, expires, sig, s.now(), sha256))) {
       throw new ApiError(403, 'forbidden', 'this download link is invalid or has expired');
     }
     let bytes: Uint8Array | null;
@@ -242,7 +263,18 @@ export function fileRoutes(s: Services): Routes {
       throw e;
     }
     if (!bytes) throw notFound('no such file');
-    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { 'content-type': 'application/octet-stream' });
+    if (sha256 && (await sha256Hex(bytes)) !== sha256) {
+      throw new ApiError(410, 'gone', 'the file changed since this link was made; ask for a new link');
+    }
+    const left = Math.max(0, Number(expires) - Math.floor(s.now() / 1000));
+    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
+      'content-type': 'application/octet-stream',
+      // The signature is the credential: any page may read the file (no cookies are involved).
+      'access-control-allow-origin': '*',
+      ...(sha256
+        ? { etag: `"${sha256}"`, 'cache-control': `private, max-age=${left}, immutable` }
+        : { 'cache-control': 'no-store' }),
+    });
   });
   return r;
 }

@@ -1,0 +1,19 @@
+// The files of a base model package in storage (docs/architecture.md, "Model package"), shared by the Node
+// publisher, the routes that link them and the device that downloads them.
+
+/** Written last by the publisher: the package's id, weights hash, package hash and each file's digest. */
+export const MODEL_MARKER = 'tailor-package.json';
+
+/** What a device downloads to generate on its own (the safetensors are for training, not inference). */
+export const DEVICE_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.onnx'] as const;
+
+export interface ModelMarker {
+  id: string;
+  /** SHA-256 of model.safetensors: the base model adapters name. */
+  hash: string;
+  /** SHA-256 over every file's name and bytes: changes when any file does. */
+  packageHash: string;
+  files: string[];
+  /** Per file: hex SHA-256 and size in bytes (markers written before these were recorded lack them). */
+  digests?: Record<string, { sha256: string; size: number }>;
+}
