@@ -1,7 +1,7 @@
 // Browsers may call /v1/* from the web pages an app allows (its settings, `cors.allowed_origins`). A preflight
 // names no app (it carries no credentials), so it passes when some app allows its origin; the answer to the
-// request itself carries the CORS headers only when the caller's app allows the origin, so a page can read
-// the answers of the apps that allow it and no other. Same-origin requests need none of this.
+// request itself is refused (403) unless the caller's app allows the origin, so a page can use the apps that
+// allow it and no other. Same-origin requests need none of this.
 import type { Context, Next } from 'hono';
 import { ApiError } from './errors.js';
 import type { HonoEnv, Services } from './services.js';
@@ -47,7 +47,15 @@ export async function corsHeaders(s: Services, c: Context<HonoEnv>): Promise<voi
   const caller = c.get('caller');
   if (!caller || caller.kind === 'admin') return;
   const allowed = (await s.settings.of(caller.app.id)).cors.allowed_origins;
-  if (!allowed.includes(origin)) return;
+  // Refused before the route runs: a page this app does not allow gets nothing done, not only nothing to read
+  // (its preflight passed when another app allows it). Clients that are not browsers send no Origin.
+  if (!allowed.includes(origin)) {
+    throw new ApiError(
+      403,
+      'origin_not_allowed',
+      `this app does not allow requests from ${origin} (settings: cors.allowed_origins)`,
+    );
+  }
   c.header('access-control-allow-origin', origin);
   c.header('access-control-expose-headers', 'retry-after');
 }

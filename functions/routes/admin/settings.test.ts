@@ -154,12 +154,16 @@ describe('settings in force', () => {
       headers: { origin: 'https://reader.example' },
     });
     expect(fromReader.headers.get('access-control-allow-origin')).toBe('https://reader.example');
-    // another app's key from the same page gets no CORS headers: that app does not allow the page
-    const otherApp = await p.call('POST', '/v1/score', {
+    // another app's key from the same page is refused before anything runs: that app does not allow the page
+    const before = await p.rowCounts();
+    const otherApp = await p.call('POST', '/v1/generate', {
       key: app.api_key,
-      body,
+      body: { user: 'u-from-page', prompt: 'x', max_tokens: 1 },
       headers: { origin: 'https://reader.example' },
     });
+    expect(otherApp.status).toBe(403);
+    expect(otherApp.json.error.code).toBe('origin_not_allowed');
     expect(otherApp.headers.get('access-control-allow-origin')).toBeNull();
+    expect(await p.rowCounts()).toEqual(before);
   });
 });
