@@ -14,6 +14,7 @@ import { adminKeyRoutes } from './routes/admin/keys.js';
 import { adminOverviewRoutes } from './routes/admin/overview.js';
 import { adminTrainingRoutes } from './routes/admin/training.js';
 import { consoleRoutes } from './routes/console.js';
+import { exampleRoutes } from './routes/example.js';
 import { feedbackRoutes } from './routes/feedback.js';
 import { generateRoutes } from './routes/generate.js';
 import { modelFileRoutes } from './routes/model-files.js';
@@ -75,6 +76,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', userRoutes(s));
   app.route('/', fileRoutes(s));
   app.route('/', modelFileRoutes(s));
+  app.route('/', exampleRoutes(s));
   app.route('/', adminAppRoutes(s));
   app.route('/', adminTrainingRoutes(s));
   app.route('/', adminKeyRoutes(s));

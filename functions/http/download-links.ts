@@ -63,11 +63,12 @@ export interface LinkedFile {
 }
 
 /** Digests of immutable files (adapter versions), per store: a version's files never change once published. */
-const digests = new WeakMap<BlobStore, Map<string, Promise<{ sha256: string; size: number } | null>>>();
+type Digest = { sha256: string; size: number };
+const digests = new WeakMap<BlobStore, Map<string, Promise<Digest | null>>>();
 const MAX_DIGESTS = 10_000;
 
-function digestOf(store: BlobStore, key: string): Promise<{ sha256: string; size: number } | null> {
-  const byKey = digests.get(store) ?? new Map();
+function digestOf(store: BlobStore, key: string): Promise<Digest | null> {
+  const byKey = digests.get(store) ?? new Map<string, Promise<Digest | null>>();
   digests.set(store, byKey);
   let hit = byKey.get(key);
   if (!hit) {

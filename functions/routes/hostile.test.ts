@@ -267,6 +267,37 @@ const cases: Case[] = [
       }),
     [415],
   ],
+  ['a model name over the limit', () => p.call('GET', `/v1/models/${'m'.repeat(200)}/files`, { key }), [422]],
+  [
+    'a model this platform does not serve',
+    () => p.call('GET', '/v1/models/..%2F..%2Fetc/files', { key }),
+    [404],
+  ],
+  ['the model files without a credential', () => p.call('GET', '/v1/models/brown-4m/files'), [401]],
+  [
+    'a signed link with a hash that is not hex',
+    () => p.call('GET', '/v1/files/models/brown-4m/config.json?expires=9999999999&sha256=zz&sig=AAAA'),
+    [403, 422],
+  ],
+  [
+    'a signed link with an over-long hash',
+    () =>
+      p.call(
+        'GET',
+        `/v1/files/models/brown-4m/config.json?expires=9999999999&sha256=${'a'.repeat(65)}&sig=AAAA`,
+      ),
+    [403, 422],
+  ],
+  [
+    'a page on an origin the app does not allow',
+    () =>
+      p.call('POST', '/v1/generate', {
+        key,
+        body: { user: 'from-page', prompt: 'x', max_tokens: 1 },
+        headers: { origin: 'https://evil.example' },
+      }),
+    [403],
+  ],
   [
     'a token whose nbf is not a number',
     () => post('/v1/generate', { prompt: 'x' }, jwt({ sub: 'u', exp: now() + 60, nbf: 'soon' }, secret)),

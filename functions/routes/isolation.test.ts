@@ -371,7 +371,13 @@ function matrix(): Record<string, Case[]> {
 /** Routes that hold no tenant's data, answered alike to anyone: nothing of A's in them. */
 const PUBLIC = ['GET /healthz', 'GET /metrics', 'GET /openapi.json', 'GET /docs'];
 /** Served by the router without an OpenAPI entry: static files (the console, the reference's assets). */
-const UNDOCUMENTED = ['GET /console', 'GET /console/{*}', 'GET /docs/assets/{*}'];
+const UNDOCUMENTED = [
+  'GET /console',
+  'GET /console/{*}',
+  'GET /docs/assets/{*}',
+  'GET /example',
+  'GET /example/{*}',
+];
 /** The router's spelling of documented routes. */
 const ALIASES: Record<string, string> = { 'GET /v1/files/{*}': 'GET /v1/files/{key}' };
 
