@@ -150,6 +150,33 @@ export const envSchema = z
     ADAPTER_CACHE_MB: int(1, 65_536)
       .default(64)
       .describe('memory for adapter tensors, all engine threads together'),
+    WEBHOOKS_DELIVER: flag
+      .default(true)
+      .describe(
+        'deliver webhooks from this API process (`npm start`); several processes share the work safely',
+      ),
+    WEBHOOK_TIMEOUT_MS: int(100, 120_000)
+      .default(10_000)
+      .describe('milliseconds a webhook endpoint may take to answer before the attempt fails'),
+    WEBHOOK_MAX_ATTEMPTS: int(1, 50)
+      .default(8)
+      .describe('attempts per webhook delivery before it is marked failed'),
+    WEBHOOK_RETRY_BASE_MS: int(1, 86_400_000)
+      .default(30_000)
+      .describe(
+        'milliseconds before the second attempt of a failed webhook; each later wait is 4 times longer',
+      ),
+    WEBHOOK_RETRY_MAX_MS: int(1, 7 * 86_400_000)
+      .default(6 * 3_600_000)
+      .describe('the longest wait between two webhook attempts'),
+    WEBHOOK_POLL_MS: int(10, 60_000)
+      .default(1_000)
+      .describe('milliseconds between looks for due webhook deliveries'),
+    WEBHOOK_ALLOW_PRIVATE_URLS: flag
+      .default(false)
+      .describe(
+        'allow webhook URLs naming localhost or a loopback, private or link-local IP address (tests, one-machine setups)',
+      ),
   })
   .superRefine((env, ctx) => {
     if (env.S3_ENDPOINT && !env.S3_BUCKET) {
@@ -216,6 +243,19 @@ export interface Config {
   };
   /** `threads`: 'auto' (one per core, the Node runtime decides) or a number; 0 decodes on the HTTP thread. */
   engine: { threads: 'auto' | number; adapterCacheBytes: number; adapterLoadTimeoutMs: number };
+  webhooks: WebhookConfig;
+}
+
+export interface WebhookConfig {
+  /** Run a deliverer in the API process. */
+  deliver: boolean;
+  timeoutMs: number;
+  maxAttempts: number;
+  /** The wait after the first failed attempt; the n-th waits base × 4^(n−1), at most retryMaxMs. */
+  retryBaseMs: number;
+  retryMaxMs: number;
+  pollMs: number;
+  allowPrivateUrls: boolean;
 }
 
 export class ConfigError extends Error {
@@ -306,6 +346,15 @@ export function loadConfig(
       threads: e.ENGINE_THREADS === 'auto' ? 'auto' : Number(e.ENGINE_THREADS),
       adapterCacheBytes: e.ADAPTER_CACHE_MB * 1024 * 1024,
       adapterLoadTimeoutMs: e.ADAPTER_LOAD_TIMEOUT_MS,
+    },
+    webhooks: {
+      deliver: e.WEBHOOKS_DELIVER,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+      retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
+      retryMaxMs: e.WEBHOOK_RETRY_MAX_MS,
+      pollMs: e.WEBHOOK_POLL_MS,
+      allowPrivateUrls: e.WEBHOOK_ALLOW_PRIVATE_URLS,
     },
   };
   return deepFreeze(config);

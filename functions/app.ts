@@ -23,6 +23,7 @@ import { openApiDocument, openApiRoutes } from './routes/openapi.js';
 import { scoreRoutes } from './routes/score.js';
 import { systemRoutes } from './routes/system.js';
 import { fileRoutes, userRoutes } from './routes/users.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 export function createApp(deps: AppDeps) {
   const s = buildServices(deps);
@@ -75,6 +76,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', feedbackRoutes(s));
   app.route('/', userRoutes(s));
   app.route('/', fileRoutes(s));
+  app.route('/', webhookRoutes(s));
   app.route('/', modelFileRoutes(s));
   app.route('/', exampleRoutes(s));
   app.route('/', adminAppRoutes(s));

@@ -23,6 +23,7 @@ let S: { app_id: string; api_key: string; signing_secret: string };
 let genId: string;
 let jobId: string;
 let spareKeyId: string;
+let spareHookId: string;
 let fileLink: string;
 let styleFiles: { config: string; model: string };
 
@@ -162,6 +163,10 @@ function routeCases(): RouteCase[] {
     { op: 'GET /v1/users/{user}/export', auths: app, params: { user: 'alice' } },
     { op: 'PUT /v1/users/{user}/training', auths: app, params: { user: 'alice' }, body: { enabled: true } },
     { op: 'DELETE /v1/users/{user}', auths: [A.api_key], params: { user: 'doomed' } },
+    { op: 'POST /v1/webhooks', auths: [A.api_key], body: { url: 'https://hooks.example.com/tailor' } },
+    { op: 'GET /v1/webhooks', auths: [A.api_key] },
+    { op: 'DELETE /v1/webhooks/{id}', auths: [A.api_key], params: { id: spareHookId } },
+    { op: 'GET /admin/apps/{app}/webhooks', auths: admin, params: a },
     {
       op: 'GET /v1/files/{key}',
       auths: [null],
@@ -500,6 +505,9 @@ beforeAll(async () => {
   });
   jobId = job.json.job.id;
   spareKeyId = (await p.call('POST', `/admin/apps/${S.app_id}/keys`, { key: ADMIN })).json.key.id;
+  spareHookId = (
+    await p.call('POST', '/v1/webhooks', { key: A.api_key, body: { url: 'https://h.example/spare' } })
+  ).json.id;
   const files = randomAdapter(p.engine.model.shape, { r: 1, alpha: 2, targets: ['q_proj'], seed: 7 });
   styleFiles = {
     config: Buffer.from(files.config).toString('base64'),
@@ -571,6 +579,7 @@ describe('fuzzing every route', () => {
     'POST /v1/completions',
     'POST /v1/chat/completions',
     'PUT /v1/users/{user}/training',
+    'POST /v1/webhooks',
     'POST /admin/apps',
     'PATCH /admin/apps/{app}/settings',
     'POST /admin/apps/{app}/generate',

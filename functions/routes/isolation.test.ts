@@ -24,6 +24,8 @@ let f1: string;
 /** A's download link of u1's weights (path and query), and B's of its own user's. */
 let linkA: string;
 let linkB: string;
+/** A's webhook endpoint. */
+let hookA: string;
 
 /** What no answer to B, or to u2 about u1, may hold. */
 const secretsOfU1 = () => [MARKER, g1, f1, new URL(linkA, 'http://x').searchParams.get('sig') as string];
@@ -330,6 +332,53 @@ function matrix(): Record<string, Case[]> {
       },
       ...onUser('DELETE', (u) => `/v1/users/${u}`),
     ],
+    'POST /v1/webhooks': [
+      {
+        name: 'B registers its own endpoint, not A’s',
+        send: () => asKey(B.api_key, 'POST', '/v1/webhooks', { url: 'https://b.example/hook' }),
+        statuses: [201],
+      },
+      {
+        name: "A's user token may not register one",
+        send: () => asKey(tokU1(), 'POST', '/v1/webhooks', { url: 'https://u1.example/hook' }),
+        statuses: [403],
+      },
+      {
+        name: "B's user token may not register one",
+        send: () => asKey(tokBu1(), 'POST', '/v1/webhooks', { url: 'https://u1.example/hook' }),
+        statuses: [403],
+      },
+      ...onUser(
+        'POST',
+        () => '/v1/webhooks',
+        () => ({ url: 'https://x.example/hook' }),
+      ).slice(1),
+    ],
+    'GET /v1/webhooks': [
+      {
+        name: "B sees none of A's endpoints",
+        send: () => asKey(B.api_key, 'GET', '/v1/webhooks'),
+        statuses: [200],
+        secrets: () => [...secretsOfA(), hookA],
+        check: (res) =>
+          expect(res.json.items.every((e: { url: string }) => e.url.startsWith('https://b.'))).toBe(true),
+      },
+      { name: "u2's token", send: () => asKey(tokU2(), 'GET', '/v1/webhooks'), statuses: [403] },
+      ...onUser('GET', () => '/v1/webhooks').slice(1),
+    ],
+    'DELETE /v1/webhooks/{id}': [
+      {
+        name: "B deleting A's endpoint",
+        send: () => asKey(B.api_key, 'DELETE', `/v1/webhooks/${hookA}`),
+        statuses: [404],
+      },
+      {
+        name: "A's user token deleting A's endpoint",
+        send: () => asKey(tokU1(), 'DELETE', `/v1/webhooks/${hookA}`),
+        statuses: [403],
+      },
+      ...onUser('DELETE', () => `/v1/webhooks/${hookA}`).slice(1),
+    ],
     'GET /v1/files/{key}': [
       {
         name: "B's link with A's file in its path",
@@ -416,6 +465,8 @@ beforeAll(async () => {
     return url.pathname + url.search;
   };
   linkA = await link(A, u1);
+  hookA = (await p.call('POST', '/v1/webhooks', { key: A.api_key, body: { url: 'https://a.example/hook' } }))
+    .json.id;
   await p.activeAdapter(B.app_id, 'b-user', 'v1', 13);
   linkB = await link(B, 'b-user');
   const doc = (await p.call('GET', '/openapi.json')).json;
@@ -485,6 +536,9 @@ describe('tenant isolation', () => {
     'GET /v1/users/{user}/export',
     'PUT /v1/users/{user}/training',
     'DELETE /v1/users/{user}',
+    'POST /v1/webhooks',
+    'GET /v1/webhooks',
+    'DELETE /v1/webhooks/{id}',
     'GET /v1/files/{key}',
   ]) {
     describe(op, () => {

@@ -9,6 +9,7 @@ import { loadNodeConfig } from '../../core/node/config.js';
 import { openBlobStore, openDatabase } from '../../core/node/open.js';
 import { MODELS_DIR } from '../../core/node/repo.js';
 import { persistentSecret } from '../../core/node/secret-file.js';
+import { WebhookDeliverer } from '../../core/webhooks/deliverer.js';
 import { createApp } from '../../functions/app.js';
 import { Engine } from '../../functions/engine/engine.js';
 import type { Services } from '../../functions/http/services.js';
@@ -42,6 +43,11 @@ async function main(): Promise<void> {
   // The training worker runs in this process unless TAILOR_WORKER=0 (workers of their own: `tailor worker`);
   // then training runs asked for here are only enqueued, for them.
   let services: Services | undefined;
+  // Webhook deliveries (the outbox the promotions write) go out from here unless WEBHOOKS_DELIVER=0; any number
+  // of processes may deliver from one database.
+  const webhooks = config.webhooks.deliver
+    ? new WebhookDeliverer({ db: database.db, config: config.webhooks, log: (line) => console.log(line) })
+    : null;
   const training = config.worker.inProcess
     ? startTraining({
         db: database.db,
@@ -49,7 +55,10 @@ async function main(): Promise<void> {
         config,
         schedule: config.worker.schedule,
         localModelDirs: { [config.baseModel]: join(MODELS_DIR, config.baseModel) },
-        onPromoted: (owner) => services?.adapters.forget(owner),
+        onPromoted: (owner) => {
+          services?.adapters.forget(owner);
+          webhooks?.wake();
+        },
       })
     : null;
   const control =
@@ -69,6 +78,7 @@ async function main(): Promise<void> {
   });
   const { app } = created;
   services = created.services;
+  webhooks?.start();
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
   // Requests in flight (a stream counts until its last byte): what a graceful stop waits for.
   let inFlight = 0;
@@ -95,6 +105,7 @@ Tailor is running on ${url}  (ready in ${ms} ms)
   database   ${where}
   storage    ${files}
   model      ${config.baseModel} (${model.uploaded ? 'published to storage now' : 'already in storage'}), decoded ${threads > 0 ? `by ${threads} engine thread${threads > 1 ? 's' : ''}` : 'on the HTTP thread'}
+  webhooks   ${webhooks ? `delivered from this process (up to ${config.webhooks.maxAttempts} attempts each)` : 'not delivered by this process (WEBHOOKS_DELIVER=0)'}
   training   ${training ? `worker in this process; ${config.training.intervalS > 0 ? `a cycle every ${config.training.intervalS} s` : 'cycles on demand only'} (POST /admin/training/run)` : 'jobs queued for separate workers (TAILOR_WORKER=0; run `npm run tailor -- worker`)'}
   console    ${url}/console/   (sign in with the admin token below)
   docs       ${url}/docs   ·  OpenAPI ${url}/openapi.json  ·  metrics ${url}/metrics
@@ -121,6 +132,7 @@ First request:
     await drained(2000);
     if ('closeAllConnections' in server) server.closeAllConnections();
     await training?.stop();
+    await webhooks?.stop();
     await database.close();
     process.exit(0);
   };

@@ -1,0 +1,166 @@
+// The webhook deliverer: a loop that claims due deliveries from the outbox (core/db/webhooks.ts), POSTs each
+// to its endpoint with a signature, and records how the attempt ended. Any number may run against one
+// database (several API processes on PostgreSQL): a claim holds a row under a lease, so no two deliverers
+// send the same attempt. A 2xx delivers; anything else (another status, a redirect, no answer within the
+// timeout, a refused URL) fails the attempt, and it is tried again after the backoff until the last.
+// Web APIs only (fetch, Web Crypto, timers).
+
+import type { WebhookConfig } from '../config.js';
+import type { Db } from '../db/database.js';
+import {
+  type AttemptOutcome,
+  type ClaimedDelivery,
+  claimWebhookDeliveries,
+  finishWebhookAttempt,
+} from '../db/webhooks.js';
+import { SIGNATURE_HEADER, signWebhook } from './signature.js';
+import { webhookUrlProblem } from './url.js';
+
+/** Deliveries claimed per look. */
+const BATCH = 16;
+/** A claim outlives the attempt's timeout by this much before another deliverer may take the row. */
+const LEASE_MARGIN_MS = 30_000;
+
+/** The wait after the `attempt`-th failed attempt (1-based): base × 4^(attempt−1), at most `max`. */
+export function backoffMs(attempt: number, c: Pick<WebhookConfig, 'retryBaseMs' | 'retryMaxMs'>): number {
+  return Math.min(c.retryMaxMs, c.retryBaseMs * 4 ** Math.max(0, attempt - 1));
+}
+
+export interface DelivererOptions {
+  db: Db;
+  config: WebhookConfig;
+  /** Names this deliverer's claims (default: a random id). */
+  workerId?: string;
+  fetch?: typeof fetch;
+  log?: (line: string) => void;
+}
+
+export class WebhookDeliverer {
+  readonly workerId: string;
+  private readonly fetch: typeof fetch;
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wakeUp: (() => void) | null = null;
+
+  constructor(private readonly o: DelivererOptions) {
+    this.workerId = o.workerId ?? `whd-${crypto.randomUUID()}`;
+    this.fetch = o.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Looks for due deliveries now (after a promotion in this process). */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  /** Stops looking; waits for the attempts in flight (at most the timeout) to be recorded. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.loop;
+    this.loop = null;
+  }
+
+  /** One look: claims due deliveries, sends them, records the outcomes. The number attempted. */
+  async runOnce(): Promise<number> {
+    const c = this.o.config;
+    const claimed = await claimWebhookDeliveries(this.o.db, {
+      workerId: this.workerId,
+      leaseMs: c.timeoutMs + LEASE_MARGIN_MS,
+      maxAttempts: c.maxAttempts,
+      limit: BATCH,
+    });
+    await Promise.all(claimed.map((d) => this.deliver(d)));
+    return claimed.length;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      let n = 0;
+      try {
+        n = await this.runOnce();
+      } catch (e) {
+        this.o.log?.(`[webhooks] ${e instanceof Error ? e.message : String(e)}`);
+      }
+      if (n === 0 && this.running) await this.idle(this.o.config.pollMs);
+    }
+  }
+
+  private idle(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        self.wakeUp = null;
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+
+  private async deliver({ delivery, url, secret }: ClaimedDelivery): Promise<void> {
+    const c = this.o.config;
+    const outcome = await this.attempt(url, secret, delivery.body, delivery.eventId, delivery.event);
+    const last = delivery.attempts >= c.maxAttempts;
+    const recorded: AttemptOutcome = outcome.ok
+      ? outcome
+      : { ...outcome, retryInMs: last ? null : backoffMs(delivery.attempts, c) };
+    if (!outcome.ok) {
+      this.o.log?.(
+        `[webhooks] ${delivery.id} (${delivery.event}) attempt ${delivery.attempts}/${c.maxAttempts} failed: ${outcome.error}${last ? '; giving up' : ''}`,
+      );
+    }
+    try {
+      await finishWebhookAttempt(this.o.db, delivery.id, this.workerId, recorded);
+    } catch (e) {
+      // The lease runs out and another deliverer tries again: at least once, never lost.
+      this.o.log?.(
+        `[webhooks] could not record ${delivery.id}: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
+  }
+
+  private async attempt(
+    url: string,
+    secret: string,
+    body: string,
+    eventId: string,
+    event: string,
+  ): Promise<{ ok: true; status: number } | { ok: false; status: number | null; error: string }> {
+    const c = this.o.config;
+    const problem = webhookUrlProblem(url, { allowPrivate: c.allowPrivateUrls });
+    if (problem) return { ok: false, status: null, error: `URL refused: ${problem}` };
+    try {
+      const res = await this.fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'Tailor-Webhooks/1',
+          [SIGNATURE_HEADER]: await signWebhook(secret, body, Math.floor(Date.now() / 1000)),
+          'tailor-event': event,
+          'tailor-event-id': eventId,
+        },
+        body,
+        // A redirect is not followed (it could lead anywhere, private addresses included): it fails.
+        redirect: 'manual',
+        signal: AbortSignal.timeout(c.timeoutMs),
+      });
+      await res.body?.cancel().catch(() => {});
+      if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status };
+      return { ok: false, status: res.status, error: `HTTP ${res.status}` };
+    } catch (e) {
+      const err = e as Error & { cause?: { code?: string; message?: string } };
+      const why =
+        err.name === 'TimeoutError'
+          ? `no answer within ${c.timeoutMs} ms`
+          : (err.cause?.code ?? err.cause?.message ?? err.message);
+      return { ok: false, status: null, error: why };
+    }
+  }
+}
