@@ -1,13 +1,17 @@
 // The OpenAI-compatible routes (/v1/completions, /v1/chat/completions, /v1/models) as zod schemas, in OpenAI's
 // wire shapes. Requests are strict: a field Tailor does not know is refused before validation (400 naming it,
 // functions/routes/openai.ts), and the neutral values of fields it cannot honour are the only ones accepted
-// here. Tailor's own controls ride along as extension fields (`adapter`, `styles`, `top_k`).
+// here. Tailor's own controls ride along as extension fields (`adapter`, `styles`, `top_k`); each answer's choice
+// carries its own `generation_id`.
 
 import { z } from 'zod';
 import { adapterChoice, styleWeight, userId } from './contracts.js';
 
-/** The most choices a request may ask for: the engine gives one text per request. */
-export const MAX_CHOICES = 1;
+/** The most choices (`n`) a request may ask for: each is its own generation. */
+export const MAX_CHOICES = 4;
+/** The most alternatives per token: `logprobs` on /v1/completions (OpenAI's legacy limit), `top_logprobs` on chat. */
+export const MAX_COMPLETION_LOGPROBS = 5;
+export const MAX_TOP_LOGPROBS = 20;
 
 export const openAiError = z
   .object({
@@ -34,15 +38,15 @@ const common = {
   top_p: z.number().gt(0).max(1).nullish(),
   stop: stopStrings.nullish(),
   seed: z.int().nullish(),
-  /** Only 1: one text per request. */
-  n: z.literal(MAX_CHOICES).nullish(),
+  /** Choices to generate, 1 to 4: each its own generation (`generation_id`); with `seed`, choice i uses seed + i. */
+  n: z.int().min(1).max(MAX_CHOICES).nullish(),
   stream: z.boolean().nullish(),
   stream_options: z
     .strictObject({ include_usage: z.boolean().nullish(), include_obfuscation: z.boolean().nullish() })
     .nullish(),
   /** The end user the request acts for: required with an app key; with a user token, absent or the token's. */
   user: userId.optional(),
-  /** Neutral values only (0, `{}`, false, null): Tailor applies no penalties, biases or log-probabilities. */
+  /** Neutral values only (0, `{}`, null): Tailor applies no penalties or biases. */
   presence_penalty: z.literal(0).nullish(),
   frequency_penalty: z.literal(0).nullish(),
   logit_bias: z.strictObject({}).nullish(),
@@ -60,7 +64,8 @@ export const completionRequest = z
     ...common,
     /** One prompt: a string, or an array holding one string. */
     prompt: z.union([z.string().max(32_768), z.array(z.string().max(32_768)).length(1)]),
-    logprobs: z.literal(false).nullish(),
+    /** Log-probabilities of the generated tokens with this many alternatives each (0 to 5); null or false: none. */
+    logprobs: z.union([z.literal(false), z.int().min(0).max(MAX_COMPLETION_LOGPROBS)]).nullish(),
     echo: z.literal(false).nullish(),
     suffix: z.literal('').nullish(),
     best_of: z.literal(1).nullish(),
@@ -86,8 +91,10 @@ export const chatRequest = z
     ...common,
     messages: z.array(chatMessage).min(1).max(256),
     max_completion_tokens: z.int().min(1).max(512).nullish(),
-    logprobs: z.literal(false).nullish(),
-    top_logprobs: z.literal(0).nullish(),
+    /** true: the log-probability of each generated token, in `choices[i].logprobs.content`. */
+    logprobs: z.boolean().nullish(),
+    /** Alternatives per token (0 to 20), with `logprobs: true`. */
+    top_logprobs: z.int().min(0).max(MAX_TOP_LOGPROBS).nullish(),
     response_format: z.strictObject({ type: z.literal('text') }).nullish(),
     /** Only empty or null: no tool calling. */
     tools: z
@@ -113,6 +120,38 @@ export type OpenAiUsage = z.infer<typeof usage>;
 
 const finishReason = z.enum(['stop', 'length']);
 
+/** Tailor: each choice's own generation id, for POST /v1/feedback (the answer's `id` is choice 0's). */
+const generationId = z.string();
+
+/**
+ * /v1/completions `logprobs`: per generated token, its text (bytes not forming a whole character as `\xHH`), its
+ * log-probability under the model's distribution (temperature, top-k and top-p do not apply), the most likely
+ * alternatives (`{ token: logprob }`) and where its first character starts in the text (UTF-16 code units).
+ */
+const completionLogprobs = z
+  .object({
+    tokens: z.array(z.string()),
+    token_logprobs: z.array(z.number()),
+    top_logprobs: z.array(z.record(z.string(), z.number())),
+    text_offset: z.array(z.int()),
+  })
+  .meta({ id: 'OpenAICompletionLogprobs' });
+
+const chatTopLogprob = z.object({
+  token: z.string(),
+  logprob: z.number(),
+  /** The token's UTF-8 bytes (possibly part of a character); null for a special token. */
+  bytes: z.array(z.int()).nullable(),
+});
+
+/** /v1/chat/completions `logprobs`: per generated token, as OpenAI gives it. */
+const chatLogprobs = z
+  .object({
+    content: z.array(chatTopLogprob.extend({ top_logprobs: z.array(chatTopLogprob) })).nullable(),
+    refusal: z.null(),
+  })
+  .meta({ id: 'OpenAIChatLogprobs' });
+
 /** What every answer and chunk starts with: the generation id, when, and the model asked for. */
 const head = { id: z.string(), created: z.int(), model: z.string() };
 
@@ -122,7 +161,13 @@ export const completionResponse = z
     ...head,
     object: z.literal('text_completion'),
     choices: z.array(
-      z.object({ text: z.string(), index: z.int(), logprobs: z.null(), finish_reason: finishReason }),
+      z.object({
+        text: z.string(),
+        index: z.int(),
+        logprobs: completionLogprobs.nullable(),
+        finish_reason: finishReason,
+        generation_id: generationId,
+      }),
     ),
     usage,
   })
@@ -137,7 +182,8 @@ export const chatResponse = z
         index: z.int(),
         message: z.object({ role: z.literal('assistant'), content: z.string() }),
         finish_reason: finishReason,
-        logprobs: z.null(),
+        logprobs: chatLogprobs.nullable(),
+        generation_id: generationId,
       }),
     ),
     usage,
@@ -153,8 +199,10 @@ export const completionChunk = z
       z.object({
         text: z.string(),
         index: z.int(),
-        logprobs: z.null(),
+        /** The tokens this chunk's text brings (offsets are into the whole text); null on the finish chunk. */
+        logprobs: completionLogprobs.nullable(),
         finish_reason: finishReason.nullable(),
+        generation_id: generationId,
       }),
     ),
     usage: usage.nullish(),
@@ -170,8 +218,10 @@ export const chatChunk = z
       z.object({
         index: z.int(),
         delta: z.object({ role: z.literal('assistant').optional(), content: z.string().optional() }),
-        logprobs: z.null(),
+        /** The tokens this chunk's content brings; null on the role and finish chunks. */
+        logprobs: chatLogprobs.nullable(),
         finish_reason: finishReason.nullable(),
+        generation_id: generationId,
       }),
     ),
     usage: usage.nullish(),

@@ -16,7 +16,9 @@ import {
 import type { App } from '../../schema/tables.js';
 import type { ResolvedAdapters } from '../adapters/resolver.js';
 import type { AdapterRef } from '../engine/engine.js';
+import type { TextPiece } from '../engine/generate.js';
 import { adapterRoute, EngineUnavailableError } from '../engine/inference.js';
+import type { TokenLogprob } from '../engine/logprobs.js';
 import { invalid } from '../http/errors.js';
 import { newGenerationId } from '../http/generation-id.js';
 import { APP_ERRORS, appSecurity, body, errors, routes } from '../http/openapi.js';
@@ -155,8 +157,18 @@ export async function adaptersOrFallback(
 /** A generation under way: its id, its text pieces, and `finish`, which stores it and gives the JSON answer. */
 export interface StartedGeneration {
   id: string;
-  pieces: AsyncIterable<{ text: string }>;
+  pieces: AsyncIterable<TextPiece>;
   finish: () => Promise<GenerateResponse>;
+  /** The tokens' log-probabilities once done (with `logprobs` asked; otherwise undefined). */
+  logprobs: () => Promise<TokenLogprob[] | undefined>;
+}
+
+/** What only the OpenAI-compatible routes ask of a generation. */
+export interface StartOptions {
+  /** Log-probabilities with this many alternatives per token (engine `logprobs`). */
+  logprobs?: number;
+  /** Stops the generation (as the client leaving does): a choice whose siblings failed. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -168,6 +180,7 @@ export async function startGeneration(
   c: Context<HonoEnv>,
   app: App,
   req: Generation,
+  opts: StartOptions = {},
 ): Promise<StartedGeneration> {
   const promptTokens = s.engine.model.tokenizer.encode(req.prompt).length;
   if (promptTokens > s.config.limits.maxPromptTokens) {
@@ -189,7 +202,8 @@ export async function startGeneration(
     adapters: refs,
     route: adapterRoute(refs),
     stream: req.stream,
-    signal: c.req.raw.signal,
+    signal: opts.signal ? AbortSignal.any([c.req.raw.signal, opts.signal]) : c.req.raw.signal,
+    ...(opts.logprobs !== undefined ? { logprobs: opts.logprobs } : {}),
   });
 
   const finish = async (): Promise<GenerateResponse> => {
@@ -233,7 +247,7 @@ export async function startGeneration(
     };
   };
 
-  return { id, pieces: gen, finish };
+  return { id, pieces: gen, finish, logprobs: () => gen.result.then((r) => r.logprobs) };
 }
 
 // The return types are the routes' own; Hono cannot see through a shared helper.

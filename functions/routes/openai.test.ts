@@ -269,6 +269,169 @@ describe('POST /v1/chat/completions', () => {
   });
 });
 
+describe('log-probabilities', () => {
+  it('completions: logprobs k gives tokens, their logprobs, k alternatives and offsets; streamed the same', async () => {
+    const body = { model, prompt: 'The night was', max_tokens: 10, temperature: 0, user: 'lp', logprobs: 3 };
+    const plain = await post('/v1/completions', { ...body, logprobs: null });
+    const r = await post('/v1/completions', body);
+    expect(r.status).toBe(200);
+    const choice = r.json.choices[0];
+    expect(choice.text).toBe(plain.json.choices[0].text);
+    expect(plain.json.choices[0].logprobs).toBeNull();
+    const lp = choice.logprobs;
+    const count = lp.tokens.length;
+    expect(count).toBeGreaterThan(0);
+    expect(count).toBeLessThanOrEqual(r.json.usage.completion_tokens);
+    for (const k of ['token_logprobs', 'top_logprobs', 'text_offset']) expect(lp[k]).toHaveLength(count);
+    for (let i = 0; i < count; i++) {
+      const top = Object.entries(lp.top_logprobs[i] as Record<string, number>);
+      expect(top.length).toBeGreaterThan(0);
+      expect(top.length).toBeLessThanOrEqual(3);
+      expect(lp.token_logprobs[i]).toBeLessThanOrEqual(0);
+      // Greedy: the chosen token is the most likely one.
+      expect(top[0]).toEqual([lp.tokens[i], lp.token_logprobs[i]]);
+      expect(lp.text_offset[i]).toBeLessThan(choice.text.length);
+      if (i > 0) expect(lp.text_offset[i]).toBeGreaterThanOrEqual(lp.text_offset[i - 1]);
+    }
+    expect(lp.text_offset[0]).toBe(0);
+    // Streamed: the chunks' logprobs, joined, are the answer's; the finish chunk has none.
+    const chunks = dataLines((await post('/v1/completions', { ...body, stream: true })).text).slice(0, -1);
+    const texts = chunks.slice(0, -1);
+    expect(chunks.at(-1).choices[0].logprobs).toBeNull();
+    const joined = (k: string) => texts.flatMap((c) => c.choices[0].logprobs[k]);
+    for (const k of ['tokens', 'token_logprobs', 'top_logprobs', 'text_offset'])
+      expect(joined(k)).toEqual(lp[k]);
+  });
+
+  it('chat: logprobs with top_logprobs gives content entries with bytes; streamed the same', async () => {
+    const body = {
+      model,
+      messages: [{ role: 'user', content: 'Rain fell' }],
+      max_tokens: 8,
+      seed: 9,
+      user: 'lp',
+      logprobs: true,
+      top_logprobs: 2,
+    };
+    const r = await post('/v1/chat/completions', body);
+    expect(r.status).toBe(200);
+    const { logprobs, message } = r.json.choices[0];
+    expect(logprobs.refusal).toBeNull();
+    expect(logprobs.content.length).toBeGreaterThan(0);
+    for (const t of logprobs.content) {
+      expect(t).toEqual({
+        token: expect.any(String),
+        logprob: expect.any(Number),
+        bytes: expect.any(Array),
+        top_logprobs: expect.any(Array),
+      });
+      expect(t.logprob).toBeLessThanOrEqual(0);
+      expect(t.top_logprobs).toHaveLength(2);
+      expect(t.top_logprobs[0].logprob).toBeGreaterThanOrEqual(t.top_logprobs[1].logprob);
+      expect(t.top_logprobs[0].logprob).toBeGreaterThanOrEqual(t.logprob);
+    }
+    const bytes = logprobs.content.flatMap((t: { bytes: number[] }) => t.bytes);
+    expect(Buffer.from(bytes).toString('utf8')).toBe(message.content);
+    // logprobs: true alone: the chosen tokens' only.
+    const bare = await post('/v1/chat/completions', { ...body, top_logprobs: undefined });
+    for (const t of bare.json.choices[0].logprobs.content) expect(t.top_logprobs).toEqual([]);
+    const chunks = dataLines((await post('/v1/chat/completions', { ...body, stream: true })).text).slice(
+      0,
+      -1,
+    );
+    expect(chunks[0].choices[0].logprobs).toBeNull(); // the role chunk
+    expect(chunks.at(-1).choices[0].logprobs).toBeNull(); // the finish chunk
+    expect(chunks.slice(1, -1).flatMap((c) => c.choices[0].logprobs.content)).toEqual(logprobs.content);
+  });
+
+  it('with a stop string, lists the tokens whose text is in the answer', async () => {
+    const body = {
+      model,
+      prompt: 'Once upon a time',
+      max_tokens: 24,
+      temperature: 0,
+      user: 'lp',
+      logprobs: 0,
+    };
+    const free = (await post('/v1/completions', body)).json.choices[0];
+    const word = free.text.trim().split(/\s+/)[1] as string;
+    const r = (await post('/v1/completions', { ...body, stop: word })).json.choices[0];
+    expect(r.finish_reason).toBe('stop');
+    const n = r.logprobs.tokens.length;
+    expect(n).toBeGreaterThan(0);
+    expect(n).toBeLessThan(free.logprobs.tokens.length);
+    expect(r.logprobs.tokens).toEqual(free.logprobs.tokens.slice(0, n));
+    for (const o of r.logprobs.text_offset) expect(o).toBeLessThan(r.text.length);
+    for (const t of r.logprobs.top_logprobs) expect(t).toEqual({});
+  });
+});
+
+describe('n choices', () => {
+  it('n choices, each its own stored generation: choice i is seed + i, usage sums, feedback on each', async () => {
+    const prompt = 'The city';
+    const before = await p.rowCounts();
+    const r = await post('/v1/completions', { model, prompt, max_tokens: 6, seed: 20, n: 3, user: 'many' });
+    expect(r.status).toBe(200);
+    expect(r.json.choices.map((c: { index: number }) => c.index)).toEqual([0, 1, 2]);
+    const ids = r.json.choices.map((c: { generation_id: string }) => c.generation_id);
+    expect(new Set(ids).size).toBe(3);
+    expect(r.json.id).toBe(ids[0]);
+    let completion = 0;
+    for (const [i, c] of r.json.choices.entries()) {
+      const g = await post('/v1/generate', { user: 'many', prompt, max_tokens: 6, seed: 20 + i });
+      expect(c.text).toBe(g.json.text);
+      completion += g.json.usage.completion_tokens;
+      const f = await post('/v1/feedback', { user: 'many', generation_id: c.generation_id, rating: 1 });
+      expect(f.status).toBe(201);
+    }
+    const promptTokens = p.engine.model.tokenizer.encode(prompt).length;
+    expect(r.json.usage).toEqual({
+      prompt_tokens: promptTokens,
+      completion_tokens: completion,
+      total_tokens: promptTokens + completion,
+    });
+    const listed = await p.call('GET', `/admin/apps/${app.app_id}/generations?user=many`, { key: ADMIN });
+    for (const id of ids) expect(listed.json.items.map((i: { id: string }) => i.id)).toContain(id);
+    expect(before).toBeDefined();
+  });
+
+  it('streams n chat choices: chunks carry their index, each choice its role, content and finish', async () => {
+    const body = {
+      model,
+      messages: [{ role: 'user', content: 'The sea' }],
+      max_tokens: 6,
+      seed: 31,
+      n: 2,
+      user: 'many',
+      logprobs: true,
+    };
+    const whole = await post('/v1/chat/completions', body);
+    expect(whole.json.choices).toHaveLength(2);
+    const lines = dataLines(
+      (await post('/v1/chat/completions', { ...body, stream: true, stream_options: { include_usage: true } }))
+        .text,
+    );
+    expect(lines.at(-1)).toBe('[DONE]');
+    const chunks = lines.slice(0, -1);
+    expect(chunks.at(-1)).toMatchObject({ choices: [], usage: whole.json.usage });
+    for (const i of [0, 1]) {
+      const mine = chunks.slice(0, -1).filter((c) => c.choices[0].index === i);
+      expect(mine[0].choices[0].delta.role).toBe('assistant');
+      expect(mine.at(-1).choices[0].finish_reason).toBe(whole.json.choices[i].finish_reason);
+      const content = mine
+        .slice(1, -1)
+        .map((c) => c.choices[0].delta.content)
+        .join('');
+      expect(content).toBe(whole.json.choices[i].message.content);
+      expect(mine.slice(1, -1).flatMap((c) => c.choices[0].logprobs.content)).toEqual(
+        whole.json.choices[i].logprobs.content,
+      );
+      for (const c of mine) expect(c.choices[0].generation_id).toBe(mine[0].choices[0].generation_id);
+    }
+    expect(chunks[0].id).toBe(chunks.find((c) => c.choices[0]?.index === 0).choices[0].generation_id);
+  });
+});
+
 describe('models and styles', () => {
   it("lists the base model and base:style for each of the app's active styles", async () => {
     const r = await p.call('GET', '/v1/models', { key: app.api_key });
@@ -306,8 +469,9 @@ describe('refusals and errors', () => {
   const chat = { model: '', messages: [{ role: 'user', content: 'x' }], user: 'u-refused' };
   const completion = { model: '', prompt: 'x', user: 'u-refused' };
   const cases: [string, string, Record<string, unknown>][] = [
-    ['n', '/v1/chat/completions', { n: 2 }],
-    ['n', '/v1/completions', { n: 3 }],
+    ['n', '/v1/chat/completions', { n: 5 }],
+    ['n', '/v1/completions', { n: 0 }],
+    ['n', '/v1/completions', { n: 1.5 }],
     ['tools', '/v1/chat/completions', { tools: [{ type: 'function', function: { name: 'f' } }] }],
     ['tool_choice', '/v1/chat/completions', { tool_choice: 'required' }],
     ['functions', '/v1/chat/completions', { functions: [{ name: 'f' }] }],
@@ -315,9 +479,12 @@ describe('refusals and errors', () => {
     ['presence_penalty', '/v1/chat/completions', { presence_penalty: 0.5 }],
     ['frequency_penalty', '/v1/completions', { frequency_penalty: -1 }],
     ['logit_bias', '/v1/chat/completions', { logit_bias: { '50256': -100 } }],
-    ['logprobs', '/v1/chat/completions', { logprobs: true }],
-    ['logprobs', '/v1/completions', { logprobs: 2 }],
+    ['logprobs', '/v1/chat/completions', { logprobs: 3 }],
+    ['logprobs', '/v1/completions', { logprobs: 6 }],
+    ['logprobs', '/v1/completions', { logprobs: true }],
     ['top_logprobs', '/v1/chat/completions', { top_logprobs: 3 }],
+    ['top_logprobs', '/v1/chat/completions', { logprobs: true, top_logprobs: 21 }],
+    ['top_logprobs', '/v1/completions', { logprobs: 2, top_logprobs: 2 }],
     ['echo', '/v1/completions', { echo: true }],
     ['suffix', '/v1/completions', { suffix: 'end' }],
     ['best_of', '/v1/completions', { best_of: 2 }],

@@ -19,6 +19,8 @@ import {
   completionRequest,
   completionResponse,
   MAX_CHOICES,
+  MAX_COMPLETION_LOGPROBS,
+  MAX_TOP_LOGPROBS,
   modelList,
   type OpenAiErrorBody,
   type OpenAiUsage,
@@ -26,10 +28,11 @@ import {
 } from '../../schema/openai.js';
 import type { App } from '../../schema/tables.js';
 import { EngineUnavailableError } from '../engine/inference.js';
+import type { TokenLogprob } from '../engine/logprobs.js';
 import { ApiError, errorResponse } from '../http/errors.js';
 import { appSecurity, body, json, routes } from '../http/openapi.js';
 import { actingUser, callerApp, type HonoEnv, type Services, takeRateLimits } from '../http/services.js';
-import { type Generation, startGeneration } from './generate.js';
+import { type Generation, type StartedGeneration, type StartOptions, startGeneration } from './generate.js';
 
 /** The paths whose errors are given in OpenAI's shape (app.onError asks). */
 const OPENAI_PATHS = new Set(['/v1/completions', '/v1/chat/completions', '/v1/models']);
@@ -50,6 +53,9 @@ export class OpenAiError extends Error {
 
 const refuse = (param: string, message: string) =>
   new OpenAiError(400, message, param, 'unsupported_parameter');
+const outOfRange = (param: string, message: string) => new OpenAiError(400, message, param, 'invalid_value');
+const intIn = (v: unknown, lo: number, hi: number) =>
+  Number.isInteger(v) && (v as number) >= lo && (v as number) <= hi;
 
 const TYPES: Partial<Record<number, string>> = {
   401: 'authentication_error',
@@ -137,18 +143,32 @@ function refusals(known: readonly string[], chat: boolean): MiddlewareHandler<Ho
 
 function check(b: Body, fields: Set<string>, chat: boolean): void {
   const n = b.n;
-  if (given(n) && n !== MAX_CHOICES)
-    throw refuse('n', `n: only ${MAX_CHOICES} choice per request is supported (got ${JSON.stringify(n)})`);
+  if (given(n) && !intIn(n, 1, MAX_CHOICES))
+    throw outOfRange('n', `n: from 1 to ${MAX_CHOICES} choices per request (got ${JSON.stringify(n)})`);
   for (const f of ['presence_penalty', 'frequency_penalty'])
     if (given(b[f]) && b[f] !== 0)
       throw refuse(f, `${f}: penalties are not supported; send 0 or leave it out`);
   const bias = b.logit_bias;
   if (given(bias) && (typeof bias !== 'object' || Object.keys(bias as object).length > 0))
     throw refuse('logit_bias', 'logit_bias: not supported; send {} or leave it out');
-  if (given(b.logprobs) && b.logprobs !== false)
-    throw refuse('logprobs', 'logprobs: log-probabilities are not returned; send false or leave it out');
-  if (given(b.top_logprobs) && b.top_logprobs !== 0)
-    throw refuse('top_logprobs', 'top_logprobs: log-probabilities are not returned');
+  const lp = b.logprobs;
+  if (!chat && given(lp) && lp !== false && !intIn(lp, 0, MAX_COMPLETION_LOGPROBS))
+    throw outOfRange(
+      'logprobs',
+      `logprobs: alternatives per token, an integer from 0 to ${MAX_COMPLETION_LOGPROBS} (got ${JSON.stringify(lp)})`,
+    );
+  if (chat && given(lp) && typeof lp !== 'boolean')
+    throw outOfRange('logprobs', `logprobs: true or false (got ${JSON.stringify(lp)})`);
+  const top = b.top_logprobs;
+  if (chat && given(top)) {
+    if (!intIn(top, 0, MAX_TOP_LOGPROBS))
+      throw outOfRange(
+        'top_logprobs',
+        `top_logprobs: an integer from 0 to ${MAX_TOP_LOGPROBS} (got ${JSON.stringify(top)})`,
+      );
+    if ((top as number) > 0 && lp !== true)
+      throw outOfRange('top_logprobs', 'top_logprobs: needs logprobs: true');
+  }
   if (b.echo === true) throw refuse('echo', 'echo: not supported');
   if (given(b.suffix) && b.suffix !== '') throw refuse('suffix', 'suffix: insertion is not supported');
   if (given(b.best_of) && b.best_of !== 1) throw refuse('best_of', 'best_of: only 1 is supported');
@@ -191,18 +211,22 @@ function check(b: Body, fields: Set<string>, chat: boolean): void {
 // ── routes ──────────────────────────────────────────────────────────────────────────────────────────
 
 const FIELDS_NOTE =
-  'Neutral values of fields Tailor cannot honour are accepted (`n: 1`, penalties 0, `logit_bias: {}`, ' +
-  '`logprobs: false`); other values, and unknown fields, are refused with a 400 naming the field (`param`). ' +
+  `\`n\` up to ${MAX_CHOICES} (each choice its own generation; with \`seed\`, choice i uses seed + i) and ` +
+  'log-probabilities (under the model’s distribution: temperature, top-k and top-p do not apply) are ' +
+  'supported. Neutral values of fields Tailor cannot honour are accepted (penalties 0, `logit_bias: {}`); ' +
+  'other values, values over the limits, and unknown fields are refused with a 400 naming the field (`param`). ' +
   'Extension fields: `adapter` and `styles` (as on /v1/generate), `top_k`. `model` is the base model id, or ' +
   "`base:style` to apply an app style at weight 1. Errors are in OpenAI's shape `{ error: { message, type, " +
-  'param, code } }`. The `id` is a generation id, for POST /v1/feedback `generation_id`.';
+  'param, code } }`. Each choice has its `generation_id`, for POST /v1/feedback; the `id` is choice 0’s.';
 
 export const completionsRoute = createRoute({
   method: 'post',
   path: '/v1/completions',
   tags: ['openai'],
   summary: 'OpenAI-compatible text completion',
-  description: `OpenAI's legacy completions API over /v1/generate: \`prompt\` is continued. ${FIELDS_NOTE}`,
+  description:
+    "OpenAI's legacy completions API over /v1/generate: `prompt` is continued. `logprobs: k` (0 to " +
+    `${MAX_COMPLETION_LOGPROBS}) gives \`choices[i].logprobs\` { tokens, token_logprobs, top_logprobs, text_offset }. ${FIELDS_NOTE}`,
   security: appSecurity,
   middleware: [refusals(Object.keys(completionRequest.shape), false)] as const,
   request: { body: body(completionRequest) },
@@ -218,6 +242,7 @@ export const chatCompletionsRoute = createRoute({
     "OpenAI's chat completions API over /v1/generate. The base model is not chat-tuned: the messages become " +
     'one prompt (system and developer texts first, then every other message, each separated by a blank ' +
     'line; a last assistant message is continued, otherwise the reply starts after a blank line). ' +
+    `\`logprobs: true\` with \`top_logprobs\` (0 to ${MAX_TOP_LOGPROBS}) gives \`choices[i].logprobs.content\`. ` +
     FIELDS_NOTE,
   security: appSecurity,
   middleware: [refusals(Object.keys(chatRequest.shape), true)] as const,
@@ -302,13 +327,40 @@ async function modelStyles(s: Services, app: App, model: string): Promise<StyleW
 }
 
 const finishReason = (r: GenerateResponse['finish_reason']) => (r === 'length' ? 'length' : 'stop');
-const usageOf = (r: GenerateResponse): OpenAiUsage => ({
-  prompt_tokens: r.usage.prompt_tokens,
-  completion_tokens: r.usage.completion_tokens,
-  total_tokens: r.usage.prompt_tokens + r.usage.completion_tokens,
+/** Prompt tokens once (every choice has the same prompt), completion tokens summed over the choices. */
+const usageOf = (rs: GenerateResponse[]): OpenAiUsage => {
+  const prompt = rs[0]?.usage.prompt_tokens ?? 0;
+  const completion = rs.reduce((n, r) => n + r.usage.completion_tokens, 0);
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+};
+
+/** Legacy completions logprobs; a `top_logprobs` entry keeps the first (most likely) of tokens that look alike. */
+const completionLogprobs = (lp: readonly TokenLogprob[]) => ({
+  tokens: lp.map((t) => t.token),
+  token_logprobs: lp.map((t) => t.logprob),
+  top_logprobs: lp.map((t) => {
+    const seen = new Map<string, number>();
+    for (const a of t.top) if (!seen.has(a.token)) seen.set(a.token, a.logprob);
+    return Object.fromEntries(seen);
+  }),
+  text_offset: lp.map((t) => t.offset),
+});
+const chatLogprobs = (lp: readonly TokenLogprob[]) => ({
+  content: lp.map((t) => ({
+    token: t.token,
+    logprob: t.logprob,
+    bytes: t.bytes,
+    top_logprobs: t.top.map((a) => ({ token: a.token, logprob: a.logprob, bytes: a.bytes })),
+  })),
+  refusal: null,
 });
 
+/** Choice i's seed: seed + i, so a whole answer is reproducible (seed − i past the safe integers). */
+const choiceSeed = (seed: number, i: number) => (Number.isSafeInteger(seed + i) ? seed + i : seed - i);
+
 type Kind = 'text_completion' | 'chat.completion';
+
+const siblingFailed = () => new DOMException('another choice of the request failed', 'AbortError');
 
 // The return types are the routes' own; Hono cannot see through a shared helper.
 async function run(
@@ -347,29 +399,66 @@ async function run(
       'invalid_request',
     );
   }
+  // Log-probabilities: chat `logprobs: true` (+ `top_logprobs`), completions `logprobs: k`; undefined = none.
+  const logprobs =
+    kind === 'chat.completion'
+      ? (req as ChatRequest).logprobs === true
+        ? ((req as ChatRequest).top_logprobs ?? 0)
+        : undefined
+      : typeof (req as CompletionRequest).logprobs === 'number'
+        ? ((req as CompletionRequest).logprobs as number)
+        : undefined;
+  const withLogprobs = logprobs !== undefined;
+  const n = req.n ?? 1;
   const generation: Generation = { ...parsed.data, user };
-  let started: Awaited<ReturnType<typeof startGeneration>>;
+  // Each choice is its own generation (stored, with its id); a failure stops the choices already running.
+  const stopper = new AbortController();
+  const opts: StartOptions = { signal: stopper.signal, ...(withLogprobs ? { logprobs } : {}) };
+  const choices: StartedGeneration[] = [];
   try {
-    started = await startGeneration(s, c, app, generation);
+    for (let i = 0; i < n; i++) {
+      const seed = generation.seed === undefined ? {} : { seed: choiceSeed(generation.seed, i) };
+      choices.push(await startGeneration(s, c, app, { ...generation, ...seed }, opts));
+    }
   } catch (e) {
+    stopper.abort(siblingFailed());
     // The prompt is the chat's messages: name the field the caller sent.
     if (kind === 'chat.completion' && e instanceof ApiError && e.status === 422 && /^prompt:/.test(e.message))
       throw new OpenAiError(422, e.message.replace(/^prompt/, 'messages'), 'messages', 'invalid_request');
     throw e;
   }
-  const { id, pieces, finish } = started;
+  const id = (choices[0] as StartedGeneration).id;
   const created = secs(new Date(s.now()));
   const head = { id, created, model: req.model };
+  const toLogprobs = kind === 'text_completion' ? completionLogprobs : chatLogprobs;
 
   if (!req.stream) {
-    const r = await finish();
+    let done: { r: GenerateResponse; lp: TokenLogprob[] | undefined }[];
+    try {
+      done = await Promise.all(
+        choices.map(async (ch) => ({
+          r: await ch.finish(),
+          lp: withLogprobs ? await ch.logprobs() : undefined,
+        })),
+      );
+    } catch (e) {
+      stopper.abort(siblingFailed());
+      throw e;
+    }
+    const usage = usageOf(done.map((d) => d.r));
     if (kind === 'text_completion') {
       return c.json(
         {
           ...head,
           object: 'text_completion' as const,
-          choices: [{ text: r.text, index: 0, logprobs: null, finish_reason: finishReason(r.finish_reason) }],
-          usage: usageOf(r),
+          choices: done.map(({ r, lp }, index) => ({
+            text: r.text,
+            index,
+            logprobs: lp ? completionLogprobs(lp) : null,
+            finish_reason: finishReason(r.finish_reason),
+            generation_id: r.id,
+          })),
+          usage,
         },
         200,
       );
@@ -378,15 +467,14 @@ async function run(
       {
         ...head,
         object: 'chat.completion' as const,
-        choices: [
-          {
-            index: 0,
-            message: { role: 'assistant' as const, content: r.text },
-            finish_reason: finishReason(r.finish_reason),
-            logprobs: null,
-          },
-        ],
-        usage: usageOf(r),
+        choices: done.map(({ r, lp }, index) => ({
+          index,
+          message: { role: 'assistant' as const, content: r.text },
+          finish_reason: finishReason(r.finish_reason),
+          logprobs: lp ? chatLogprobs(lp) : null,
+          generation_id: r.id,
+        })),
+        usage,
       },
       200,
     );
@@ -394,28 +482,63 @@ async function run(
 
   const includeUsage = req.stream_options?.include_usage === true;
   const object = kind === 'text_completion' ? 'text_completion' : 'chat.completion.chunk';
-  const chunk = (choice: Record<string, unknown> | null, usage?: OpenAiUsage) =>
+  const chunk = (
+    index: number | null,
+    choice: Record<string, unknown> | null,
+    logprobs: TokenLogprob[] | null,
+    usage?: OpenAiUsage,
+  ) =>
     JSON.stringify({
       ...head,
       object,
-      choices: choice ? [{ index: 0, ...choice, logprobs: null }] : [],
+      choices:
+        index !== null && choice
+          ? [
+              {
+                index,
+                ...choice,
+                logprobs: logprobs ? toLogprobs(logprobs) : null,
+                generation_id: choices[index]?.id,
+              },
+            ]
+          : [],
       ...(includeUsage ? { usage: usage ?? null } : {}),
     });
-  const piece = (text: string, finish_reason: string | null) =>
+  const piece = (
+    index: number,
+    text: string,
+    finish_reason: string | null,
+    logprobs: TokenLogprob[] | null,
+  ) =>
     kind === 'text_completion'
-      ? chunk({ text, finish_reason })
-      : chunk({ delta: finish_reason ? {} : { content: text }, finish_reason });
+      ? chunk(index, { text, finish_reason }, logprobs)
+      : chunk(index, { delta: finish_reason ? {} : { content: text }, finish_reason }, logprobs);
   return streamSSE(c, async (stream) => {
+    // The choices stream at once, their chunks one at a time; once one fails, nothing more of the others.
+    let queue: Promise<void> = Promise.resolve();
+    let failed = false;
+    const write = (data: string) => {
+      queue = queue.then(() => (failed ? undefined : stream.writeSSE({ data })));
+      return queue;
+    };
     try {
       if (kind === 'chat.completion')
-        await stream.writeSSE({
-          data: chunk({ delta: { role: 'assistant', content: '' }, finish_reason: null }),
-        });
-      for await (const p of pieces) await stream.writeSSE({ data: piece(p.text, null) });
-      const r = await finish();
-      await stream.writeSSE({ data: piece('', finishReason(r.finish_reason)) });
-      if (includeUsage) await stream.writeSSE({ data: chunk(null, usageOf(r)) });
+        for (const [i] of choices.entries())
+          await write(chunk(i, { delta: { role: 'assistant', content: '' }, finish_reason: null }, null));
+      const done = await Promise.all(
+        choices.map(async (ch, i) => {
+          for await (const p of ch.pieces)
+            await write(piece(i, p.text, null, withLogprobs ? (p.logprobs ?? []) : null));
+          const r = await ch.finish();
+          await write(piece(i, '', finishReason(r.finish_reason), null));
+          return r;
+        }),
+      );
+      if (includeUsage) await write(chunk(null, null, null, usageOf(done)));
     } catch (e) {
+      failed = true;
+      stopper.abort(siblingFailed());
+      await queue.catch(() => {});
       if (stream.aborted) return; // the client left: nothing to tell, nothing stored
       const unavailable = e instanceof EngineUnavailableError;
       if (!unavailable) s.onError?.(e);
