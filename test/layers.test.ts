@@ -4,6 +4,9 @@
 //   functions/   the edge API (Hono, engine)      gpu-worker/   training (orchestrator, trainer)
 //   core/        what both stand on: config, database, storage, job registry, trainer contract, model format
 //   schema/      tables, migrations, API contracts
+//   sdk/         the client SDK (@tailor/sdk): imports only sdk/ and schema/'s types, no package, no Node built-in;
+//                its on-device part (sdk/src/local*) also the web-only engine (functions/engine/, core/) and
+//                onnxruntime-web
 //
 // Imports go downward only: functions/ and gpu-worker/ never import each other or runtime/; core/ imports only
 // core/ and schema/. Web-only floors (functions/, core/ but core/node/) import no Node built-in, so they run on
@@ -67,6 +70,7 @@ const files = [
   'bench',
   'infra',
   'test',
+  'sdk',
 ].flatMap((d) => sources(d));
 const code = files.filter((f) => !isTestCode(f));
 const edges = code.flatMap(importsOf);
@@ -78,8 +82,16 @@ const ALLOWED: Record<string, string[]> = {
   functions: ['functions', 'core', 'schema'],
   'gpu-worker': ['gpu-worker', 'core', 'schema'],
   runtime: ['runtime', 'functions', 'gpu-worker', 'core', 'schema'],
+  sdk: ['sdk', 'schema'],
 };
 const RUNTIME_FLOORS = Object.keys(ALLOWED);
+/** The SDK's on-device generation: it runs the server's own engine (web-only code) on onnxruntime-web. */
+const isOnDevice = (f: string) => /^sdk\/src\/local([./-]|$)/.test(f);
+const onDeviceMay = (to: string) =>
+  under(to, 'functions/engine') || (under(to, 'core') && !under(to, 'core/node'));
+const ON_DEVICE_PACKAGES = ['onnxruntime-web'];
+/** `import … from '…'` and `export … from '…'`: [1] is ` type` when type-only, [2] the specifier. */
+const IMPORT_FROM = /(?:^|\n)\s*(?:import|export)(\s+type)?\b[^'"]*?from\s*['"]([^'"]+)['"]/g;
 
 describe('the layers of the repository', () => {
   it('finds the code it checks', () => {
@@ -90,6 +102,7 @@ describe('the layers of the repository', () => {
   it('no file of functions/ imports gpu-worker/ (nor the other way), and imports only go downward', () => {
     const offenders = edges
       .filter((e) => e.local && ALLOWED[floor(e.from)] && !ALLOWED[floor(e.from)]?.includes(floor(e.to)))
+      .filter((e) => !(isOnDevice(e.from) && onDeviceMay(e.to)))
       .map((e) => `${e.from} → ${e.to}`);
     expect(offenders).toEqual([]);
   });
@@ -99,7 +112,11 @@ describe('the layers of the repository', () => {
       .filter((e) => !e.local && e.to.startsWith('node:'))
       .filter((e) => {
         if (under(e.from, 'runtime/workers')) return !NODEJS_COMPAT.has(e.to);
-        return under(e.from, 'functions') || (under(e.from, 'core') && !under(e.from, 'core/node'));
+        return (
+          under(e.from, 'functions') ||
+          under(e.from, 'sdk') ||
+          (under(e.from, 'core') && !under(e.from, 'core/node'))
+        );
       })
       .map((e) => `${e.from} → ${e.to}`);
     expect(offenders).toEqual([]);
@@ -110,6 +127,27 @@ describe('the layers of the repository', () => {
         (under(e.to, 'core/node') || under(e.to, 'gpu-worker')),
     );
     expect(workersToNode.map((e) => `${e.from} → ${e.to}`)).toEqual([]);
+  });
+
+  it('keeps the SDK to web APIs: no package (on-device: onnxruntime-web), schema/ only as types (no zod)', () => {
+    const sdk = edges.filter((e) => under(e.from, 'sdk'));
+    expect(sdk.length).toBeGreaterThan(3);
+    const packages = sdk.filter(
+      (e) => !e.local && !(isOnDevice(e.from) && ON_DEVICE_PACKAGES.includes(e.to)),
+    );
+    expect(packages.map((e) => `${e.from} → ${e.to}`)).toEqual([]);
+    // What the SDK takes from schema/ (the zod contracts) must be `import type`: erased, so no zod ships.
+    const valueImports = code
+      .filter((f) => under(f, 'sdk'))
+      .flatMap((f) =>
+        [...readFileSync(join(REPO_ROOT, f), 'utf8').matchAll(IMPORT_FROM)]
+          .filter(
+            (m) =>
+              !m[1] && under(relative(REPO_ROOT, resolve(REPO_ROOT, dirname(f), m[2] as string)), 'schema'),
+          )
+          .map((m) => `${f} → ${m[2]}`),
+      );
+    expect(valueImports).toEqual([]);
   });
 
   it('lets only core/db speak SQL (schema/ declares the tables; drivers open a database)', () => {
