@@ -4,18 +4,13 @@
 import type * as C from '../../schema/contracts.js';
 import { aborted, errorFromResponse, TailorError } from './errors.js';
 import { backoffMs, type RetryDelay, sleep } from './retry.js';
-import type { LocalModel, LocalOptions } from './local.js';
 import { type GenerationStream, SseGenerationStream } from './stream.js';
 
 export { TailorError } from './errors.js';
+// ── on-device generation: `tailor.local(user)`, in ./local.ts (its own change), is exported here
 export type { RetryDelay } from './retry.js';
 export { type SseEvent, SseParser } from './sse.js';
 export type { GenerationStream } from './stream.js';
-
-// ── on-device generation ────────────────────────────────────────────────────────────────────────────
-// `tailor.local(user)`: ./local.ts, loaded on first use (it brings the engine and onnxruntime-web).
-export type { LocalDownloads, LocalModel, LocalOptions } from './local.js';
-// ─────────────────────────────────────────────────────────────────────────────────────────────────────
 
 /** What `generate` and `complete` take: /v1/generate's body (defaults left out), without `stream`. */
 export type GenerateRequest = Omit<C.GenerateRequestInput, 'stream'>;
@@ -89,15 +84,7 @@ export class Tailor {
     this.retryDelay = opts.retryDelay ?? {};
   }
 
-  /**
-   * Generation on this device: downloads the base model package (once, cached by content hash) and the user's
-   * active adapter through signed links, then generates with the server's engine on onnxruntime-web. Greedy
-   * output equals the server's for the same user, prompt and adapter version. Browsers (and Node).
-   */
-  async local(user?: string, opts: LocalOptions = {}): Promise<LocalModel> {
-    const { openLocal } = await import('./local.js');
-    return openLocal(this, await this.userOf(user), opts);
-  }
+  // local(user) — on-device generation, in ./local.ts (its own change), goes here.
 
   /** Streams a generation (`stream: true`): iterate for the pieces; `done` has the whole answer. */
   generate(req: GenerateRequest, opts: CallOptions = {}): GenerationStream {
