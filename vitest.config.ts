@@ -7,7 +7,7 @@ import { defineConfig } from 'vitest/config';
  * `npm test` runs them all.
  */
 const INTEGRATION = [
-  'test/{e2e,faults,scale,readme,docs,metrics,personalization,responsiveness,console,openai-client,sdk}.test.ts',
+  'test/{e2e,faults,scale,readme,docs,metrics,personalization,responsiveness,console,openai-client,example,sdk}.test.ts',
   'bench/**/*.test.ts',
   'runtime/workers/{workerd,app-worker}.test.ts',
   'runtime/node/{cli,engine-pool}.test.ts',

@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh run
 bash scripts/build-console.sh
+bash scripts/build-example.sh
 exec npx --no-install tsx runtime/node/main.ts

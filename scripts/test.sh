@@ -6,5 +6,5 @@ bash scripts/setup.sh test
 echo "== typecheck"; npx tsc --noEmit && npx tsc --noEmit -p web
 echo "== lint"; npx biome check .
 echo "== python"; bash scripts/test-py.sh
-echo "== console"; bash scripts/build-console.sh
+echo "== console"; bash scripts/build-console.sh && bash scripts/build-example.sh
 echo "== typescript"; npx vitest run

@@ -108,6 +108,7 @@ Tailor is running on ${url}  (ready in ${ms} ms)
   webhooks   ${webhooks ? `delivered from this process (up to ${config.webhooks.maxAttempts} attempts each)` : 'not delivered by this process (WEBHOOKS_DELIVER=0)'}
   training   ${training ? `worker in this process; ${config.training.intervalS > 0 ? `a cycle every ${config.training.intervalS} s` : 'cycles on demand only'} (POST /admin/training/run)` : 'jobs queued for separate workers (TAILOR_WORKER=0; run `npm run tailor -- worker`)'}
   console    ${url}/console/   (sign in with the admin token below)
+  example    ${url}/example/   (a reader's page on the SDK: server or on-device generation)
   docs       ${url}/docs   ·  OpenAPI ${url}/openapi.json  ·  metrics ${url}/metrics
   admin      ${generatedAdmin ? `ADMIN_TOKEN=${generatedAdmin}  (generated for this run; set ADMIN_TOKEN to keep one)` : 'ADMIN_TOKEN from the environment'}
 

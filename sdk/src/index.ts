@@ -3,11 +3,13 @@
 // The types are the API's own zod contracts (schema/contracts.ts), imported as types only: no zod at runtime.
 import type * as C from '../../schema/contracts.js';
 import { aborted, errorFromResponse, TailorError } from './errors.js';
+import type { LocalModel, LocalOptions } from './local.js';
 import { backoffMs, type RetryDelay, sleep } from './retry.js';
 import { type GenerationStream, SseGenerationStream } from './stream.js';
 
 export { TailorError } from './errors.js';
-// ── on-device generation: `tailor.local(user)`, in ./local.ts (its own change), is exported here
+// ── on-device generation: `tailor.local(user)`, in ./local.ts, loaded on first use (engine + onnxruntime-web)
+export type { LocalDownloads, LocalModel, LocalOptions } from './local.js';
 export type { RetryDelay } from './retry.js';
 export { type SseEvent, SseParser } from './sse.js';
 export type { GenerationStream } from './stream.js';
@@ -84,7 +86,15 @@ export class Tailor {
     this.retryDelay = opts.retryDelay ?? {};
   }
 
-  // local(user) — on-device generation, in ./local.ts (its own change), goes here.
+  /**
+   * Generation on this device: downloads the base model package (once, cached by content hash) and the user's
+   * active adapter through signed links, then generates with the server's engine on onnxruntime-web. Greedy
+   * output equals the server's for the same user, prompt and adapter version. Browsers (and Node).
+   */
+  async local(user?: string, opts: LocalOptions = {}): Promise<LocalModel> {
+    const { openLocal } = await import('./local.js');
+    return openLocal(this, await this.userOf(user), opts);
+  }
 
   /** Streams a generation (`stream: true`): iterate for the pieces; `done` has the whole answer. */
   generate(req: GenerateRequest, opts: CallOptions = {}): GenerationStream {

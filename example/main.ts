@@ -1,0 +1,138 @@
+// The example app: a reader writes a prompt, reads the continuation as it streams (from the server, or
+// generated on this device), and likes, dislikes or edits it. It uses only the SDK. The user token comes from
+// the page's fragment (`/example/#token=…`, never sent to a server) or the form, and stays in this tab.
+import { type GenerateResponse, type GenerationStream, Tailor } from '../sdk/src/index.js';
+import type { LocalModel } from '../sdk/src/local.js';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const status = (text: string) => {
+  $('status').textContent = text;
+};
+
+function tokenFromPage(): string | null {
+  const fromHash = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (fromHash) {
+    sessionStorage.setItem('tailor-token', fromHash);
+    history.replaceState(null, '', location.pathname); // out of the address bar and the history
+  }
+  return sessionStorage.getItem('tailor-token');
+}
+
+/** The user a token names (its `sub`), for display and for `local(user)`. */
+function userOf(token: string): string {
+  const part = token.split('.')[1] ?? '';
+  return JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/'))).sub as string;
+}
+
+function start(token: string) {
+  const tailor = new Tailor({ baseUrl: location.origin, token });
+  const user = userOf(token);
+  let local: Promise<LocalModel> | null = null;
+  let current: GenerationStream | null = null;
+  let last: { answer: GenerateResponse; prompt: string; where: string } | null = null;
+  $('reader').hidden = false;
+  status(`Reading as ${user}.`);
+
+  const setFeedback = (on: boolean) => {
+    for (const id of ['like', 'dislike', 'edit']) $<HTMLButtonElement>(id).disabled = !on;
+  };
+
+  $('generate').addEventListener('click', async () => {
+    const story = $('story');
+    const where = (document.querySelector('input[name=where]:checked') as HTMLInputElement).value;
+    const prompt = $<HTMLTextAreaElement>('prompt').value;
+    const greedy = $<HTMLInputElement>('greedy').checked;
+    const req = { prompt, max_tokens: 48, ...(greedy ? { temperature: 0 } : {}) };
+    story.textContent = '';
+    story.dataset.state = 'running';
+    story.contentEditable = 'false';
+    $('sent').textContent = '';
+    setFeedback(false);
+    $<HTMLButtonElement>('generate').disabled = true;
+    $<HTMLButtonElement>('stop').disabled = false;
+    try {
+      if (where === 'device') {
+        if (!local) {
+          status('Downloading the model and your adapter (once; then they come from the cache)…');
+          local = tailor.local(user);
+          local.catch(() => {
+            local = null;
+          });
+        }
+        const model = await local;
+        const d = model.downloads;
+        status(
+          `On this device: model ${(d.model.bytes / 1e6).toFixed(1)} MB${d.model.cached ? ' (cached)' : ''}, ` +
+            (d.adapter
+              ? `adapter ${d.adapter.version} ${(d.adapter.bytes / 1e3).toFixed(0)} kB${d.adapter.cached ? ' (cached)' : ''}.`
+              : 'no adapter yet (the base model).'),
+        );
+        current = model.generate(req);
+      } else {
+        current = tailor.generate(req);
+      }
+      for await (const piece of current) story.textContent += piece.text;
+      const answer = await current.done;
+      last = { answer, prompt, where };
+      story.dataset.state = 'done';
+      story.dataset.where = where;
+      const t = answer.timings_ms;
+      const tps = t.total ? (answer.usage.completion_tokens * 1000) / (t.total as number) : 0;
+      status(
+        `${where === 'device' ? 'On this device' : 'On the server'}: first token ${t.first_token} ms, ` +
+          `${tps.toFixed(0)} tokens/s, adapter ${answer.adapter?.version ?? 'none'}.`,
+      );
+      setFeedback(true);
+    } catch (e) {
+      story.dataset.state = 'error';
+      status(`Failed: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      current = null;
+      $<HTMLButtonElement>('generate').disabled = false;
+      $<HTMLButtonElement>('stop').disabled = true;
+    }
+  });
+
+  $('stop').addEventListener('click', () => current?.cancel());
+
+  const send = async (rating: 1 | -1, edited?: string) => {
+    if (!last) return;
+    const { answer, prompt } = last;
+    // A server generation is named by its id; one made on the device is sent as its text.
+    const about = answer.id === 'local' ? { prompt, text: answer.text } : { generation_id: answer.id };
+    try {
+      const r = await tailor.feedback({ ...about, rating, ...(edited ? { edited_text: edited } : {}) });
+      $('sent').textContent = `Thanks — feedback ${r.id} recorded.`;
+      $('sent').dataset.feedbackId = r.id;
+      setFeedback(false);
+    } catch (e) {
+      $('sent').textContent = `Not sent: ${e instanceof Error ? e.message : String(e)}`;
+    }
+  };
+  $('like').addEventListener('click', () => send(1));
+  $('dislike').addEventListener('click', () => send(-1));
+  $('edit').addEventListener('click', () => {
+    $('story').contentEditable = 'true';
+    $('story').focus();
+    $('save').hidden = false;
+  });
+  $('save').addEventListener('click', () => {
+    $('story').contentEditable = 'false';
+    $('save').hidden = true;
+    send(1, $('story').textContent ?? '');
+  });
+}
+
+const token = tokenFromPage();
+if (token) start(token);
+else {
+  $('signin').style.display = 'flex';
+  $('signin').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const t = $<HTMLInputElement>('token-input').value.trim();
+    if (!t) return;
+    sessionStorage.setItem('tailor-token', t);
+    $('signin').style.display = 'none';
+    start(t);
+  });
+}
