@@ -145,9 +145,99 @@ describe('the openai package', () => {
     expect(usage?.total_tokens).toBe(r.usage?.total_tokens);
   });
 
+  it('reads log-probabilities: completions token_logprobs, chat logprobs.content, streamed through the thread', async () => {
+    const c = client(app.api_key);
+    const r = await c.completions.create({
+      model,
+      prompt: 'The old house',
+      max_tokens: 8,
+      temperature: 0,
+      user: 'reader-1',
+      logprobs: 2,
+    });
+    const lp = r.choices[0]?.logprobs;
+    expect(lp?.token_logprobs?.length).toBeGreaterThan(0);
+    expect(lp?.tokens).toHaveLength(lp?.token_logprobs?.length ?? -1);
+    for (const [i, v] of (lp?.token_logprobs ?? []).entries()) {
+      expect(v).toBeLessThanOrEqual(0);
+      expect(Object.values(lp?.top_logprobs?.[i] ?? {})[0]).toBe(v); // greedy: the top alternative
+    }
+    const messages = [{ role: 'user' as const, content: 'The ship' }];
+    const chat = await c.chat.completions.create({
+      model,
+      messages,
+      max_tokens: 8,
+      seed: 5,
+      user: 'reader-1',
+      logprobs: true,
+      top_logprobs: 3,
+    });
+    const content = chat.choices[0]?.logprobs?.content ?? [];
+    expect(content.length).toBeGreaterThan(0);
+    for (const t of content) expect(t.top_logprobs).toHaveLength(3);
+    expect(Buffer.from(content.flatMap((t) => t.bytes ?? [])).toString('utf8')).toBe(
+      chat.choices[0]?.message.content,
+    );
+    const stream = await c.chat.completions.create({
+      model,
+      messages,
+      max_tokens: 8,
+      seed: 5,
+      user: 'reader-1',
+      logprobs: true,
+      top_logprobs: 3,
+      stream: true,
+    });
+    const streamed: OpenAI.ChatCompletionTokenLogprob[] = [];
+    for await (const chunk of stream) streamed.push(...(chunk.choices[0]?.logprobs?.content ?? []));
+    expect(streamed).toEqual(content);
+  });
+
+  it('n = 2: two choices, each a generation feedback takes, usage summed', async () => {
+    const r = await client(app.api_key).completions.create({
+      model,
+      prompt: 'At dawn',
+      max_tokens: 6,
+      seed: 40,
+      n: 2,
+      user: 'reader-1',
+    });
+    expect(r.choices.map((c) => c.index)).toEqual([0, 1]);
+    const gens = [await generate('reader-1', 'At dawn', 6, 40), await generate('reader-1', 'At dawn', 6, 41)];
+    expect(r.choices.map((c) => c.text)).toEqual(gens.map((g) => g.text));
+    expect(r.usage?.completion_tokens).toBe(
+      gens[0].usage.completion_tokens + gens[1].usage.completion_tokens,
+    );
+    for (const c of r.choices) {
+      const id = (c as unknown as { generation_id: string }).generation_id;
+      expect((await feedback(app.api_key, { user: 'reader-1', generation_id: id })).status).toBe(201);
+    }
+    const stream = await client(app.api_key).chat.completions.create({
+      model,
+      messages: [{ role: 'user', content: 'Rain' }],
+      max_tokens: 6,
+      seed: 2,
+      n: 2,
+      user: 'reader-1',
+      stream: true,
+    });
+    const texts = ['', ''];
+    for await (const chunk of stream)
+      for (const ch of chunk.choices) texts[ch.index] += ch.delta.content ?? '';
+    const whole = await client(app.api_key).chat.completions.create({
+      model,
+      messages: [{ role: 'user', content: 'Rain' }],
+      max_tokens: 6,
+      seed: 2,
+      n: 2,
+      user: 'reader-1',
+    });
+    expect(texts).toEqual(whole.choices.map((c) => c.message.content));
+  });
+
   it("surfaces refusals and Tailor's errors as the client's errors", async () => {
     const refused = await client(app.api_key)
-      .chat.completions.create({ model, messages: [{ role: 'user', content: 'x' }], user: 'u', n: 2 })
+      .chat.completions.create({ model, messages: [{ role: 'user', content: 'x' }], user: 'u', n: 5 })
       .catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
     expect((refused as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('n');
