@@ -16,8 +16,14 @@ afterAll(() => p.close());
 
 /** Hono's path syntax as OpenAPI writes it; a trailing wildcard is the `{key}` of the signed-files route. */
 const asOpenApi = (path: string) => path.replace(/:(\w+)/g, '{$1}').replace(/\/\*$/, '/{key}');
-/** Served but not API operations: Swagger UI's own script and style files, the console's page and files. */
-const NOT_OPERATIONS = new Set(['GET /docs/assets/{key}', 'GET /console', 'GET /console/{key}']);
+/** Served but not API operations: Swagger UI's own script and style files, the console's and the example app's pages and files. */
+const NOT_OPERATIONS = new Set([
+  'GET /docs/assets/{key}',
+  'GET /console',
+  'GET /console/{key}',
+  'GET /example',
+  'GET /example/{key}',
+]);
 
 describe('/openapi.json', () => {
   it('documents every route the app registers, and nothing it does not', () => {
