@@ -3,9 +3,13 @@ import { base64UrlEncode } from '../util/encoding.js';
 
 //
 // Ids are `<prefix>_` + 10 base32 characters of milliseconds + 16 of randomness: they sort by creation
-// time (good for index locality) and break ties between rows created within the same millisecond.
+// time (good for index locality). Within one millisecond a process's ids still sort in creation order: the
+// randomness of the previous id is incremented (as monotonic ULIDs do), so "newest first" is exact.
 
 const BASE32 = '0123456789abcdefghjkmnpqrstvwxyz';
+
+let lastTime = -1;
+let lastRand: number[] = [];
 
 export function newId(prefix: string, now = Date.now()): string {
   let time = '';
@@ -14,10 +18,19 @@ export function newId(prefix: string, now = Date.now()): string {
     time = BASE32[t % 32] + time;
     t = Math.floor(t / 32);
   }
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  let rand = '';
-  for (const b of bytes) rand += BASE32[b % 32];
-  return `${prefix}_${time}${rand}`;
+  let digits: number[];
+  if (now === lastTime && lastRand.length === 16) {
+    digits = lastRand.slice();
+    let i = 15;
+    while (i >= 0 && digits[i] === 31) digits[i--] = 0; // carry; 80 bits never run out within a millisecond
+    if (i >= 0) digits[i] = (digits[i] as number) + 1;
+  } else {
+    // The top bit stays clear so that increments have room before they carry into the time.
+    digits = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b, i) => (i === 0 ? b % 16 : b % 32));
+  }
+  lastTime = now;
+  lastRand = digits;
+  return `${prefix}_${time}${digits.map((d) => BASE32[d]).join('')}`;
 }
 
 /** `bytes` random bytes as base64url without padding. */
