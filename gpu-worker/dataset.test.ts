@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketOf, buildUserDataset, type FeedbackItem, replayExamples } from './dataset.js';
+import { bucketOf, buildUserDataset, type FeedbackItem, replayExamples, splitKey } from './dataset.js';
 
 const encoder = { encode: (t: string) => Array.from(t, (ch) => ch.charCodeAt(0) % 4096) };
 const item = (id: string, over: Partial<FeedbackItem> = {}): FeedbackItem => ({
@@ -24,15 +24,30 @@ describe('buildUserDataset', () => {
     expect(all.every((e) => e.prompt.length === 1)).toBe(true);
   });
 
-  it('splits deterministically by id, and an item keeps its side as feedback grows', () => {
-    const items = Array.from({ length: 200 }, (_, i) => item(`fb_${i}`));
+  it('splits deterministically by content, and an item keeps its side as feedback grows', () => {
+    const items = Array.from({ length: 200 }, (_, i) => item(`fb_${i}`, { text: `passage ${i}` }));
     const d1 = buildUserDataset(items.slice(0, 100), encoder);
     const d2 = buildUserDataset(items, encoder);
     expect(d1.heldout.length).toBeGreaterThan(5);
     expect(d1.heldout.length).toBeLessThan(40);
-    const held = (ids: FeedbackItem[]) => ids.filter((f) => bucketOf(f.id) < 20).length;
+    const held = (ids: FeedbackItem[]) => ids.filter((f) => bucketOf(splitKey(f.prompt, f.text)) < 20).length;
     expect(d2.heldout.length).toBe(held(items));
     expect(buildUserDataset(items.slice(0, 100), encoder)).toEqual(d1);
+  });
+
+  it('puts copies of one passage on the same side, whatever their ids', () => {
+    const items = Array.from({ length: 60 }, (_, i) => item(`fb_${i}`, { text: `passage ${i % 20}` }));
+    const d = buildUserDataset(items, encoder);
+    const key = (e: { completion: number[] }) => e.completion.join(',');
+    const trained = new Set(d.train.map(key));
+    expect(d.heldout.length).toBeGreaterThan(0);
+    for (const e of d.heldout) expect(trained.has(key(e))).toBe(false);
+    // Renumbered ids (the same feedback stored again) give the same split.
+    const again = buildUserDataset(
+      items.map((f, i) => ({ ...f, id: `other_${i * 7}` })),
+      encoder,
+    );
+    expect(again.heldout).toEqual(d.heldout);
   });
 
   it('cuts long texts into chunks that carry the preceding tokens as their prompt', () => {

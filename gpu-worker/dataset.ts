@@ -3,8 +3,10 @@
 // - A like (+1) of a generation or of the user's own text: prompt → text, weight 1.
 // - An edit (edited_text, with either rating): the user's own correction, prompt → edited text, weight 2.
 // - A dislike without an edit: counted, kept out of supervised training (it feeds preference training later).
-// Each item lands in training or held-out by a hash of its id, so an item never changes sides as feedback grows
-// and the held-out loss of successive versions is measured on the same items.
+// Each item lands in training or held-out by a hash of its content (prompt and target text), so an item never
+// changes sides as feedback grows, the held-out loss of successive versions is measured on the same items, and
+// the same passage sent twice (liked again, re-sent by a retrying app) never sits on both sides: a held-out
+// copy of a training item would make any adapter look good.
 import { isUsableFeedback } from '../core/db/feedback.js';
 import type { TrainingExample } from '../core/training/trainer-contract.js';
 
@@ -55,9 +57,14 @@ function bucketHash(id: string): number {
   return h >>> 0;
 }
 
-/** An item's bucket, 0..99: below `heldoutPercent` it is held out. */
-export function bucketOf(id: string): number {
-  return bucketHash(id) % 100;
+/** A key's bucket, 0..99: below `heldoutPercent` it is held out. */
+export function bucketOf(key: string): number {
+  return bucketHash(key) % 100;
+}
+
+/** What decides a feedback item's side: its prompt and the text it trains on, not its (random) id. */
+export function splitKey(prompt: string | null, target: string): string {
+  return `${prompt ?? ''}\u0000${target}`;
 }
 
 function chunk(prompt: number[], completion: number[], weight: number, o: DatasetOptions): TrainingExample[] {
@@ -99,7 +106,7 @@ export function buildUserDataset(
     if (completion.length === 0) continue;
     const examples = chunk(f.prompt ? encoder.encode(f.prompt) : [], completion, weight, o);
     // With very little data everything trains; the trainer then early-stops on the training set itself.
-    const held = usable.length >= 5 && bucketOf(f.id) < o.heldoutPercent;
+    const held = usable.length >= 5 && bucketOf(splitKey(f.prompt, target)) < o.heldoutPercent;
     (held ? heldout : train).push(...examples);
     (held ? split.heldout : split.train).push(f.id);
   }

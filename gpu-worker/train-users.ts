@@ -35,7 +35,8 @@ export async function trainUsers(
       skipped.push({ app: appId, user: userId, reason: 'no usable feedback (likes or edits)' });
       continue;
     }
-    const replay = replayExamples(model.replay, `${appId}/${userId}`, recipe.replay.examples);
+    // Keyed by the user id alone: the same user gets the same general windows in every app and every run.
+    const replay = replayExamples(model.replay, userId, recipe.replay.examples);
     dataset.train.push(...replay);
     owners.push({
       owner: { appId, userId },
