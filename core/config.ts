@@ -142,6 +142,11 @@ export const envSchema = z
       .regex(/^(auto|\d{1,2})$/, 'auto or a number of threads (0: decode on the HTTP thread)')
       .default('auto')
       .describe('worker threads that decode (Node); auto = one per core, 0 = in the HTTP thread'),
+    MEMORY_TOKENS: int(8, 1024)
+      .default(96)
+      .describe(
+        "tokens of the user's own passages placed before the prompt with memory on (at most 3/8 of the model's context)",
+      ),
     ADAPTER_LOAD_TIMEOUT_MS: int(10, 600_000)
       .default(2_000)
       .describe(
@@ -243,6 +248,8 @@ export interface Config {
   };
   /** `threads`: 'auto' (one per core, the Node runtime decides) or a number; 0 decodes on the HTTP thread. */
   engine: { threads: 'auto' | number; adapterCacheBytes: number; adapterLoadTimeoutMs: number };
+  /** `tokens`: the budget of memory in the model's context (capped by the model: see functions/memory). */
+  memory: { tokens: number };
   webhooks: WebhookConfig;
 }
 
@@ -347,6 +354,7 @@ export function loadConfig(
       adapterCacheBytes: e.ADAPTER_CACHE_MB * 1024 * 1024,
       adapterLoadTimeoutMs: e.ADAPTER_LOAD_TIMEOUT_MS,
     },
+    memory: { tokens: e.MEMORY_TOKENS },
     webhooks: {
       deliver: e.WEBHOOKS_DELIVER,
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,

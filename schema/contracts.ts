@@ -47,6 +47,19 @@ export type StyleWeight = z.infer<typeof styleWeight>;
 
 export const finishReason = z.enum(['stop', 'length', 'eos']);
 
+/** Whether the user's own passages (liked and edited texts) fill part of the context: see docs/api.md, Memory. */
+export const memoryChoice = z.enum(['auto', 'none']).meta({
+  id: 'MemoryChoice',
+  description: "auto: the user's most relevant passages before the prompt; none: off",
+});
+export type MemoryChoice = z.infer<typeof memoryChoice>;
+
+/** The memory a response used: which feedback items (ids) and how many tokens they took. */
+export const memoryUsed = z
+  .object({ items: z.array(z.string()), tokens: z.int().min(0) })
+  .meta({ id: 'MemoryUsed' });
+export type MemoryUsed = z.infer<typeof memoryUsed>;
+
 // ── /v1/generate ────────────────────────────────────────────────────────────────────────────────────
 
 /** `user` is required with an app key; with a user token it defaults to the token's user (and must match). */
@@ -66,6 +79,8 @@ export const generateRequest = z
     /** Left out: the app's default (settings `defaults.adapter`, `auto` unless changed). */
     adapter: adapterChoice.optional(),
     styles: z.array(styleWeight).max(4).default([]),
+    /** Left out: the app's default (settings `defaults.memory`, `none` unless changed). */
+    memory: memoryChoice.optional(),
     stream: z.boolean().default(false),
   })
   .meta({ id: 'GenerateRequest' });
@@ -86,6 +101,8 @@ export const generateResponse = z
     adapter: adapterUsed,
     styles: stylesUsed.optional(),
     adapter_fallback: adapterFallback.optional(),
+    /** With memory on: the passages placed before the prompt (their tokens are not in usage.prompt_tokens). */
+    memory: memoryUsed.optional(),
     usage: z.object({ prompt_tokens: z.int().min(0), completion_tokens: z.int().min(0) }),
     timings_ms: z.record(z.string(), z.number()),
     /** The seed used (the request's, or a random one): the same seed and options give the same text. */
@@ -115,6 +132,8 @@ export const scoreRequest = z
     /** Left out: the app's default (settings `defaults.adapter`). */
     adapter: adapterChoice.optional(),
     styles: z.array(styleWeight).max(4).default([]),
+    /** Left out: the app's default (settings `defaults.memory`); with `auto` the passages come before `context`. */
+    memory: memoryChoice.optional(),
   })
   .meta({ id: 'ScoreRequest' });
 export type ScoreRequest = z.infer<typeof scoreRequest>;
@@ -124,6 +143,7 @@ export const scoreResponse = z
     adapter: adapterUsed,
     styles: stylesUsed.optional(),
     adapter_fallback: adapterFallback.optional(),
+    memory: memoryUsed.optional(),
     results: z.array(
       z.object({
         tokens: z.int().min(0),
@@ -403,6 +423,8 @@ export const appSettings = z
     defaults: z.strictObject({
       /** The adapter a request that names none uses: the user's own (`auto`) or the base model (`none`). */
       adapter: z.enum(['auto', 'none']),
+      /** Whether a request that says nothing of memory uses the user's passages (`auto`) or not (`none`). */
+      memory: memoryChoice,
     }),
   })
   .meta({ id: 'AppSettings' });
@@ -438,7 +460,10 @@ export const appSettingsPatch = z
       .partial()
       .nullable(),
     defaults: z
-      .strictObject({ adapter: appSettings.shape.defaults.shape.adapter.nullable() })
+      .strictObject({
+        adapter: appSettings.shape.defaults.shape.adapter.nullable(),
+        memory: appSettings.shape.defaults.shape.memory.nullable(),
+      })
       .partial()
       .nullable(),
   })

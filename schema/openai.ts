@@ -1,11 +1,11 @@
 // The OpenAI-compatible routes (/v1/completions, /v1/chat/completions, /v1/models) as zod schemas, in OpenAI's
 // wire shapes. Requests are strict: a field Tailor does not know is refused before validation (400 naming it,
 // functions/routes/openai.ts), and the neutral values of fields it cannot honour are the only ones accepted
-// here. Tailor's own controls ride along as extension fields (`adapter`, `styles`, `top_k`); each answer's choice
+// here. Tailor's own controls ride along as extension fields (`adapter`, `styles`, `top_k`, `memory`); each answer's choice
 // carries its own `generation_id`.
 
 import { z } from 'zod';
-import { adapterChoice, styleWeight, userId } from './contracts.js';
+import { adapterChoice, memoryChoice, styleWeight, userId } from './contracts.js';
 
 /** The most choices (`n`) a request may ask for: each is its own generation. */
 export const MAX_CHOICES = 4;
@@ -57,6 +57,8 @@ const common = {
   styles: z.array(styleWeight).max(4).optional(),
   /** Tailor: top-k sampling (0 turns it off; default 50). */
   top_k: z.int().min(0).max(4096).nullish(),
+  /** Tailor: the user's own passages before the prompt (default: the app's, `none` unless changed). */
+  memory: memoryChoice.optional(),
 };
 
 export const completionRequest = z

@@ -28,7 +28,7 @@ export function platformDefaults(config: Pick<Config, 'training' | 'limits'>): A
     },
     retention: { generations_days: 0, feedback_days: 0 },
     cors: { allowed_origins: [] },
-    defaults: { adapter: 'auto' },
+    defaults: { adapter: 'auto', memory: 'none' },
   };
 }
 

@@ -194,6 +194,20 @@ describe('scoring', () => {
     expect(got?.tokenNlls.length).toBe(txtIds.length);
   });
 
+  it('memory comes before the context: scoring after it equals scoring after memory + context as one context', async () => {
+    const memory = 'The storm had lasted three days.\n\n';
+    const [got] = await engine.score([texts[1] as string], { context, memory });
+    const [joined] = await engine.score([texts[1] as string], { context: memory + context });
+    const { tokenizer } = engine.model;
+    // The same tokens when memory's last token does not merge with the context's first (here: a blank line).
+    expect(tokenizer.encode(memory + context)).toEqual([
+      ...tokenizer.encode(memory),
+      ...tokenizer.encode(context),
+    ]);
+    expect(got?.memoryTokens).toBe(tokenizer.encode(memory).length);
+    expect(got?.nll).toBeCloseTo(joined?.nll as number, 4);
+  });
+
   it('batched scoring equals scoring one by one', async () => {
     const batched = await engine.score(texts, { context });
     for (let i = 0; i < texts.length; i++) {

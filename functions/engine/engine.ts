@@ -52,6 +52,7 @@ export interface EngineGenerateOptions extends GenerateOptions {
 
 export interface EngineScoreOptions {
   context?: string;
+  memory?: string;
   adapters?: readonly AdapterRef[];
 }
 
@@ -145,7 +146,7 @@ export class Engine implements InferenceEngine {
   async score(texts: readonly string[], opts: EngineScoreOptions = {}): Promise<ScoreResult[]> {
     this.counts.scoreRequests++;
     const lora = await this.resolveLora(opts.adapters);
-    const results = await scoreTexts(this.model, texts, { context: opts.context, lora });
+    const results = await scoreTexts(this.model, texts, { context: opts.context, memory: opts.memory, lora });
     this.counts.scoredTexts += results.length;
     this.counts.scoredTokens += results.reduce((s, r) => s + r.tokens, 0);
     return results;

@@ -118,4 +118,31 @@ describe('generation on a token script', () => {
     }
     expect(prefills[1]?.length).toBe(ctx / 2);
   });
+
+  it('keeps memory whole after BOS through prompt truncation and every slide', async () => {
+    const a = byteToken.get(97) as number;
+    const memory = 'Marla kept the lighthouse.\n\n';
+    const mem = tokenizer.encode(memory);
+    const ctx = config.max_position_embeddings;
+    const { engine, decoder } = engineFor(new Array(300).fill(a));
+    const gen = engine.generate('word '.repeat(400), { temperature: 0, maxTokens: 300, memory });
+    const result = await gen.result;
+    expect(result).toMatchObject({ finishReason: 'length', completionTokens: 300, memoryTokens: mem.length });
+    expect(result.promptTruncated).toBe(true);
+    const prefills = decoder.fed.filter((ids) => ids.length > 1);
+    expect(prefills.length).toBeGreaterThan(2);
+    for (const ids of prefills) {
+      expect(ids.slice(0, 1 + mem.length)).toEqual([tokenizer.bosId, ...mem]);
+      expect(ids.length).toBeLessThanOrEqual(ctx);
+    }
+    // The first prefill leaves room to generate; each slide keeps half of what memory leaves of the window.
+    expect(prefills[0]?.length).toBe(ctx - ctx / 2);
+    expect(prefills[1]?.length).toBe(1 + mem.length + Math.floor((ctx - 1 - mem.length) / 2));
+  });
+
+  it('refuses memory longer than half the context', async () => {
+    const { engine } = engineFor([tokenizer.eosId]);
+    const gen = engine.generate('x', { memory: 'a '.repeat(config.max_position_embeddings) });
+    await expect(gen.result).rejects.toThrow(/memory has \d+ tokens/);
+  });
 });

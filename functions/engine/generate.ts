@@ -3,10 +3,12 @@
 // across tokens are held until it completes) and never a possible start of a stop string.
 //
 // Context policy (the model sees at most `contextLength` positions, BOS included):
-// - the prompt is [BOS] + its tokens, cut from the left (BOS kept) to contextLength − min(maxTokens,
-//   contextLength / 2) positions, so there is room to generate; `promptTruncated` says when that happened;
-// - when the window fills during generation, it slides: [BOS] + the last contextLength / 2 − 1 tokens are
-//   prefilled again and decoding goes on, so maxTokens may exceed the context length.
+// - the head is [BOS] + the memory's tokens (the user's own passages, when asked): it is never cut and
+//   survives every slide; memory may take at most contextLength / 2 − 1 positions;
+// - the prompt follows the head, cut from the left to contextLength − min(maxTokens, contextLength / 2)
+//   positions in all, so there is room to generate; `promptTruncated` says when that happened;
+// - when the window fills during generation, it slides: the head + the last half of what remains after it
+//   are prefilled again and decoding goes on, so maxTokens may exceed the context length.
 
 import { Utf8StreamDecoder } from '../../core/model/tokenizer.js';
 import { mulberry32, randomSeed } from '../../core/util/rng.js';
@@ -39,6 +41,8 @@ export interface GenerateOptions {
    * 20; 0 = the chosen token's only). Absent: nothing is computed.
    */
   logprobs?: number;
+  /** Text the model sees before the prompt, kept whole through truncation and slides (see above). */
+  memory?: string;
 }
 
 export interface GenerateResult {
@@ -47,6 +51,8 @@ export interface GenerateResult {
   /** Prompt tokens the model saw, after any truncation (BOS not counted). */
   promptTokens: number;
   promptTruncated: boolean;
+  /** Tokens of `memory` before the prompt (0 without). */
+  memoryTokens: number;
   /** Tokens generated (an end-of-sequence token is not counted). */
   completionTokens: number;
   seed: number;
@@ -151,6 +157,7 @@ export interface ResolvedGenerateOptions {
   stop: readonly string[];
   signal: AbortSignal | undefined;
   logprobs: number | undefined;
+  memory: string;
 }
 
 /** Defaults applied and ranges checked (RangeError names the bad option). */
@@ -164,7 +171,9 @@ export function resolveGenerateOptions(o: GenerateOptions = {}): ResolvedGenerat
     stop: o.stop ?? [],
     signal: o.signal,
     logprobs: o.logprobs,
+    memory: o.memory ?? '',
   };
+  if (typeof r.memory !== 'string') throw new RangeError('memory must be a string');
   if (!Number.isSafeInteger(r.maxTokens) || r.maxTokens < 1)
     throw new RangeError('maxTokens must be an integer ≥ 1');
   if (!(Number.isFinite(r.temperature) && r.temperature >= 0))
@@ -193,10 +202,14 @@ export async function runGeneration(
   const vocab = decoder.shape.vocabSize;
   const bos = tokenizer.bosId;
   const promptIds = tokenizer.encode(prompt);
-  const maxPrompt = ctx - Math.min(o.maxTokens, Math.floor(ctx / 2));
-  const promptTruncated = promptIds.length + 1 > maxPrompt;
-  let seq = [bos, ...(promptTruncated ? promptIds.slice(promptIds.length - (maxPrompt - 1)) : promptIds)];
-  const promptTokens = seq.length - 1;
+  const head = [bos, ...(o.memory ? tokenizer.encode(o.memory) : [])];
+  if (head.length > Math.floor(ctx / 2))
+    throw new RangeError(`memory has ${head.length - 1} tokens; at most ${Math.floor(ctx / 2) - 1} fit`);
+  const maxPrompt = ctx - Math.min(o.maxTokens, Math.floor(ctx / 2)) - head.length;
+  const promptTruncated = promptIds.length > maxPrompt;
+  let seq = [...head, ...(promptTruncated ? promptIds.slice(promptIds.length - maxPrompt) : promptIds)];
+  const promptTokens = seq.length - head.length;
+  const slideKeep = Math.floor((ctx - head.length) / 2);
 
   // Samplers hold scratch buffers; concurrent generations each take their own from a small pool.
   const pool = samplers.get(pkg) ?? [];
@@ -259,7 +272,7 @@ export async function runGeneration(
         break;
       }
       if (seq.length >= ctx) {
-        seq = [bos, ...seq.slice(seq.length - (Math.floor(ctx / 2) - 1))];
+        seq = [...head, ...seq.slice(seq.length - slideKeep)];
         ({ logits, past } = await prefill());
       } else {
         const res = await decoder.run({ ids: [[tok]], past, lora });
@@ -276,6 +289,7 @@ export async function runGeneration(
       finishReason,
       promptTokens,
       promptTruncated,
+      memoryTokens: head.length - 1,
       completionTokens: completion,
       seed: o.seed,
       ...(scorer ? { logprobs: scored.slice(0, listed) } : {}),

@@ -1,4 +1,4 @@
-// Log-likelihood of texts: each row is [BOS] + context tokens + text tokens, and the negative
+// Log-likelihood of texts: each row is [BOS] + memory tokens + context tokens + text tokens, and the negative
 // log-likelihood is summed over the text tokens only. Rows are right-padded and masked so several texts
 // share one decoder run; batches are cut so B × T stays under `maxBatchTokens` (logits are B × T × vocab).
 
@@ -17,10 +17,14 @@ export interface ScoreResult {
   tokenNlls: number[];
   /** Context tokens dropped from the left to fit the model's context. */
   contextTruncated: boolean;
+  /** Memory tokens the text was scored after (memory is cut from the left only when text and memory overflow). */
+  memoryTokens: number;
 }
 
 export interface ScoreOptions {
   context?: string;
+  /** Text before the context (the user's own passages): kept before any context is. */
+  memory?: string;
   lora?: LoraInputs;
   /** Default 2048. */
   maxBatchTokens?: number;
@@ -34,16 +38,24 @@ export async function scoreTexts(
   const { tokenizer, decoder, contextLength: ctx } = pkg;
   const vocab = decoder.shape.vocabSize;
   const context = opts.context ? tokenizer.encode(opts.context) : [];
+  const memory = opts.memory ? tokenizer.encode(opts.memory) : [];
   const rows = texts.map((text, i) => {
     const ids = tokenizer.encode(text);
     if (ids.length + 1 > ctx)
       throw new RangeError(`text ${i} has ${ids.length} tokens; at most ${ctx - 1} fit the model's context`);
-    const keep = Math.min(context.length, ctx - 1 - ids.length);
+    const mem = Math.min(memory.length, ctx - 1 - ids.length);
+    const keep = Math.min(context.length, ctx - 1 - mem - ids.length);
     return {
       index: i,
-      ids: [tokenizer.bosId, ...context.slice(context.length - keep), ...ids],
-      first: 1 + keep, // position of the first text token
+      ids: [
+        tokenizer.bosId,
+        ...memory.slice(memory.length - mem),
+        ...context.slice(context.length - keep),
+        ...ids,
+      ],
+      first: 1 + mem + keep, // position of the first text token
       contextTruncated: keep < context.length,
+      memoryTokens: mem,
     };
   });
   const results: ScoreResult[] = rows.map((r) => ({
@@ -52,6 +64,7 @@ export async function scoreTexts(
     meanNll: 0,
     tokenNlls: [],
     contextTruncated: r.contextTruncated,
+    memoryTokens: r.memoryTokens,
   }));
 
   // Longest first, so rows of similar length share a batch and padding stays small.

@@ -11,6 +11,7 @@ import {
   type GenerateResponse,
   generateRequest,
   generateResponse,
+  type MemoryChoice,
   type StyleWeight,
 } from '../../schema/contracts.js';
 import type { App } from '../../schema/tables.js';
@@ -23,6 +24,7 @@ import { invalid } from '../http/errors.js';
 import { newGenerationId } from '../http/generation-id.js';
 import { APP_ERRORS, appSecurity, body, errors, routes } from '../http/openapi.js';
 import { actingUser, callerApp, type HonoEnv, type Services, takeRateLimits } from '../http/services.js';
+import { memoryBudget, type Recalled, recall } from '../memory/recall.js';
 
 /** A generation's answer: JSON, or Server-Sent Events with `stream: true` (this route's and the admin one's). */
 export const GENERATION_ANSWER = {
@@ -154,6 +156,25 @@ export async function adaptersOrFallback(
   }
 }
 
+/**
+ * The user's memory for a request, or undefined when memory is off (the request's choice, else the app's
+ * default). `room`: the most tokens the request leaves for it (the budget is the smaller of that and the
+ * configured one).
+ */
+export async function memoryFor(
+  s: Services,
+  app: App,
+  user: string,
+  choice: MemoryChoice | undefined,
+  query: string,
+  room = Number.POSITIVE_INFINITY,
+): Promise<Recalled | undefined> {
+  const memory = choice ?? (await s.settings.of(app.id)).defaults.memory;
+  if (memory === 'none') return undefined;
+  const budget = Math.min(room, memoryBudget(s.config.memory.tokens, s.engine.model.contextLength));
+  return recall(s.db, s.engine.model.tokenizer, { appId: app.id, userId: user, query, budget });
+}
+
 /** A generation under way: its id, its text pieces, and `finish`, which stores it and gives the JSON answer. */
 export interface StartedGeneration {
   id: string;
@@ -189,7 +210,10 @@ export async function startGeneration(
     });
   }
   // Seen only once the adapters resolve: a refused request (an unknown version or style) writes nothing.
-  const { resolved, refs, fallback } = await adaptersOrFallback(s, app, req.user, req.adapter, req.styles);
+  const [{ resolved, refs, fallback }, memory] = await Promise.all([
+    adaptersOrFallback(s, app, req.user, req.adapter, req.styles),
+    memoryFor(s, app, req.user, req.memory, req.prompt),
+  ]);
   await s.seen(app.id, req.user);
   const id = await newGenerationId(app.signingSecret, req.user, s.now());
   const gen = s.engine.generate(req.prompt, {
@@ -204,7 +228,9 @@ export async function startGeneration(
     stream: req.stream,
     signal: opts.signal ? AbortSignal.any([c.req.raw.signal, opts.signal]) : c.req.raw.signal,
     ...(opts.logprobs !== undefined ? { logprobs: opts.logprobs } : {}),
+    ...(memory?.text ? { memory: memory.text } : {}),
   });
+  const memoryUsed = memory ? { items: memory.items, tokens: memory.tokens } : undefined;
 
   const finish = async (): Promise<GenerateResponse> => {
     const r = await gen.result;
@@ -227,6 +253,7 @@ export async function startGeneration(
         top_k: req.top_k,
         seed: r.seed,
         stop: req.stop ?? [],
+        ...(memoryUsed ? { memory: memoryUsed } : {}),
       },
       finishReason: r.finishReason,
       promptTokens: r.promptTokens,
@@ -241,6 +268,7 @@ export async function startGeneration(
       adapter: resolved.user,
       ...(resolved.styles.length ? { styles: resolved.styles } : {}),
       ...(fallback ? { adapter_fallback: { reason: fallback.reason } } : {}),
+      ...(memoryUsed ? { memory: memoryUsed } : {}),
       usage: { prompt_tokens: r.promptTokens, completion_tokens: r.completionTokens },
       timings_ms: timings,
       seed: r.seed,

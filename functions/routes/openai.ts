@@ -215,7 +215,7 @@ const FIELDS_NOTE =
   'log-probabilities (under the model’s distribution: temperature, top-k and top-p do not apply) are ' +
   'supported. Neutral values of fields Tailor cannot honour are accepted (penalties 0, `logit_bias: {}`); ' +
   'other values, values over the limits, and unknown fields are refused with a 400 naming the field (`param`). ' +
-  'Extension fields: `adapter` and `styles` (as on /v1/generate), `top_k`. `model` is the base model id, or ' +
+  'Extension fields: `adapter`, `styles` and `memory` (as on /v1/generate), `top_k`. `model` is the base model id, or ' +
   "`base:style` to apply an app style at weight 1. Errors are in OpenAI's shape `{ error: { message, type, " +
   'param, code } }`. Each choice has its `generation_id`, for POST /v1/feedback; the `id` is choice 0’s.';
 
@@ -387,6 +387,7 @@ async function run(
     ...(req.seed != null ? { seed: req.seed } : {}),
     ...(stop?.length ? { stop } : {}),
     ...(req.adapter !== undefined ? { adapter: req.adapter } : {}),
+    ...(req.memory !== undefined ? { memory: req.memory } : {}),
     styles,
     stream: req.stream ?? false,
   });

@@ -12,7 +12,7 @@ import { adapterRoute } from '../engine/inference.js';
 import { invalid } from '../http/errors.js';
 import { APP_ERRORS, appSecurity, body, errors, json, routes } from '../http/openapi.js';
 import { actingUser, callerApp, type Services, takeRateLimits } from '../http/services.js';
-import { adaptersOrFallback } from './generate.js';
+import { adaptersOrFallback, memoryFor } from './generate.js';
 
 export const scoreRoute = createRoute({
   method: 'post',
@@ -42,11 +42,19 @@ export function scoreRoutes(s: Services) {
 
 /** Scores texts for a user once the caller is known (an app, or an operator). */
 export async function score(s: Services, app: App, user: string, req: ScoreRequest): Promise<ScoreResponse> {
-  const { resolved, refs, fallback } = await adaptersOrFallback(s, app, user, req.adapter, req.styles);
+  // Memory takes what the longest text leaves of the context; its words come from the context, else
+  // (no context) the user's latest passages are recalled.
+  const { tokenizer, contextLength } = s.engine.model;
+  const longest = Math.max(...req.texts.map((t) => tokenizer.encode(t).length));
+  const [{ resolved, refs, fallback }, memory] = await Promise.all([
+    adaptersOrFallback(s, app, user, req.adapter, req.styles),
+    memoryFor(s, app, user, req.memory, req.context ?? '', contextLength - 1 - longest),
+  ]);
   let results: Awaited<ReturnType<typeof s.engine.score>>;
   try {
     results = await s.engine.score(req.texts, {
       ...(req.context ? { context: req.context } : {}),
+      ...(memory?.text ? { memory: memory.text } : {}),
       adapters: refs,
       route: adapterRoute(refs),
     });
@@ -59,6 +67,7 @@ export async function score(s: Services, app: App, user: string, req: ScoreReque
     adapter: resolved.user,
     ...(resolved.styles.length ? { styles: resolved.styles } : {}),
     ...(fallback ? { adapter_fallback: { reason: fallback.reason } } : {}),
+    ...(memory ? { memory: { items: memory.items, tokens: memory.tokens } } : {}),
     results: results.map((r) => ({ tokens: r.tokens, nll: r.nll, mean_nll: r.meanNll })),
   };
   return out;

@@ -94,7 +94,8 @@ export const userTrainingRoute = createRoute({
   summary: 'Opt a user out of training, or back in',
   description:
     '`enabled: false`: their feedback is kept, no adapter is trained for them (not even in runs an operator ' +
-    'starts), and their active version is retired, so they are served the base model. `enabled: true` undoes it; ' +
+    'starts), their feedback is not recalled as memory, and their active version is retired, so they are ' +
+    'served the base model. `enabled: true` undoes it; ' +
     'the next cycle trains them again.',
   security: appSecurity,
   request: { params: userParams, body: body(userTrainingRequest) },

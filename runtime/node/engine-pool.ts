@@ -42,7 +42,7 @@ export interface WireAdapter {
 
 type WireGenerateOptions = Pick<
   EngineGenerateOptions,
-  'maxTokens' | 'temperature' | 'topP' | 'topK' | 'seed' | 'stop' | 'logprobs'
+  'maxTokens' | 'temperature' | 'topP' | 'topK' | 'seed' | 'stop' | 'logprobs' | 'memory'
 >;
 
 export type PoolRequest =
@@ -55,7 +55,7 @@ export type PoolRequest =
       /** Pieces wanted as they come (a stream); otherwise only the result is sent back. */
       stream: boolean;
     }
-  | { t: 'score'; id: number; texts: string[]; context?: string; adapters: WireAdapter[] }
+  | { t: 'score'; id: number; texts: string[]; context?: string; memory?: string; adapters: WireAdapter[] }
   | { t: 'prepare'; id: number; adapters: WireAdapter[] }
   | { t: 'cancel'; id: number }
   | { t: 'forget'; prefix: string };
@@ -277,6 +277,7 @@ export class EnginePool implements InferenceEngine {
       id,
       texts: [...texts],
       ...(opts.context !== undefined ? { context: opts.context } : {}),
+      ...(opts.memory !== undefined ? { memory: opts.memory } : {}),
       adapters: wire(opts.adapters),
     })).result;
   }

@@ -72,6 +72,7 @@ async function handle(m: PoolRequest): Promise<void> {
     } else if (m.t === 'score') {
       const results = await engine.score(m.texts, {
         ...(m.context !== undefined ? { context: m.context } : {}),
+        ...(m.memory !== undefined ? { memory: m.memory } : {}),
         adapters: refs(m.adapters),
       });
       send({ t: 'done', id: m.id, result: results });
