@@ -5,7 +5,7 @@
 // insert waits for the winner's commit, so the read finds it: one row, whoever asked first.
 
 import { and, asc, count, desc, eq, gt, isNotNull, or, sql } from 'drizzle-orm';
-import { type Feedback, feedback, type NewFeedback } from '../../schema/tables.js';
+import { endUsers, type Feedback, feedback, type NewFeedback } from '../../schema/tables.js';
 import { type Db, underlyingDb } from './database.js';
 import { newId } from './ids.js';
 import { afterCursor, type Page, type PageRequest, pageLimit, toPage } from './pagination.js';
@@ -21,6 +21,12 @@ export const usableFeedback = or(eq(feedback.rating, 1), isNotNull(feedback.edit
 export function isUsableFeedback(f: { rating: number; editedText: string | null }): boolean {
   return f.rating === 1 || f.editedText !== null;
 }
+
+/**
+ * A feedback row whose user did not opt out of training: only such rows personalize anything (adapters are
+ * trained from them, memory recalls them).
+ */
+export const ownerNotOptedOut = sql`not exists (select 1 from ${endUsers} where ${endUsers.appId} = ${feedback.appId} and ${endUsers.userId} = ${feedback.userId} and ${endUsers.trainingOptOutAt} is not null)`;
 
 export interface FeedbackInsert {
   feedback: Feedback;

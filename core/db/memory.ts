@@ -3,9 +3,9 @@
 // row arrives); a search ranks one app user's rows by ts_rank against the request's words, newest first among
 // equals, so a request whose words match nothing still gets the user's latest passages.
 import { and, desc, eq, sql } from 'drizzle-orm';
-import { endUsers, feedback } from '../../schema/tables.js';
+import { feedback } from '../../schema/tables.js';
 import type { Db } from './database.js';
-import { usableFeedback } from './feedback.js';
+import { ownerNotOptedOut, usableFeedback } from './feedback.js';
 
 export interface MemoryItem {
   /** The feedback item's id. */
@@ -30,9 +30,6 @@ export function anyWordQuery(text: string, maxWords = 32): string {
   return [...words].join(' | ');
 }
 
-/** Users who opted out of training are not personalized from their feedback in any way. */
-const notOptedOut = sql`not exists (select 1 from ${endUsers} where ${endUsers.appId} = ${feedback.appId} and ${endUsers.userId} = ${feedback.userId} and ${endUsers.trainingOptOutAt} is not null)`;
-
 /** The user's memory items most relevant to `query` (best first), at most `limit`, copies of one text once. */
 export async function searchMemory(
   db: Db,
@@ -50,7 +47,7 @@ export async function searchMemory(
       rank,
     })
     .from(feedback)
-    .where(and(eq(feedback.appId, o.appId), eq(feedback.userId, o.userId), usableFeedback, notOptedOut))
+    .where(and(eq(feedback.appId, o.appId), eq(feedback.userId, o.userId), usableFeedback, ownerNotOptedOut))
     .orderBy(desc(rank), desc(feedback.createdAt), desc(feedback.id))
     .limit(o.limit * 2);
   const seen = new Set<string>();

@@ -5,9 +5,9 @@
 
 import { and, desc, eq, gt, inArray, notExists, notInArray, type SQL, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
-import { adapters, endUsers, feedback } from '../../schema/tables.js';
+import { adapters, feedback } from '../../schema/tables.js';
 import type { Db } from './database.js';
-import { usableFeedback } from './feedback.js';
+import { ownerNotOptedOut, usableFeedback } from './feedback.js';
 
 export interface DueUser {
   appId: string;
@@ -49,7 +49,7 @@ export async function findDueUsers(
         opts.excludeAppIds?.length ? notInArray(feedback.appId, opts.excludeAppIds) : undefined,
         opts.userIds === undefined ? undefined : inArray(feedback.userId, opts.userIds),
         usableFeedback,
-        notOptedOut,
+        ownerNotOptedOut, // users who opted out are never due, not even when named
         gt(feedback.createdAt, sql`coalesce(${active.dataUntil}, '-infinity'::timestamptz)`),
         notExists(
           db
@@ -75,9 +75,6 @@ export async function findDueUsers(
     .limit(opts.limit ?? 1000);
 }
 
-/** Users who opted out of training are never due, not even when named. */
-const notOptedOut = sql`not exists (select 1 from ${endUsers} where ${endUsers.appId} = ${feedback.appId} and ${endUsers.userId} = ${feedback.userId} and ${endUsers.trainingOptOutAt} is not null)`;
-
 /** The named users (of one app, or any) that have usable feedback at all: an operator's run skips the policy. */
 export async function usersWithUsableFeedback(
   db: Db,
@@ -91,7 +88,7 @@ export async function usersWithUsableFeedback(
         where.appId === undefined ? undefined : eq(feedback.appId, where.appId),
         inArray(feedback.userId, where.userIds),
         usableFeedback,
-        notOptedOut,
+        ownerNotOptedOut, // users who opted out are never due, not even when named
       ),
     )
     .orderBy(feedback.appId, feedback.userId);

@@ -77,7 +77,12 @@ export function packMemory(items: readonly MemoryItem[], tokenizer: Encoder, bud
     if (budget - tokens < 8) break; // no passage is that short: stop searching
   }
   if (taken.length === 0) return NOTHING_RECALLED;
-  return { text: layout(taken), items: chronological(taken).map((t) => t.item.id), tokens };
+  const ordered = chronological(taken);
+  return {
+    text: ordered.map((t) => t.text + SEPARATOR).join(''),
+    items: ordered.map((t) => t.item.id),
+    tokens,
+  };
 }
 
 /** The user's memory for a request whose words are `query`, within `budget` tokens. */

@@ -159,7 +159,7 @@ export async function adaptersOrFallback(
 /**
  * The user's memory for a request, or undefined when memory is off (the request's choice, else the app's
  * default). `room`: the most tokens the request leaves for it (the budget is the smaller of that and the
- * configured one).
+ * configured one), asked only when memory is on.
  */
 export async function memoryFor(
   s: Services,
@@ -167,11 +167,11 @@ export async function memoryFor(
   user: string,
   choice: MemoryChoice | undefined,
   query: string,
-  room = Number.POSITIVE_INFINITY,
+  room: () => number = () => Number.POSITIVE_INFINITY,
 ): Promise<Recalled | undefined> {
   const memory = choice ?? (await s.settings.of(app.id)).defaults.memory;
   if (memory === 'none') return undefined;
-  const budget = Math.min(room, memoryBudget(s.config.memory.tokens, s.engine.model.contextLength));
+  const budget = Math.min(room(), memoryBudget(s.config.memory.tokens, s.engine.model.contextLength));
   return recall(s.db, s.engine.model.tokenizer, { appId: app.id, userId: user, query, budget });
 }
 

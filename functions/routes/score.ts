@@ -45,10 +45,10 @@ export async function score(s: Services, app: App, user: string, req: ScoreReque
   // Memory takes what the longest text leaves of the context; its words come from the context, else
   // (no context) the user's latest passages are recalled.
   const { tokenizer, contextLength } = s.engine.model;
-  const longest = Math.max(...req.texts.map((t) => tokenizer.encode(t).length));
+  const room = () => contextLength - 1 - Math.max(...req.texts.map((t) => tokenizer.encode(t).length));
   const [{ resolved, refs, fallback }, memory] = await Promise.all([
     adaptersOrFallback(s, app, user, req.adapter, req.styles),
-    memoryFor(s, app, user, req.memory, req.context ?? '', contextLength - 1 - longest),
+    memoryFor(s, app, user, req.memory, req.context ?? '', room),
   ]);
   let results: Awaited<ReturnType<typeof s.engine.score>>;
   try {
