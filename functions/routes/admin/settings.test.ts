@@ -29,7 +29,7 @@ describe('GET and PATCH /admin/apps/{app}/settings', () => {
       rate_limits: { per_minute: 600, per_user_per_minute: 60 },
       retention: { generations_days: 0, feedback_days: 0 },
       cors: { allowed_origins: [] },
-      defaults: { adapter: 'auto' },
+      defaults: { adapter: 'auto', memory: 'none' },
     });
     expect(r.json.defaults).toEqual(r.json.settings);
   });

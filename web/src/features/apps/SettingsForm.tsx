@@ -130,6 +130,19 @@ function Form({ appId, s }: { appId: string; s: AppSettingsResponse }) {
               ]}
             />
           </div>
+          <div>
+            <Text size="sm" fw={500}>
+              Memory when a request says nothing of it
+            </Text>
+            <SegmentedControl
+              value={v.memory}
+              onChange={(x) => setV({ ...v, memory: x as 'auto' | 'none' })}
+              data={[
+                { value: 'none', label: 'Off' },
+                { value: 'auto', label: "The user's own passages" },
+              ]}
+            />
+          </div>
         </SimpleGrid>
         <Group>
           <Button type="submit" disabled={!changed} loading={save.isPending}>

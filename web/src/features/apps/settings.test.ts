@@ -7,16 +7,22 @@ const settings: AppSettings = {
   rate_limits: { per_minute: 600, per_user_per_minute: 60 },
   retention: { generations_days: 30, feedback_days: 0 },
   cors: { allowed_origins: [] },
-  defaults: { adapter: 'auto' },
+  defaults: { adapter: 'auto', memory: 'none' },
 };
 
 describe('settings patch', () => {
   it('sends only what changed, grouped by section', () => {
     const before = toValues(settings);
-    const after = { ...before, min_feedback: 8, allowed_origins: ['https://app.example.com'] };
+    const after = {
+      ...before,
+      min_feedback: 8,
+      allowed_origins: ['https://app.example.com'],
+      memory: 'auto' as const,
+    };
     expect(diffPatch(before, after)).toEqual({
       training: { min_feedback: 8 },
       cors: { allowed_origins: ['https://app.example.com'] },
+      defaults: { memory: 'auto' },
     });
   });
 
