@@ -404,6 +404,13 @@ export const appSettings = z
       /** The adapter a request that names none uses: the user's own (`auto`) or the base model (`none`). */
       adapter: z.enum(['auto', 'none']),
     }),
+    experiment: z.strictObject({
+      /**
+       * The share of requests (0-50 %) of users with an adapter that the base model answers instead, marked
+       * `holdout`, to measure the effect of personalization on feedback (GET /admin/apps/{app}/effect).
+       */
+      holdout_percent: z.int().min(0).max(50),
+    }),
   })
   .meta({ id: 'AppSettings' });
 export type AppSettings = z.infer<typeof appSettings>;
@@ -441,6 +448,10 @@ export const appSettingsPatch = z
       .strictObject({ adapter: appSettings.shape.defaults.shape.adapter.nullable() })
       .partial()
       .nullable(),
+    experiment: z
+      .strictObject({ holdout_percent: appSettings.shape.experiment.shape.holdout_percent.nullable() })
+      .partial()
+      .nullable(),
   })
   .partial()
   .meta({ id: 'AppSettingsPatch' });
@@ -454,6 +465,7 @@ export const appSettingsOverrides = z
     retention: appSettings.shape.retention.partial(),
     cors: appSettings.shape.cors.partial(),
     defaults: appSettings.shape.defaults.partial(),
+    experiment: appSettings.shape.experiment.partial(),
   })
   .partial();
 export type AppSettingsOverrides = z.infer<typeof appSettingsOverrides>;

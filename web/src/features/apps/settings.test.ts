@@ -8,15 +8,22 @@ const settings: AppSettings = {
   retention: { generations_days: 30, feedback_days: 0 },
   cors: { allowed_origins: [] },
   defaults: { adapter: 'auto' },
+  experiment: { holdout_percent: 0 },
 };
 
 describe('settings patch', () => {
   it('sends only what changed, grouped by section', () => {
     const before = toValues(settings);
-    const after = { ...before, min_feedback: 8, allowed_origins: ['https://app.example.com'] };
+    const after = {
+      ...before,
+      min_feedback: 8,
+      allowed_origins: ['https://app.example.com'],
+      holdout_percent: 10,
+    };
     expect(diffPatch(before, after)).toEqual({
       training: { min_feedback: 8 },
       cors: { allowed_origins: ['https://app.example.com'] },
+      experiment: { holdout_percent: 10 },
     });
   });
 

@@ -11,6 +11,7 @@ export interface SettingsValues {
   feedback_days: number;
   allowed_origins: string[];
   adapter: 'auto' | 'none';
+  holdout_percent: number;
 }
 
 export const toValues = (s: AppSettings): SettingsValues => ({
@@ -19,6 +20,7 @@ export const toValues = (s: AppSettings): SettingsValues => ({
   ...s.retention,
   allowed_origins: s.cors.allowed_origins,
   adapter: s.defaults.adapter,
+  holdout_percent: s.experiment.holdout_percent,
 });
 
 /** Only the fields that differ from what is in force: a patch that changes nothing else. */
@@ -39,5 +41,6 @@ export function diffPatch(before: SettingsValues, after: SettingsValues): AppSet
   set('retention', 'feedback_days');
   set('cors', 'allowed_origins');
   set('defaults', 'adapter');
+  set('experiment', 'holdout_percent');
   return patch as AppSettingsPatch;
 }
