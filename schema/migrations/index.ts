@@ -228,4 +228,14 @@ DELETE FROM "generations" WHERE "user_id" IN ('.', '..');`,
       `CREATE INDEX "webhook_endpoints_app_idx" ON "webhook_endpoints" USING btree ("app_id","created_at");`,
     ],
   },
+  {
+    tag: '0007_generation_arm',
+    hash: 'b0d3f9834d8db189dff40c1f11c44fbcf2f0e0ad68a1afa9ddbddec58d1a0534',
+    statements: [
+      `ALTER TABLE "generations" ADD COLUMN "arm" text;`,
+      `CREATE INDEX "feedback_app_generation_idx" ON "feedback" USING btree ("app_id","generation_id") WHERE "feedback"."generation_id" is not null;`,
+      `CREATE INDEX "generations_app_arm_created_idx" ON "generations" USING btree ("app_id","created_at") WHERE "generations"."arm" is not null;`,
+      `ALTER TABLE "generations" ADD CONSTRAINT "generations_arm_ck" CHECK ("generations"."arm" in ('personalized', 'holdout'));`,
+    ],
+  },
 ];
