@@ -104,9 +104,7 @@ export const generations = pgTable(
     index('generations_app_user_created_idx').on(t.appId, t.userId, t.createdAt),
     index('generations_app_created_idx').on(t.appId, t.createdAt),
     // The effect query reads only the experiment's rows of a period: a small partial index.
-    index('generations_app_arm_created_idx')
-      .on(t.appId, t.createdAt)
-      .where(sql`${t.arm} is not null`),
+    index('generations_app_arm_created_idx').on(t.appId, t.createdAt).where(sql`${t.arm} is not null`),
     check('generations_arm_ck', sql`${t.arm} in ('personalized', 'holdout')`),
   ],
 );
