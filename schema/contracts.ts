@@ -75,6 +75,9 @@ export type GenerateRequestInput = z.input<typeof generateRequest>;
 /** Styles applied with their active versions. */
 export const stylesUsed = z.array(z.object({ id: z.string(), version: z.string(), weight: z.number() }));
 
+/** A generation's arm in its app's holdout experiment (settings `experiment`). */
+export const experimentArm = z.enum(['personalized', 'holdout']);
+
 /** Present when the adapters could not be loaded and the base model answered instead. */
 export const adapterFallback = z.object({ reason: z.string() });
 
@@ -86,6 +89,11 @@ export const generateResponse = z
     adapter: adapterUsed,
     styles: stylesUsed.optional(),
     adapter_fallback: adapterFallback.optional(),
+    /**
+     * Present when the request is in the app's holdout experiment (settings `experiment`): `holdout` when the
+     * base model answered instead of the user's adapter, `personalized` when the adapter did.
+     */
+    experiment: z.object({ arm: experimentArm }).optional(),
     usage: z.object({ prompt_tokens: z.int().min(0), completion_tokens: z.int().min(0) }),
     timings_ms: z.record(z.string(), z.number()),
     /** The seed used (the request's, or a random one): the same seed and options give the same text. */
@@ -296,6 +304,8 @@ export const generationItem = z
     finish_reason: z.string(),
     usage: z.object({ prompt_tokens: z.int(), completion_tokens: z.int() }),
     timings_ms: z.record(z.string(), z.number()),
+    /** Its arm in the app's holdout experiment, or null when it was not in it. */
+    arm: experimentArm.nullable(),
     created_at: isoTime,
   })
   .meta({ id: 'Generation' });
