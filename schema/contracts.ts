@@ -643,6 +643,52 @@ export const overviewResponse = z
   })
   .meta({ id: 'Overview' });
 
+// ── the effect of personalization (admin) ──────────────────────────────────────────────────────────
+
+/** The period: ISO 8601 date-times (checked by the route: a bad or reversed period, or one over 366 days, is a 400). */
+export const effectQuery = z.object({
+  /** Default: 30 days before `to`. */
+  from: z.string().optional().meta({ description: 'ISO 8601 date-time; default 30 days before `to`' }),
+  /** Default: now. */
+  to: z.string().optional().meta({ description: 'ISO 8601 date-time (exclusive); default now' }),
+});
+const interval = z.tuple([z.number(), z.number()]);
+const armEffect = z.object({
+  /** The arm's generations made in the period. */
+  generations: z.int(),
+  /** Of them, those rated at least once (a generation rated several times counts by its latest rating). */
+  rated: z.int(),
+  /** Of the rated, those whose latest rating is a like. */
+  likes: z.int(),
+  /** likes / rated; null when nothing was rated. */
+  like_rate: z.number().nullable(),
+  /** Wilson score 95 % interval of the like-rate; null when nothing was rated. */
+  ci95: interval.nullable(),
+});
+const effectDay = z.object({
+  /** The UTC day, YYYY-MM-DD. */
+  day: z.string(),
+  rated: z.int(),
+  likes: z.int(),
+  like_rate: z.number().nullable(),
+});
+export const effectResponse = z
+  .object({
+    app_id: z.string(),
+    from: isoTime,
+    to: isoTime,
+    /** The app's `experiment.holdout_percent` in force now. */
+    holdout_percent: z.int(),
+    personalized: armEffect,
+    holdout: armEffect,
+    /** personalized − holdout like-rate, with Newcombe's hybrid score 95 % interval; null while an arm has no rating. */
+    difference: z.object({ like_rate: z.number(), ci95: interval }).nullable(),
+    /** Every UTC day of the period, per arm. */
+    series: z.object({ personalized: z.array(effectDay), holdout: z.array(effectDay) }),
+  })
+  .meta({ id: 'Effect' });
+export type EffectResponse = z.infer<typeof effectResponse>;
+
 /** Scores under any user's adapters, for the console's playground. `user` is required here. */
 export const adminScoreRequest = scoreRequest.extend({ user: userId });
 
