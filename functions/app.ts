@@ -10,6 +10,7 @@ import { routes } from './http/openapi.js';
 import { buildServices, type Services } from './http/services.js';
 import { adminAdapterRoutes } from './routes/admin/adapters.js';
 import { adminAppRoutes } from './routes/admin/apps.js';
+import { adminEffectRoutes } from './routes/admin/effect.js';
 import { adminKeyRoutes } from './routes/admin/keys.js';
 import { adminOverviewRoutes } from './routes/admin/overview.js';
 import { adminTrainingRoutes } from './routes/admin/training.js';
@@ -83,6 +84,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', adminTrainingRoutes(s));
   app.route('/', adminKeyRoutes(s));
   app.route('/', adminOverviewRoutes(s));
+  app.route('/', adminEffectRoutes(s));
   app.route('/', adminAdapterRoutes(s));
   app.route('/', systemRoutes(s));
   app.route('/', consoleRoutes(s));

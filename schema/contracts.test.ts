@@ -118,5 +118,9 @@ describe('HTTP API v1 contracts', () => {
     for (const bad of ['https://x/path', '*', 'javascript:alert(1)', 'http://a b'])
       expect(ok(appSettingsPatch, { cors: { allowed_origins: [bad] } }), bad).toBe(false);
     expect(ok(appSettingsPatch, { defaults: { adapter: 'latest' } })).toBe(false);
+    expect(ok(appSettingsPatch, { experiment: { holdout_percent: 50 } })).toBe(true);
+    expect(ok(appSettingsPatch, { experiment: { holdout_percent: null } })).toBe(true);
+    for (const bad of [51, -1, 2.5, '10'])
+      expect(ok(appSettingsPatch, { experiment: { holdout_percent: bad } }), String(bad)).toBe(false);
   });
 });

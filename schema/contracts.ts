@@ -90,6 +90,9 @@ export type GenerateRequestInput = z.input<typeof generateRequest>;
 /** Styles applied with their active versions. */
 export const stylesUsed = z.array(z.object({ id: z.string(), version: z.string(), weight: z.number() }));
 
+/** A generation's arm in its app's holdout experiment (settings `experiment`). */
+export const experimentArm = z.enum(['personalized', 'holdout']);
+
 /** Present when the adapters could not be loaded and the base model answered instead. */
 export const adapterFallback = z.object({ reason: z.string() });
 
@@ -103,6 +106,11 @@ export const generateResponse = z
     adapter_fallback: adapterFallback.optional(),
     /** With memory on: the passages placed before the prompt (their tokens are not in usage.prompt_tokens). */
     memory: memoryUsed.optional(),
+    /**
+     * Present when the request is in the app's holdout experiment (settings `experiment`): `holdout` when the
+     * base model answered instead of the user's adapter, `personalized` when the adapter did.
+     */
+    experiment: z.object({ arm: experimentArm }).optional(),
     usage: z.object({ prompt_tokens: z.int().min(0), completion_tokens: z.int().min(0) }),
     timings_ms: z.record(z.string(), z.number()),
     /** The seed used (the request's, or a random one): the same seed and options give the same text. */
@@ -316,6 +324,8 @@ export const generationItem = z
     finish_reason: z.string(),
     usage: z.object({ prompt_tokens: z.int(), completion_tokens: z.int() }),
     timings_ms: z.record(z.string(), z.number()),
+    /** Its arm in the app's holdout experiment, or null when it was not in it. */
+    arm: experimentArm.nullable(),
     created_at: isoTime,
   })
   .meta({ id: 'Generation' });
@@ -426,6 +436,13 @@ export const appSettings = z
       /** Whether a request that says nothing of memory uses the user's passages (`auto`) or not (`none`). */
       memory: memoryChoice,
     }),
+    experiment: z.strictObject({
+      /**
+       * The share of requests (0-50 %) of users with an adapter that the base model answers instead, marked
+       * `holdout`, to measure the effect of personalization on feedback (GET /admin/apps/{app}/effect).
+       */
+      holdout_percent: z.int().min(0).max(50),
+    }),
   })
   .meta({ id: 'AppSettings' });
 export type AppSettings = z.infer<typeof appSettings>;
@@ -466,6 +483,10 @@ export const appSettingsPatch = z
       })
       .partial()
       .nullable(),
+    experiment: z
+      .strictObject({ holdout_percent: appSettings.shape.experiment.shape.holdout_percent.nullable() })
+      .partial()
+      .nullable(),
   })
   .partial()
   .meta({ id: 'AppSettingsPatch' });
@@ -479,6 +500,7 @@ export const appSettingsOverrides = z
     retention: appSettings.shape.retention.partial(),
     cors: appSettings.shape.cors.partial(),
     defaults: appSettings.shape.defaults.partial(),
+    experiment: appSettings.shape.experiment.partial(),
   })
   .partial();
 export type AppSettingsOverrides = z.infer<typeof appSettingsOverrides>;
@@ -645,6 +667,52 @@ export const overviewResponse = z
     }),
   })
   .meta({ id: 'Overview' });
+
+// ── the effect of personalization (admin) ──────────────────────────────────────────────────────────
+
+/** The period: ISO 8601 date-times (checked by the route: a bad or reversed period, or one over 366 days, is a 400). */
+export const effectQuery = z.object({
+  /** Default: 30 days before `to`. */
+  from: z.string().optional().meta({ description: 'ISO 8601 date-time; default 30 days before `to`' }),
+  /** Default: now. */
+  to: z.string().optional().meta({ description: 'ISO 8601 date-time (exclusive); default now' }),
+});
+const interval = z.tuple([z.number(), z.number()]);
+const armEffect = z.object({
+  /** The arm's generations made in the period. */
+  generations: z.int(),
+  /** Of them, those rated at least once (a generation rated several times counts by its latest rating). */
+  rated: z.int(),
+  /** Of the rated, those whose latest rating is a like. */
+  likes: z.int(),
+  /** likes / rated; null when nothing was rated. */
+  like_rate: z.number().nullable(),
+  /** Wilson score 95 % interval of the like-rate; null when nothing was rated. */
+  ci95: interval.nullable(),
+});
+const effectDay = z.object({
+  /** The UTC day, YYYY-MM-DD. */
+  day: z.string(),
+  rated: z.int(),
+  likes: z.int(),
+  like_rate: z.number().nullable(),
+});
+export const effectResponse = z
+  .object({
+    app_id: z.string(),
+    from: isoTime,
+    to: isoTime,
+    /** The app's `experiment.holdout_percent` in force now. */
+    holdout_percent: z.int(),
+    personalized: armEffect,
+    holdout: armEffect,
+    /** personalized − holdout like-rate, with Newcombe's hybrid score 95 % interval; null while an arm has no rating. */
+    difference: z.object({ like_rate: z.number(), ci95: interval }).nullable(),
+    /** Every UTC day of the period, per arm. */
+    series: z.object({ personalized: z.array(effectDay), holdout: z.array(effectDay) }),
+  })
+  .meta({ id: 'Effect' });
+export type EffectResponse = z.infer<typeof effectResponse>;
 
 /** Scores under any user's adapters, for the console's playground. `user` is required here. */
 export const adminScoreRequest = scoreRequest.extend({ user: userId });

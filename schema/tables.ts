@@ -69,6 +69,9 @@ export const endUsers = pgTable(
 
 export type StyleWeight = { id: string; weight: number };
 
+export const generationArms = ['personalized', 'holdout'] as const;
+export type GenerationArm = (typeof generationArms)[number];
+
 export const generations = pgTable(
   'generations',
   {
@@ -90,11 +93,19 @@ export const generations = pgTable(
     timingsMs: jsonb('timings_ms').$type<Record<string, number>>().notNull().default({}),
     /** Why the base model answered instead of the adapters asked for (their load failed), or null. */
     fallbackReason: text('fallback_reason'),
+    /**
+     * The arm of the app's holdout experiment (settings `experiment`): `personalized` (the user's adapter) or
+     * `holdout` (the base model instead); null for a request not in it (no adapter, or one named explicitly).
+     */
+    arm: text('arm', { enum: generationArms }),
     createdAt: createdAt(),
   },
   (t) => [
     index('generations_app_user_created_idx').on(t.appId, t.userId, t.createdAt),
     index('generations_app_created_idx').on(t.appId, t.createdAt),
+    // The effect query reads only the experiment's rows of a period: a small partial index.
+    index('generations_app_arm_created_idx').on(t.appId, t.createdAt).where(sql`${t.arm} is not null`),
+    check('generations_arm_ck', sql`${t.arm} in ('personalized', 'holdout')`),
   ],
 );
 
@@ -118,6 +129,10 @@ export const feedback = pgTable(
   (t) => [
     index('feedback_app_user_created_idx').on(t.appId, t.userId, t.createdAt),
     index('feedback_app_created_idx').on(t.appId, t.createdAt),
+    // Ratings of a generation (the effect query joins them to the experiment's generations).
+    index('feedback_app_generation_idx')
+      .on(t.appId, t.generationId)
+      .where(sql`${t.generationId} is not null`),
     uniqueIndex('feedback_app_idempotency_uq')
       .on(t.appId, t.idempotencyKey)
       .where(sql`${t.idempotencyKey} is not null`),

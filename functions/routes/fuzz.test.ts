@@ -231,6 +231,12 @@ function routeCases(): RouteCase[] {
       body: { overlap_s: 86_400 },
     },
     { op: 'GET /admin/overview', auths: admin, query: { app: A.app_id, range: '24h' } },
+    {
+      op: 'GET /admin/apps/{app}/effect',
+      auths: admin,
+      params: a,
+      query: { from: '2026-01-01T00:00:00Z', to: '2026-02-01T00:00:00.000+01:00' },
+    },
     { op: 'GET /admin/model', auths: admin },
     { op: 'GET /admin/audit', auths: admin, query: { limit: '5', app: A.app_id, action: 'app.created' } },
     {

@@ -3,6 +3,7 @@ import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
+import { armOf, type GenerationArm } from '../../core/apps/experiment.js';
 import { markAdapterBad } from '../../core/db/adapters.js';
 import { insertGeneration } from '../../core/db/generations.js';
 import {
@@ -130,6 +131,12 @@ async function markBad(
   }
 }
 
+type Prepared = {
+  resolved: ResolvedAdapters;
+  refs: AdapterRef[];
+  fallback?: { code: string; reason: string };
+};
+
 /** The adapters to apply, or the base model with the reason when they cannot be loaded in time. */
 export async function adaptersOrFallback(
   s: Services,
@@ -137,9 +144,13 @@ export async function adaptersOrFallback(
   user: string,
   choice: AdapterChoice | undefined,
   styles: StyleWeight[],
-): Promise<{ resolved: ResolvedAdapters; refs: AdapterRef[]; fallback?: { code: string; reason: string } }> {
+): Promise<Prepared> {
   const adapter = choice ?? (await s.settings.of(app.id)).defaults.adapter;
-  const resolved = await s.adapters.resolve(app.id, user, adapter, styles);
+  return prepared(s, await s.adapters.resolve(app.id, user, adapter, styles));
+}
+
+/** Loads resolved adapters into the engine's cache, or falls back to the base model with the reason. */
+async function prepared(s: Services, resolved: ResolvedAdapters): Promise<Prepared> {
   if (resolved.refs.length === 0) return { resolved, refs: [] };
   const route = adapterRoute(resolved.refs);
   try {
@@ -184,8 +195,13 @@ export interface StartedGeneration {
   logprobs: () => Promise<TokenLogprob[] | undefined>;
 }
 
-/** What only the OpenAI-compatible routes ask of a generation. */
+/** What only some routes ask of a generation. */
 export interface StartOptions {
+  /**
+   * false: not in the app's holdout experiment (the console's generations as any user: an operator gets the
+   * adapter asked for). Otherwise an `auto` request of a user with an adapter is.
+   */
+  experiment?: boolean;
   /** Log-probabilities with this many alternatives per token (engine `logprobs`). */
   logprobs?: number;
   /** Stops the generation (as the client leaving does): a choice whose siblings failed. */
@@ -209,13 +225,29 @@ export async function startGeneration(
       issues: [{ path: 'prompt', message: `at most ${s.config.limits.maxPromptTokens} tokens` }],
     });
   }
-  // Seen only once the adapters resolve: a refused request (an unknown version or style) writes nothing.
-  const [{ resolved, refs, fallback }, memory] = await Promise.all([
-    adaptersOrFallback(s, app, req.user, req.adapter, req.styles),
-    memoryFor(s, app, req.user, req.memory, req.prompt),
+  const settings = await s.settings.of(app.id);
+  const choice = req.adapter ?? settings.defaults.adapter;
+  const [resolution, recalled] = await Promise.all([
+    s.adapters.resolve(app.id, req.user, choice, req.styles),
+    memoryFor(s, app, req.user, req.memory ?? settings.defaults.memory, req.prompt),
   ]);
-  await s.seen(app.id, req.user);
+  let adapters = resolution;
+  let memory = recalled;
   const id = await newGenerationId(app.signingSecret, req.user, s.now());
+  // The holdout experiment: only `auto` requests of a user who has an active adapter now, while it is on.
+  const holdoutPercent = settings.experiment.holdout_percent;
+  let arm: GenerationArm | null = null;
+  if (opts.experiment !== false && choice === 'auto' && resolution.user && holdoutPercent > 0) {
+    arm = armOf(id, holdoutPercent);
+    // Held out: not personalized at all — the base model (with the app styles asked for) and no memory.
+    if (arm === 'holdout') {
+      adapters = await s.adapters.resolve(app.id, req.user, 'none', req.styles);
+      memory = undefined;
+    }
+  }
+  // Seen only once the adapters resolve: a refused request (an unknown version or style) writes nothing.
+  const { resolved, refs, fallback } = await prepared(s, adapters);
+  await s.seen(app.id, req.user);
   const gen = s.engine.generate(req.prompt, {
     maxTokens: req.max_tokens,
     temperature: req.temperature,
@@ -260,6 +292,7 @@ export async function startGeneration(
       completionTokens: r.completionTokens,
       timingsMs: timings,
       fallbackReason: fallback?.code ?? null,
+      arm,
     });
     return {
       id,
@@ -269,6 +302,7 @@ export async function startGeneration(
       ...(resolved.styles.length ? { styles: resolved.styles } : {}),
       ...(fallback ? { adapter_fallback: { reason: fallback.reason } } : {}),
       ...(memoryUsed ? { memory: memoryUsed } : {}),
+      ...(arm ? { experiment: { arm } } : {}),
       usage: { prompt_tokens: r.promptTokens, completion_tokens: r.completionTokens },
       timings_ms: timings,
       seed: r.seed,
@@ -279,9 +313,15 @@ export async function startGeneration(
 }
 
 // The return types are the routes' own; Hono cannot see through a shared helper.
-// biome-ignore lint/suspicious/noExplicitAny: see above
-export async function generate(s: Services, c: Context<HonoEnv>, app: App, req: Generation): Promise<any> {
-  const { pieces: gen, finish } = await startGeneration(s, c, app, req);
+export async function generate(
+  s: Services,
+  c: Context<HonoEnv>,
+  app: App,
+  req: Generation,
+  opts: StartOptions = {},
+  // biome-ignore lint/suspicious/noExplicitAny: see above
+): Promise<any> {
+  const { pieces: gen, finish } = await startGeneration(s, c, app, req, opts);
   if (!req.stream) return c.json(await finish(), 200);
   return streamSSE(c, async (stream) => {
     try {

@@ -49,6 +49,7 @@ describe('/openapi.json', () => {
       'GET /admin/apps/{app}/settings',
       'PATCH /admin/apps/{app}/settings',
       'GET /admin/overview',
+      'GET /admin/apps/{app}/effect',
       'POST /admin/apps/{app}/signing-secrets/rotate',
       'DELETE /admin/apps/{app}/users/{user}',
       'GET /admin/audit',
@@ -105,6 +106,7 @@ describe('/openapi.json', () => {
       expect(doc.components.schemas, r).toHaveProperty(r.replace('#/components/schemas/', ''));
     expect(doc.components.schemas).toHaveProperty('Job');
     expect(doc.components.schemas).toHaveProperty('AppSettings');
+    expect(doc.components.schemas).toHaveProperty('Effect');
   });
 });
 

@@ -240,4 +240,14 @@ DELETE FROM "generations" WHERE "user_id" IN ('.', '..');`,
 ALTER TABLE "feedback" ADD COLUMN "search" tsvector GENERATED ALWAYS AS (to_tsvector('english', coalesce("edited_text", "text"))) STORED;`,
     ],
   },
+  {
+    tag: '0007_generation_arm',
+    hash: 'b0d3f9834d8db189dff40c1f11c44fbcf2f0e0ad68a1afa9ddbddec58d1a0534',
+    statements: [
+      `ALTER TABLE "generations" ADD COLUMN "arm" text;`,
+      `CREATE INDEX "feedback_app_generation_idx" ON "feedback" USING btree ("app_id","generation_id") WHERE "feedback"."generation_id" is not null;`,
+      `CREATE INDEX "generations_app_arm_created_idx" ON "generations" USING btree ("app_id","created_at") WHERE "generations"."arm" is not null;`,
+      `ALTER TABLE "generations" ADD CONSTRAINT "generations_arm_ck" CHECK ("generations"."arm" in ('personalized', 'holdout'));`,
+    ],
+  },
 ];

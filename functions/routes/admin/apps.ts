@@ -251,7 +251,7 @@ export function adminAppRoutes(s: Services) {
     })
     .openapi(adminGenerateRoute, async (c) => {
       const app = await appOf(s, c.req.valid('param').app);
-      return generate(s, c, app, c.req.valid('json'));
+      return generate(s, c, app, c.req.valid('json'), { experiment: false });
     })
     .openapi(adminScoreRoute, async (c) => {
       const app = await appOf(s, c.req.valid('param').app);

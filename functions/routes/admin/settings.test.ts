@@ -30,6 +30,7 @@ describe('GET and PATCH /admin/apps/{app}/settings', () => {
       retention: { generations_days: 0, feedback_days: 0 },
       cors: { allowed_origins: [] },
       defaults: { adapter: 'auto', memory: 'none' },
+      experiment: { holdout_percent: 0 },
     });
     expect(r.json.defaults).toEqual(r.json.settings);
   });
@@ -61,6 +62,7 @@ describe('GET and PATCH /admin/apps/{app}/settings', () => {
       { rate_limits: { per_minute: -1 } },
       { cors: { allowed_origins: ['https://ok.example', 'not an origin'] } },
       { defaults: { adapter: 'latest' } },
+      { experiment: { holdout_percent: 51 } },
       { training: { surprise: true } },
       { unknown_section: {} },
     ]) {

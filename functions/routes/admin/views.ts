@@ -51,6 +51,7 @@ export const views = {
     finish_reason: g.finishReason,
     usage: { prompt_tokens: g.promptTokens, completion_tokens: g.completionTokens },
     timings_ms: g.timingsMs,
+    arm: g.arm,
     created_at: g.createdAt.toISOString(),
   }),
   adapter: (a: Adapter): z.infer<typeof adapterItem> => ({

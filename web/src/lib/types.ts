@@ -21,6 +21,7 @@ export type ActiveFlip = z.infer<typeof c.activeFlipResponse>;
 export type JobItem = z.infer<typeof c.jobItem>;
 export type TrainingRunResponse = z.infer<typeof c.trainingRunResponse>;
 export type Overview = z.infer<typeof c.overviewResponse>;
+export type Effect = z.infer<typeof c.effectResponse>;
 export type ModelCard = z.infer<typeof c.modelResponse>;
 export type AuditEntry = z.infer<typeof c.auditItem>;
 export type StyleItem = z.infer<typeof c.styleItem>;

@@ -1,5 +1,5 @@
 // Apps: the list with users and volume, creating one (its key and secret shown once), and the chosen app's
-// settings, API keys and signing secrets.
+// settings, API keys and signing secrets, and the effect of personalization (its holdout experiment).
 import { Alert, Badge, Button, Group, Modal, Stack, Table, Tabs, Text, TextInput } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
@@ -10,6 +10,7 @@ import { api } from '../../lib/api';
 import { ago, num } from '../../lib/format';
 import type { CreatedApp } from '../../lib/types';
 import { useApps, useCurrentApp } from '../layout/useApps';
+import { EffectPanel } from './EffectPanel';
 import { KeysPanel } from './KeysPanel';
 import { SettingsForm } from './SettingsForm';
 
@@ -96,12 +97,16 @@ function AppDetail({ appId, name }: { appId: string; name: string }) {
       <Tabs.List>
         <Tabs.Tab value="settings">Settings</Tabs.Tab>
         <Tabs.Tab value="keys">Keys and secrets</Tabs.Tab>
+        <Tabs.Tab value="effect">Effect</Tabs.Tab>
       </Tabs.List>
       <Tabs.Panel value="settings" pt="md">
         <SettingsForm appId={appId} />
       </Tabs.Panel>
       <Tabs.Panel value="keys" pt="md">
         <KeysPanel appId={appId} />
+      </Tabs.Panel>
+      <Tabs.Panel value="effect" pt="md">
+        <EffectPanel appId={appId} />
       </Tabs.Panel>
     </Tabs>
   );

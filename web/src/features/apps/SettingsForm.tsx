@@ -144,6 +144,18 @@ function Form({ appId, s }: { appId: string; s: AppSettingsResponse }) {
             />
           </div>
         </SimpleGrid>
+        <Title order={5}>Experiment</Title>
+        <SimpleGrid cols={{ base: 1, sm: 3 }}>
+          <NumberInput
+            label="Held-out requests (%)"
+            description="Answered by the base model, to measure the effect of personalization"
+            min={0}
+            max={50}
+            value={v.holdout_percent}
+            onChange={n('holdout_percent')}
+            rightSection={own('experiment', 'holdout_percent')}
+          />
+        </SimpleGrid>
         <Group>
           <Button type="submit" disabled={!changed} loading={save.isPending}>
             Save changes

@@ -8,6 +8,7 @@ const settings: AppSettings = {
   retention: { generations_days: 30, feedback_days: 0 },
   cors: { allowed_origins: [] },
   defaults: { adapter: 'auto', memory: 'none' },
+  experiment: { holdout_percent: 0 },
 };
 
 describe('settings patch', () => {
@@ -18,11 +19,13 @@ describe('settings patch', () => {
       min_feedback: 8,
       allowed_origins: ['https://app.example.com'],
       memory: 'auto' as const,
+      holdout_percent: 10,
     };
     expect(diffPatch(before, after)).toEqual({
       training: { min_feedback: 8 },
       cors: { allowed_origins: ['https://app.example.com'] },
       defaults: { memory: 'auto' },
+      experiment: { holdout_percent: 10 },
     });
   });
 

@@ -12,6 +12,7 @@ export interface SettingsValues {
   allowed_origins: string[];
   adapter: 'auto' | 'none';
   memory: 'auto' | 'none';
+  holdout_percent: number;
 }
 
 export const toValues = (s: AppSettings): SettingsValues => ({
@@ -21,6 +22,7 @@ export const toValues = (s: AppSettings): SettingsValues => ({
   allowed_origins: s.cors.allowed_origins,
   adapter: s.defaults.adapter,
   memory: s.defaults.memory,
+  holdout_percent: s.experiment.holdout_percent,
 });
 
 /** Only the fields that differ from what is in force: a patch that changes nothing else. */
@@ -42,5 +44,6 @@ export function diffPatch(before: SettingsValues, after: SettingsValues): AppSet
   set('cors', 'allowed_origins');
   set('defaults', 'adapter');
   set('defaults', 'memory');
+  set('experiment', 'holdout_percent');
   return patch as AppSettingsPatch;
 }
