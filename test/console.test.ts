@@ -172,7 +172,9 @@ describe('the console', () => {
       .getByRole('dialog')
       .getByRole('button', { name: /^Roll back to/ })
       .click();
-    await expect.poll(() => page.getByTestId('active-version').textContent()).not.toBe(before);
+    await expect
+      .poll(() => page.getByTestId('active-version').textContent(), { timeout: 15_000 })
+      .not.toBe(before);
     const after = (await call('GET', '/v1/users/ada/adapter', { key })).json.version;
     expect(after).not.toBe(before);
     expect(await page.getByTestId('active-version').textContent()).toBe(after);
@@ -215,6 +217,14 @@ describe('the console', () => {
       .toBe(1);
     await page.getByRole('button', { name: 'Score under both' }).click();
     await expect.poll(() => page.getByTestId('scores').textContent()).toContain('nats/token');
+    // With the user's memory on, both sides say which of ada's passages came before the prompt.
+    expect(await page.getByTestId('side-1').textContent()).not.toContain('memory:');
+    await page.getByLabel("User's memory").check();
+    await page.getByRole('button', { name: 'Generate both' }).click();
+    await expect
+      .poll(() => page.getByTestId('side-1').textContent(), { timeout: 30_000 })
+      .toMatch(/memory: \d+ passages?, \d+ tokens/);
+    await expect.poll(() => page.getByTestId('side-0').textContent()).toMatch(/memory: \d+ passages?/);
     await shot('playground');
   });
 

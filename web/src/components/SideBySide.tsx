@@ -1,5 +1,17 @@
-// Two generations of the same prompt and seed, streamed side by side: each column names the adapter it used.
-import { Badge, Button, Group, NumberInput, Paper, SimpleGrid, Stack, Text, Textarea } from '@mantine/core';
+// Two generations of the same prompt and seed, streamed side by side: each column names the adapter it used,
+// and, with the user's memory on, the passages of theirs placed before the prompt.
+import {
+  Badge,
+  Button,
+  Group,
+  NumberInput,
+  Paper,
+  SimpleGrid,
+  Stack,
+  Switch,
+  Text,
+  Textarea,
+} from '@mantine/core';
 import { useRef, useState } from 'react';
 import { api } from '../lib/api';
 import { showError } from '../lib/errors';
@@ -31,6 +43,7 @@ export function SideBySide({
   const [seed, setSeed] = useState<number | string>(7);
   const [maxTokens, setMaxTokens] = useState<number | string>(48);
   const [cols, setCols] = useState<[Column, Column]>([{ text: '' }, { text: '' }]);
+  const [memory, setMemory] = useState(false);
   const [busy, setBusy] = useState(false);
   const abort = useRef<AbortController | null>(null);
   const run = async () => {
@@ -50,6 +63,7 @@ export function SideBySide({
           max_tokens: Number(maxTokens),
           temperature: 0.8,
           adapter: side.adapter,
+          memory: memory ? 'auto' : 'none',
           ...(side.styles?.length ? { styles: side.styles } : {}),
         },
         (piece) =>
@@ -80,6 +94,12 @@ export function SideBySide({
       <Group align="flex-end">
         <NumberInput label="Seed" value={seed} onChange={setSeed} w={120} min={0} />
         <NumberInput label="Max tokens" value={maxTokens} onChange={setMaxTokens} w={140} min={1} max={512} />
+        <Switch
+          label="User's memory"
+          description="Their liked and edited passages before the prompt"
+          checked={memory}
+          onChange={(e) => setMemory(e.currentTarget.checked)}
+        />
         <Button onClick={run} loading={busy} disabled={!prompt.trim()}>
           Generate both
         </Button>
@@ -112,6 +132,8 @@ export function SideBySide({
                 <Text size="xs" c="dimmed" mt="xs">
                   {col.done.usage.completion_tokens} tokens · first token {col.done.timings_ms.first_token} ms
                   · {col.done.finish_reason}
+                  {col.done.memory &&
+                    ` · memory: ${col.done.memory.items.length} passage${col.done.memory.items.length === 1 ? '' : 's'}, ${col.done.memory.tokens} tokens`}
                 </Text>
               )}
             </Paper>
