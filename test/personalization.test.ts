@@ -1,7 +1,8 @@
 // The proof that Tailor personalizes: story readers (each following one held-out story the base model never
 // saw) like its first two thirds through the API; after one training cycle their adapter must lower the NLL
 // of the story's last third (never sent), more than it lowers other stories' (specificity above zero), while
-// held-out non-fiction does not get worse by more than 1%. Real trainer, real engine, on CPU.
+// held-out non-fiction does not get worse by more than 1%; the reader's memory (their liked passages placed
+// before the text) lowers it too, and both together more than either alone. Real trainer, real engine, on CPU.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,6 +72,16 @@ describe('story readers after one training cycle', () => {
 
   it('is specific: each reader gains more on their own story than on the others', () => {
     for (const r of report.readers) expect(r.specificityPts, r.reader).toBeGreaterThan(0);
+  });
+
+  it("lowers it with the reader's memory alone (their latest liked passages before the text, base model)", () => {
+    for (const r of report.readers) expect(r.memoryChangePct, r.reader).toBeLessThan(0);
+  });
+
+  it('lowers it most with the adapter and memory together: more than either alone', () => {
+    for (const r of report.readers) {
+      expect(r.bothChangePct, r.reader).toBeLessThan(Math.min(r.ownChangePct, r.memoryChangePct));
+    }
   });
 
   it('keeps held-out non-fiction within 1% of the base model', () => {

@@ -1,8 +1,9 @@
 // `npm run demo`: starts Tailor (embedded defaults, in a temporary data directory) and plays simulated story
 // readers through the whole loop — feedback, one training cycle (a progress bar), then scoring and generation
 // with their adapters — and prints what each reader's adapter learned, and which versions the gate rejected
-// and why. Options: --readers N (default 4), --style (also trains the "mystery" genre style, a few minutes
-// more), --keep (keep the data directory).
+// and why. Options: --readers N (default 4), --every-story (not only serials: also stories whose names do not
+// come back), --style (also trains the "mystery" genre style, a few minutes more), --keep (keep the data
+// directory).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { type ApiClient, formatReport, runPersonalization } from './personalizat
 const { values } = parseArgs({
   options: {
     readers: { type: 'string', default: '4' },
+    'every-story': { type: 'boolean', default: false },
     style: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
   },
@@ -56,6 +58,7 @@ try {
   const report = await runPersonalization(api, {
     admin,
     readers: Number(values.readers),
+    ...(values['every-story'] ? { minRecurrences: 0 } : {}),
     generations,
     log: say,
     progress: process.stdout,

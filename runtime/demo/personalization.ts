@@ -3,7 +3,7 @@
 // training run, scoring, generation), as an app would.
 import type { OwnerOutcome } from '../../schema/training.js';
 import { followJobs, type JobView, type ProgressOutput } from '../node/job-progress.js';
-import { heldoutMaterial, type Story } from './readers.js';
+import { heldoutMaterial, recurrences, type Story } from './readers.js';
 
 export interface ApiClient {
   call(
@@ -17,6 +17,8 @@ export interface ReaderReport {
   reader: string;
   story: string;
   genre: string;
+  /** How often the liked part's names come back in the last third: a serial's characters recur, others' not. */
+  recurrences: number;
   feedback: number;
   /** The version the training cycle published for the reader, and the gate's verdict on it. */
   outcome: OwnerOutcome | null;
@@ -26,6 +28,11 @@ export interface ReaderReport {
   ownBefore: number;
   ownAfter: number;
   ownChangePct: number;
+  /** The same with the reader's memory (their latest liked passages before each text), base model / adapter. */
+  memoryAfter: number;
+  memoryChangePct: number;
+  bothAfter: number;
+  bothChangePct: number;
   /** Mean relative change on the other readers' last thirds. */
   otherChangePct: number;
   /** otherChange − ownChange, in points: above zero when the adapter learned this story in particular. */
@@ -33,6 +40,9 @@ export interface ReaderReport {
   generalChangePct: number;
   namesBefore: number;
   namesAfter: number;
+  /** Generations naming a recurring character with memory on: base model + memory, adapter + memory. */
+  namesMemory: number;
+  namesBoth: number;
   sample: { prompt: string; base: string; adapter: string };
 }
 
@@ -47,6 +57,8 @@ export interface PersonalizationReport {
 export interface PersonalizationOptions {
   admin: string;
   readers?: number;
+  /** Keep only stories whose names recur at least this often in their last third (default 10: serials). */
+  minRecurrences?: number;
   dislikes?: number;
   /** Generations per reader, with and without the adapter, for the names count. */
   generations?: number;
@@ -61,13 +73,22 @@ async function ok(res: Promise<{ status: number; json: any }>, what: string): Pr
   return r.json;
 }
 
-/** Token-weighted mean NLL of texts (≤ 16 per request). */
-async function meanNll(api: ApiClient, key: string, user: string, texts: string[], adapter: 'auto' | 'none') {
+type Choice = 'auto' | 'none';
+
+/** Token-weighted mean NLL of texts (≤ 16 per request), with the adapter and memory as chosen. */
+async function meanNll(
+  api: ApiClient,
+  key: string,
+  user: string,
+  texts: string[],
+  adapter: Choice,
+  memory: Choice = 'none',
+) {
   let nll = 0;
   let tokens = 0;
   for (let i = 0; i < texts.length; i += 16) {
     const r = await ok(
-      api.call('POST', '/v1/score', { key, body: { user, texts: texts.slice(i, i + 16), adapter } }),
+      api.call('POST', '/v1/score', { key, body: { user, texts: texts.slice(i, i + 16), adapter, memory } }),
       'score',
     );
     for (const x of r.results) {
@@ -80,7 +101,14 @@ async function meanNll(api: ApiClient, key: string, user: string, texts: string[
 
 const NEUTRAL_PROMPTS = ['He said', 'She looked at', 'They went to see', 'The next morning'];
 
-async function namesRecalled(api: ApiClient, key: string, story: Story, n: number, adapter: 'auto' | 'none') {
+async function namesRecalled(
+  api: ApiClient,
+  key: string,
+  story: Story,
+  n: number,
+  adapter: Choice,
+  memory: Choice = 'none',
+) {
   const names = story.names.slice(0, 8);
   let hits = 0;
   for (let i = 0; i < n; i++) {
@@ -88,7 +116,7 @@ async function namesRecalled(api: ApiClient, key: string, story: Story, n: numbe
     const g = await ok(
       api.call('POST', '/v1/generate', {
         key,
-        body: { user: story.file, prompt, max_tokens: 48, seed: 100 + i, adapter },
+        body: { user: story.file, prompt, max_tokens: 48, seed: 100 + i, adapter, memory },
       }),
       'generate',
     );
@@ -103,7 +131,10 @@ export async function runPersonalization(
 ): Promise<PersonalizationReport> {
   const log = o.log ?? (() => {});
   const t0 = Date.now();
-  const { stories, general } = heldoutMaterial({ stories: o.readers ?? 6 });
+  const { stories, general } = heldoutMaterial({
+    stories: o.readers ?? 6,
+    ...(o.minRecurrences !== undefined ? { minRecurrences: o.minRecurrences } : {}),
+  });
   const app = await ok(
     api.call('POST', '/admin/apps', { key: o.admin, body: { name: 'story-readers' } }),
     'create app',
@@ -202,23 +233,33 @@ export async function runPersonalization(
       );
     }
     const generalChange = (await meanNll(api, key, s.file, general, 'auto')) / generalBase - 1;
-    const ownChange = own / (base.get(s.file) as number) - 1;
+    const before = base.get(s.file) as number;
+    const ownChange = own / before - 1;
+    const memoryAfter = await meanNll(api, key, s.file, s.future, 'none', 'auto');
+    const bothAfter = await meanNll(api, key, s.file, s.future, 'auto', 'auto');
     const otherChange = otherChanges.reduce((a, b) => a + b, 0) / otherChanges.length;
     readers.push({
       reader: s.file,
       story: s.file,
       genre: s.genre,
+      recurrences: recurrences(s),
       feedback: sent.get(s.file) ?? 0,
       outcome: outcomes.get(s.file) ?? null,
       version,
-      ownBefore: base.get(s.file) as number,
+      ownBefore: before,
       ownAfter: own,
       ownChangePct: 100 * ownChange,
+      memoryAfter,
+      memoryChangePct: 100 * (memoryAfter / before - 1),
+      bothAfter,
+      bothChangePct: 100 * (bothAfter / before - 1),
       otherChangePct: 100 * otherChange,
       specificityPts: 100 * (otherChange - ownChange),
       generalChangePct: 100 * generalChange,
       namesBefore: baseline.readers.get(s.file)?.names ?? 0,
       namesAfter: await namesRecalled(api, key, s, n, 'auto'),
+      namesMemory: await namesRecalled(api, key, s, n, 'none', 'auto'),
+      namesBoth: await namesRecalled(api, key, s, n, 'auto', 'auto'),
       sample: {
         prompt: promptOf(s),
         base: baseline.readers.get(s.file)?.sample ?? '',
@@ -244,30 +285,36 @@ export function formatReport(r: PersonalizationReport, generations: number): str
   const head = [
     'reader',
     'genre',
+    'recur',
     'feedback',
     'new version',
     'NLL before',
     'NLL after',
     'own Δ',
+    'memory Δ',
+    'both Δ',
     'others Δ',
     'specificity',
     'non-fiction Δ',
-    `names /${generations}`,
+    `names /${generations} (base → adapter, memory, both)`,
   ];
   const rows = r.readers.map((x) => {
     const served = x.version !== null;
     return [
       x.reader,
       x.genre,
+      String(x.recurrences),
       String(x.feedback),
       x.outcome ? `${x.outcome.version} ${x.outcome.status === 'active' ? 'promoted' : 'REJECTED'}` : 'none',
       x.ownBefore.toFixed(3),
       served ? x.ownAfter.toFixed(3) : 'base model',
       served ? pct(x.ownChangePct) : '-',
+      pct(x.memoryChangePct),
+      served ? pct(x.bothChangePct) : '-',
       served ? pct(x.otherChangePct) : '-',
       served ? `${x.specificityPts >= 0 ? '+' : ''}${x.specificityPts.toFixed(2)} pts` : '-',
       served ? pct(x.generalChangePct) : '-',
-      served ? `${x.namesBefore} → ${x.namesAfter}` : '-',
+      `${x.namesBefore} → ${served ? x.namesAfter : '-'}, ${x.namesMemory}, ${served ? x.namesBoth : '-'}`,
     ];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));

@@ -6,6 +6,7 @@ const reader = (over: Partial<ReaderReport>): ReaderReport => ({
   reader: 'cn13',
   story: 'cn13',
   genre: 'adventure',
+  recurrences: 14,
   feedback: 20,
   outcome: {
     app: 'app_1',
@@ -20,11 +21,17 @@ const reader = (over: Partial<ReaderReport>): ReaderReport => ({
   ownBefore: 5.195,
   ownAfter: 5.065,
   ownChangePct: -2.5,
+  memoryAfter: 5.1,
+  memoryChangePct: -1.83,
+  bothAfter: 5.0,
+  bothChangePct: -3.75,
   otherChangePct: 0.43,
   specificityPts: 2.93,
   generalChangePct: 0.2,
   namesBefore: 0,
   namesAfter: 1,
+  namesMemory: 2,
+  namesBoth: 3,
   sample: { prompt: 'p', base: 'b', adapter: 'a' },
   ...over,
 });
@@ -55,7 +62,10 @@ describe('formatReport', () => {
     };
     const text = formatReport(report, 4);
     const [cn13, ck02] = ['cn13', 'ck02'].map((r) => text.split('\n').find((l) => l.startsWith(r)) ?? '');
-    expect(cn13).toMatch(/v1 promoted .* -2\.50% .* \+2\.93 pts/);
+    expect(cn13).toMatch(/v1 promoted .* -2\.50% +-1\.83% +-3\.75% .* \+2\.93 pts/);
+    expect(cn13).toMatch(/0 → 1, 2, 3$/);
+    // Memory needs no adapter: a rejected reader still has a memory row, and no adapter or both row.
+    expect(ck02).toMatch(/base model +- +-1\.83% +- /);
     expect(ck02).toContain('v2 REJECTED');
     expect(ck02).toContain('base model');
     expect(ck02).not.toMatch(/0\.00/);
