@@ -12,7 +12,7 @@ const item = (id: string, over: Partial<FeedbackItem> = {}): FeedbackItem => ({
 });
 
 describe('buildUserDataset', () => {
-  it('turns likes and edits into examples, edits weighted higher, dislikes only counted', () => {
+  it('turns likes and edits into examples, edits weighted higher, dislikes kept apart for unlikelihood', () => {
     const d = buildUserDataset(
       [item('a'), item('b', { rating: -1 }), item('c', { rating: -1, editedText: 'fixed' })],
       encoder,
@@ -22,6 +22,10 @@ describe('buildUserDataset', () => {
     expect(all.map((e) => e.weight).sort()).toEqual([1, 2]);
     expect(all.find((e) => e.weight === 2)?.completion).toEqual(encoder.encode('fixed'));
     expect(all.every((e) => e.prompt.length === 1)).toBe(true);
+    // The dislike without an edit is neither trained on nor held out: listed apart, as prompt → text.
+    expect(d.dislikes).toEqual([
+      { prompt: encoder.encode('P'), completion: encoder.encode('liked text'), weight: 1 },
+    ]);
   });
 
   it('splits deterministically by content, and an item keeps its side as feedback grows', () => {

@@ -2,7 +2,8 @@
 //
 // - A like (+1) of a generation or of the user's own text: prompt → text, weight 1.
 // - An edit (edited_text, with either rating): the user's own correction, prompt → edited text, weight 2.
-// - A dislike without an edit: counted, kept out of supervised training (it feeds preference training later).
+// - A dislike without an edit: counted, kept out of supervised training; listed in `dislikes` (prompt → text)
+//   for the trainer's unlikelihood term, which pushes the adapter away from it when the recipe weighs it.
 // Each item lands in training or held-out by a hash of its content (prompt and target text), so an item never
 // changes sides as feedback grows, the held-out loss of successive versions is measured on the same items, and
 // the same passage sent twice (liked again, re-sent by a retrying app) never sits on both sides: a held-out
@@ -42,6 +43,8 @@ export const defaultDatasetOptions: DatasetOptions = {
 export interface UserDataset {
   train: TrainingExample[];
   heldout: TrainingExample[];
+  /** Disliked texts without an edit (never held out: the gate measures only what the user wants). */
+  dislikes?: TrainingExample[];
   counts: { likes: number; edits: number; dislikes: number; examples: number };
   /** Which feedback items (ids) went to each side. */
   split?: { train: string[]; heldout: string[] };
@@ -84,6 +87,7 @@ export function buildUserDataset(
   const o = { ...defaultDatasetOptions, ...options };
   const train: TrainingExample[] = [];
   const heldout: TrainingExample[] = [];
+  const dislikes: TrainingExample[] = [];
   const counts = { likes: 0, edits: 0, dislikes: 0, examples: 0 };
   const split = { train: [] as string[], heldout: [] as string[] };
   const usable = items.filter(isUsableFeedback);
@@ -100,6 +104,9 @@ export function buildUserDataset(
       weight = 1;
     } else {
       counts.dislikes++;
+      const completion = encoder.encode(f.text);
+      if (completion.length > 0)
+        dislikes.push(...chunk(f.prompt ? encoder.encode(f.prompt) : [], completion, 1, o));
       continue;
     }
     const completion = encoder.encode(target);
@@ -115,7 +122,7 @@ export function buildUserDataset(
     split.train.push(...split.heldout.splice(0));
   }
   counts.examples = train.length + heldout.length;
-  return { train, heldout, counts, split };
+  return { train, heldout, dislikes, counts, split };
 }
 
 /**

@@ -28,6 +28,8 @@ export interface Recipe {
  * story gain); rank 4, attention-only or MLP-only targets did worse. With the split made deterministic (by content),
  * test/personalization.test.ts's four readers: 16 windows gave non-fiction +0.47…+1.02% (own −1.46…−2.68%), 24
  * windows +0.32…+0.70% (own −1.10…−1.96%, specificity +1.33…+2.13 pts): 24 keeps every reader under 1%.
+ * Dislikes (unlikelihood term, weight 1, on three passages of other readers' stories each): own −0.94…−1.90%
+ * (worse for all four), specificity +1.30…+2.32 pts (mixed), non-fiction +0.34…+0.91% (worse): off (0).
  */
 export const userRecipe: Recipe = {
   lora: { r: 8, alpha: 16, targets: [...ALL_TARGETS] },
@@ -41,6 +43,7 @@ export const userRecipe: Recipe = {
     weight_decay: 0,
     grad_clip: 1,
     seed: 0,
+    unlikelihood: 0,
   },
   dataset: { ...defaultDatasetOptions },
   gate: { minDelta: 1e-4 },

@@ -129,6 +129,9 @@ export async function trainAndPublish(
       out_dir: join(ctx.tmpDir, 'out', String(i)),
       train: o.dataset.train,
       heldout: o.dataset.heldout,
+      ...(recipe.train.unlikelihood > 0 && o.dataset.dislikes?.length
+        ? { dislikes: o.dataset.dislikes }
+        : {}),
       ...(baselines[i] ? { baseline_adapter: baselines[i].dir } : {}),
     })),
   };

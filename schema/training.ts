@@ -32,6 +32,8 @@ export const trainSettings = z
     weight_decay: z.number().min(0),
     grad_clip: z.number().positive(),
     seed: z.number().int(),
+    /** Weight of the unlikelihood term on the user's dislikes (0: dislikes are not trained on). */
+    unlikelihood: z.number().min(0).max(10),
   })
   .partial();
 export type TrainSettings = z.infer<typeof trainSettings>;

@@ -33,6 +33,8 @@ export const trainerJob = z.object({
         out_dir: z.string().min(1),
         train: z.array(trainingExample).min(1),
         heldout: z.array(trainingExample),
+        /** Texts the user disliked: pushed away by the unlikelihood term when `train.unlikelihood` > 0. */
+        dislikes: z.array(trainingExample).optional(),
         /** A PEFT adapter directory (the active version) to evaluate on the same held-out examples. */
         baseline_adapter: z.string().min(1).optional(),
       }),

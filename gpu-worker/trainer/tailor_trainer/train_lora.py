@@ -67,6 +67,7 @@ class TrainSettings:
     weight_decay: float = 0.0
     grad_clip: float = 1.0
     seed: int = 0
+    unlikelihood: float = 0.0  # weight of the unlikelihood term on each user's dislikes (0: not trained on)
 
 
 def _examples(raw: list, vocab: int, where: str) -> list[Example]:
@@ -104,13 +105,14 @@ def parse_job(job: dict, vocab: int) -> tuple[LoraConfig, TrainSettings, list[di
             raise JobError("each user needs id and out_dir")
         train = _examples(u.get("train", []), vocab, f"{u['id']}.train")
         held = _examples(u.get("heldout", []), vocab, f"{u['id']}.heldout")
+        dislikes = _examples(u.get("dislikes", []), vocab, f"{u['id']}.dislikes")
         if not train:
             raise JobError(f"{u['id']}: no training examples")
         baseline = u.get("baseline_adapter")
         if baseline is not None and (not isinstance(baseline, str) or not baseline):
             raise JobError(f"{u['id']}: baseline_adapter must be a directory path")
         parsed.append({"id": str(u["id"]), "out_dir": u["out_dir"], "train": train, "heldout": held or train,
-                       "baseline": baseline})
+                       "dislikes": dislikes, "baseline": baseline})
     return lcfg, settings, parsed
 
 
@@ -226,10 +228,11 @@ def batch_tensors(seqs, masks, device):
 
 
 def user_losses(model, lora: StackedLora, rows: list[tuple[int, list[int], list[bool], float]], n_users: int,
-                device: str, groups: list[int] | None = None) -> torch.Tensor:
+                device: str, groups: list[int] | None = None, unlikely: bool = False) -> torch.Tensor:
     """Per user, the weighted mean NLL of their completion tokens over the given rows ([U], differentiable; 0
     for users without rows). `groups`: the rows are these users' in this order, the same number each (the
-    training batches), so each group's rows share one adapter pair."""
+    training batches), so each group's rows share one adapter pair. `unlikely`: the unlikelihood loss
+    -log(1 - p(token)) instead (Welleck et al. 2019), lowest when the model no longer predicts the text."""
     users = torch.tensor([r[0] for r in rows], device=device)
     ids, scored = batch_tensors([r[1] for r in rows], [r[2] for r in rows], device)
     weights = torch.tensor([r[3] for r in rows], device=device)
@@ -245,6 +248,8 @@ def user_losses(model, lora: StackedLora, rows: list[tuple[int, list[int], list[
     # Logits only where a completion token is predicted: the prompt positions need none.
     logits, _ = model(ids[:, :-1], attention_mask=attention[:, :-1], lora=feed, logits_at=target_mask)
     token_nll = torch.nn.functional.cross_entropy(logits.float(), ids[:, 1:][target_mask], reduction="none")
+    if unlikely:  # -log(1 - p) with p = exp(-nll), kept finite where p is ~1
+        token_nll = -torch.log1p(-torch.exp(-token_nll).clamp(max=1 - 1e-6))
     row_of = torch.arange(ids.shape[0], device=device)[:, None].expand_as(target_mask)[target_mask]
     per_row = torch.zeros(ids.shape[0], device=device).index_add(0, row_of, token_nll) * weights
     tok_row = target_mask.sum(1).float() * weights
@@ -288,9 +293,13 @@ def run_job(job: dict, device: str) -> dict:
     opt = torch.optim.AdamW(lora.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     gens = [torch.Generator().manual_seed(settings.seed) for _ in range(n)]  # per user: same batches alone or not
     train_rows = []
+    dislike_rows = []
     for d in data:
         seqs, masks, weights = make_rows(d["train"], bos, settings.max_len)
         train_rows.append(list(zip(seqs, masks, weights)))
+        seqs, masks, weights = make_rows(d["dislikes"], bos, settings.max_len)
+        dislike_rows.append(list(zip(seqs, masks, weights)) if settings.unlikelihood > 0 else [])
+    dislike_batch = max(1, settings.batch_size // 2)
 
     # The training-set losses reported (before, after) are measured on a fixed sample: on every example they
     # cost as much as a dozen training steps, and they only describe the fit.
@@ -321,7 +330,18 @@ def run_job(job: dict, device: str) -> dict:
             rows += [(u, *pool[i]) for i in pick]
         losses = user_losses(model, lora, rows, n, device, groups=training)
         opt.zero_grad(set_to_none=True)
-        losses.sum().backward()
+        objective = losses.sum()
+        # Dislikes: a second, smaller batch per user who has any, pushed away (the reported loss stays the NLL).
+        pushing = [u for u in training if dislike_rows[u]]
+        if pushing:
+            rows = []
+            for u in pushing:
+                pool = dislike_rows[u]
+                perm = torch.randperm(len(pool), generator=gens[u]).tolist()
+                rows += [(u, *pool[perm[i % len(pool)]]) for i in range(dislike_batch)]
+            objective = objective + settings.unlikelihood * user_losses(
+                model, lora, rows, n, device, groups=pushing, unlikely=True).sum()
+        objective.backward()
         lora.clip_per_user(settings.grad_clip)
         opt.step()
         step_losses = losses.tolist()

@@ -123,3 +123,25 @@ def test_non_finite_losses_fail_the_job_as_diverged(tiny_dir, tmp_path, monkeypa
     monkeypatch.setattr(train_lora, "eval_users", lambda *a, **k: [float("nan") for _ in real(*a, **k)])
     with pytest.raises(train_lora.TrainingDiverged, match="non-finite"):
         run_job(job(tiny_dir, [user(tmp_path, "u1", 1)]), "cpu")
+
+
+def test_unlikelihood_pushes_the_adapter_away_from_dislikes(tiny_dir, tmp_path):
+    disliked = examples(99, 4)
+
+    def nll_of_dislikes(weight):
+        u = dict(user(tmp_path / str(weight), "u", 5), dislikes=disliked)
+        run_job(job(tiny_dir, [u], unlikelihood=weight), "cpu")
+        # The trained adapter as the baseline of a one-step job whose held-out set is the disliked texts.
+        probe = {"id": "p", "out_dir": str(tmp_path / f"probe{weight}"), "train": examples(1, 2),
+                 "heldout": disliked, "baseline_adapter": u["out_dir"]}
+        return run_job(job(tiny_dir, [probe], steps=1), "cpu")["users"][0]["baseline_heldout_loss"]
+
+    assert nll_of_dislikes(5.0) > nll_of_dislikes(0.0) + 0.02
+
+
+def test_dislikes_are_ignored_without_the_unlikelihood_weight(tiny_dir, tmp_path):
+    plain = user(tmp_path / "plain", "u", 6)
+    with_dislikes = dict(user(tmp_path / "dis", "u", 6), dislikes=examples(98, 3))
+    a = run_job(job(tiny_dir, [plain]), "cpu")["users"][0]
+    b = run_job(job(tiny_dir, [with_dislikes]), "cpu")["users"][0]
+    assert a["heldout_loss_after"] == b["heldout_loss_after"] and a["best_step"] == b["best_step"]
