@@ -81,4 +81,13 @@ describe('replayExamples', () => {
     expect(a.every((e) => e.prompt.length === 0 && e.weight === 1)).toBe(true);
     expect(replayExamples([], 'app/u1', 4)).toEqual([]);
   });
+  it('gives the guard windows none of the replay ones, and never more than the file has', () => {
+    const replay = replayExamples(windows, 'app/u1', 20);
+    const guard = replayExamples(windows, 'app/u1', 40, 20);
+    expect(guard).toHaveLength(30);
+    const seen = new Set(replay.map((e) => e.completion[0]));
+    expect(seen.size).toBe(20);
+    expect(guard.filter((e) => seen.has(e.completion[0] as number))).toEqual([]);
+    expect(new Set(guard.map((e) => e.completion[0])).size).toBe(30);
+  });
 });

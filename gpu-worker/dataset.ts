@@ -127,14 +127,17 @@ export function buildUserDataset(
 
 /**
  * `n` windows of general text for one owner, picked by a hash of `key`: the same owner gets the same
- * windows every cycle, different owners different ones.
+ * windows every cycle, different owners different ones. `skip` passes over the owner's first windows: the
+ * guard's windows (`skip` = the replay count) are then disjoint from the replay ones (while the two together
+ * fit in the file and its window count is not a multiple of the stride, 97, a prime).
  */
-export function replayExamples(windows: number[][], key: string, n: number): TrainingExample[] {
-  if (windows.length === 0 || n <= 0) return [];
+export function replayExamples(windows: number[][], key: string, n: number, skip = 0): TrainingExample[] {
+  const count = Math.min(n, windows.length - skip);
+  if (count <= 0) return [];
   const start = (bucketHash(key) * 7919) % windows.length;
-  return Array.from({ length: Math.min(n, windows.length) }, (_, i) => ({
+  return Array.from({ length: count }, (_, i) => ({
     prompt: [],
-    completion: windows[(start + i * 97) % windows.length] as number[],
+    completion: windows[(start + (skip + i) * 97) % windows.length] as number[],
     weight: 1,
   }));
 }

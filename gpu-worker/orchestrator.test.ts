@@ -14,7 +14,7 @@ import type { BlobStore } from '../core/storage/store.js';
 import { enqueue } from '../core/training/jobs.js';
 import { randomAdapter } from '../functions/engine/testing.js';
 import { adapters, feedback, trainingJobs } from '../schema/tables.js';
-import type { RecipeOverrides } from '../schema/training.js';
+import type { AdapterMetrics, RecipeOverrides } from '../schema/training.js';
 import { fakePython } from '../test/support/fake-trainer.js';
 import { ADMIN, startPlatform, type TestPlatform } from '../test/support/platform.js';
 import { BaseModels } from './base-model.js';
@@ -24,6 +24,9 @@ import { Worker, type WorkerOptions } from './worker.js';
 const TINY: RecipeOverrides = {
   train: { steps: 8, eval_every: 2, batch_size: 4, lr: 1e-2, max_len: 64, patience: 3 },
   dataset: { maxTokens: 48, contextTokens: 16 },
+  // lr 1e-2 on these repetitive passages moves general text far more than the default 0.5 %: these tests are
+  // about the cycle, so the general-text guard is on only where a test says so.
+  guard: { examples: 0 },
 };
 const admin = { key: ADMIN };
 const NAMES = ['Mara Vell', 'Orrin Tash', 'Lise Karrow'];
@@ -217,6 +220,29 @@ describe('training cycles', () => {
       expect(m.heldout_loss_after).toBeCloseTo(m.heldout_loss_before as number, 4);
       // the rejected package is complete too (an operator may still promote it)
       expect(await p.store.list(rejected?.storagePrefix as string)).toHaveLength(3);
+    } finally {
+      await w.stop();
+    }
+  }, 60_000);
+
+  it("the general-text guard: a version records its and the base model's general loss, and keeps within it", async () => {
+    const { app_id: app, api_key: appKey } = await p.newApp('guarded');
+    for (let i = 0; i < 6; i++) await like('gus', passage(2, i), appKey);
+    const w = worker({
+      recipe: { ...TINY, guard: { examples: 8 }, train: { ...TINY.train, general_tolerance: 0 } },
+    });
+    w.start();
+    try {
+      const s = scheduler({ onEnqueued: () => w.wake() });
+      await s.runCycle({ app, users: ['gus'], wait: true });
+      const [row] = await p.database.db.select().from(adapters).where(eq(adapters.appId, app));
+      const m = row?.metrics as AdapterMetrics;
+      expect(m).toMatchObject({ guard_examples: 8, replay_examples: 24, gate: { general_tolerance: 0 } });
+      expect(m.general_loss_before).toBeGreaterThan(0);
+      // tolerance 0: the kept step (if any) predicts general text no worse than the base model
+      expect(m.general_loss_after).toBeLessThanOrEqual(m.general_loss_before as number);
+      expect(m.curve?.general?.length).toBeGreaterThan(0);
+      expect(row?.status).toBe((m.best_step ?? 0) > 0 ? 'active' : 'rejected');
     } finally {
       await w.stop();
     }

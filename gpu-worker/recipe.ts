@@ -19,6 +19,11 @@ export interface Recipe {
    * replay.bin): it keeps a personal adapter from trading general English for the user's story.
    */
   replay: { examples: number };
+  /**
+   * Further windows of the same text, disjoint from the replay ones, that training never sees: the trainer keeps
+   * a step only if the adapter's loss on them is within `train.general_tolerance` of the base model's.
+   */
+  guard: { examples: number };
 }
 
 /**
@@ -44,11 +49,13 @@ export const userRecipe: Recipe = {
     grad_clip: 1,
     seed: 0,
     unlikelihood: 0,
+    general_tolerance: 0.005,
   },
   dataset: { ...defaultDatasetOptions },
   gate: { minDelta: 1e-4 },
   usersPerJob: 64,
   replay: { examples: 24 },
+  guard: { examples: 32 },
 };
 
 /** App-level style adapters from a text collection (hundreds of passages: more steps than a user's). */
@@ -57,6 +64,7 @@ export const styleRecipe: Recipe = {
   train: { ...userRecipe.train, steps: 300, lr: 1e-3, eval_every: 20, patience: 3 },
   dataset: { ...defaultDatasetOptions, heldoutPercent: 10 },
   replay: { examples: 0 }, // a style is meant to move the whole distribution
+  guard: { examples: 0 },
 };
 
 export function withOverrides(base: Recipe, o: RecipeOverrides = {}): Recipe {
@@ -67,5 +75,6 @@ export function withOverrides(base: Recipe, o: RecipeOverrides = {}): Recipe {
     gate: { ...base.gate, ...o.gate },
     usersPerJob: o.usersPerJob ?? base.usersPerJob,
     replay: o.replay ?? base.replay,
+    guard: o.guard ?? base.guard,
   };
 }

@@ -38,13 +38,16 @@ export async function trainUsers(
     // Keyed by the user id alone: the same user gets the same general windows in every app and every run.
     const replay = replayExamples(model.replay, userId, recipe.replay.examples);
     dataset.train.push(...replay);
+    const general = replayExamples(model.replay, userId, recipe.guard.examples, replay.length);
     owners.push({
       owner: { appId, userId },
       dataset,
       dataUntil: rows.at(-1)?.createdAt ?? null,
+      general,
       metrics: {
         feedback: { items: rows.length, ...dataset.counts },
         replay_examples: replay.length,
+        guard_examples: general.length,
         ...(dataset.split ? { feedback_split: dataset.split } : {}),
       },
     });

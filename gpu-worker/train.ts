@@ -17,6 +17,7 @@ import type {
   TrainerProgress,
   TrainerResult,
   TrainerUserResult,
+  TrainingExample,
 } from '../core/training/trainer-contract.js';
 import { sha256Hex } from '../core/util/encoding.js';
 import type { TrainingJob } from '../schema/tables.js';
@@ -51,6 +52,8 @@ export interface OwnerData {
   /** Extra metrics recorded on the version (feedback counts...). */
   metrics?: AdapterMetrics;
   dataUntil?: Date | null;
+  /** Windows of general text for the trainer's guard (`train.general_tolerance`); none: not guarded. */
+  general?: TrainingExample[];
 }
 
 const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
@@ -59,13 +62,16 @@ const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
 function ownerCurve(history: NonNullable<TrainerResult['history']>, i: number) {
   const train: [number, number][] = [];
   const heldout: [number, number][] = [];
+  const general: [number, number][] = [];
   for (const h of history) {
     const t = h.train_loss[i];
     if (typeof t === 'number') train.push([h.step, round4(t)]);
     const v = h.heldout_loss?.[i];
     if (typeof v === 'number') heldout.push([h.step, round4(v)]);
+    const g = h.general_loss?.[i];
+    if (typeof g === 'number') general.push([h.step, round4(g)]);
   }
-  return { train, heldout };
+  return { train, heldout, ...(general.length > 0 ? { general } : {}) };
 }
 
 /** An owner the job trained but could not publish, and why. */
@@ -77,10 +83,22 @@ export interface OwnerFailure {
 export const ownerLabel = (o: AdapterOwner) =>
   'userId' in o ? `${o.appId}/${o.userId}` : `${o.appId}/style:${o.styleId}`;
 
-/** The gate's decision for one trained owner. */
-export function passesGate(r: TrainerUserResult, minDelta: number): { baseline: number; passed: boolean } {
+/**
+ * The gate's decision for one trained owner: its held-out loss beats the baseline by more than `minDelta`, and,
+ * where the trainer guarded it, its general-text loss is within `generalTolerance` of the base model's (the
+ * trainer keeps only such steps; checked again here so no other path publishes one that is not).
+ */
+export function passesGate(
+  r: TrainerUserResult,
+  minDelta: number,
+  generalTolerance = Number.POSITIVE_INFINITY,
+): { baseline: number; passed: boolean } {
   const baseline = r.baseline_heldout_loss ?? r.heldout_loss_before;
-  return { baseline, passed: r.heldout_loss_after < baseline - minDelta };
+  const general =
+    r.general_loss_before === undefined ||
+    r.general_loss_after === undefined ||
+    r.general_loss_after <= r.general_loss_before * (1 + generalTolerance);
+  return { baseline, passed: r.heldout_loss_after < baseline - minDelta && general };
 }
 
 async function fetchBaseline(
@@ -133,6 +151,7 @@ export async function trainAndPublish(
         ? { dislikes: o.dataset.dislikes }
         : {}),
       ...(baselines[i] ? { baseline_adapter: baselines[i].dir } : {}),
+      ...(o.general?.length ? { general: o.general } : {}),
     })),
   };
   ctx.log(
@@ -188,7 +207,8 @@ export async function trainAndPublish(
     const r = result.users.find((u) => u.id === String(i));
     if (!r) throw new Error(`the trainer returned no result for ${ownerLabel(o.owner)}`);
     const base = baselines[i];
-    const gate = passesGate(r, recipe.gate.minDelta);
+    const gate = passesGate(r, recipe.gate.minDelta, recipe.train.general_tolerance);
+    const guarded = r.general_loss_before !== undefined && r.general_loss_after !== undefined;
     const baseline = base ? `active:${base.version}` : 'base';
     const metrics: AdapterMetrics = {
       train_loss_before: r.train_loss_before,
@@ -197,7 +217,14 @@ export async function trainAndPublish(
       heldout_loss_after: r.heldout_loss_after,
       baseline_heldout_loss: gate.baseline,
       baseline,
-      gate: { passed: gate.passed, min_delta: recipe.gate.minDelta },
+      ...(guarded
+        ? { general_loss_before: r.general_loss_before, general_loss_after: r.general_loss_after }
+        : {}),
+      gate: {
+        passed: gate.passed,
+        min_delta: recipe.gate.minDelta,
+        ...(guarded ? { general_tolerance: recipe.train.general_tolerance } : {}),
+      },
       best_step: r.best_step,
       steps_run: result.steps_run,
       train_examples: r.train_examples,

@@ -34,6 +34,11 @@ export const trainSettings = z
     seed: z.number().int(),
     /** Weight of the unlikelihood term on the user's dislikes (0: dislikes are not trained on). */
     unlikelihood: z.number().min(0).max(10),
+    /**
+     * The general-text guard: a step's adapter is kept only if its loss on the owner's guard windows stays
+     * within this fraction of the base model's (0.005: half a percent). Applies to owners the job gives windows.
+     */
+    general_tolerance: z.number().min(0).lt(1),
   })
   .partial();
 export type TrainSettings = z.infer<typeof trainSettings>;
@@ -60,6 +65,7 @@ export const recipeOverrides = z
     gate: z.object({ minDelta: z.number().min(0) }).partial(),
     usersPerJob: z.number().int().min(1).max(1024),
     replay: z.object({ examples: z.number().int().min(0).max(512) }),
+    guard: z.object({ examples: z.number().int().min(0).max(512) }),
   })
   .partial();
 export type RecipeOverrides = z.infer<typeof recipeOverrides>;
@@ -140,7 +146,10 @@ export const adapterMetrics = z
     heldout_loss_after: z.number(),
     baseline_heldout_loss: z.number(),
     baseline: z.string(),
-    gate: z.object({ passed: z.boolean(), min_delta: z.number() }),
+    /** The general-text guard: the base model's and this version's loss on windows of general text. */
+    general_loss_before: z.number(),
+    general_loss_after: z.number(),
+    gate: z.object({ passed: z.boolean(), min_delta: z.number(), general_tolerance: z.number().optional() }),
     best_step: z.number(),
     steps_run: z.number(),
     train_examples: z.number(),
@@ -156,11 +165,13 @@ export const adapterMetrics = z
       examples: z.number(),
     }),
     replay_examples: z.number(),
+    guard_examples: z.number(),
     source: z.union([z.object({ genre: z.string() }), z.object({ texts: z.number() })]),
     /** This version's training: [step, loss] of each step, and of each held-out evaluation. */
     curve: z.object({
       train: z.array(z.tuple([z.number(), z.number()])),
       heldout: z.array(z.tuple([z.number(), z.number()])),
+      general: z.array(z.tuple([z.number(), z.number()])).optional(),
     }),
     /** Which feedback items it trained on and which it was judged on. */
     feedback_split: z.object({ train: z.array(z.string()), heldout: z.array(z.string()) }),

@@ -1,7 +1,7 @@
 // The proof that Tailor personalizes: story readers (each following one held-out story the base model never
 // saw) like its first two thirds through the API; after one training cycle their adapter must lower the NLL
 // of the story's last third (never sent), more than it lowers other stories' (specificity above zero), while
-// held-out non-fiction does not get worse by more than 1%; the reader's memory (their liked passages placed
+// held-out non-fiction does not get worse by more than 0.5%; the reader's memory (their liked passages placed
 // before the text) lowers it too, and both together more than either alone. Real trainer, real engine, on CPU.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -84,7 +84,9 @@ describe('story readers after one training cycle', () => {
     }
   });
 
-  it('keeps held-out non-fiction within 1% of the base model', () => {
-    for (const r of report.readers) expect(r.generalChangePct, r.reader).toBeLessThanOrEqual(1);
+  // The trainer's guard keeps each adapter within 0.5 % of the base model on windows of its general training text
+  // (disjoint from what it trained on); held-out non-fiction, which neither saw, must follow.
+  it('keeps held-out non-fiction within 0.5% of the base model', () => {
+    for (const r of report.readers) expect(r.generalChangePct, r.reader).toBeLessThanOrEqual(0.5);
   });
 });

@@ -35,6 +35,8 @@ export const trainerJob = z.object({
         heldout: z.array(trainingExample),
         /** Texts the user disliked: pushed away by the unlikelihood term when `train.unlikelihood` > 0. */
         dislikes: z.array(trainingExample).optional(),
+        /** Windows of general text, never trained on: the guard (`train.general_tolerance`). */
+        general: z.array(trainingExample).optional(),
         /** A PEFT adapter directory (the active version) to evaluate on the same held-out examples. */
         baseline_adapter: z.string().min(1).optional(),
       }),
@@ -56,6 +58,9 @@ export const trainerUserResult = z.object({
   improved: z.boolean(),
   /** Held-out loss of `baseline_adapter`, when the job named one. */
   baseline_heldout_loss: z.number().optional(),
+  /** The guard's windows: the base model's loss, and the kept adapter's (when the job gave windows). */
+  general_loss_before: z.number().optional(),
+  general_loss_after: z.number().optional(),
 });
 export type TrainerUserResult = z.infer<typeof trainerUserResult>;
 
@@ -73,6 +78,7 @@ export const trainerResult = z.object({
         step: z.number().int(),
         train_loss: z.array(z.number().nullable()),
         heldout_loss: z.array(z.number().nullable()).optional(),
+        general_loss: z.array(z.number().nullable()).optional(),
       }),
     )
     .optional(),

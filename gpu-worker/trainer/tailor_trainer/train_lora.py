@@ -14,10 +14,15 @@ The job is a JSON object (contract version 1; the TS orchestrator owns the schem
             "weight_decay": 0.0, "seed": 0},
   "users": [{"id": "u1", "out_dir": "...",
              "train": [{"prompt": [ids], "completion": [ids], "weight": 1.0}], "heldout": [...],
-             "baseline_adapter": "path/to/peft-dir"}]
+             "baseline_adapter": "path/to/peft-dir", "general": [...], "dislikes": [...]}]
 }
 `baseline_adapter` (optional): a PEFT adapter directory (the user's active version) evaluated on the same held-out
 examples with the same code; the user's result then carries `baseline_heldout_loss`, what a new version must beat.
+`general` (optional): windows of general text, none of them trained on — the guard: a step's adapter is kept only if
+its loss on them stays within `train.general_tolerance` (relative) of the base model's; the result then carries
+`general_loss_before` (the base model) and `general_loss_after` (the kept adapter). When no step passes, the user's
+adapter is the untrained one (`best_step` 0, not improved) and the gate rejects it.
+`dislikes` (optional): pushed away by an unlikelihood term of weight `train.unlikelihood` (0: not trained on).
 Progress goes to stderr (and stdout as JSON lines with --progress-json); the result is one JSON line on stdout.
 """
 from __future__ import annotations
@@ -68,6 +73,7 @@ class TrainSettings:
     grad_clip: float = 1.0
     seed: int = 0
     unlikelihood: float = 0.0  # weight of the unlikelihood term on each user's dislikes (0: not trained on)
+    general_tolerance: float = 0.005  # a kept step's loss on the user's `general` windows ≤ base × (1 + this)
 
 
 def _examples(raw: list, vocab: int, where: str) -> list[Example]:
@@ -96,6 +102,8 @@ def parse_job(job: dict, vocab: int) -> tuple[LoraConfig, TrainSettings, list[di
     if extra:
         raise JobError(f"unknown train settings: {sorted(extra)}")
     settings = TrainSettings(**job.get("train", {}))
+    if not (0 <= settings.general_tolerance < 1):
+        raise JobError("general_tolerance must be in [0, 1)")
     users = job.get("users")
     if not isinstance(users, list) or not users:
         raise JobError("users must be a non-empty list")
@@ -106,13 +114,14 @@ def parse_job(job: dict, vocab: int) -> tuple[LoraConfig, TrainSettings, list[di
         train = _examples(u.get("train", []), vocab, f"{u['id']}.train")
         held = _examples(u.get("heldout", []), vocab, f"{u['id']}.heldout")
         dislikes = _examples(u.get("dislikes", []), vocab, f"{u['id']}.dislikes")
+        general = _examples(u.get("general", []), vocab, f"{u['id']}.general")
         if not train:
             raise JobError(f"{u['id']}: no training examples")
         baseline = u.get("baseline_adapter")
         if baseline is not None and (not isinstance(baseline, str) or not baseline):
             raise JobError(f"{u['id']}: baseline_adapter must be a directory path")
         parsed.append({"id": str(u["id"]), "out_dir": u["out_dir"], "train": train, "heldout": held or train,
-                       "dislikes": dislikes, "baseline": baseline})
+                       "dislikes": dislikes, "general": general, "baseline": baseline})
     return lcfg, settings, parsed
 
 
@@ -310,6 +319,11 @@ def run_job(job: dict, device: str) -> dict:
     baseline_held = {u: eval_users(model, FixedLora(model, d["baseline"], device), [d], "heldout", settings, bos,
                                    device)[0]
                      for u, d in enumerate(data) if d["baseline"]}
+    guarded = [u for u, d in enumerate(data) if d["general"]]
+    # The adapters start at zero (B = 0): this is the base model's loss on each user's general windows.
+    before_general = eval_users(model, lora, data, "general", settings, bos, device, only=guarded)
+    general_limit = [g * (1 + settings.general_tolerance) for g in before_general]
+    best_general = list(before_general)
     best_held = list(before_held)
     best_step = [0] * n
     best_state = [lora.user_state(u) for u in range(n)]
@@ -349,12 +363,20 @@ def run_job(job: dict, device: str) -> dict:
         if step % settings.eval_every == 0 or step == settings.steps:
             held = eval_users(model, lora, data, "heldout", settings, bos, device, only=training)
             entry["heldout_loss"] = [round(held[u], 5) if u in training else None for u in range(n)]
+            checked = [u for u in training if u in guarded]
+            if checked:
+                general = eval_users(model, lora, data, "general", settings, bos, device, only=checked)
+                entry["general_loss"] = [round(general[u], 5) if u in checked else None for u in range(n)]
             for u in range(n):
                 if not active[u]:
                     continue
-                if held[u] < best_held[u] - 1e-6:
+                # Kept only if it predicts the user's held-out text better and general text not much worse.
+                within = u not in checked or general[u] <= general_limit[u]
+                if held[u] < best_held[u] - 1e-6 and within:
                     best_held[u], best_step[u], stale[u] = held[u], step, 0
                     best_state[u] = lora.user_state(u)
+                    if u in checked:
+                        best_general[u] = general[u]
                 else:
                     stale[u] += 1
                     active[u] = stale[u] < settings.patience
@@ -382,6 +404,9 @@ def run_job(job: dict, device: str) -> dict:
                         "heldout_loss_after": best_held[u], "improved": best_step[u] > 0})
         if u in baseline_held:
             results[-1]["baseline_heldout_loss"] = baseline_held[u]
+        if u in guarded:
+            results[-1]["general_loss_before"] = before_general[u]
+            results[-1]["general_loss_after"] = best_general[u]
     # train loss after, with each user's kept (best) adapter
     for u in range(n):
         for m in lora.modules:

@@ -80,6 +80,8 @@ def test_early_stopping_keeps_the_best_heldout_version(tiny_dir, tmp_path):
     (lambda j: j["users"][0]["train"][0].update(completion=[10_000]), "ids within"),
     (lambda j: j["users"][0]["train"][0].update(weight=-1), "weight"),
     (lambda j: j["train"].update(learning_rate=1), "unknown train settings"),
+    (lambda j: j["train"].update(general_tolerance=1.5), "general_tolerance"),
+    (lambda j: j["users"][0].update(general=[{"completion": []}]), "general"),
 ])
 def test_malformed_jobs_are_refused(tiny_dir, tmp_path, mutate, message):
     j = job(tiny_dir, [user(tmp_path, "u1", 1)])
@@ -145,3 +147,50 @@ def test_dislikes_are_ignored_without_the_unlikelihood_weight(tiny_dir, tmp_path
     a = run_job(job(tiny_dir, [plain]), "cpu")["users"][0]
     b = run_job(job(tiny_dir, [with_dislikes]), "cpu")["users"][0]
     assert a["heldout_loss_after"] == b["heldout_loss_after"] and a["best_step"] == b["best_step"]
+
+
+def narrow(seed, n, low, high):
+    """Texts drawn from tokens [low, high) only: training on one range makes another less likely."""
+    g = torch.Generator().manual_seed(seed)
+    return [{"prompt": [], "completion": torch.randint(low, high, (12,), generator=g).tolist(), "weight": 1.0}
+            for _ in range(n)]
+
+
+def guarded_user(tmp_path, name):
+    return {"id": name, "out_dir": str(tmp_path / name), "train": narrow(1, 6, 1, 11), "heldout": narrow(2, 3, 1, 11),
+            "general": narrow(50, 8, 50, 97)}
+
+
+def test_the_general_guard_keeps_only_steps_within_its_tolerance(tiny_dir, tmp_path):
+    def run(tolerance):
+        u = guarded_user(tmp_path / str(tolerance), "u")
+        return run_job(job(tiny_dir, [u], lr=3e-3, eval_every=1, general_tolerance=tolerance), "cpu")
+
+    loose, tight = run(0.9), run(0.005)
+    lo, ti = loose["users"][0], tight["users"][0]
+    assert lo["general_loss_before"] == ti["general_loss_before"]
+    # Unguarded in effect, the best held-out step costs general text more than 0.5 %...
+    assert lo["general_loss_after"] > lo["general_loss_before"] * 1.005
+    # ...the guard keeps an earlier step that stays within it, and still improves on the user's text.
+    assert ti["general_loss_after"] <= ti["general_loss_before"] * 1.005
+    assert 0 < ti["best_step"] < lo["best_step"] and ti["improved"]
+    assert lo["heldout_loss_after"] < ti["heldout_loss_after"] < ti["heldout_loss_before"]
+    kept = [h["general_loss"][0] for h in tight["history"] if h["step"] == ti["best_step"]]
+    assert kept == [round(ti["general_loss_after"], 5)]
+
+
+def test_when_no_step_passes_the_guard_the_adapter_stays_untrained(tiny_dir, tmp_path):
+    u = guarded_user(tmp_path, "u")
+    r = run_job(job(tiny_dir, [u], lr=1e-2, general_tolerance=0.0), "cpu")["users"][0]
+    assert r["best_step"] == 0 and not r["improved"]
+    assert r["heldout_loss_after"] == r["heldout_loss_before"] and r["general_loss_after"] == r["general_loss_before"]
+    tensors, _ = safetensors_io.load(tmp_path / "u" / "adapter_model.safetensors")
+    assert all(not t.any() for k, t in tensors.items() if "lora_B" in k)
+
+
+def test_users_without_general_windows_are_not_guarded(tiny_dir, tmp_path):
+    plain = user(tmp_path / "a", "u", 6)
+    r = run_job(job(tiny_dir, [plain, guarded_user(tmp_path / "a", "g")], general_tolerance=0.0), "cpu")
+    alone = run_job(job(tiny_dir, [user(tmp_path / "b", "u", 6)]), "cpu")["users"][0]
+    assert "general_loss_before" not in r["users"][0] and "general_loss_before" in r["users"][1]
+    assert r["users"][0]["best_step"] == alone["best_step"] > 0
