@@ -13,6 +13,7 @@ import * as latencyMemory from './latency-memory.js';
 import * as load from './load.js';
 import * as lora from './lora.js';
 import * as manyUsers from './many-users.js';
+import * as memorySearch from './memory-search.js';
 import { updateReadme } from './report.js';
 import * as runtime from './runtime.js';
 import * as serving from './serving.js';
@@ -29,6 +30,7 @@ export const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<Measured[
   'latency-memory': latencyMemory.run,
   ceiling: ceiling.run,
   ingest: ingest.run,
+  'memory-search': memorySearch.run,
   serving: serving.run,
   training: training.run,
   load: load.run,
