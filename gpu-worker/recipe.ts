@@ -35,6 +35,9 @@ export interface Recipe {
  * windows +0.32…+0.70% (own −1.10…−1.96%, specificity +1.33…+2.13 pts): 24 keeps every reader under 1%.
  * Dislikes (unlikelihood term, weight 1, on three passages of other readers' stories each): own −0.94…−1.90%
  * (worse for all four), specificity +1.30…+2.32 pts (mixed), non-fiction +0.34…+0.91% (worse): off (0).
+ * The guard (32 more windows, never trained on; a step kept only within 0.5% of the base model on them): on ten
+ * readers (demo --readers 10 --every-story) held-out non-fiction +0.18…+0.84% → +0.08…+0.55%, own Δ of the
+ * readers it held back −2.53…−1.68% → −2.13…−0.92%, the others unchanged or a little better.
  */
 export const userRecipe: Recipe = {
   lora: { r: 8, alpha: 16, targets: [...ALL_TARGETS] },

@@ -2,8 +2,8 @@
 // readers through the whole loop — feedback, one training cycle (a progress bar), then scoring and generation
 // with their adapters — and prints what each reader's adapter learned, and which versions the gate rejected
 // and why. Options: --readers N (default 4), --every-story (not only serials: also stories whose names do not
-// come back), --style (also trains the "mystery" genre style, a few minutes more), --keep (keep the data
-// directory).
+// come back), --edits (each passage sent as the reader's edit of a generation instead of a like), --style
+// (also trains the "mystery" genre style, a few minutes more), --keep (keep the data directory).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ const { values } = parseArgs({
   options: {
     readers: { type: 'string', default: '4' },
     'every-story': { type: 'boolean', default: false },
+    edits: { type: 'boolean', default: false },
     style: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
   },
@@ -59,6 +60,7 @@ try {
     admin,
     readers: Number(values.readers),
     ...(values['every-story'] ? { minRecurrences: 0 } : {}),
+    ...(values.edits ? { feedbackAs: 'edits' as const } : {}),
     generations,
     log: say,
     progress: process.stdout,

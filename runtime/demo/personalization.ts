@@ -60,6 +60,11 @@ export interface PersonalizationOptions {
   /** Keep only stories whose names recur at least this often in their last third (default 10: serials). */
   minRecurrences?: number;
   dislikes?: number;
+  /**
+   * How a reader sends their passages: as likes (default), or as edits — each passage the reader's rewrite of
+   * what the base model generated from its first words (`text` the generation, `edited_text` the passage).
+   */
+  feedbackAs?: 'likes' | 'edits';
   /** Generations per reader, with and without the adapter, for the names count. */
   generations?: number;
   log?: (line: string) => void;
@@ -145,13 +150,31 @@ export async function runPersonalization(
   const sent = new Map<string, number>();
   for (const [i, s] of stories.entries()) {
     for (const [j, text] of s.liked.entries()) {
-      await ok(
-        api.call('POST', '/v1/feedback', {
-          key,
-          body: { user: s.file, text, rating: 1, idempotency_key: `${s.file}-like-${j}` },
-        }),
-        'feedback',
-      );
+      let body: Record<string, unknown> = {
+        user: s.file,
+        text,
+        rating: 1,
+        idempotency_key: `${s.file}-like-${j}`,
+      };
+      if (o.feedbackAs === 'edits') {
+        const prompt = text.split(/\s+/).slice(0, 8).join(' ');
+        const g = await ok(
+          api.call('POST', '/v1/generate', {
+            key,
+            body: { user: s.file, prompt, max_tokens: 32, seed: j, adapter: 'none' },
+          }),
+          'generate',
+        );
+        const generated = `${prompt}${g.text}`;
+        body = {
+          user: s.file,
+          text: generated,
+          edited_text: text,
+          rating: 1,
+          idempotency_key: `${s.file}-edit-${j}`,
+        };
+      }
+      await ok(api.call('POST', '/v1/feedback', { key, body }), 'feedback');
     }
     const others = stories.filter((x) => x !== s);
     for (let k = 0; k < (o.dislikes ?? 3); k++) {
@@ -166,7 +189,8 @@ export async function runPersonalization(
       );
     }
     sent.set(s.file, s.liked.length + (o.dislikes ?? 3));
-    log(`reader ${s.file} (${s.genre}): liked ${s.liked.length} passages, disliked ${o.dislikes ?? 3}`);
+    const kind = o.feedbackAs === 'edits' ? 'edited' : 'liked';
+    log(`reader ${s.file} (${s.genre}): ${kind} ${s.liked.length} passages, disliked ${o.dislikes ?? 3}`);
   }
 
   const n = o.generations ?? 8;
