@@ -153,6 +153,9 @@ describe('the console', () => {
     await expect.poll(() => page.getByTestId('active-version').textContent()).toBe(before);
     await page.locator('[data-testid^="version-"]').nth(1).waitFor();
     expect(await page.locator('.recharts-line').count()).toBeGreaterThanOrEqual(2);
+    // the general-text guard: its chart, and each trained version's change vs the base model in the table
+    await page.getByText('General text across versions').waitFor();
+    expect(await page.locator('[data-testid^="version-"]').first().textContent()).toMatch(/[+-]\d+\.\d\d %/);
     await shot('user');
     await page.getByRole('button', { name: /^Roll back to/ }).click();
     await page.getByRole('button', { name: 'Generate both' }).click();

@@ -34,7 +34,15 @@ import type {
   UserDetail,
 } from '../../lib/types';
 import { EraseUser } from './EraseUser';
-import { rollbackTarget, STATUS_COLOR, versionRows } from './versions';
+import {
+  driftDomain,
+  driftRows,
+  driftTolerance,
+  generalChange,
+  rollbackTarget,
+  STATUS_COLOR,
+  versionRows,
+} from './versions';
 
 export function UserPage() {
   const { app, user } = useParams({ from: '/users/$app/$user' });
@@ -158,6 +166,8 @@ function Versions({
       />
     );
   const rows = versionRows(adapters);
+  const drift = driftRows(adapters);
+  const tolerance = driftTolerance(adapters);
   const active = adapters.find((a) => a.status === 'active') ?? null;
   const back = rollbackTarget(adapters);
   return (
@@ -180,6 +190,24 @@ function Versions({
           ]}
         />
       </ChartCard>
+      {drift.length > 0 && (
+        <ChartCard
+          title="General text across versions"
+          hint="Each version's loss on windows of general text it never trained on, vs the base model (%). The trainer keeps a step only within the tolerance: personalization must not cost general English."
+        >
+          <LineChart
+            h={180}
+            data={drift}
+            dataKey="version"
+            unit="%"
+            yAxisProps={{ domain: driftDomain(drift, tolerance), width: 56 }}
+            series={[{ name: 'General text', color: 'teal.6' }]}
+            referenceLines={
+              tolerance === null ? [] : [{ y: tolerance, label: `tolerance +${tolerance} %`, color: 'red.6' }]
+            }
+          />
+        </ChartCard>
+      )}
       <Group>
         <Button variant="light" color="orange" disabled={!active || !back} onClick={open}>
           Roll back{back ? ` to ${back.version}` : ''}…
@@ -192,6 +220,7 @@ function Versions({
               <Table.Th>Version</Table.Th>
               <Table.Th>Status</Table.Th>
               <Table.Th ta="right">Held-out loss</Table.Th>
+              <Table.Th ta="right">General text</Table.Th>
               <Table.Th ta="right">Trained on / held out</Table.Th>
               <Table.Th>Created</Table.Th>
               <Table.Th />
@@ -218,6 +247,7 @@ function Versions({
                     </Text>
                   )}
                 </Table.Td>
+                <Table.Td ta="right">{fmtChange(generalChange(a.metrics))}</Table.Td>
                 <Table.Td ta="right">
                   {a.metrics.feedback_split
                     ? `${a.metrics.feedback_split.train.length} / ${a.metrics.feedback_split.heldout.length}`
@@ -388,3 +418,5 @@ function Generations({ app, user }: { app: string; user: string }) {
     </QueryView>
   );
 }
+
+const fmtChange = (x: number | null) => (x === null ? '—' : `${x > 0 ? '+' : ''}${x.toFixed(2)} %`);

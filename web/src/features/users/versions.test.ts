@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { AdapterItem } from '../../lib/types';
-import { rollbackTarget, versionRows } from './versions';
+import {
+  driftDomain,
+  driftRows,
+  driftTolerance,
+  generalChange,
+  rollbackTarget,
+  versionRows,
+} from './versions';
 
 const version = (v: string, o: Partial<AdapterItem> = {}): AdapterItem => ({
   id: `ad_${v}`,
@@ -42,6 +49,28 @@ describe('adapter versions', () => {
       { version: 'v1', Base: 5, 'This version': 4.8, 'Previous version': null },
       { version: 'v2', Base: 5, 'This version': 4.5, 'Previous version': 4.7 },
     ]);
+  });
+
+  it("charts each guarded version's general-text change against the base model, with its tolerance", () => {
+    const guarded = (v: string, before: number, after: number, tolerance: number) =>
+      version(v, {
+        metrics: {
+          general_loss_before: before,
+          general_loss_after: after,
+          gate: { passed: true, min_delta: 0, general_tolerance: tolerance },
+        },
+      });
+    const adapters = [guarded('v3', 4, 4.01, 0.004), version('v2'), guarded('v1', 4, 3.99, 0.005)];
+    expect(driftRows(adapters)).toEqual([
+      { version: 'v1', 'General text': -0.25 },
+      { version: 'v3', 'General text': 0.25 },
+    ]);
+    expect(driftTolerance(adapters)).toBe(0.4);
+    expect(driftTolerance([version('v1')])).toBeNull();
+    expect(generalChange({ general_loss_before: 0, general_loss_after: 1 })).toBeNull();
+    // the axis always shows the base model (0) and the tolerance, whatever the versions' spread
+    expect(driftDomain([{ version: 'v1', 'General text': 0.42 }], 0.5)).toEqual([0, 0.55]);
+    expect(driftDomain([{ version: 'v1', 'General text': -0.2 }], null)).toEqual([-0.22, 0.02]);
   });
 
   it('rolls back to the retired version promoted last', () => {

@@ -27,6 +27,50 @@ export function versionRows(adapters: AdapterItem[]): VersionRow[] {
     });
 }
 
+/**
+ * How much worse (or better) each guarded version predicts general text than the base model, in percent,
+ * oldest first: the trainer keeps a step only within `gate.general_tolerance` of it. Versions without the guard's
+ * losses (styles, imports, older versions) are left out.
+ */
+export function generalChange(m: AdapterItem['metrics']): number | null {
+  const before = m.general_loss_before;
+  const after = m.general_loss_after;
+  if (before === undefined || after === undefined || !(before > 0)) return null;
+  return Math.round((after / before - 1) * 1e5) / 1e3;
+}
+
+export interface DriftRow {
+  version: string;
+  'General text': number;
+}
+
+export function driftRows(adapters: AdapterItem[]): DriftRow[] {
+  return [...adapters]
+    .sort((a, b) => a.created_at.localeCompare(b.created_at))
+    .flatMap((a) => {
+      const x = generalChange(a.metrics);
+      return x === null ? [] : [{ version: a.version, 'General text': x }];
+    });
+}
+
+/** The tolerance the newest guarded version was held to, in percent (null: none was guarded). */
+export function driftTolerance(adapters: AdapterItem[]): number | null {
+  const guarded = adapters
+    .filter((a) => a.metrics.gate?.general_tolerance !== undefined)
+    .sort((a, b) => b.created_at.localeCompare(a.created_at));
+  const t = guarded[0]?.metrics.gate?.general_tolerance;
+  return t === undefined ? null : t * 100;
+}
+
+/** From 0 (the base model) or below, up to the tolerance or above: a drift is read against both. */
+export function driftDomain(rows: DriftRow[], tolerance: number | null): [number, number] {
+  const xs = rows.map((r) => r['General text']);
+  const lo = Math.min(0, ...xs);
+  const hi = Math.max(tolerance ?? 0, ...xs);
+  const pad = (hi - lo) * 0.1 || 0.1;
+  return [Math.round((lo - (lo < 0 ? pad : 0)) * 100) / 100, Math.round((hi + pad) * 100) / 100];
+}
+
 /** The version a rollback returns to: the newest retired one (what was active before the active one). */
 export function rollbackTarget(adapters: AdapterItem[]): AdapterItem | null {
   const retired = adapters.filter((a) => a.status === 'retired' && a.promoted_at !== null);
