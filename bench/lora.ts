@@ -3,6 +3,8 @@
 // interleaved. The adapter is resolved from the engine's cache (a hit) on every run, as when serving. The
 // rank-0 pair is also run on onnxruntime-node, to tell the graph's own cost from the wasm binding's.
 import { Engine } from '../functions/engine/engine.js';
+import { randomAdapter } from '../functions/engine/testing.js';
+import { ALL_TARGETS } from '../schema/training.js';
 import { interleave, type Measured, median, round, speedup } from './harness.js';
 import {
   type BenchContext,
@@ -21,8 +23,29 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
   const base = engineWith(ctx.pkg, await baseOnlyDecoder(ctx.pkg), 'bench/base-only/');
   const files = rankAdapter(ctx.pkg, 7, 8);
   const adapter = [{ key: 'bench/rank8', load: async () => files }];
+  // The PEFT table's other shapes (bench/peft.ts): ranks 2 and 16 on every target, rank 8 on attention only.
+  const shaped = (key: string, r: number, targets?: string[]) => {
+    const f = randomAdapter(ctx.pkg.shape, {
+      r,
+      alpha: 2 * r,
+      targets: targets ?? [...ALL_TARGETS],
+      seed: 7,
+      scale: 0.05,
+    });
+    return [{ key, load: async () => f }];
+  };
+  const rank2 = shaped('bench/rank2', 2);
+  const rank16 = shaped('bench/rank16', 16);
+  const attention = shaped('bench/rank8-attention', 8, ['q_proj', 'k_proj', 'v_proj', 'o_proj']);
   // An adapter changes the text, and so where EOS might come: the prompt must run n tokens on every side.
-  const { prompt } = await promptWithoutEos(n, [[base], [lora, adapter], [lora]]);
+  const { prompt } = await promptWithoutEos(n, [
+    [base],
+    [lora, adapter],
+    [lora],
+    [lora, rank2],
+    [lora, rank16],
+    [lora, attention],
+  ]);
 
   const side = (name: string, engine: Engine, adapters?: typeof adapter) => ({
     name,
@@ -36,6 +59,9 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
       side('base', base),
       side('rank8', lora, adapter),
       side('rank0', lora),
+      side('rank2', lora, rank2),
+      side('rank16', lora, rank16),
+      side('rank8-attention', lora, attention),
       side('native-base', nativeBase),
       side('native-rank0', nativeLora),
     ],
@@ -59,6 +85,19 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
       vs,
       ratio: round(speedup(s.rank0 as number[], s.base as number[])),
     },
+    ...(
+      [
+        ['rank2', 'decode_tokens_per_s_lora_rank2_all_targets'],
+        ['rank16', 'decode_tokens_per_s_lora_rank16_all_targets'],
+        ['rank8-attention', 'decode_tokens_per_s_lora_rank8_attention_only'],
+      ] as const
+    ).map(([k, id]) => ({
+      id,
+      value: round(tps(k), 1),
+      unit: 'tokens/s',
+      vs,
+      ratio: round(speedup(s[k] as number[], s.base as number[])),
+    })),
     { id: 'decode_tokens_per_s_base_only_graph', value: round(tps('base'), 1), unit: 'tokens/s' },
     {
       id: 'decode_tokens_per_s_lora_graph_rank0_onnxruntime_node',

@@ -14,6 +14,7 @@ import * as load from './load.js';
 import * as lora from './lora.js';
 import * as manyUsers from './many-users.js';
 import * as memorySearch from './memory-search.js';
+import * as peft from './peft.js';
 import { updateReadme } from './report.js';
 import * as runtime from './runtime.js';
 import * as serving from './serving.js';
@@ -35,7 +36,10 @@ export const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<Measured[
   training: training.run,
   load: load.run,
   soak: soak.run,
+  peft: peft.run,
 };
+/** Run only when named (`--only peft`): training four recipes on story readers takes ~20 minutes. */
+const OPT_IN = new Set(['peft']);
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -47,7 +51,7 @@ async function main(): Promise<void> {
     },
   });
   const quick = values.quick ?? false;
-  const names = values.only ? values.only.split(',') : Object.keys(BENCHMARKS);
+  const names = values.only ? values.only.split(',') : Object.keys(BENCHMARKS).filter((n) => !OPT_IN.has(n));
   for (const n of names) if (!BENCHMARKS[n]) throw new Error(`unknown benchmark ${n}`);
   const out = values.out ?? (quick ? join(TMP, 'results.quick.json') : join(ROOT, 'bench/results.json'));
 
