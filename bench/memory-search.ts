@@ -19,7 +19,7 @@ import { openPglite } from '../core/node/pglite.js';
 import { recall } from '../functions/memory/recall.js';
 import { feedback } from '../schema/tables.js';
 import { startPostgres } from '../test/support/postgres.js';
-import { interleave, type Measured, median, percentile, round } from './harness.js';
+import { interleave, type Measured, percentile, round, speedup, timeMs } from './harness.js';
 import type { BenchContext } from './setup.js';
 
 const STORIES_PER_READER = 3;
@@ -134,56 +134,34 @@ async function measureOn(ctx: BenchContext, name: string, database: Database): P
   // Latency, interleaved: search, search + pack (the whole request-time cost), the unranked latest-8 peer.
   const rounds = ctx.quick ? 30 : 300;
   let k = 0;
-  const next = () => queries[k++ % queries.length] as (typeof queries)[number];
-  const time = async (fn: () => Promise<unknown>) => {
-    const t0 = performance.now();
-    await fn();
-    return performance.now() - t0;
+  // The next query, as the heavy reader when one is given (the heavy reader's own items answer it).
+  const next = (as?: string) => {
+    const q = queries[k++ % queries.length] as (typeof queries)[number];
+    return { userId: as ?? q.user, query: q.query };
   };
-  const sides = (user: () => string) => [
+  const sides = (as?: string) => [
     {
       name: 'search',
       run: () => {
-        const q = next();
-        return time(() =>
-          searchMemory(database.db, {
-            appId: app.id,
-            userId: user() || q.user,
-            query: q.query,
-            limit: CANDIDATES,
-          }),
-        );
+        const q = next(as);
+        return timeMs(() => searchMemory(database.db, { appId: app.id, ...q, limit: CANDIDATES }));
       },
     },
     {
       name: 'recall',
       run: () => {
-        const q = next();
-        return time(() =>
-          recall(database.db, tokenizer, {
-            appId: app.id,
-            userId: user() || q.user,
-            query: q.query,
-            budget: BUDGET,
-          }),
-        );
+        const q = next(as);
+        return timeMs(() => recall(database.db, tokenizer, { appId: app.id, ...q, budget: BUDGET }));
       },
     },
-    { name: 'latest', run: () => time(() => latest(database, app.id, user() || next().user, CANDIDATES)) },
+    { name: 'latest', run: () => timeMs(() => latest(database, app.id, next(as).userId, CANDIDATES)) },
   ];
-  const s60 = await interleave(
-    sides(() => ''),
-    rounds,
-    20,
-  );
-  const heavy = await interleave(
-    sides(() => 'heavy'),
-    Math.ceil(rounds / 3),
-    5,
-  );
+  const s60 = await interleave(sides(), rounds, 20);
+  const heavy = await interleave(sides('heavy'), Math.ceil(rounds / 3), 5);
   const get = (x: Record<string, number[]>, side: string) => x[side] as number[];
+  // How fast it is against the unranked peer: the median over rounds of peer / ours (< 1: slower).
   const paired = (x: Record<string, number[]>, side: string) =>
-    round(median(get(x, 'latest').map((l, i) => l / (get(x, side)[i] as number))), 3);
+    round(speedup(get(x, side), get(x, 'latest')), 3);
   ctx.log(
     `  ${name}: search p50 ${round(percentile(get(s60, 'search'), 50), 3)} ms, p99 ${round(percentile(get(s60, 'search'), 99), 3)} ms; recall (search + pack) p50 ${round(percentile(get(s60, 'recall'), 50), 3)} ms; latest-8 p50 ${round(percentile(get(s60, 'latest'), 50), 3)} ms; ${HEAVY_ITEMS} items: search p50 ${round(percentile(get(heavy, 'search'), 50), 3)} ms; precision@4 ${round(precision, 3)} vs latest ${round(precisionLatest, 3)}`,
   );

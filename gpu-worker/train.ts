@@ -83,6 +83,12 @@ export interface OwnerFailure {
 export const ownerLabel = (o: AdapterOwner) =>
   'userId' in o ? `${o.appId}/${o.userId}` : `${o.appId}/style:${o.styleId}`;
 
+/** Whether the trainer guarded this owner (the job gave general windows): it then reports both losses. */
+const guarded = (
+  r: TrainerUserResult,
+): r is TrainerUserResult & { general_loss_before: number; general_loss_after: number } =>
+  r.general_loss_before !== undefined && r.general_loss_after !== undefined;
+
 /**
  * The gate's decision for one trained owner: its held-out loss beats the baseline by more than `minDelta`, and,
  * where the trainer guarded it, its general-text loss is within `generalTolerance` of the base model's (the
@@ -94,10 +100,7 @@ export function passesGate(
   generalTolerance = Number.POSITIVE_INFINITY,
 ): { baseline: number; passed: boolean } {
   const baseline = r.baseline_heldout_loss ?? r.heldout_loss_before;
-  const general =
-    r.general_loss_before === undefined ||
-    r.general_loss_after === undefined ||
-    r.general_loss_after <= r.general_loss_before * (1 + generalTolerance);
+  const general = !guarded(r) || r.general_loss_after <= r.general_loss_before * (1 + generalTolerance);
   return { baseline, passed: r.heldout_loss_after < baseline - minDelta && general };
 }
 
@@ -208,7 +211,6 @@ export async function trainAndPublish(
     if (!r) throw new Error(`the trainer returned no result for ${ownerLabel(o.owner)}`);
     const base = baselines[i];
     const gate = passesGate(r, recipe.gate.minDelta, recipe.train.general_tolerance);
-    const guarded = r.general_loss_before !== undefined && r.general_loss_after !== undefined;
     const baseline = base ? `active:${base.version}` : 'base';
     const metrics: AdapterMetrics = {
       train_loss_before: r.train_loss_before,
@@ -217,13 +219,13 @@ export async function trainAndPublish(
       heldout_loss_after: r.heldout_loss_after,
       baseline_heldout_loss: gate.baseline,
       baseline,
-      ...(guarded
+      ...(guarded(r)
         ? { general_loss_before: r.general_loss_before, general_loss_after: r.general_loss_after }
         : {}),
       gate: {
         passed: gate.passed,
         min_delta: recipe.gate.minDelta,
-        ...(guarded ? { general_tolerance: recipe.train.general_tolerance } : {}),
+        ...(guarded(r) ? { general_tolerance: recipe.train.general_tolerance } : {}),
       },
       best_step: r.best_step,
       steps_run: result.steps_run,

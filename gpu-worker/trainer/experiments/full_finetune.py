@@ -18,7 +18,7 @@ import time
 import numpy as np
 import torch
 
-from experiments.personalize import FICTION, mean_nll, passages
+from experiments.personalize import mean_nll, reader_material
 from tailor_trainer.data import load_shards
 from tailor_trainer.model import nll_per_token
 from tailor_trainer.pretrain import load_model
@@ -55,24 +55,7 @@ def main() -> None:
     base = load_model(args.model)
     bos = base.cfg.bos_id
     _, docs = load_shards(args.shards)
-    stories = [d for d in docs if d.split == "heldout" and d.genre in FICTION][: args.readers]
-    nonfiction = [d for d in docs if d.split == "heldout" and d.genre not in FICTION]
-    general_eval = [p for d in nonfiction[:6] for p in passages(d.tokens, args.passage)[:4]]
-    train_pool = [d for d in docs if d.split == "train"]
-    rng = np.random.default_rng(0)
-
-    readers = []
-    for d in stories:  # the same cut, held-out choice and replay draw as personalize.py
-        ps = passages(d.tokens, args.passage)
-        cut = (2 * len(ps)) // 3
-        liked, future = ps[:cut], ps[cut:]
-        held = liked[-max(2, len(liked) // 5) :]
-        train = liked[: len(liked) - len(held)]
-        for _ in range(args.general):
-            g = train_pool[rng.integers(len(train_pool))].tokens
-            off = rng.integers(0, len(g) - args.passage)
-            train.append(g[off : off + args.passage].tolist())
-        readers.append({"file": d.file, "genre": d.genre, "train": train, "held": held, "future": future})
+    readers, general_eval = reader_material(docs, args.readers, args.passage, args.general)
 
     with torch.no_grad():
         base_future = {r["file"]: mean_nll(base, r["future"], bos) for r in readers}

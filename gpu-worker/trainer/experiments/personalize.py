@@ -43,6 +43,31 @@ def mean_nll(model, texts: list[list[int]], bos: int, lora=None) -> float:
     return tot / n
 
 
+def reader_material(docs, n_readers: int, size: int, general: int):
+    """The readers (held-out fiction files, one each) and the held-out non-fiction passages scored for drift. A
+    reader's passages: the first two thirds liked (the latest fifth of them the held-out feedback, the rest
+    trained on, plus `general` random windows of training text), the last third never sent (`future`)."""
+    stories = [d for d in docs if d.split == "heldout" and d.genre in FICTION][:n_readers]
+    nonfiction = [d for d in docs if d.split == "heldout" and d.genre not in FICTION]
+    general_eval = [p for d in nonfiction[:6] for p in passages(d.tokens, size)[:4]]
+    train_pool = [d for d in docs if d.split == "train"]
+    rng = np.random.default_rng(0)
+    readers = []
+    for d in stories:
+        ps = passages(d.tokens, size)
+        cut = (2 * len(ps)) // 3
+        liked, future = ps[:cut], ps[cut:]
+        held = liked[-max(2, len(liked) // 5) :]
+        train = liked[: len(liked) - len(held)]
+        for _ in range(general):
+            g = train_pool[rng.integers(len(train_pool))].tokens
+            off = rng.integers(0, len(g) - size)
+            train.append(g[off : off + size].tolist())
+        readers.append({"file": d.file, "genre": d.genre, "liked": len(liked), "train": train, "held": held,
+                        "future": future})
+    return readers, general_eval
+
+
 def adapter_feed(path: str, scaling: float):
     tensors, _ = load_safetensors(path)
     feed = {}
@@ -75,28 +100,14 @@ def main() -> None:
     model = load_model(args.model)
     bos = model.cfg.bos_id
     _, docs = load_shards(args.shards)
-    stories = [d for d in docs if d.split == "heldout" and d.genre in FICTION][: args.readers]
-    nonfiction = [d for d in docs if d.split == "heldout" and d.genre not in FICTION]
-    general_eval = [p for d in nonfiction[:6] for p in passages(d.tokens, args.passage)[:4]]
-    train_pool = [d for d in docs if d.split == "train"]
-    rng = np.random.default_rng(0)
+    readers, general_eval = reader_material(docs, args.readers, args.passage, args.general)
 
-    readers = []
     with tempfile.TemporaryDirectory() as tmp:
-        users = []
-        for i, d in enumerate(stories):
-            ps = passages(d.tokens, args.passage)
-            cut = (2 * len(ps)) // 3
-            liked, future = ps[:cut], ps[cut:]
-            ex = [{"prompt": [], "completion": p, "weight": 1.0} for p in liked]
-            held = ex[-max(2, len(ex) // 5) :]  # the latest liked passages are the reader's held-out feedback
-            train = ex[: len(ex) - len(held)]
-            for _ in range(args.general):
-                g = train_pool[rng.integers(len(train_pool))].tokens
-                off = rng.integers(0, len(g) - args.passage)
-                train.append({"prompt": [], "completion": g[off : off + args.passage].tolist(), "weight": 1.0})
-            users.append({"id": d.file, "out_dir": f"{tmp}/{d.file}", "train": train, "heldout": held})
-            readers.append({"file": d.file, "genre": d.genre, "liked": len(liked), "future": future})
+        def example(tokens: list[int]) -> dict:
+            return {"prompt": [], "completion": tokens, "weight": 1.0}
+
+        users = [{"id": r["file"], "out_dir": f"{tmp}/{r['file']}", "train": [example(p) for p in r["train"]],
+                  "heldout": [example(p) for p in r["held"]]} for r in readers]
         job = {"version": 1, "base_model": args.model, "lora": {"r": args.r, "alpha": args.alpha, "targets": args.targets.split(",")},
                "train": {"steps": args.steps, "lr": args.lr, "batch_size": args.batch, "eval_every": args.eval_every,
                          "patience": args.patience, "max_len": args.passage, "weight_decay": args.weight_decay},
