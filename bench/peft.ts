@@ -17,11 +17,12 @@ import {
   type PersonalizationReport,
   runPersonalization,
 } from '../runtime/demo/personalization.js';
+import { startInProcess } from '../runtime/node/in-process.js';
 import { ALL_TARGETS, type RecipeOverrides } from '../schema/training.js';
-import { ADMIN, startPlatform } from '../test/support/platform.js';
 import { type Measured, round } from './harness.js';
 import type { BenchContext } from './setup.js';
 
+const ADMIN = 'bench-peft-admin-token-0123456789';
 type Target = (typeof ALL_TARGETS)[number];
 const ATTENTION: readonly Target[] = ['q_proj', 'k_proj', 'v_proj', 'o_proj'];
 
@@ -66,7 +67,11 @@ function parameters(r: number, targets: readonly string[]) {
 }
 
 async function measure(ctx: BenchContext, v: Variant) {
-  const p = await startPlatform();
+  const p = await startInProcess({
+    ADMIN_TOKEN: ADMIN,
+    RATE_LIMIT_PER_MINUTE: '0',
+    RATE_LIMIT_PER_USER_PER_MINUTE: '0',
+  });
   const baseModels = new BaseModels({
     db: p.database.db,
     store: p.store,
@@ -91,7 +96,20 @@ async function measure(ctx: BenchContext, v: Variant) {
     onEnqueued: () => worker.wake(),
   });
   try {
-    const api: ApiClient = { call: (method, path, opts) => p.call(method, path, opts) };
+    const api: ApiClient = {
+      async call(method, path, opts = {}) {
+        const res = await p.app.request(`http://localhost${path}`, {
+          method,
+          headers: {
+            ...(opts.key ? { authorization: `Bearer ${opts.key}` } : {}),
+            ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+          },
+          ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
+        });
+        const text = await res.text();
+        return { status: res.status, json: text ? JSON.parse(text) : undefined };
+      },
+    };
     const report = await runPersonalization(api, {
       admin: ADMIN,
       readers: ctx.quick ? 2 : 4,

@@ -1,18 +1,13 @@
-// A whole platform in one process for route tests: PGlite in memory (migrated), an in-memory store holding
-// the shipped base model, the real engine, the app. Requests go through app.request(): no ports.
+// A whole platform in one process for route tests (runtime/node/in-process.ts) with the tests' helpers: calls
+// checked against the API contract, row counts, adapters made active. Requests go through app.request(): no ports.
 import { sql } from 'drizzle-orm';
-import { loadConfig } from '../../core/config.js';
 import { insertAdapter, promoteAdapter } from '../../core/db/adapters.js';
 import type { Database } from '../../core/db/database.js';
-import { migrate } from '../../core/db/migrate.js';
-import { publishBaseModel } from '../../core/node/base-model.js';
-import { openPglite } from '../../core/node/pglite.js';
-import { MODELS_DIR } from '../../core/node/repo.js';
-import { MemoryStore } from '../../core/storage/memory-store.js';
-import { createApp } from '../../functions/app.js';
-import { Engine } from '../../functions/engine/engine.js';
+import type { MemoryStore } from '../../core/storage/memory-store.js';
+import type { createApp } from '../../functions/app.js';
+import type { Engine } from '../../functions/engine/engine.js';
 import { randomAdapter } from '../../functions/engine/testing.js';
-import { nodeAssets } from '../../runtime/node/assets.js';
+import { startInProcess } from '../../runtime/node/in-process.js';
 import { checkAnswer } from './contract.js';
 
 export const ADMIN = 'admin-token-for-tests-0123456789';
@@ -41,28 +36,14 @@ export async function startPlatform(
   env: Record<string, string> = {},
   opts: { dataDir?: string } = {},
 ): Promise<TestPlatform> {
-  const config = loadConfig({
-    ADMIN_TOKEN: ADMIN,
-    RATE_LIMIT_PER_MINUTE: '0',
-    RATE_LIMIT_PER_USER_PER_MINUTE: '0',
-    ...env,
-  });
-  const database = await openPglite(opts.dataDir ? { dataDir: opts.dataDir } : {});
-  await migrate(database.db);
-  const store = new MemoryStore();
-  const model = await publishBaseModel(store, database.db, MODELS_DIR, config.baseModel);
-  const engine = await Engine.load(store, model.prefix);
-  const { app, services } = createApp({
-    db: database.db,
-    store,
-    engine,
-    baseModelId: config.baseModel,
-    config,
-    urlSecret: 'url-secret-for-tests',
-    assets: nodeAssets(),
-    // A 500 in a route test should say why (the answer only says "internal error").
-    onError: (e) => console.error('[test platform] internal error:', e),
-  });
+  const { app, services, config, database, store, engine } = await startInProcess(
+    { ADMIN_TOKEN: ADMIN, RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_PER_USER_PER_MINUTE: '0', ...env },
+    {
+      ...opts,
+      // A 500 in a route test should say why (the answer only says "internal error").
+      onError: (e) => console.error('[test platform] internal error:', e),
+    },
+  );
 
   const call: TestPlatform['call'] = async (method, path, opts = {}) => {
     const headers: Record<string, string> = { ...opts.headers };

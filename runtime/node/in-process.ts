@@ -1,0 +1,48 @@
+// The whole API in this process, without a port: PGlite (in memory or on disk, migrated), an in-memory store
+// holding the shipped base model, the real engine in this thread, the app. Requests go through app.request().
+// The route tests build on it (test/support/platform.ts), and so do benchmarks that train through the real
+// worker without starting a server (bench/peft.ts).
+import { type Config, loadConfig } from '../../core/config.js';
+import type { Database } from '../../core/db/database.js';
+import { migrate } from '../../core/db/migrate.js';
+import { publishBaseModel } from '../../core/node/base-model.js';
+import { openPglite } from '../../core/node/pglite.js';
+import { MODELS_DIR } from '../../core/node/repo.js';
+import { MemoryStore } from '../../core/storage/memory-store.js';
+import { createApp } from '../../functions/app.js';
+import { Engine } from '../../functions/engine/engine.js';
+import { nodeAssets } from './assets.js';
+
+export interface InProcessPlatform {
+  app: ReturnType<typeof createApp>['app'];
+  services: ReturnType<typeof createApp>['services'];
+  config: Config;
+  database: Database;
+  store: MemoryStore;
+  engine: Engine;
+  close(): Promise<void>;
+}
+
+/** `env`: settings as `npm start` reads them; `dataDir`: PGlite on disk there (default: in memory). */
+export async function startInProcess(
+  env: Record<string, string>,
+  opts: { dataDir?: string; onError?: (e: unknown) => void } = {},
+): Promise<InProcessPlatform> {
+  const config = loadConfig(env);
+  const database = await openPglite(opts.dataDir ? { dataDir: opts.dataDir } : {});
+  await migrate(database.db);
+  const store = new MemoryStore();
+  const model = await publishBaseModel(store, database.db, MODELS_DIR, config.baseModel);
+  const engine = await Engine.load(store, model.prefix);
+  const { app, services } = createApp({
+    db: database.db,
+    store,
+    engine,
+    baseModelId: config.baseModel,
+    config,
+    urlSecret: 'url-secret-in-process',
+    assets: nodeAssets(),
+    ...(opts.onError ? { onError: opts.onError } : {}),
+  });
+  return { app, services, config, database, store, engine, close: () => database.close() };
+}
