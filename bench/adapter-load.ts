@@ -1,5 +1,5 @@
 // 4. Adapter resolution: a cold load (read both files from the local FileStore, parse and check the PEFT
-// adapter, decoder tensors ready: Engine.resolveLora on a key not in the cache) and a warm lookup (the same
+// adapter, decoder tensors ready: Engine.resolveAdapters on a key not in the cache) and a warm lookup (the same
 // call on a cached key). Rank-8 adapters on every target; each cold sample is a different adapter. The files
 // were written earlier, so the OS page cache most likely holds them: this is storage through the FileStore
 // API, not a disk seek.
@@ -16,7 +16,7 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
   const refs = users.prefixes.map((p) => storeRef(users.store, p));
 
   // A few loads first so code paths are compiled; those keys are then warm, so they are not timed cold.
-  for (const r of refs.slice(0, 3)) await engine.resolveLora([r]);
+  for (const r of refs.slice(0, 3)) await engine.resolveAdapters([r]);
   const coldMs: number[] = [];
   const readMs: number[] = [];
   for (const r of refs.slice(3)) {
@@ -24,7 +24,7 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
     await r.load();
     readMs.push(performance.now() - t0);
     t0 = performance.now();
-    await engine.resolveLora([r]);
+    await engine.resolveAdapters([r]);
     coldMs.push(performance.now() - t0);
   }
   const m = engine.metrics().adapterCache;
@@ -34,7 +34,7 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
   const warmMs: number[] = [];
   for (let i = 0; i < warm; i++) {
     const t0 = performance.now();
-    await engine.resolveLora(hot);
+    await engine.resolveAdapters(hot);
     warmMs.push(performance.now() - t0);
   }
   const adapterKb = users.fileBytes / 1024;

@@ -289,10 +289,12 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
   for (let p = 1; p <= prefillLen; p++) prefillFlops += attnFlops(p);
   const blocks = q ? 2 : 15;
   const files = rankAdapter(ctx.pkg, 11, 8);
-  const rank8 = await new Engine(ctx.pkg).resolveLora([{ key: 'ceiling-rank8', load: async () => files }]);
+  const rank8 = await new Engine(ctx.pkg).resolveAdapters([
+    { key: 'ceiling-rank8', load: async () => files },
+  ]);
   const lora = ctx.pkg.decoder as Decoder;
   const [stepMs, rank0StepMs, rank8StepMs] = (await decodeStepMs(
-    [{ decoder: base }, { decoder: lora }, { decoder: lora, lora: rank8 }],
+    [{ decoder: base }, { decoder: lora }, { decoder: lora, lora: rank8?.lora }],
     pos,
     blocks,
   )) as [number, number, number];

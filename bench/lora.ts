@@ -1,9 +1,10 @@
 // 3. What LoRA inputs cost: the shipped LoRA graph fed a rank-8 adapter on every target, and the same graph
 // fed rank-0 pairs (no adapter), each vs the base-only graph (no LoRA inputs at all), same engine, greedy,
 // interleaved. The adapter is resolved from the engine's cache (a hit) on every run, as when serving. The
-// rank-0 pair is also run on onnxruntime-node, to tell the graph's own cost from the wasm binding's.
+// rank-0 pair is also run on onnxruntime-node, to tell the graph's own cost from the wasm binding's. A 16-token
+// prefix (prefix tuning) runs through the LoRA graph with rank-0 pairs and 16 more past positions.
 import { Engine } from '../functions/engine/engine.js';
-import { randomAdapter } from '../functions/engine/testing.js';
+import { randomAdapter, randomPrefix } from '../functions/engine/testing.js';
 import { ALL_TARGETS } from '../schema/training.js';
 import { interleave, type Measured, median, round, speedup } from './harness.js';
 import {
@@ -37,6 +38,9 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
   const rank2 = shaped('bench/rank2', 2);
   const rank16 = shaped('bench/rank16', 16);
   const attention = shaped('bench/rank8-attention', 8, ['q_proj', 'k_proj', 'v_proj', 'o_proj']);
+  // Prefix tuning's default: 16 virtual tokens, fed as past positions through the same graph (rank-0 pairs).
+  const prefixFiles = randomPrefix(ctx.pkg.shape, { tokens: 16, seed: 7 }).files;
+  const prefix16 = [{ key: 'bench/prefix16', load: async () => prefixFiles }];
   // An adapter changes the text, and so where EOS might come: the prompt must run n tokens on every side.
   const { prompt } = await promptWithoutEos(n, [
     [base],
@@ -45,6 +49,7 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
     [lora, rank2],
     [lora, rank16],
     [lora, attention],
+    [lora, prefix16],
   ]);
 
   const side = (name: string, engine: Engine, adapters?: typeof adapter) => ({
@@ -62,6 +67,7 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
       side('rank2', lora, rank2),
       side('rank16', lora, rank16),
       side('rank8-attention', lora, attention),
+      side('prefix16', lora, prefix16),
       side('native-base', nativeBase),
       side('native-rank0', nativeLora),
     ],
@@ -90,6 +96,7 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
         ['rank2', 'decode_tokens_per_s_lora_rank2_all_targets'],
         ['rank16', 'decode_tokens_per_s_lora_rank16_all_targets'],
         ['rank8-attention', 'decode_tokens_per_s_lora_rank8_attention_only'],
+        ['prefix16', 'decode_tokens_per_s_prefix16'],
       ] as const
     ).map(([k, id]) => ({
       id,

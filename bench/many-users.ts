@@ -25,7 +25,7 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
 
   // The size of one parsed adapter decides the cache sizes.
   const probe = new Engine(ctx.pkg);
-  await probe.resolveLora([refs[0] as AdapterRef]);
+  await probe.resolveAdapters([refs[0] as AdapterRef]);
   const adapterBytes = probe.metrics().adapterCache.bytes;
   const tenth = Math.ceil(count / 10);
 

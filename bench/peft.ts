@@ -2,8 +2,9 @@
 // thirds of a held-out serial; scored on the last third, never sent) trained with LoRA at ranks 2 / 8 / 16 on
 // every target and at rank 8 on attention only, each variant on a fresh platform in this process (real
 // trainer, real engine) through the same driver as the test (runtime/demo/personalization.ts). The peer is the
-// default recipe (rank 8, all targets) in the same run. Not in the default `npm run bench` (about 5 minutes a
-// variant on 2 cores): `npm run bench -- --only peft [--merge]`.
+// default recipe (rank 8, all targets) in the same run; prefix tuning (16 virtual tokens) through the same
+// worker. Not in the default `npm run bench` (about 5 minutes a variant on 2 cores): `npm run bench -- --only
+// peft [--merge]` (`PEFT_VARIANTS=prefix_16` for some variants; the peer always runs).
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +19,7 @@ import {
   runPersonalization,
 } from '../runtime/demo/personalization.js';
 import { startInProcess } from '../runtime/node/in-process.js';
-import { ALL_TARGETS, type RecipeOverrides } from '../schema/training.js';
+import { ALL_TARGETS, type PeftMethod, type RecipeOverrides } from '../schema/training.js';
 import { type Measured, round } from './harness.js';
 import type { BenchContext } from './setup.js';
 
@@ -28,19 +29,24 @@ const ATTENTION: readonly Target[] = ['q_proj', 'k_proj', 'v_proj', 'o_proj'];
 
 interface Variant {
   name: string;
+  method: PeftMethod;
+  /** LoRA: rank and targets; prefix: virtual tokens (r and targets unused). */
   r: number;
   targets: readonly Target[];
+  tokens?: number;
 }
 
 const VARIANTS: Variant[] = [
-  { name: 'lora_r8_all', r: 8, targets: ALL_TARGETS }, // the default recipe: the peer
-  { name: 'lora_r2_all', r: 2, targets: ALL_TARGETS },
-  { name: 'lora_r16_all', r: 16, targets: ALL_TARGETS },
-  { name: 'lora_r8_attention', r: 8, targets: ATTENTION },
+  { name: 'lora_r8_all', method: 'lora', r: 8, targets: ALL_TARGETS }, // the default recipe: the peer
+  { name: 'lora_r2_all', method: 'lora', r: 2, targets: ALL_TARGETS },
+  { name: 'lora_r16_all', method: 'lora', r: 16, targets: ALL_TARGETS },
+  { name: 'lora_r8_attention', method: 'lora', r: 8, targets: ATTENTION },
+  { name: 'prefix_16', method: 'prefix', r: 0, targets: [], tokens: 16 },
 ];
 
-/** Trainable parameters of a LoRA on these targets, and the base model's parameters, from its config. */
-function parameters(r: number, targets: readonly string[]) {
+/** Trainable parameters of the variant (a LoRA's pairs, a prefix's keys and values), and the base model's. */
+function parameters(v: Variant) {
+  const { r, targets } = v;
   const c = JSON.parse(readFileSync(join(MODELS_DIR, 'brown-4m', 'config.json'), 'utf8'));
   const h = c.hidden_size as number;
   const kv = (c.num_key_value_heads as number) * (c.head_dim as number);
@@ -55,10 +61,13 @@ function parameters(r: number, targets: readonly string[]) {
     up_proj: [h, f],
     down_proj: [f, h],
   };
-  const perLayer = targets.reduce(
-    (s, t) => s + r * ((shape[t] as [number, number])[0] + (shape[t] as [number, number])[1]),
-    0,
-  );
+  const perLayer =
+    v.method === 'prefix'
+      ? (v.tokens ?? 0) * 2 * kv // keys and values of each virtual token
+      : targets.reduce(
+          (s, t) => s + r * ((shape[t] as [number, number])[0] + (shape[t] as [number, number])[1]),
+          0,
+        );
   const base =
     (c.vocab_size as number) * h + // tied embeddings
     (c.num_hidden_layers as number) * (h * q + 2 * h * kv + q * h + 3 * h * f + 2 * h) +
@@ -78,7 +87,10 @@ async function measure(ctx: BenchContext, v: Variant) {
     cacheDir: mkdtempSync(join(tmpdir(), 'tailor-bench-peft-')),
     localDirs: { [p.services.baseModelId]: join(MODELS_DIR, p.services.baseModelId) },
   });
-  const recipe: RecipeOverrides = { lora: { r: v.r, alpha: 2 * v.r, targets: [...v.targets] } };
+  const recipe: RecipeOverrides =
+    v.method === 'prefix'
+      ? { method: 'prefix', prefix: { tokens: v.tokens ?? userRecipe.prefix.tokens } }
+      : { lora: { r: v.r, alpha: 2 * v.r, targets: [...v.targets] } };
   const worker = new Worker({
     db: p.database.db,
     store: p.store,
@@ -135,8 +147,12 @@ const span = (xs: number[]) => `${round(Math.min(...xs), 2)}…${round(Math.max(
 export async function run(ctx: BenchContext): Promise<Measured[]> {
   const out: Measured[] = [];
   let peer: PersonalizationReport | null = null;
-  for (const v of VARIANTS) {
-    ctx.log(`  ${v.name}: training ${ctx.quick ? 2 : 4} readers (LoRA r${v.r} on ${v.targets.join(', ')}) …`);
+  // PEFT_VARIANTS=prefix_16,lora_r2_all: only these (and the peer, always first) — each takes ~5 minutes.
+  const only = process.env.PEFT_VARIANTS?.split(',').map((s) => s.trim());
+  for (const v of VARIANTS.filter((x, i) => i === 0 || !only || only.includes(x.name))) {
+    const what =
+      v.method === 'prefix' ? `a prefix of ${v.tokens} tokens` : `LoRA r${v.r} on ${v.targets.join(', ')}`;
+    ctx.log(`  ${v.name}: training ${ctx.quick ? 2 : 4} readers (${what}) …`);
     const { report, bytes } = await measure(ctx, v);
     peer ??= report;
     const rs = report.readers;
@@ -145,13 +161,16 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
     const general = rs.map((r) => r.generalChangePct);
     const names = rs.reduce((s, r) => s + r.namesAfter, 0);
     const promoted = rs.filter((r) => r.version).length;
-    const params = parameters(v.r, v.targets);
+    const params = parameters(v);
     const perUser = report.seconds.training / Math.max(1, rs.length);
     const peerOwn = mean(peer.readers.map((r) => r.ownChangePct));
     ctx.log(
       `  ${v.name}: own ${span(own)} % (mean ${round(mean(own), 2)}), specificity ${span(spec)} pts, non-fiction ${span(general)} %, names ${names}/${4 * rs.length}, ${promoted}/${rs.length} promoted, ${round(perUser, 1)} s a reader, ${params.lora} parameters (${round((100 * params.lora) / params.base, 2)} % of ${params.base}), ${round(bytes / 1024, 1)} KB`,
     );
-    const recipeText = `LoRA r${v.r} α${2 * v.r} on ${v.targets.length === ALL_TARGETS.length ? 'all 7 targets' : 'q/k/v/o'}, ${userRecipe.train.steps} steps, lr ${userRecipe.train.lr}`;
+    const recipeText =
+      v.method === 'prefix'
+        ? `prefix of ${v.tokens} virtual tokens, ${userRecipe.train.steps} steps, lr ${userRecipe.prefix.lr}`
+        : `LoRA r${v.r} α${2 * v.r} on ${v.targets.length === ALL_TARGETS.length ? 'all 7 targets' : 'q/k/v/o'}, ${userRecipe.train.steps} steps, lr ${userRecipe.train.lr}`;
     const vs =
       v === VARIANTS[0] ? undefined : 'the default recipe (LoRA r8 on all targets), same readers, same run';
     out.push(

@@ -14,7 +14,13 @@ describe('loadConfig', () => {
       rateLimitPerMinute: 600,
       rateLimitPerUserPerMinute: 60,
     });
-    expect(c.training).toEqual({ intervalS: 3600, minFeedback: 8, cooldownS: 3600 });
+    expect(c.training).toEqual({
+      intervalS: 3600,
+      minFeedback: 8,
+      cooldownS: 3600,
+      method: 'lora',
+      prefixTokens: 16,
+    });
     expect(c.worker).toEqual({
       inProcess: true,
       schedule: true,

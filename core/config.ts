@@ -4,6 +4,7 @@
 // docs/operations.md lists them all, and a test keeps the two in step.
 
 import { z } from 'zod';
+import { MAX_PREFIX_TOKENS, PEFT_METHODS, type PeftMethod } from '../schema/training.js';
 
 const optionalText = z
   .string()
@@ -112,6 +113,17 @@ export const envSchema = z
     TRAIN_COOLDOWN_S: int(0, 30 * 24 * 3600)
       .default(3600)
       .describe("seconds after a user's last training before the next (an app's settings override it)"),
+    TRAIN_METHOD: z
+      .enum(PEFT_METHODS)
+      .default('lora')
+      .describe(
+        "what a user's training makes: `lora` (LoRA pairs) or `prefix` (prefix tuning's keys and values)",
+      ),
+    TRAIN_PREFIX_TOKENS: int(1, MAX_PREFIX_TOKENS)
+      .default(16)
+      .describe(
+        'virtual tokens of a prefix (TRAIN_METHOD=prefix): positions it takes of the 256-token window',
+      ),
     TAILOR_WORKER: flag
       .default(true)
       .describe('run the training worker inside the API process (`npm start`)'),
@@ -236,7 +248,14 @@ export interface Config {
     rateLimitPerMinute: number;
     rateLimitPerUserPerMinute: number;
   };
-  training: { intervalS: number; minFeedback: number; cooldownS: number };
+  training: {
+    intervalS: number;
+    minFeedback: number;
+    cooldownS: number;
+    /** What users' training makes (TRAIN_METHOD), and a prefix's virtual tokens. */
+    method: PeftMethod;
+    prefixTokens: number;
+  };
   worker: {
     inProcess: boolean;
     schedule: boolean;
@@ -339,6 +358,8 @@ export function loadConfig(
       intervalS: e.TRAIN_INTERVAL_S,
       minFeedback: e.TRAIN_MIN_FEEDBACK,
       cooldownS: e.TRAIN_COOLDOWN_S,
+      method: e.TRAIN_METHOD,
+      prefixTokens: e.TRAIN_PREFIX_TOKENS,
     },
     worker: {
       inProcess: e.TAILOR_WORKER,

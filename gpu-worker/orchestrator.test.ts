@@ -248,6 +248,67 @@ describe('training cycles', () => {
     }
   }, 60_000);
 
+  it('prefix tuning: a PEFT prefix version, served, and the baseline a later LoRA must beat', async () => {
+    const { app_id: app, api_key: appKey } = await p.newApp('prefixed');
+    for (let i = 0; i < 6; i++) await like('pia', passage(1, i), appKey);
+    const owner = { appId: app, userId: 'pia' };
+    const w = worker({ recipe: { ...TINY, method: 'prefix', prefix: { tokens: 8, lr: 3e-2 } } });
+    w.start();
+    try {
+      await scheduler({ onEnqueued: () => w.wake() }).runCycle({ app, users: ['pia'], wait: true });
+    } finally {
+      await w.stop();
+    }
+    const active = await getActiveAdapter(p.database.db, owner);
+    expect(active).toBeDefined();
+    const config = JSON.parse(
+      new TextDecoder().decode(
+        (await p.store.get(`${active?.storagePrefix}adapter_config.json`)) ?? undefined,
+      ),
+    );
+    expect(config).toMatchObject({
+      peft_type: 'PREFIX_TUNING',
+      num_virtual_tokens: 8,
+      prefix_projection: false,
+    });
+    const m = active?.metrics as AdapterMetrics;
+    expect(m.recipe).toMatchObject({ method: 'prefix', prefix_tokens: 8, lr: 3e-2 });
+    expect(m.heldout_loss_after).toBeLessThan(m.heldout_loss_before as number);
+
+    // The API serves it: the reader's own text scores better with it than with the base model alone.
+    const text = passage(1, 9);
+    const score = async (adapter: 'auto' | 'none') =>
+      (await p.call('POST', '/v1/score', { key: appKey, body: { user: 'pia', texts: [text], adapter } }))
+        .json;
+    const [mine, base] = [await score('auto'), await score('none')];
+    expect(mine.adapter.version).toBe(active?.version);
+    expect(mine.results[0].mean_nll).toBeLessThan(base.results[0].mean_nll);
+    const g = await p.call('POST', '/v1/generate', {
+      key: appKey,
+      body: { user: 'pia', prompt: 'Orrin', max_tokens: 4 },
+    });
+    expect(g.status).toBe(200);
+    expect(g.json.adapter.version).toBe(active?.version);
+
+    // A LoRA cycle next: the prefix version is its baseline, evaluated by the trainer as a prefix.
+    for (let i = 6; i < 10; i++) await like('pia', passage(1, i), appKey);
+    const w2 = worker();
+    w2.start();
+    try {
+      const s = scheduler({ onEnqueued: () => w2.wake() });
+      const [id] = await s.runCycle({ app, users: ['pia'], wait: true });
+      const job = await getJob(p.database.db, id as string);
+      expect(job?.status).toBe('succeeded');
+      const [outcome] = (job?.result as { users: Record<string, unknown>[] }).users;
+      expect(outcome).toMatchObject({ user: 'pia', baseline: `active:${active?.version}` });
+      const rows = await p.database.db.select().from(adapters).where(eq(adapters.appId, app));
+      const latest = rows.find((r) => r.version !== active?.version);
+      expect((latest?.metrics as AdapterMetrics).baseline_heldout_loss).toBeGreaterThan(0);
+    } finally {
+      await w2.stop();
+    }
+  }, 90_000);
+
   it('a crash while publishing leaves the old version active and nothing referencing the new files', async () => {
     const before = await getActiveAdapter(p.database.db, { appId, userId: 'ben' });
     const failing: BlobStore = Object.create(p.store);

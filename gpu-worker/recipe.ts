@@ -1,11 +1,20 @@
 // The training recipe in one place: LoRA shape, optimiser settings, dataset cuts, the eval gate and how many
 // owners share one trainer process. Tuning changes the defaults here; a job may carry overrides (validated by
 // `recipeOverrides`, core/training/recipe-overrides.ts) that apply on top, e.g. tiny step budgets in tests.
-import { ALL_TARGETS, type RecipeOverrides, type TrainSettings } from '../schema/training.js';
+import {
+  ALL_TARGETS,
+  type PeftMethod,
+  type RecipeOverrides,
+  type TrainSettings,
+} from '../schema/training.js';
 import { type DatasetOptions, defaultDatasetOptions } from './dataset.js';
 
 export interface Recipe {
+  /** What each owner trains: LoRA pairs, or a prefix of keys and values (`prefix.tokens` virtual tokens). */
+  method: PeftMethod;
   lora: { r: number; alpha: number; targets: string[] };
+  /** A prefix's virtual tokens, and its learning rate (in place of `train.lr`, which is LoRA's). */
+  prefix: { tokens: number; lr: number };
   train: Required<TrainSettings>;
   dataset: DatasetOptions;
   gate: {
@@ -40,7 +49,9 @@ export interface Recipe {
  * readers it held back −2.53…−1.68% → −2.13…−0.92%, the others unchanged or a little better.
  */
 export const userRecipe: Recipe = {
+  method: 'lora',
   lora: { r: 8, alpha: 16, targets: [...ALL_TARGETS] },
+  prefix: { tokens: 16, lr: 3e-2 },
   train: {
     steps: 60,
     lr: 3e-4,
@@ -72,7 +83,9 @@ export const styleRecipe: Recipe = {
 
 export function withOverrides(base: Recipe, o: RecipeOverrides = {}): Recipe {
   return {
+    method: o.method ?? base.method,
     lora: { ...base.lora, ...o.lora },
+    prefix: { ...base.prefix, ...o.prefix },
     train: { ...base.train, ...o.train },
     dataset: { ...base.dataset, ...o.dataset },
     gate: { ...base.gate, ...o.gate },

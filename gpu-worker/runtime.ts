@@ -31,6 +31,13 @@ export interface TrainingRuntime {
   stop(): Promise<void>;
 }
 
+/** The users' jobs' recipe: the configured method (TRAIN_METHOD) under the caller's overrides. */
+function usersRecipe(config: Readonly<Config>, recipe?: RecipeOverrides): RecipeOverrides | undefined {
+  const { method, prefixTokens } = config.training;
+  if (method === 'lora') return recipe;
+  return { method, ...recipe, prefix: { tokens: prefixTokens, ...recipe?.prefix } };
+}
+
 export function startTraining(o: TrainingRuntimeOptions): TrainingRuntime {
   const baseModels = new BaseModels({
     db: o.db,
@@ -58,7 +65,7 @@ export function startTraining(o: TrainingRuntimeOptions): TrainingRuntime {
     baseModel: o.config.baseModel,
     policy: o.config.training,
     onEnqueued: () => worker.wake(),
-    ...(o.recipe ? { recipe: o.recipe } : {}),
+    ...(usersRecipe(o.config, o.recipe) ? { recipe: usersRecipe(o.config, o.recipe) } : {}),
     ...(o.log ? { log: o.log } : {}),
   });
   worker.start();

@@ -129,6 +129,8 @@ async function fetchBaseline(
   return { dir, version: active.version };
 }
 
+const learningRate = (recipe: Recipe) => (recipe.method === 'prefix' ? recipe.prefix.lr : recipe.train.lr);
+
 export async function trainAndPublish(
   ctx: JobContext,
   model: LocalBaseModel,
@@ -143,8 +145,10 @@ export async function trainAndPublish(
     version: 1,
     base_model: model.dir,
     base_model_id: model.id,
+    method: recipe.method,
     lora: { r: recipe.lora.r, alpha: recipe.lora.alpha, targets: recipe.lora.targets },
-    train: recipe.train,
+    ...(recipe.method === 'prefix' ? { prefix: { num_virtual_tokens: recipe.prefix.tokens } } : {}),
+    train: { ...recipe.train, lr: learningRate(recipe) },
     users: owners.map((o, i) => ({
       id: String(i),
       out_dir: join(ctx.tmpDir, 'out', String(i)),
@@ -233,7 +237,14 @@ export async function trainAndPublish(
       heldout_examples: r.heldout_examples,
       seconds: result.seconds,
       device: result.device,
-      recipe: { r: recipe.lora.r, alpha: recipe.lora.alpha, lr: recipe.train.lr, steps: recipe.train.steps },
+      recipe: {
+        method: recipe.method,
+        r: recipe.method === 'lora' ? recipe.lora.r : 0,
+        alpha: recipe.method === 'lora' ? recipe.lora.alpha : 0,
+        ...(recipe.method === 'prefix' ? { prefix_tokens: recipe.prefix.tokens } : {}),
+        lr: learningRate(recipe),
+        steps: recipe.train.steps,
+      },
       curve: ownerCurve(result.history ?? [], i),
       ...o.metrics,
     };

@@ -20,6 +20,12 @@ export const ALL_TARGETS = [
   'down_proj',
 ] as const;
 
+/** How an adapter personalizes: LoRA pairs on the projections, or learned keys and values in front of the cache. */
+export const PEFT_METHODS = ['lora', 'prefix'] as const;
+export type PeftMethod = (typeof PEFT_METHODS)[number];
+/** A prefix's virtual tokens take positions of the 256-token window: at most an eighth of it (the engine's limit). */
+export const MAX_PREFIX_TOKENS = 32;
+
 /** The trainer's optimisation settings (all optional: the trainer has defaults). */
 export const trainSettings = z
   .object({
@@ -46,6 +52,10 @@ export type TrainSettings = z.infer<typeof trainSettings>;
 /** Partial recipe settings a job (or a scheduler) may carry; applied over the worker's defaults. */
 export const recipeOverrides = z
   .object({
+    method: z.enum(PEFT_METHODS),
+    prefix: z
+      .object({ tokens: z.number().int().min(1).max(MAX_PREFIX_TOKENS), lr: z.number().positive() })
+      .partial(),
     lora: z
       .object({
         r: z.number().int().min(1).max(64),
@@ -156,7 +166,15 @@ export const adapterMetrics = z
     heldout_examples: z.number(),
     seconds: z.number(),
     device: z.string(),
-    recipe: z.object({ r: z.number(), alpha: z.number(), lr: z.number(), steps: z.number() }),
+    /** `method` and `prefix_tokens` since prefix tuning (absent: LoRA); `r`/`alpha` describe a LoRA only. */
+    recipe: z.object({
+      method: z.enum(PEFT_METHODS).optional(),
+      r: z.number(),
+      alpha: z.number(),
+      prefix_tokens: z.number().optional(),
+      lr: z.number(),
+      steps: z.number(),
+    }),
     feedback: z.object({
       items: z.number(),
       likes: z.number(),

@@ -1,7 +1,7 @@
 // The versioned JSON contract between the TS orchestrator and the Python trainer (`train-lora`).
 // The trainer validates the same shape on its side (gpu-worker/trainer/tailor_trainer/train_lora.py).
 import { z } from 'zod';
-import { trainSettings } from '../../schema/training.js';
+import { MAX_PREFIX_TOKENS, PEFT_METHODS, trainSettings } from '../../schema/training.js';
 
 export const TRAINER_CONTRACT_VERSION = 1;
 
@@ -20,11 +20,14 @@ export const trainerJob = z.object({
   base_model: z.string().min(1),
   /** Its id, written as `base_model_name_or_path` in the adapters' PEFT config (a path means nothing elsewhere). */
   base_model_id: z.string().min(1).optional(),
+  /** What each user trains: LoRA pairs (`lora`) or the keys and values of a prefix (`prefix`). Default lora. */
+  method: z.enum(PEFT_METHODS).optional(),
   lora: z.object({
     r: z.number().int().min(1).max(64),
     alpha: z.number().positive(),
     targets: z.array(z.string()).optional(),
   }),
+  prefix: z.object({ num_virtual_tokens: z.number().int().min(1).max(MAX_PREFIX_TOKENS) }).optional(),
   train: trainSettings,
   users: z
     .array(

@@ -28,6 +28,7 @@ export interface LoraModuleWeights {
 }
 
 export interface LoraAdapter {
+  kind: 'lora';
   rank: number;
   alpha: number;
   /** By module path, e.g. `model.layers.0.self_attn.q_proj`. */
@@ -47,6 +48,8 @@ export interface AdapterLimits {
   maxWeightsBytes?: number;
   /** Default 64 KiB. */
   maxConfigBytes?: number;
+  /** Virtual tokens a prefix adapter (or a composition of them) may take. Default: an eighth of the context. */
+  maxPrefixTokens?: number;
 }
 
 const PEFT_PREFIX = 'base_model.model.';
@@ -109,7 +112,7 @@ export function parseAdapter(files: AdapterFiles, shape: DecoderShape, limits: A
     modules.set(module, { r: cfg.r, a, b });
     bytes += (a.length + b.length) * 4;
   }
-  return { rank: cfg.r, alpha: cfg.alpha, modules, inputs: loraInputs(shape, modules), bytes };
+  return { kind: 'lora', rank: cfg.r, alpha: cfg.alpha, modules, inputs: loraInputs(shape, modules), bytes };
 }
 
 interface CheckedConfig {
@@ -119,7 +122,8 @@ interface CheckedConfig {
   modules: string[];
 }
 
-function parseAdapterConfig(bytes: Uint8Array, shape: DecoderShape, limits: AdapterLimits): CheckedConfig {
+/** `adapter_config.json` as a JSON object, within the size limit (any PEFT method). */
+export function readAdapterConfig(bytes: Uint8Array, limits: Pick<AdapterLimits, 'maxConfigBytes'>) {
   const fail = (msg: string): never => {
     throw new AdapterError(`adapter_config.json: ${msg}`);
   };
@@ -132,7 +136,14 @@ function parseAdapterConfig(bytes: Uint8Array, shape: DecoderShape, limits: Adap
     fail('not UTF-8 JSON');
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('not a JSON object');
-  const c = raw as Record<string, unknown>;
+  return raw as Record<string, unknown>;
+}
+
+function parseAdapterConfig(bytes: Uint8Array, shape: DecoderShape, limits: AdapterLimits): CheckedConfig {
+  const fail = (msg: string): never => {
+    throw new AdapterError(`adapter_config.json: ${msg}`);
+  };
+  const c = readAdapterConfig(bytes, limits);
   if (c.peft_type !== 'LORA') fail(`peft_type is ${JSON.stringify(c.peft_type)}, only "LORA" is served`);
   const r = c.r;
   if (typeof r !== 'number' || !Number.isSafeInteger(r) || r < 1)

@@ -371,7 +371,7 @@ describe('adapters', () => {
         return randomAdapter(engine.model.shape, { r: 2, alpha: 4, targets: ['q_proj'], seed: 9 });
       },
     };
-    const inputs = await Promise.all(Array.from({ length: 100 }, () => engine.resolveLora([ref])));
+    const inputs = await Promise.all(Array.from({ length: 100 }, () => engine.resolveAdapters([ref])));
     expect(loads).toBe(1);
     expect(new Set(inputs).size).toBe(1);
   });

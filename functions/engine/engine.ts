@@ -2,17 +2,9 @@
 // weighted adapters. The HTTP layer resolves which adapter versions apply (the user's active one, styles)
 // and passes them in as AdapterRefs; the engine loads each version at most once (cache, single-flight).
 import type { BlobStore } from '../../core/storage/store.js';
-import {
-  AdapterError,
-  type AdapterFiles,
-  type AdapterLimits,
-  type ComposedLora,
-  composeLora,
-  type LoraAdapter,
-  parseAdapter,
-} from './adapter.js';
+import { AdapterError, type AdapterFiles, type AdapterLimits } from './adapter.js';
 import { AdapterCache, type CacheMetrics } from './adapter-cache.js';
-import type { LoraInputs } from './decoder.js';
+import { type Adapter, type Conditioning, compose, conditioningOf, readAdapter } from './conditioning.js';
 import {
   type FinishReason,
   type GenerateOptions,
@@ -69,10 +61,10 @@ export interface EngineMetrics {
   adapterCache: CacheMetrics;
 }
 
-type CachedLora = LoraAdapter | ComposedLora;
+type Cached = Adapter | Conditioning;
 
 export class Engine implements InferenceEngine {
-  private readonly cache: AdapterCache<CachedLora>;
+  private readonly cache: AdapterCache<Cached>;
   private readonly limits: AdapterLimits;
   private readonly counts = {
     generationsStarted: 0,
@@ -119,8 +111,8 @@ export class Engine implements InferenceEngine {
     const gen = new Generation(
       async (emit) => {
         try {
-          const lora = await this.resolveLora(opts.adapters);
-          const r: GenerateResult = await runGeneration(this.model, prompt, o, lora, emit, t0);
+          const conditioning = await this.resolveAdapters(opts.adapters);
+          const r: GenerateResult = await runGeneration(this.model, prompt, o, conditioning, emit, t0);
           this.counts.promptTokens += r.promptTokens;
           this.counts.completionTokens += r.completionTokens;
           this.finishReasons[r.finishReason]++;
@@ -139,14 +131,18 @@ export class Engine implements InferenceEngine {
   }
 
   async prepareAdapters(refs: readonly AdapterRef[]): Promise<void> {
-    await this.resolveLora(refs);
+    await this.resolveAdapters(refs);
   }
 
   /** Negative log-likelihood of each text after `context`, under the base model plus `adapters`. */
   async score(texts: readonly string[], opts: EngineScoreOptions = {}): Promise<ScoreResult[]> {
     this.counts.scoreRequests++;
-    const lora = await this.resolveLora(opts.adapters);
-    const results = await scoreTexts(this.model, texts, { context: opts.context, memory: opts.memory, lora });
+    const conditioning = await this.resolveAdapters(opts.adapters);
+    const results = await scoreTexts(this.model, texts, {
+      context: opts.context,
+      memory: opts.memory,
+      conditioning,
+    });
     this.counts.scoredTexts += results.length;
     this.counts.scoredTokens += results.reduce((s, r) => s + r.tokens, 0);
     return results;
@@ -156,7 +152,7 @@ export class Engine implements InferenceEngine {
    * The decoder inputs for a set of adapters (undefined = base model), cached: one adapter at weight 1 is
    * its own entry; any other combination is cached as a composed entry keyed by its keys and weights.
    */
-  async resolveLora(refs: readonly AdapterRef[] | undefined): Promise<LoraInputs | undefined> {
+  async resolveAdapters(refs: readonly AdapterRef[] | undefined): Promise<Conditioning | undefined> {
     if (!refs || refs.length === 0) return undefined;
     for (const r of refs) {
       if (typeof r.key !== 'string' || r.key.length === 0)
@@ -165,30 +161,29 @@ export class Engine implements InferenceEngine {
         throw new AdapterError(`adapter ${r.key}: weight ${r.weight} is not finite`);
     }
     const only = refs[0] as AdapterRef;
-    if (refs.length === 1 && (only.weight ?? 1) === 1) return (await this.adapter(only)).inputs;
+    if (refs.length === 1 && (only.weight ?? 1) === 1) return conditioningOf(await this.adapter(only));
     const key = `compose:${JSON.stringify(refs.map((r) => [r.key, r.weight ?? 1]))}`;
-    const composed = await this.cache.get(key, async () => {
+    return (await this.cache.get(key, async () => {
       const parts = await Promise.all(
         refs.map(async (r) => ({ adapter: await this.adapter(r), weight: r.weight ?? 1 })),
       );
-      return composeLora(this.model.shape, parts);
-    });
-    return composed.inputs;
+      return compose(this.model.shape, parts, this.limits, this.model.contextLength);
+    })) as Conditioning;
   }
 
-  private async adapter(ref: AdapterRef): Promise<LoraAdapter> {
+  private async adapter(ref: AdapterRef): Promise<Adapter> {
     const v = await this.cache.get(`adapter:${ref.key}`, async () => {
       const files = await ref.load();
       if (!(files?.config instanceof Uint8Array) || !(files.weights instanceof Uint8Array))
         throw new AdapterError(`adapter ${ref.key}: load() must give { config, weights } bytes`);
       try {
-        return parseAdapter(files, this.model.shape, this.limits);
+        return readAdapter(files, this.model.shape, this.limits, this.model.contextLength);
       } catch (e) {
         if (e instanceof AdapterError) throw new AdapterError(`adapter ${ref.key}: ${e.message}`);
         throw e;
       }
     });
-    return v as LoraAdapter;
+    return v as Adapter;
   }
 
   /**

@@ -2,7 +2,8 @@
 // text are streamed as soon as they are final: whole UTF-8 characters only (bytes of a character split
 // across tokens are held until it completes) and never a possible start of a stop string.
 //
-// Context policy (the model sees at most `contextLength` positions, BOS included):
+// Context policy (the model sees at most `contextLength` positions, BOS included; a prefix adapter's virtual
+// tokens take the first of them, so below `contextLength` is what is left after it):
 // - the head is [BOS] + the memory's tokens (the user's own passages, when asked): it is never cut and
 //   survives every slide; memory may take at most contextLength / 2 − 1 positions;
 // - the prompt follows the head, cut from the left to contextLength − min(maxTokens, contextLength / 2)
@@ -12,7 +13,8 @@
 
 import { Utf8StreamDecoder } from '../../core/model/tokenizer.js';
 import { mulberry32, randomSeed } from '../../core/util/rng.js';
-import type { KVCache, LoraInputs } from './decoder.js';
+import type { Conditioning } from './conditioning.js';
+import type { KVCache } from './decoder.js';
 import { LogprobScorer, type TokenLogprob } from './logprobs.js';
 import type { ModelPackage } from './model-package.js';
 import { Sampler } from './sampler.js';
@@ -194,11 +196,14 @@ export async function runGeneration(
   pkg: ModelPackage,
   prompt: string,
   o: ResolvedGenerateOptions,
-  lora: LoraInputs | undefined,
+  conditioning: Conditioning | undefined,
   emit: Emit,
   t0: number,
 ): Promise<GenerateResult> {
-  const { tokenizer, decoder, contextLength: ctx } = pkg;
+  const { tokenizer, decoder } = pkg;
+  const lora = conditioning?.lora;
+  const prefix = conditioning?.prefix;
+  const ctx = pkg.contextLength - (prefix?.length ?? 0);
   const vocab = decoder.shape.vocabSize;
   const bos = tokenizer.bosId;
   const promptIds = tokenizer.encode(prompt);
@@ -236,7 +241,7 @@ export async function runGeneration(
     };
 
     const prefill = async (): Promise<{ logits: Float32Array; past: KVCache }> => {
-      const res = await decoder.run({ ids: [seq], lora });
+      const res = await decoder.run({ ids: [seq], lora, ...(prefix ? { past: prefix.kv } : {}) });
       return { logits: res.logits.subarray((seq.length - 1) * vocab, seq.length * vocab), past: res.present };
     };
     o.signal?.throwIfAborted();

@@ -1,9 +1,11 @@
 // Log-likelihood of texts: each row is [BOS] + memory tokens + context tokens + text tokens, and the negative
 // log-likelihood is summed over the text tokens only. Rows are right-padded and masked so several texts
 // share one decoder run; batches are cut so B × T stays under `maxBatchTokens` (logits are B × T × vocab).
+// A prefix adapter's virtual tokens come first in every row (as past positions) and take room of the context.
 
-import type { LoraInputs } from './decoder.js';
+import type { Conditioning } from './conditioning.js';
 import type { ModelPackage } from './model-package.js';
+import { tilePrefix } from './prefix.js';
 import { yieldToEventLoop } from './yield.js';
 
 export interface ScoreResult {
@@ -25,7 +27,7 @@ export interface ScoreOptions {
   context?: string;
   /** Text before the context (the user's own passages): kept before any context is. */
   memory?: string;
-  lora?: LoraInputs;
+  conditioning?: Conditioning;
   /** Default 2048. */
   maxBatchTokens?: number;
 }
@@ -35,7 +37,11 @@ export async function scoreTexts(
   texts: readonly string[],
   opts: ScoreOptions = {},
 ): Promise<ScoreResult[]> {
-  const { tokenizer, decoder, contextLength: ctx } = pkg;
+  const { tokenizer, decoder } = pkg;
+  const lora = opts.conditioning?.lora;
+  const prefix = opts.conditioning?.prefix;
+  const virtual = prefix?.length ?? 0;
+  const ctx = pkg.contextLength - virtual;
   const vocab = decoder.shape.vocabSize;
   const context = opts.context ? tokenizer.encode(opts.context) : [];
   const memory = opts.memory ? tokenizer.encode(opts.memory) : [];
@@ -75,8 +81,16 @@ export async function scoreTexts(
     const t = (todo[0] as (typeof todo)[number]).ids.length;
     const batch = todo.splice(0, Math.max(1, Math.floor(budget / t)));
     const ids = batch.map((r) => [...r.ids, ...new Array<number>(t - r.ids.length).fill(tokenizer.eosId)]);
-    const attentionMask = batch.map((r) => ids[0]?.map((_, p) => (p < r.ids.length ? 1 : 0)) ?? []);
-    const { logits } = await decoder.run({ ids, attentionMask, lora: opts.lora });
+    const attentionMask = batch.map((r) => [
+      ...new Array<number>(virtual).fill(1),
+      ...(ids[0]?.map((_, p) => (p < r.ids.length ? 1 : 0)) ?? []),
+    ]);
+    const { logits } = await decoder.run({
+      ids,
+      attentionMask,
+      lora,
+      ...(prefix ? { past: tilePrefix(prefix, batch.length) } : {}),
+    });
     batch.forEach((r, b) => {
       const res = results[r.index] as ScoreResult;
       for (let p = r.first; p < r.ids.length; p++) {

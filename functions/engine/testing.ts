@@ -1,4 +1,4 @@
-// Test helpers (Web APIs only): a safetensors writer and random PEFT adapters for a base model's shape.
+// Test helpers (Web APIs only): a safetensors writer and random PEFT adapters (LoRA, prefix) for a base model's shape.
 
 import type { DecoderShape } from '../../core/model/config.js';
 import { mulberry32 } from '../../core/util/rng.js';
@@ -125,4 +125,57 @@ export class ScriptedDecoder implements DecoderLike {
     for (let b = 0; b < step.ids.length; b++) logits[(b * t + t - 1) * v + tok] = 10;
     return { logits, present: [] };
   }
+}
+
+/** PEFT's adapter_config.json for a prefix of `tokens` virtual tokens on this base model. */
+export function prefixConfig(
+  shape: DecoderShape,
+  tokens: number,
+  extra: Record<string, unknown> = {},
+): object {
+  const kd = shape.nKvHeads * shape.headDim;
+  return {
+    auto_mapping: null,
+    base_model_name_or_path: 'models/brown-4m',
+    encoder_hidden_size: kd,
+    inference_mode: true,
+    num_attention_heads: shape.nKvHeads,
+    num_layers: shape.nLayers,
+    num_transformer_submodules: 1,
+    num_virtual_tokens: tokens,
+    peft_type: 'PREFIX_TUNING',
+    prefix_projection: false,
+    revision: null,
+    task_type: 'CAUSAL_LM',
+    token_dim: kd,
+    ...extra,
+  };
+}
+
+/** `prompt_embeddings` [P, L·2·K·D] with random values, and the files of a prefix adapter holding it. */
+export function randomPrefix(
+  shape: DecoderShape,
+  spec: { tokens: number; seed?: number; scale?: number },
+): { embeddings: Float32Array; files: AdapterFiles } {
+  const rng = mulberry32(spec.seed ?? 1);
+  const scale = spec.scale ?? 0.5;
+  const width = shape.nLayers * 2 * shape.nKvHeads * shape.headDim;
+  const embeddings = Float32Array.from({ length: spec.tokens * width }, () => (rng() * 2 - 1) * scale * 1.7);
+  return { embeddings, files: prefixFiles(shape, embeddings) };
+}
+
+export function prefixFiles(
+  shape: DecoderShape,
+  embeddings: Float32Array,
+  configExtra: Record<string, unknown> = {},
+): AdapterFiles {
+  const width = shape.nLayers * 2 * shape.nKvHeads * shape.headDim;
+  const tokens = embeddings.length / width;
+  return {
+    config: new TextEncoder().encode(JSON.stringify(prefixConfig(shape, tokens, configExtra))),
+    weights: writeSafetensors(
+      { prompt_embeddings: { dtype: 'F32', shape: [tokens, width], data: embeddings } },
+      { format: 'pt' },
+    ),
+  };
 }

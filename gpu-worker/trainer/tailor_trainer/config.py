@@ -1,4 +1,5 @@
-"""Configuration dataclasses, and their mapping to Hugging Face `config.json` / PEFT `adapter_config.json`."""
+"""Configuration dataclasses, and their mapping to Hugging Face `config.json` / PEFT `adapter_config.json` (LoRA and
+prefix tuning)."""
 from __future__ import annotations
 
 import json
@@ -158,6 +159,39 @@ class LoraConfig:
             raise ValueError("regex target_modules are not supported")
         return LoraConfig(r=int(cfg["r"]), alpha=float(cfg["lora_alpha"]), targets=tuple(targets),
                           dropout=float(cfg.get("lora_dropout", 0.0)))
+
+
+@dataclass
+class PrefixConfig:
+    num_virtual_tokens: int = 16
+
+    def to_peft(self, base_model: str, model_cfg: ModelConfig) -> dict:
+        """adapter_config.json as PEFT writes it for prefix tuning on a causal LM without a projection. For grouped
+        KV heads PEFT counts the KV heads: token_dim = K·D, num_attention_heads = K."""
+        kv_dim = model_cfg.n_kv_heads * model_cfg.head_dim
+        return {
+            "auto_mapping": None,
+            "base_model_name_or_path": base_model,
+            "encoder_hidden_size": kv_dim,
+            "inference_mode": True,
+            "num_attention_heads": model_cfg.n_kv_heads,
+            "num_layers": model_cfg.n_layers,
+            "num_transformer_submodules": 1,
+            "num_virtual_tokens": self.num_virtual_tokens,
+            "peft_type": "PREFIX_TUNING",
+            "prefix_projection": False,
+            "revision": None,
+            "task_type": "CAUSAL_LM",
+            "token_dim": kv_dim,
+        }
+
+    @staticmethod
+    def from_peft(cfg: dict) -> "PrefixConfig":
+        if cfg.get("peft_type") != "PREFIX_TUNING":
+            raise ValueError(f"not a prefix-tuning adapter: peft_type={cfg.get('peft_type')!r}")
+        if cfg.get("prefix_projection", False):
+            raise ValueError("prefix_projection adapters are not supported")
+        return PrefixConfig(num_virtual_tokens=int(cfg["num_virtual_tokens"]))
 
 
 @dataclass

@@ -5,6 +5,11 @@ One safetensors file; `__metadata__.cases` lists the cases. Per case `{name}.inp
 `{name}.logits` [1, T, V]; decode cases also hold `{name}.prompt_len` (the prompt is fed whole, then one token at
 a time through the KV cache); adapter cases hold the graph inputs `{name}.lora.{module}.lora_A|B.weight`
 exactly as the edge must feed them (scaling baked into B, ranks concatenated for compositions).
+Prefix cases (`prefix`, `prefix_lora`, `prefix_decode`; `prefix_tokens` P in their metadata entry) hold
+`{name}.prefix`, a random prefix's `prompt_embeddings` [P, L·2·K·D] exactly as stored in a PEFT file (see
+prefix.py for its layout): its keys and values are the first P positions of the cache, the text takes positions
+P, P+1, ... behind P attention-mask ones. Their logits come from one full pass with the prefix as the past; the
+edge decodes `prefix_decode` token by token after its prompt.
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ import torch
 
 from . import safetensors_io
 from .model import LlamaForCausalLM
+from .prefix import to_kv
 from .pretrain import load_model
 
 PROMPT = [0, 464, 1003, 318, 257, 1097, 290, 262, 2613, 3290, 3046, 2917]  # BOS + fixed ids
@@ -30,6 +36,13 @@ def random_adapter(model: LlamaForCausalLM, r: int, seed: int, alpha: float = 16
         b = torch.randn(lin.out_features, r, generator=g) * 0.05
         out[m] = (a, b)
     return out, alpha / r
+
+
+def random_prefix(model: LlamaForCausalLM, p: int, seed: int) -> torch.Tensor:
+    """A prefix's `prompt_embeddings` [P, L·2·K·D], N(0, 0.5²): large enough to change the logits clearly."""
+    cfg = model.cfg
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(p, cfg.n_layers * 2 * cfg.n_kv_heads * cfg.head_dim, generator=g) * 0.5
 
 
 def merged(model: LlamaForCausalLM, adapters: list[tuple[dict, float]]) -> LlamaForCausalLM:
@@ -51,13 +64,21 @@ def dump_golden(model_dir: str, out: str) -> None:
     tensors: dict[str, torch.Tensor] = {}
     cases = []
 
-    def add(name: str, logits: torch.Tensor, feed: dict | None = None, extra: dict | None = None):
+    def add(name: str, logits: torch.Tensor, feed: dict | None = None, extra: dict | None = None,
+            prefix: torch.Tensor | None = None):
         tensors[f"{name}.input_ids"] = ids
         tensors[f"{name}.logits"] = logits.float().contiguous()
         for m, (a, b) in (feed or {}).items():
             tensors[f"{name}.lora.{m}.lora_A.weight"] = a.contiguous()
             tensors[f"{name}.lora.{m}.lora_B.weight"] = b.contiguous()
+        if prefix is not None:
+            tensors[f"{name}.prefix"] = prefix.contiguous()
+            extra = {**(extra or {}), "prefix_tokens": prefix.shape[0]}
         cases.append({"name": name, "adapter": feed is not None, **(extra or {})})
+
+    def as_past(prefix: torch.Tensor):
+        """The stored tensor as the model's past: per layer (key, value) [1, K, P, D]."""
+        return [(k[None], v[None]) for k, v in to_kv(prefix, model.cfg)]
 
     # 1. A full prompt, no adapter.
     logits, _ = model(ids)
@@ -98,6 +119,24 @@ def dump_golden(model_dir: str, out: str) -> None:
         step, past = model(ids[:, t : t + 1], past=past, lora=lora)
         steps.append(step)
     add("lora_decode", torch.cat(steps, dim=1), lora, {"prompt_len": prompt_len})
+
+    # 6. A random prefix of 5 virtual tokens. Behind a past of P positions the model's defaults are the prefix
+    # semantics: positions P..P+T-1, attention mask all ones over P + T.
+    n_virtual = 5
+    prefix = random_prefix(model, n_virtual, seed=3)
+    logits, _ = model(ids, past=as_past(prefix))
+    add("prefix", logits, prefix=prefix)
+
+    # 7. A prefix over the rank-8 adapter (module parameters, as in 3): the two compose.
+    prefix = random_prefix(model, n_virtual, seed=4)
+    logits, _ = with_params(ids, past=as_past(prefix))
+    add("prefix_lora", logits, lora, prefix=prefix)
+
+    # 8. A prefix decoded token by token at the edge (the prompt's first 8 tokens whole after the prefix, then one
+    # at a time); the reference is the full pass.
+    prefix = random_prefix(model, n_virtual, seed=5)
+    logits, _ = model(ids, past=as_past(prefix))
+    add("prefix_decode", logits, extra={"prompt_len": prompt_len}, prefix=prefix)
 
     safetensors_io.save(tensors, out, {"cases": json.dumps(cases), "model": model_dir})
     print(f"wrote {out}: {', '.join(c['name'] for c in cases)}")

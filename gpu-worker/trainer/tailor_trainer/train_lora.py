@@ -1,23 +1,32 @@
-"""`train-lora`: train LoRA adapters for one or many users in one process and one batch.
+"""`train-lora`: train LoRA (or prefix-tuning) adapters for one or many users in one process and one batch.
 
 Each user owns a slice of stacked parameters `A [U, r, in]`, `B [U, out, r]`; each batch row carries its user's
 index and its LoRA product is computed with that user's pair (gathered, then batched matmuls), so the base
 model's work is shared across users. The loss is the sum over users of each user's own mean loss, AdamW is
 elementwise and gradient clipping is per user: a user's adapter comes out the same as if trained alone.
+With `"method": "prefix"` each user trains a prefix instead (prefix.py: keys and values `[U, L, K, P, D]`, each
+row behind its user's), with everything else the same.
 
 The job is a JSON object (contract version 1; the TS orchestrator owns the schema and validates it too):
 {
   "version": 1,
   "base_model": "/abs/path/models/brown-4m", "base_model_id": "brown-4m",
+  "method": "lora",
   "lora": {"r": 8, "alpha": 16, "targets": ["q_proj", ...]},
+  "prefix": {"num_virtual_tokens": 16},
   "train": {"steps": 60, "lr": 3e-4, "batch_size": 8, "eval_every": 5, "patience": 3, "max_len": 128,
             "weight_decay": 0.0, "seed": 0},
   "users": [{"id": "u1", "out_dir": "...",
              "train": [{"prompt": [ids], "completion": [ids], "weight": 1.0}], "heldout": [...],
              "baseline_adapter": "path/to/peft-dir", "general": [...], "dislikes": [...]}]
 }
-`baseline_adapter` (optional): a PEFT adapter directory (the user's active version) evaluated on the same held-out
-examples with the same code; the user's result then carries `baseline_heldout_loss`, what a new version must beat.
+`method` (optional): "lora" (the default) or "prefix"; with "prefix" the `lora` key is ignored and each user gets a
+PEFT prefix-tuning adapter of `prefix.num_virtual_tokens` (1..64, default 16) virtual tokens, initialised from the
+base model's keys and values of the user's first training row. It changes the output from the start, so the
+"before" losses are always the base model's, and a user no step improved keeps the initial prefix, not improved.
+`baseline_adapter` (optional): a PEFT adapter directory (the user's active version, LoRA or prefix whatever the job
+trains) evaluated on the same held-out examples with the same code; the user's result then carries
+`baseline_heldout_loss`, what a new version must beat.
 `general` (optional): windows of general text, none of them trained on — the guard: a step's adapter is kept only if
 its loss on them stays within `train.general_tolerance` (relative) of the base model's; the result then carries
 `general_loss_before` (the base model) and `general_loss_after` (the kept adapter). When no step passes, the user's
@@ -36,14 +45,17 @@ from pathlib import Path
 import torch
 
 from . import safetensors_io
-from .config import LoraConfig
+from .config import LoraConfig, PrefixConfig
 from .model import LlamaForCausalLM, nll_per_token
+from .prefix import PROMPT_EMBEDDINGS, from_text, prefixed, to_embeddings, to_kv
 from .pretrain import load_model
 from .progress import Progress
 
 CONTRACT_VERSION = 1
 PEFT_PREFIX = "base_model.model."
 TRAIN_SAMPLE = 32  # training examples per user the reported train losses are measured on
+METHODS = ("lora", "prefix")
+MAX_VIRTUAL_TOKENS = 64
 
 
 class TrainingDiverged(RuntimeError):
@@ -91,12 +103,25 @@ def _examples(raw: list, vocab: int, where: str) -> list[Example]:
     return out
 
 
-def parse_job(job: dict, vocab: int) -> tuple[LoraConfig, TrainSettings, list[dict]]:
+def parse_job(job: dict, vocab: int) -> tuple[LoraConfig | PrefixConfig, TrainSettings, list[dict]]:
+    """The job's adapter configuration (its type says the method), settings and users, or JobError."""
     if job.get("version") != CONTRACT_VERSION:
         raise JobError(f"job contract version {job.get('version')!r}, this trainer speaks {CONTRACT_VERSION}")
-    lora = job.get("lora", {})
-    lcfg = LoraConfig(r=int(lora.get("r", 8)), alpha=float(lora.get("alpha", 16)),
-                      targets=tuple(lora.get("targets", LoraConfig().targets)))
+    method = job.get("method", "lora")
+    if method not in METHODS:
+        raise JobError(f"method must be one of {list(METHODS)}, not {method!r}")
+    if method == "prefix":
+        prefix = job.get("prefix", {})
+        if not isinstance(prefix, dict) or set(prefix) - {"num_virtual_tokens"}:
+            raise JobError("prefix must be an object with num_virtual_tokens only")
+        p = prefix.get("num_virtual_tokens", PrefixConfig().num_virtual_tokens)
+        if not isinstance(p, int) or isinstance(p, bool) or not 1 <= p <= MAX_VIRTUAL_TOKENS:
+            raise JobError(f"prefix.num_virtual_tokens must be an integer in [1, {MAX_VIRTUAL_TOKENS}], not {p!r}")
+        acfg: LoraConfig | PrefixConfig = PrefixConfig(num_virtual_tokens=p)
+    else:
+        lora = job.get("lora", {})
+        acfg = LoraConfig(r=int(lora.get("r", 8)), alpha=float(lora.get("alpha", 16)),
+                          targets=tuple(lora.get("targets", LoraConfig().targets)))
     known = TrainSettings.__dataclass_fields__
     extra = set(job.get("train", {})) - set(known)
     if extra:
@@ -122,7 +147,29 @@ def parse_job(job: dict, vocab: int) -> tuple[LoraConfig, TrainSettings, list[di
             raise JobError(f"{u['id']}: baseline_adapter must be a directory path")
         parsed.append({"id": str(u["id"]), "out_dir": u["out_dir"], "train": train, "heldout": held or train,
                        "dislikes": dislikes, "general": general, "baseline": baseline})
-    return lcfg, settings, parsed
+    return acfg, settings, parsed
+
+
+def clip_per_user(params: list[torch.nn.Parameter], max_norm: float) -> None:
+    """Clips each user's gradient (slice u of every parameter's leading axis) to max_norm on its own."""
+    sq = None
+    for p in params:
+        if p.grad is not None:
+            n = p.grad.pow(2).flatten(1).sum(1)
+            sq = n if sq is None else sq + n
+    if sq is None:
+        return
+    factor = (max_norm / (sq.sqrt() + 1e-6)).clamp(max=1.0)
+    for p in params:
+        if p.grad is not None:
+            p.grad.mul_(factor.view(-1, *([1] * (p.grad.dim() - 1))))
+
+
+class NoAdapter:
+    """The base model alone: what the "before" losses are measured on."""
+
+    def inputs(self, rows_user: torch.Tensor, attention: torch.Tensor, groups: list[int] | None = None) -> dict:
+        return {"attention_mask": attention}
 
 
 class StackedLora:
@@ -130,6 +177,7 @@ class StackedLora:
 
     def __init__(self, model: LlamaForCausalLM, cfg: LoraConfig, n_users: int, seed: int, device: str):
         self.cfg = cfg
+        self.n_users = n_users
         self.modules = [m for m in model.cfg.lora_modules() if m.rsplit(".", 1)[1] in cfg.targets]
         lins = model.lora_linears()
         self.A: dict[str, torch.nn.Parameter] = {}
@@ -158,6 +206,17 @@ class StackedLora:
             return {m: (self.A[m][groups], self.B[m][groups] * s) for m in self.modules}
         return {m: (self.A[m][rows_user], self.B[m][rows_user] * s) for m in self.modules}
 
+    def inputs(self, rows_user: torch.Tensor, attention: torch.Tensor, groups: list[int] | None = None) -> dict:
+        """The model's keyword inputs for rows of these users; `groups`: the rows are these users' in this order,
+        the same number each (the training batches), so each group's rows share one adapter pair."""
+        if groups is None:
+            feed = self.feed(rows_user)
+        elif len(groups) == self.n_users:
+            feed = self.feed(None)
+        else:
+            feed = self.feed(None, torch.tensor(groups, device=rows_user.device))
+        return {"attention_mask": attention, "lora": feed}
+
     def user_state(self, u: int) -> dict[str, torch.Tensor]:
         """PEFT's key names and layout for one user's adapter."""
         out = {}
@@ -166,29 +225,71 @@ class StackedLora:
             out[f"{PEFT_PREFIX}{m}.lora_B.weight"] = self.B[m][u].detach().cpu().clone()
         return out
 
+    def load_user_state(self, u: int, state: dict[str, torch.Tensor]) -> None:
+        for m in self.modules:
+            self.A[m].data[u] = state[f"{PEFT_PREFIX}{m}.lora_A.weight"].to(self.A[m].device)
+            self.B[m].data[u] = state[f"{PEFT_PREFIX}{m}.lora_B.weight"].to(self.B[m].device)
+
+    def peft_config(self, base_model: str) -> dict:
+        return self.cfg.to_peft(base_model)
+
     def clip_per_user(self, max_norm: float) -> None:
-        sq = None
-        for p in self.parameters():
-            if p.grad is not None:
-                n = p.grad.pow(2).flatten(1).sum(1)
-                sq = n if sq is None else sq + n
-        if sq is None:
-            return
-        factor = (max_norm / (sq.sqrt() + 1e-6)).clamp(max=1.0)
-        for p in self.parameters():
-            if p.grad is not None:
-                p.grad.mul_(factor.view(-1, *([1] * (p.grad.dim() - 1))))
+        clip_per_user(self.parameters(), max_norm)
+
+
+class StackedPrefix:
+    """Every user's prefix, keys and values [U, L, K, P, D] on a leading user axis; each row attends to its own
+    user's (gathered per row: P is small). Initialised from each user's first training row (prefix.from_text)."""
+
+    def __init__(self, model: LlamaForCausalLM, cfg: PrefixConfig, first_rows: list[list[int]]):
+        self.cfg = cfg
+        self.model_cfg = model.cfg
+        kv = from_text(model, first_rows, cfg.num_virtual_tokens)  # per layer [U, K, P, D]
+        self.key = torch.nn.Parameter(torch.stack([k for k, _ in kv], dim=1))
+        self.value = torch.nn.Parameter(torch.stack([v for _, v in kv], dim=1))
+
+    def parameters(self) -> list[torch.nn.Parameter]:
+        return [self.key, self.value]
+
+    def inputs(self, rows_user: torch.Tensor, attention: torch.Tensor, groups: list[int] | None = None) -> dict:
+        # gathered per row whether or not the rows come in groups: the prefix is small next to the rows' own keys
+        key, value = self.key[rows_user], self.value[rows_user]  # [rows, L, K, P, D]
+        return prefixed([(key[:, i], value[:, i]) for i in range(key.shape[1])], attention)
+
+    def user_state(self, u: int) -> dict[str, torch.Tensor]:
+        """PEFT's tensor name and layout for one user's prefix."""
+        kv = [(self.key[u, i], self.value[u, i]) for i in range(self.key.shape[1])]
+        return {PROMPT_EMBEDDINGS: to_embeddings(kv).detach().cpu().clone()}
+
+    def load_user_state(self, u: int, state: dict[str, torch.Tensor]) -> None:
+        for i, (k, v) in enumerate(to_kv(state[PROMPT_EMBEDDINGS], self.model_cfg)):
+            self.key.data[u, i] = k.to(self.key.device)
+            self.value.data[u, i] = v.to(self.value.device)
+
+    def peft_config(self, base_model: str) -> dict:
+        return self.cfg.to_peft(base_model, self.model_cfg)
+
+    def clip_per_user(self, max_norm: float) -> None:
+        clip_per_user(self.parameters(), max_norm)
+
+
+def load_baseline(model: LlamaForCausalLM, path: str, device: str):
+    """The user's active adapter, LoRA or prefix whatever the job trains (adapter_config.json's peft_type)."""
+    try:
+        cfg = json.loads((Path(path) / "adapter_config.json").read_text())
+        prefix = cfg.get("peft_type") == "PREFIX_TUNING"
+    except (OSError, ValueError, AttributeError) as err:
+        raise JobError(f"baseline adapter {path}: {err}") from None
+    return FixedPrefix(model, path, cfg, device) if prefix else FixedLora(model, path, cfg, device)
 
 
 class FixedLora:
     """One PEFT adapter read from disk and applied to every row: the baseline a new version must beat.
     Its rank and targets may differ from the job's."""
 
-    def __init__(self, model: LlamaForCausalLM, path: str, device: str):
-        d = Path(path)
+    def __init__(self, model: LlamaForCausalLM, path: str, cfg: dict, device: str):
         try:
-            cfg = json.loads((d / "adapter_config.json").read_text())
-            tensors, _ = safetensors_io.load(d / "adapter_model.safetensors")
+            tensors, _ = safetensors_io.load(Path(path) / "adapter_model.safetensors")
             r, alpha = int(cfg["r"]), float(cfg["lora_alpha"])
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise JobError(f"baseline adapter {path}: {err}") from None
@@ -207,9 +308,38 @@ class FixedLora:
         if tensors:
             raise JobError(f"baseline adapter {path}: unexpected tensors {sorted(tensors)[:3]}")
 
-    def feed(self, rows_user: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    def inputs(self, rows_user: torch.Tensor, attention: torch.Tensor, groups: list[int] | None = None) -> dict:
         n = rows_user.shape[0]
-        return {m: (a.expand(n, -1, -1), b.expand(n, -1, -1)) for m, (a, b) in self.pairs.items()}
+        return {"attention_mask": attention,
+                "lora": {m: (a.expand(n, -1, -1), b.expand(n, -1, -1)) for m, (a, b) in self.pairs.items()}}
+
+
+class FixedPrefix:
+    """One PEFT prefix-tuning adapter read from disk and put in front of every row (a baseline, as FixedLora).
+    Its number of virtual tokens may differ from the job's."""
+
+    def __init__(self, model: LlamaForCausalLM, path: str, cfg: dict, device: str):
+        try:
+            pcfg = PrefixConfig.from_peft(cfg)
+            expected = pcfg.to_peft("", model.cfg)
+            wrong = [k for k in ("token_dim", "num_attention_heads", "num_layers", "num_transformer_submodules")
+                     if cfg.get(k) != expected[k]]
+            if wrong:
+                raise ValueError(f"{wrong[0]} is {cfg.get(wrong[0])!r}, this model needs {expected[wrong[0]]!r}")
+            tensors, _ = safetensors_io.load(Path(path) / "adapter_model.safetensors")
+            if set(tensors) != {PROMPT_EMBEDDINGS}:
+                raise ValueError(f"expected one tensor {PROMPT_EMBEDDINGS}, found {sorted(tensors)[:3]}")
+            embeddings = tensors[PROMPT_EMBEDDINGS].float()
+            if embeddings.shape[0] != pcfg.num_virtual_tokens:
+                raise ValueError(f"{PROMPT_EMBEDDINGS} has {embeddings.shape[0]} rows, "
+                                 f"num_virtual_tokens is {pcfg.num_virtual_tokens}")
+            self.kv = [(k.to(device)[None], v.to(device)[None]) for k, v in to_kv(embeddings, model.cfg)]
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise JobError(f"baseline adapter {path}: {err}") from None
+
+    def inputs(self, rows_user: torch.Tensor, attention: torch.Tensor, groups: list[int] | None = None) -> dict:
+        n = rows_user.shape[0]
+        return prefixed([(k.expand(n, -1, -1, -1), v.expand(n, -1, -1, -1)) for k, v in self.kv], attention)
 
 
 def make_rows(examples: list[Example], bos: int, max_len: int):
@@ -236,26 +366,21 @@ def batch_tensors(seqs, masks, device):
     return ids.to(device), scored.to(device)
 
 
-def user_losses(model, lora: StackedLora, rows: list[tuple[int, list[int], list[bool], float]], n_users: int,
+def user_losses(model, adapter, rows: list[tuple[int, list[int], list[bool], float]], n_users: int,
                 device: str, groups: list[int] | None = None, unlikely: bool = False) -> torch.Tensor:
     """Per user, the weighted mean NLL of their completion tokens over the given rows ([U], differentiable; 0
-    for users without rows). `groups`: the rows are these users' in this order, the same number each (the
-    training batches), so each group's rows share one adapter pair. `unlikely`: the unlikelihood loss
-    -log(1 - p(token)) instead (Welleck et al. 2019), lowest when the model no longer predicts the text."""
+    for users without rows), each row through `adapter` (Stacked*, Fixed* or NoAdapter). `groups`: the rows are
+    these users' in this order, the same number each (the training batches), so each group's rows share one
+    adapter pair. `unlikely`: the unlikelihood loss -log(1 - p(token)) instead (Welleck et al. 2019), lowest
+    when the model no longer predicts the text."""
     users = torch.tensor([r[0] for r in rows], device=device)
     ids, scored = batch_tensors([r[1] for r in rows], [r[2] for r in rows], device)
     weights = torch.tensor([r[3] for r in rows], device=device)
     attention = (torch.arange(ids.shape[1], device=device)[None] < torch.tensor([len(r[1]) for r in rows],
                                                                                    device=device)[:, None]).long()
-    if groups is None:
-        feed = lora.feed(users)
-    elif len(groups) == n_users:
-        feed = lora.feed(None)
-    else:
-        feed = lora.feed(None, torch.tensor(groups, device=device))
     target_mask = scored[:, 1:]
     # Logits only where a completion token is predicted: the prompt positions need none.
-    logits, _ = model(ids[:, :-1], attention_mask=attention[:, :-1], lora=feed, logits_at=target_mask)
+    logits, _ = model(ids[:, :-1], **adapter.inputs(users, attention[:, :-1], groups), logits_at=target_mask)
     token_nll = torch.nn.functional.cross_entropy(logits.float(), ids[:, 1:][target_mask], reduction="none")
     if unlikely:  # -log(1 - p) with p = exp(-nll), kept finite where p is ~1
         token_nll = -torch.log1p(-torch.exp(-token_nll).clamp(max=1 - 1e-6))
@@ -268,7 +393,7 @@ def user_losses(model, lora: StackedLora, rows: list[tuple[int, list[int], list[
 
 
 @torch.no_grad()
-def eval_users(model, lora, data, key, settings, bos, device, chunk: int = 32,
+def eval_users(model, adapter, data, key, settings, bos, device, chunk: int = 32,
                only: list[int] | None = None) -> list[float]:
     """Each user's mean loss on their `key` examples (the users in `only`; the others get nan)."""
     rows = []
@@ -281,7 +406,7 @@ def eval_users(model, lora, data, key, settings, bos, device, chunk: int = 32,
     den = torch.zeros(len(data))
     for i in range(0, len(rows), chunk):
         part = rows[i : i + chunk]
-        losses = user_losses(model, lora, part, len(data), device).cpu()
+        losses = user_losses(model, adapter, part, len(data), device).cpu()
         toks = torch.zeros(len(data)).index_add(0, torch.tensor([r[0] for r in part]),
                                                 torch.tensor([float(sum(r[2][1:])) for r in part]))
         num += losses * toks
@@ -295,11 +420,9 @@ def run_job(job: dict, device: str) -> dict:
     model = load_model(job["base_model"], device)
     for p in model.parameters():
         p.requires_grad_(False)
-    lcfg, settings, data = parse_job(job, model.cfg.vocab_size)
+    acfg, settings, data = parse_job(job, model.cfg.vocab_size)
     bos = model.cfg.bos_id
     n = len(data)
-    lora = StackedLora(model, lcfg, n, settings.seed, device)
-    opt = torch.optim.AdamW(lora.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     gens = [torch.Generator().manual_seed(settings.seed) for _ in range(n)]  # per user: same batches alone or not
     train_rows = []
     dislike_rows = []
@@ -309,24 +432,31 @@ def run_job(job: dict, device: str) -> dict:
         seqs, masks, weights = make_rows(d["dislikes"], bos, settings.max_len)
         dislike_rows.append(list(zip(seqs, masks, weights)) if settings.unlikelihood > 0 else [])
     dislike_batch = max(1, settings.batch_size // 2)
+    if isinstance(acfg, PrefixConfig):
+        adapter = StackedPrefix(model, acfg, [rows[0][0] for rows in train_rows])
+    else:
+        adapter = StackedLora(model, acfg, n, settings.seed, device)
+    opt = torch.optim.AdamW(adapter.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
 
     # The training-set losses reported (before, after) are measured on a fixed sample: on every example they
     # cost as much as a dozen training steps, and they only describe the fit.
     for d in data:
         d["train_sample"] = d["train"][:: max(1, len(d["train"]) // TRAIN_SAMPLE)][:TRAIN_SAMPLE]
-    before_train = eval_users(model, lora, data, "train_sample", settings, bos, device)
-    before_held = eval_users(model, lora, data, "heldout", settings, bos, device)
-    baseline_held = {u: eval_users(model, FixedLora(model, d["baseline"], device), [d], "heldout", settings, bos,
-                                   device)[0]
+    # "Before" is the base model: a LoRA starts at zero (B = 0) and changes nothing, but a prefix starts from
+    # real activations and does; the initial prefix is kept only as the state of a user no step improved.
+    base = NoAdapter()
+    before_train = eval_users(model, base, data, "train_sample", settings, bos, device)
+    before_held = eval_users(model, base, data, "heldout", settings, bos, device)
+    baseline_held = {u: eval_users(model, load_baseline(model, d["baseline"], device), [d], "heldout", settings,
+                                   bos, device)[0]
                      for u, d in enumerate(data) if d["baseline"]}
     guarded = [u for u, d in enumerate(data) if d["general"]]
-    # The adapters start at zero (B = 0): this is the base model's loss on each user's general windows.
-    before_general = eval_users(model, lora, data, "general", settings, bos, device, only=guarded)
+    before_general = eval_users(model, base, data, "general", settings, bos, device, only=guarded)
     general_limit = [g * (1 + settings.general_tolerance) for g in before_general]
     best_general = list(before_general)
     best_held = list(before_held)
     best_step = [0] * n
-    best_state = [lora.user_state(u) for u in range(n)]
+    best_state = [adapter.user_state(u) for u in range(n)]
     stale = [0] * n
     active = [True] * n
     progress = Progress("train-lora", settings.steps)
@@ -342,7 +472,7 @@ def run_job(job: dict, device: str) -> dict:
             perm = torch.randperm(len(pool), generator=gens[u]).tolist()
             pick = [perm[i % len(pool)] for i in range(settings.batch_size)]
             rows += [(u, *pool[i]) for i in pick]
-        losses = user_losses(model, lora, rows, n, device, groups=training)
+        losses = user_losses(model, adapter, rows, n, device, groups=training)
         opt.zero_grad(set_to_none=True)
         objective = losses.sum()
         # Dislikes: a second, smaller batch per user who has any, pushed away (the reported loss stays the NLL).
@@ -354,18 +484,18 @@ def run_job(job: dict, device: str) -> dict:
                 perm = torch.randperm(len(pool), generator=gens[u]).tolist()
                 rows += [(u, *pool[perm[i % len(pool)]]) for i in range(dislike_batch)]
             objective = objective + settings.unlikelihood * user_losses(
-                model, lora, rows, n, device, groups=pushing, unlikely=True).sum()
+                model, adapter, rows, n, device, groups=pushing, unlikely=True).sum()
         objective.backward()
-        lora.clip_per_user(settings.grad_clip)
+        adapter.clip_per_user(settings.grad_clip)
         opt.step()
         step_losses = losses.tolist()
         entry = {"step": step, "train_loss": [round(step_losses[u], 5) if active[u] else None for u in range(n)]}
         if step % settings.eval_every == 0 or step == settings.steps:
-            held = eval_users(model, lora, data, "heldout", settings, bos, device, only=training)
+            held = eval_users(model, adapter, data, "heldout", settings, bos, device, only=training)
             entry["heldout_loss"] = [round(held[u], 5) if u in training else None for u in range(n)]
             checked = [u for u in training if u in guarded]
             if checked:
-                general = eval_users(model, lora, data, "general", settings, bos, device, only=checked)
+                general = eval_users(model, adapter, data, "general", settings, bos, device, only=checked)
                 entry["general_loss"] = [round(general[u], 5) if u in checked else None for u in range(n)]
             for u in range(n):
                 if not active[u]:
@@ -374,7 +504,7 @@ def run_job(job: dict, device: str) -> dict:
                 within = u not in checked or general[u] <= general_limit[u]
                 if held[u] < best_held[u] - 1e-6 and within:
                     best_held[u], best_step[u], stale[u] = held[u], step, 0
-                    best_state[u] = lora.user_state(u)
+                    best_state[u] = adapter.user_state(u)
                     if u in checked:
                         best_general[u] = general[u]
                 else:
@@ -396,7 +526,7 @@ def run_job(job: dict, device: str) -> dict:
         out = Path(d["out_dir"])
         out.mkdir(parents=True, exist_ok=True)
         safetensors_io.save(best_state[u], out / "adapter_model.safetensors", {"format": "pt"})
-        peft_config = lcfg.to_peft(job.get("base_model_id") or job["base_model"])
+        peft_config = adapter.peft_config(job.get("base_model_id") or job["base_model"])
         (out / "adapter_config.json").write_text(json.dumps(peft_config, indent=2) + "\n")
         results.append({"id": d["id"], "out_dir": str(out), "best_step": best_step[u],
                         "train_examples": len(d["train"]), "heldout_examples": len(d["heldout"]),
@@ -409,10 +539,8 @@ def run_job(job: dict, device: str) -> dict:
             results[-1]["general_loss_after"] = best_general[u]
     # train loss after, with each user's kept (best) adapter
     for u in range(n):
-        for m in lora.modules:
-            lora.A[m].data[u] = best_state[u][f"{PEFT_PREFIX}{m}.lora_A.weight"].to(device)
-            lora.B[m].data[u] = best_state[u][f"{PEFT_PREFIX}{m}.lora_B.weight"].to(device)
-    after_train = eval_users(model, lora, data, "train_sample", settings, bos, device)
+        adapter.load_user_state(u, best_state[u])
+    after_train = eval_users(model, adapter, data, "train_sample", settings, bos, device)
     for u, r in enumerate(results):
         if not math.isfinite(after_train[u]):
             raise TrainingDiverged(f"user {r['id']}: non-finite train loss with the kept adapter")
