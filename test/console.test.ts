@@ -156,6 +156,8 @@ describe('the console', () => {
     // the general-text guard: its chart, and each trained version's change vs the base model in the table
     await page.getByText('General text across versions').waitFor();
     expect(await page.locator('[data-testid^="version-"]').first().textContent()).toMatch(/[+-]\d+\.\d\d %/);
+    // what each version is: the real trainer's recipe (LoRA and its rank)
+    expect(await page.locator('[data-testid^="version-"]').first().textContent()).toMatch(/LoRA r8/);
     await shot('user');
     await page.getByRole('button', { name: /^Roll back to/ }).click();
     await page.getByRole('button', { name: 'Generate both' }).click();

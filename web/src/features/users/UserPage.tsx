@@ -39,6 +39,7 @@ import {
   driftRows,
   driftTolerance,
   generalChange,
+  methodLabel,
   rollbackTarget,
   STATUS_COLOR,
   versionRows,
@@ -219,6 +220,7 @@ function Versions({
             <Table.Tr>
               <Table.Th>Version</Table.Th>
               <Table.Th>Status</Table.Th>
+              <Table.Th>Method</Table.Th>
               <Table.Th ta="right">Held-out loss</Table.Th>
               <Table.Th ta="right">General text</Table.Th>
               <Table.Th ta="right">Trained on / held out</Table.Th>
@@ -238,6 +240,7 @@ function Versions({
                     {a.status}
                   </Badge>
                 </Table.Td>
+                <Table.Td>{methodLabel(a.metrics) ?? '—'}</Table.Td>
                 <Table.Td ta="right">
                   {num(a.metrics.heldout_loss_after, 3)}
                   {a.metrics.baseline_heldout_loss !== undefined && (

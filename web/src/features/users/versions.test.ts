@@ -5,6 +5,7 @@ import {
   driftRows,
   driftTolerance,
   generalChange,
+  methodLabel,
   rollbackTarget,
   versionRows,
 } from './versions';
@@ -84,5 +85,17 @@ describe('adapter versions', () => {
     expect(
       rollbackTarget([version('v1', { status: 'active', promoted_at: '2026-12-01T01:00:00Z' })]),
     ).toBeNull();
+  });
+});
+
+describe('the method column', () => {
+  it('names a LoRA by its rank and a prefix by its virtual tokens', () => {
+    const recipe = { r: 8, alpha: 16, lr: 3e-4, steps: 60 };
+    expect(methodLabel({ recipe })).toBe('LoRA r8');
+    expect(methodLabel({ recipe: { ...recipe, method: 'lora' } })).toBe('LoRA r8');
+    expect(methodLabel({ recipe: { ...recipe, method: 'prefix', r: 0, prefix_tokens: 16 } })).toBe(
+      'prefix 16',
+    );
+    expect(methodLabel({})).toBeNull();
   });
 });

@@ -85,3 +85,11 @@ export const STATUS_COLOR: Record<string, string> = {
   rejected: 'orange',
   retired: 'gray',
 };
+
+/** What a version is, from the recipe it was trained with: "LoRA r8" or "prefix 16" (null when not recorded). */
+export function methodLabel(m: AdapterItem['metrics']): string | null {
+  const recipe = m.recipe;
+  if (!recipe) return null;
+  if (recipe.method === 'prefix') return `prefix ${recipe.prefix_tokens ?? '?'}`;
+  return `LoRA r${recipe.r}`;
+}
