@@ -14,7 +14,7 @@ import { userRecipe } from '../gpu-worker/recipe.js';
 import { TrainingScheduler } from '../gpu-worker/scheduler.js';
 import { Worker } from '../gpu-worker/worker.js';
 import {
-  type ApiClient,
+  apiClient,
   type PersonalizationReport,
   runPersonalization,
 } from '../runtime/demo/personalization.js';
@@ -108,20 +108,7 @@ async function measure(ctx: BenchContext, v: Variant) {
     onEnqueued: () => worker.wake(),
   });
   try {
-    const api: ApiClient = {
-      async call(method, path, opts = {}) {
-        const res = await p.app.request(`http://localhost${path}`, {
-          method,
-          headers: {
-            ...(opts.key ? { authorization: `Bearer ${opts.key}` } : {}),
-            ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
-          },
-          ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
-        });
-        const text = await res.text();
-        return { status: res.status, json: text ? JSON.parse(text) : undefined };
-      },
-    };
+    const api = apiClient((url, init) => p.app.request(url, init), 'http://localhost');
     const report = await runPersonalization(api, {
       admin: ADMIN,
       readers: ctx.quick ? 2 : 4,

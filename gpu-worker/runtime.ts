@@ -60,12 +60,13 @@ export function startTraining(o: TrainingRuntimeOptions): TrainingRuntime {
     ...(o.onPromoted ? { onPromoted: o.onPromoted } : {}),
     ...o.worker,
   });
+  const recipe = usersRecipe(o.config, o.recipe);
   const scheduler = new TrainingScheduler({
     db: o.db,
     baseModel: o.config.baseModel,
     policy: o.config.training,
     onEnqueued: () => worker.wake(),
-    ...(usersRecipe(o.config, o.recipe) ? { recipe: usersRecipe(o.config, o.recipe) } : {}),
+    ...(recipe ? { recipe } : {}),
     ...(o.log ? { log: o.log } : {}),
   });
   worker.start();

@@ -84,6 +84,6 @@ export function compose(
   return {
     ...(lora ? { lora: lora.inputs } : {}),
     ...(prefix ? { prefix } : {}),
-    bytes: (lora?.bytes ?? 0) + (prefix && prefixes.length > 1 ? prefix.bytes : 0),
+    bytes: (lora?.bytes ?? 0) + (prefix?.bytes ?? 0),
   };
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { followJobs, type JobView } from '../node/job-progress.js';
 import { startServer } from '../node/launch.js';
-import { type ApiClient, formatReport, runPersonalization } from './personalization.js';
+import { apiClient, formatReport, runPersonalization } from './personalization.js';
 
 const { values } = parseArgs({
   options: {
@@ -39,20 +39,7 @@ const server = await startServer({
 });
 say(`platform at ${server.url} (${seconds(Date.now() - started)})`);
 
-const api: ApiClient = {
-  async call(method, path, opts = {}) {
-    const res = await fetch(server.url + path, {
-      method,
-      headers: {
-        ...(opts.key ? { authorization: `Bearer ${opts.key}` } : {}),
-        ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
-    });
-    const text = await res.text();
-    return { status: res.status, json: text ? JSON.parse(text) : undefined };
-  },
-};
+const api = apiClient(fetch, server.url);
 
 try {
   const generations = 4;

@@ -13,6 +13,30 @@ export interface ApiClient {
   ): Promise<{ status: number; json: any }>;
 }
 
+/**
+ * The API as a client calls it, over anything that answers a URL and a RequestInit as fetch does: `fetch` itself
+ * against a server, or a Hono app's `request` in this process. JSON in and out; `key` is the bearer token.
+ */
+export function apiClient(
+  request: (url: string, init: RequestInit) => Response | Promise<Response>,
+  base: string,
+): ApiClient {
+  return {
+    async call(method, path, opts = {}) {
+      const res = await request(base + path, {
+        method,
+        headers: {
+          ...(opts.key ? { authorization: `Bearer ${opts.key}` } : {}),
+          ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
+      });
+      const text = await res.text();
+      return { status: res.status, json: text ? JSON.parse(text) : undefined };
+    },
+  };
+}
+
 export interface ReaderReport {
   reader: string;
   story: string;

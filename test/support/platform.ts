@@ -2,22 +2,13 @@
 // checked against the API contract, row counts, adapters made active. Requests go through app.request(): no ports.
 import { sql } from 'drizzle-orm';
 import { insertAdapter, promoteAdapter } from '../../core/db/adapters.js';
-import type { Database } from '../../core/db/database.js';
-import type { MemoryStore } from '../../core/storage/memory-store.js';
-import type { createApp } from '../../functions/app.js';
-import type { Engine } from '../../functions/engine/engine.js';
 import { randomAdapter } from '../../functions/engine/testing.js';
-import { startInProcess } from '../../runtime/node/in-process.js';
+import { type InProcessPlatform, startInProcess } from '../../runtime/node/in-process.js';
 import { checkAnswer } from './contract.js';
 
 export const ADMIN = 'admin-token-for-tests-0123456789';
 
-export interface TestPlatform {
-  app: ReturnType<typeof createApp>['app'];
-  services: ReturnType<typeof createApp>['services'];
-  database: Database;
-  store: MemoryStore;
-  engine: Engine;
+export interface TestPlatform extends Omit<InProcessPlatform, 'config'> {
   call(
     method: string,
     path: string,
@@ -28,7 +19,6 @@ export interface TestPlatform {
   rowCounts(): Promise<Record<string, number>>;
   /** Stores a random adapter version for a user and makes it active. */
   activeAdapter(appId: string, userId: string, version: string, seed?: number): Promise<string>;
-  close(): Promise<void>;
 }
 
 /** `dataDir`: PGlite on disk there (default: in memory). */
@@ -36,7 +26,7 @@ export async function startPlatform(
   env: Record<string, string> = {},
   opts: { dataDir?: string } = {},
 ): Promise<TestPlatform> {
-  const { app, services, config, database, store, engine } = await startInProcess(
+  const platform = await startInProcess(
     { ADMIN_TOKEN: ADMIN, RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_PER_USER_PER_MINUTE: '0', ...env },
     {
       ...opts,
@@ -44,6 +34,7 @@ export async function startPlatform(
       onError: (e) => console.error('[test platform] internal error:', e),
     },
   );
+  const { app, services, config, database, store, engine } = platform;
 
   const call: TestPlatform['call'] = async (method, path, opts = {}) => {
     const headers: Record<string, string> = { ...opts.headers };
@@ -74,11 +65,7 @@ export async function startPlatform(
   };
 
   return {
-    app,
-    services,
-    database,
-    store,
-    engine,
+    ...platform,
     call,
     async newApp(name = 'test-app') {
       const r = await call('POST', '/admin/apps', { key: ADMIN, body: { name } });
@@ -124,6 +111,5 @@ export async function startPlatform(
       services.adapters.forget(owner);
       return prefix;
     },
-    close: () => database.close(),
   };
 }
