@@ -164,6 +164,11 @@ export const envSchema = z
       .describe(
         'milliseconds a request waits for its adapter to load; then the base model serves it (the load goes on)',
       ),
+    TAILOR_MAX_BATCH: int(1, 64)
+      .default(16)
+      .describe(
+        'generations an engine thread decodes together in one run at most (each with its own adapter); 1 = each alone',
+      ),
     ADAPTER_CACHE_MB: int(1, 65_536)
       .default(64)
       .describe('memory for adapter tensors, all engine threads together'),
@@ -266,7 +271,12 @@ export interface Config {
     leaseS: number;
   };
   /** `threads`: 'auto' (one per core, the Node runtime decides) or a number; 0 decodes on the HTTP thread. */
-  engine: { threads: 'auto' | number; adapterCacheBytes: number; adapterLoadTimeoutMs: number };
+  engine: {
+    threads: 'auto' | number;
+    adapterCacheBytes: number;
+    adapterLoadTimeoutMs: number;
+    maxBatch: number;
+  };
   /** `tokens`: the budget of memory in the model's context (capped by the model: see functions/memory). */
   memory: { tokens: number };
   webhooks: WebhookConfig;
@@ -374,6 +384,7 @@ export function loadConfig(
       threads: e.ENGINE_THREADS === 'auto' ? 'auto' : Number(e.ENGINE_THREADS),
       adapterCacheBytes: e.ADAPTER_CACHE_MB * 1024 * 1024,
       adapterLoadTimeoutMs: e.ADAPTER_LOAD_TIMEOUT_MS,
+      maxBatch: e.TAILOR_MAX_BATCH,
     },
     memory: { tokens: e.MEMORY_TOKENS },
     webhooks: {

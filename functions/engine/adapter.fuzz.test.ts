@@ -63,8 +63,8 @@ function parse(files: AdapterFiles): LoraAdapter | AdapterError {
     expect(w.b.length, `${module} B`).toBe(fout * w.r);
     const bad = [...w.a, ...w.b].findIndex((x) => !Number.isFinite(x));
     expect(bad, `${module}: a value that is not finite, at ${bad}`).toBe(-1);
-    expect(ad.inputs[`${module}.lora_A.weight`]?.dims).toEqual([w.r, fin]);
-    expect(ad.inputs[`${module}.lora_B.weight`]?.dims).toEqual([fout, w.r]);
+    expect(ad.inputs[`${module}.lora_A.weight`]?.dims).toEqual([1, w.r, fin]);
+    expect(ad.inputs[`${module}.lora_B.weight`]?.dims).toEqual([1, fout, w.r]);
   }
   return ad;
 }

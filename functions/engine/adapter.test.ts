@@ -58,8 +58,8 @@ describe('parseAdapter', () => {
     const m = ad.modules.get(q0);
     expect(Array.from(m?.a ?? [])).toEqual(Array.from(t.get(q0)?.a ?? []));
     expect(m?.b[5]).toBeCloseTo((t.get(q0)?.b[5] as number) * 2, 6);
-    expect(ad.inputs[`${q0}.lora_A.weight`]?.dims).toEqual([4, 256]);
-    expect(ad.inputs[`${q0}.lora_B.weight`]?.dims).toEqual([256, 4]);
+    expect(ad.inputs[`${q0}.lora_A.weight`]?.dims).toEqual([1, 4, 256]);
+    expect(ad.inputs[`${q0}.lora_B.weight`]?.dims).toEqual([1, 256, 4]);
     expect(ad.bytes).toBeGreaterThan(0);
   });
 
@@ -183,8 +183,8 @@ describe('composeLora', () => {
     ]);
     const A = c.inputs[`${q0}.lora_A.weight`];
     const B = c.inputs[`${q0}.lora_B.weight`];
-    expect(A?.dims).toEqual([6, 256]);
-    expect(B?.dims).toEqual([256, 6]);
+    expect(A?.dims).toEqual([1, 6, 256]);
+    expect(B?.dims).toEqual([1, 256, 6]);
     const b = B?.data as Float32Array;
     const a = A?.data as Float32Array;
     const m1 = a1.modules.get(q0);
@@ -193,7 +193,7 @@ describe('composeLora', () => {
     expect(b[6 * 3 + 5]).toBeCloseTo(-2 * (m2?.b[2 * 3 + 1] as number), 6);
     expect(a[4 * 256 + 7]).toBe(m2?.a[7]);
     // down_proj only in the first adapter: rank 4; k_proj in neither: left to the decoder's rank 0.
-    expect(c.inputs['model.layers.0.mlp.down_proj.lora_A.weight']?.dims).toEqual([4, 704]);
+    expect(c.inputs['model.layers.0.mlp.down_proj.lora_A.weight']?.dims).toEqual([1, 4, 704]);
     expect(c.inputs['model.layers.0.self_attn.k_proj.lora_A.weight']).toBeUndefined();
     expect(() => composeLora(shape, [{ adapter: a1, weight: Number.NaN }])).toThrow(AdapterError);
   });

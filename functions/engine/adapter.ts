@@ -245,8 +245,9 @@ function loraInputs(shape: DecoderShape, modules: Map<string, LoraModuleWeights>
     const w = modules.get(module);
     if (!w) return;
     const [fin, fout] = shape.loraShapes[j] as [number, number];
-    out[`${module}.lora_A.weight`] = new ort.Tensor('float32', w.a, [w.r, fin]);
-    out[`${module}.lora_B.weight`] = new ort.Tensor('float32', w.b, [fout, w.r]);
+    // One pair for every row of a batch: the graph's leading axis is 1 (broadcast) or one pair per row.
+    out[`${module}.lora_A.weight`] = new ort.Tensor('float32', w.a, [1, w.r, fin]);
+    out[`${module}.lora_B.weight`] = new ort.Tensor('float32', w.b, [1, fout, w.r]);
   });
   return out;
 }

@@ -12,8 +12,10 @@ export type KVCache = { key: ort.Tensor; value: ort.Tensor }[];
 export interface DecoderStep {
   /** [B][T] token ids of the new positions. */
   ids: number[][];
-  /** Position of the first new token of each row (= tokens already cached). Default 0. */
+  /** Position of the first new token (= tokens already cached). Default: the past's length. */
   start?: number;
+  /** Position of the first new token of each row, when rows differ (a batch of left-padded rows). */
+  positions?: number[];
   past?: KVCache;
   lora?: LoraInputs;
   /** [B][P+T] 1 = real token, 0 = padding. Default: all ones. */
@@ -86,8 +88,8 @@ export class Decoder implements DecoderLike {
     const out: LoraInputs = {};
     shape.loraModules.forEach((m, j) => {
       const [fin, fout] = shape.loraShapes[j] as [number, number];
-      out[`${m}.lora_A.weight`] = new ort.Tensor('float32', new Float32Array(0), [0, fin]);
-      out[`${m}.lora_B.weight`] = new ort.Tensor('float32', new Float32Array(0), [fout, 0]);
+      out[`${m}.lora_A.weight`] = new ort.Tensor('float32', new Float32Array(0), [1, 0, fin]);
+      out[`${m}.lora_B.weight`] = new ort.Tensor('float32', new Float32Array(0), [1, fout, 0]);
     });
     return out;
   }
@@ -108,7 +110,10 @@ export class Decoder implements DecoderLike {
     const start = step.start ?? p;
     const ids = BigInt64Array.from(step.ids.flat(), (x) => BigInt(x));
     const positions = new BigInt64Array(b * t);
-    for (let r = 0; r < b; r++) for (let i = 0; i < t; i++) positions[r * t + i] = BigInt(start + i);
+    for (let r = 0; r < b; r++) {
+      const first = step.positions?.[r] ?? start;
+      for (let i = 0; i < t; i++) positions[r * t + i] = BigInt(first + i);
+    }
     const mask = step.attentionMask
       ? BigInt64Array.from(step.attentionMask.flat(), (x) => BigInt(x))
       : new BigInt64Array(b * (p + t)).fill(1n);

@@ -4,6 +4,7 @@
 import type { BlobStore } from '../../core/storage/store.js';
 import { AdapterError, type AdapterFiles, type AdapterLimits } from './adapter.js';
 import { AdapterCache, type CacheMetrics } from './adapter-cache.js';
+import { Batcher, type BatchMetrics } from './batch.js';
 import { type Adapter, type Conditioning, compose, conditioningOf, readAdapter } from './conditioning.js';
 import {
   type FinishReason,
@@ -36,6 +37,8 @@ export interface EngineOptions {
   adapterCacheBytes?: number;
   /** Adapter size limits; defaults come from the base config. */
   adapterLimits?: Partial<AdapterLimits>;
+  /** Generations decoded together in one run at most (batch.ts). Default 16; 1 = each alone. */
+  maxBatch?: number;
 }
 
 export interface EngineGenerateOptions extends GenerateOptions {
@@ -59,6 +62,7 @@ export interface EngineMetrics {
   scoredTexts: number;
   scoredTokens: number;
   adapterCache: CacheMetrics;
+  batching: BatchMetrics;
 }
 
 type Cached = Adapter | Conditioning;
@@ -66,6 +70,7 @@ type Cached = Adapter | Conditioning;
 export class Engine implements InferenceEngine {
   private readonly cache: AdapterCache<Cached>;
   private readonly limits: AdapterLimits;
+  private readonly batcher: Batcher;
   private readonly counts = {
     generationsStarted: 0,
     generationsFailed: 0,
@@ -83,6 +88,7 @@ export class Engine implements InferenceEngine {
     opts: EngineOptions = {},
   ) {
     this.cache = new AdapterCache(opts.adapterCacheBytes ?? 64 * 1024 * 1024);
+    this.batcher = new Batcher(model.decoder, { maxBatch: opts.maxBatch });
     this.limits = {
       maxRank: model.config.tailor.max_lora_rank,
       targets: model.config.tailor.lora_targets,
@@ -112,7 +118,15 @@ export class Engine implements InferenceEngine {
       async (emit) => {
         try {
           const conditioning = await this.resolveAdapters(opts.adapters);
-          const r: GenerateResult = await runGeneration(this.model, prompt, o, conditioning, emit, t0);
+          const r: GenerateResult = await runGeneration(
+            this.model,
+            this.batcher,
+            prompt,
+            o,
+            conditioning,
+            emit,
+            t0,
+          );
           this.counts.promptTokens += r.promptTokens;
           this.counts.completionTokens += r.completionTokens;
           this.finishReasons[r.finishReason]++;
@@ -201,6 +215,11 @@ export class Engine implements InferenceEngine {
 
   /** A plain snapshot for /metrics. */
   metrics(): EngineMetrics {
-    return { ...this.counts, finishReasons: { ...this.finishReasons }, adapterCache: this.cache.metrics() };
+    return {
+      ...this.counts,
+      finishReasons: { ...this.finishReasons },
+      adapterCache: this.cache.metrics(),
+      batching: this.batcher.metrics(),
+    };
   }
 }

@@ -13,8 +13,8 @@
 
 import { Utf8StreamDecoder } from '../../core/model/tokenizer.js';
 import { mulberry32, randomSeed } from '../../core/util/rng.js';
+import type { Batcher } from './batch.js';
 import type { Conditioning } from './conditioning.js';
-import type { KVCache } from './decoder.js';
 import { LogprobScorer, type TokenLogprob } from './logprobs.js';
 import type { ModelPackage } from './model-package.js';
 import { Sampler } from './sampler.js';
@@ -191,9 +191,13 @@ export function resolveGenerateOptions(o: GenerateOptions = {}): ResolvedGenerat
 
 const samplers = new WeakMap<ModelPackage, Sampler[]>();
 
-/** The decode loop. `t0` is when the request started (performance.now()), for the timings. */
+/**
+ * The decode loop. `t0` is when the request started (performance.now()), for the timings. Decode steps go
+ * through `batcher`, with whichever generations decode at the same time.
+ */
 export async function runGeneration(
   pkg: ModelPackage,
+  batcher: Batcher,
   prompt: string,
   o: ResolvedGenerateOptions,
   conditioning: Conditioning | undefined,
@@ -201,6 +205,7 @@ export async function runGeneration(
   t0: number,
 ): Promise<GenerateResult> {
   const { tokenizer, decoder } = pkg;
+  o.signal?.throwIfAborted();
   const lora = conditioning?.lora;
   const prefix = conditioning?.prefix;
   const ctx = pkg.contextLength - (prefix?.length ?? 0);
@@ -220,6 +225,7 @@ export async function runGeneration(
   const pool = samplers.get(pkg) ?? [];
   samplers.set(pkg, pool);
   const sampler = pool.pop() ?? new Sampler(vocab);
+  const row = batcher.open(lora);
   try {
     const rng = mulberry32(o.seed);
     const params = { temperature: o.temperature, topK: o.topK, topP: o.topP };
@@ -240,12 +246,9 @@ export async function runGeneration(
       emit(t, scored.slice(from, listed));
     };
 
-    const prefill = async (): Promise<{ logits: Float32Array; past: KVCache }> => {
-      const res = await decoder.run({ ids: [seq], lora, ...(prefix ? { past: prefix.kv } : {}) });
-      return { logits: res.logits.subarray((seq.length - 1) * vocab, seq.length * vocab), past: res.present };
-    };
-    o.signal?.throwIfAborted();
-    let { logits, past } = await prefill();
+    // The prompt (and the window again after a slide) runs alone; the prompt's first token sits after the prefix.
+    const prefill = () => batcher.prefill(row, seq, prefix?.length ?? 0, prefix?.kv);
+    let logits = await prefill();
     let firstTokenAt = 0;
     let completion = 0;
     let finishReason: FinishReason;
@@ -278,11 +281,9 @@ export async function runGeneration(
       }
       if (seq.length >= ctx) {
         seq = [...head, ...seq.slice(seq.length - slideKeep)];
-        ({ logits, past } = await prefill());
+        logits = await prefill();
       } else {
-        const res = await decoder.run({ ids: [[tok]], past, lora });
-        logits = res.logits;
-        past = res.present;
+        logits = await batcher.step(row, tok);
       }
     }
     // Held text was not a stop string after all. Bytes of an unfinished character are dropped.
@@ -305,6 +306,7 @@ export async function runGeneration(
       },
     };
   } finally {
+    batcher.close(row);
     if (pool.length < 8) pool.push(sampler);
   }
 }

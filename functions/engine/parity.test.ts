@@ -52,7 +52,7 @@ describe(`ONNX parity with PyTorch (${modelDir.split('/').pop()})`, () => {
     const prefix = `${name}.lora.`;
     for (const [key, t] of ref.tensors) {
       if (key.startsWith(prefix))
-        out[key.slice(prefix.length)] = new ort.Tensor('float32', t.data as Float32Array, t.shape);
+        out[key.slice(prefix.length)] = new ort.Tensor('float32', t.data as Float32Array, [1, ...t.shape]);
     }
     return Object.keys(out).length ? out : undefined;
   };

@@ -33,6 +33,16 @@ export function engineFamilies(m: EngineMetrics): Family[] {
     counter('tailor_prompt_tokens_total', 'Prompt tokens read.', m.promptTokens),
     counter('tailor_completion_tokens_total', 'Tokens generated.', m.completionTokens),
     counter('tailor_scored_texts_total', 'Texts scored.', m.scoredTexts),
+    counter(
+      'tailor_decode_runs_total',
+      'Decoder runs of decode steps (each carries a batch of generations).',
+      m.batching.runs,
+    ),
+    counter(
+      'tailor_decode_rows_total',
+      'Generation steps decoded in those runs (rows / runs = mean batch size).',
+      m.batching.rows,
+    ),
     counter('tailor_adapter_cache_hits_total', 'Adapter cache hits.', cache.hits),
     counter('tailor_adapter_cache_misses_total', 'Adapter cache misses.', cache.misses),
     counter('tailor_adapter_loads_total', 'Adapter loads from storage.', cache.loads),

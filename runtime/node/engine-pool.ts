@@ -31,6 +31,7 @@ export interface ThreadSetup {
   storage: Config['storage'];
   modelPrefix: string;
   adapterCacheBytes: number;
+  maxBatch?: number;
 }
 
 export interface WireAdapter {
@@ -75,6 +76,8 @@ export interface EnginePoolOptions {
   modelPrefix: string;
   /** Bytes of adapter tensors cached in all threads together. Default 64 MiB. */
   adapterCacheBytes?: number;
+  /** Generations each thread decodes together at most (the engine's default when absent). */
+  maxBatch?: number;
   /** A thread this many requests busier than the least busy one takes no routed request. Default 2. */
   spill?: number;
   log?: (line: string) => void;
@@ -157,6 +160,7 @@ export class EnginePool implements InferenceEngine {
       storage: this.o.storage,
       modelPrefix: this.o.modelPrefix,
       adapterCacheBytes: Math.floor((this.o.adapterCacheBytes ?? 64 * 1024 * 1024) / this.o.threads),
+      ...(this.o.maxBatch ? { maxBatch: this.o.maxBatch } : {}),
     };
     const worker = new Worker(THREAD_BOOT, { eval: true, workerData: setup });
     const slot: Slot = { index, worker, ready: false, pending: new Map(), metrics: null };
@@ -330,6 +334,13 @@ export class EnginePool implements InferenceEngine {
           sum: sum((m) => m.adapterCache.loadSeconds.sum),
           count: sum((m) => m.adapterCache.loadSeconds.count),
         },
+      },
+      batching: {
+        maxBatch: Math.max(0, ...all.map((m) => m.batching.maxBatch)),
+        runs: sum((m) => m.batching.runs),
+        rows: sum((m) => m.batching.rows),
+        regroups: sum((m) => m.batching.regroups),
+        active: sum((m) => m.batching.active),
       },
     };
   }

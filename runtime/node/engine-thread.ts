@@ -13,7 +13,10 @@ if (!port) throw new Error('engine-thread.ts runs as a worker thread');
 const setup = workerData as ThreadSetup;
 const send = (m: ThreadMessage) => port.postMessage(m);
 const store = openBlobStore(setup.storage);
-const engine = await Engine.load(store, setup.modelPrefix, { adapterCacheBytes: setup.adapterCacheBytes });
+const engine = await Engine.load(store, setup.modelPrefix, {
+  adapterCacheBytes: setup.adapterCacheBytes,
+  maxBatch: setup.maxBatch,
+});
 const running = new Map<number, AbortController>();
 const PIECE_MS = 8;
 

@@ -33,7 +33,7 @@ export async function startInProcess(
   await migrate(database.db);
   const store = new MemoryStore();
   const model = await publishBaseModel(store, database.db, MODELS_DIR, config.baseModel);
-  const engine = await Engine.load(store, model.prefix);
+  const engine = await Engine.load(store, model.prefix, { maxBatch: config.engine.maxBatch });
   const { app, services } = createApp({
     db: database.db,
     store,

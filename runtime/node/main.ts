@@ -37,9 +37,13 @@ async function main(): Promise<void> {
           storage: config.storage,
           modelPrefix: model.prefix,
           adapterCacheBytes: config.engine.adapterCacheBytes,
+          maxBatch: config.engine.maxBatch,
           log: (line) => console.log(line),
         })
-      : await Engine.load(store, model.prefix, { adapterCacheBytes: config.engine.adapterCacheBytes });
+      : await Engine.load(store, model.prefix, {
+          adapterCacheBytes: config.engine.adapterCacheBytes,
+          maxBatch: config.engine.maxBatch,
+        });
   // The training worker runs in this process unless TAILOR_WORKER=0 (workers of their own: `tailor worker`);
   // then training runs asked for here are only enqueued, for them.
   let services: Services | undefined;

@@ -79,7 +79,10 @@ const getApp = perIsolate(async (env: AppWorkerEnv) => {
     connectPostgres(databaseUrl, { max: DB_CONNECTIONS_PER_REQUEST }),
   );
   const store = new R2Store(env.BUCKET);
-  const engine = await Engine.load(store, `models/${config.baseModel}/`);
+  const engine = await Engine.load(store, `models/${config.baseModel}/`, {
+    adapterCacheBytes: config.engine.adapterCacheBytes,
+    maxBatch: config.engine.maxBatch,
+  });
   const { app } = createApp({
     db: databases.db,
     store,

@@ -1,8 +1,10 @@
 """`export-onnx`: the decoder graph the edge runs (shared/design.md, "Base model package").
 
 Inputs: `input_ids`, `attention_mask`, `position_ids`, `past_key_values.{i}.key|value`, then for every LoRA
-target a required pair `{module}.lora_A.weight [r, in]`, `{module}.lora_B.weight [out, r]` with its own dynamic
-rank axis (rank 0 = no adapter; the scaling lora_alpha / r is baked into B by the caller). Outputs: `logits`,
+target a required pair `{module}.lora_A.weight [N, r, in]`, `{module}.lora_B.weight [N, out, r]` with its own
+dynamic rank axis (rank 0 = no adapter; the scaling lora_alpha / r is baked into B by the caller). N is the
+batch size, one pair per row, each row its own user's adapter (a smaller rank zero-padded), or 1: one pair
+applied to every row. Outputs: `logits`,
 `present.{i}.key|value`. The names are transformers.js's, so the base-only graph runs there unchanged.
 """
 from __future__ import annotations
@@ -55,8 +57,8 @@ def graph_io(cfg: ModelConfig, with_lora: bool) -> tuple[list[str], list[str], d
     if with_lora:
         for j, m in enumerate(cfg.lora_modules()):
             inputs += [f"{m}.lora_A.weight", f"{m}.lora_B.weight"]
-            axes[f"{m}.lora_A.weight"] = {0: f"rank_{j}"}
-            axes[f"{m}.lora_B.weight"] = {1: f"rank_{j}"}
+            axes[f"{m}.lora_A.weight"] = {0: "lora_batch", 1: f"rank_{j}"}
+            axes[f"{m}.lora_B.weight"] = {0: "lora_batch", 2: f"rank_{j}"}
     return inputs, outputs, axes
 
 
@@ -73,7 +75,7 @@ def example_inputs(cfg: ModelConfig, with_lora: bool, past_len: int = 3, t: int 
     if with_lora:
         for m in cfg.lora_modules():
             fin, fout = cfg.target_shape(m.rsplit(".", 1)[1])
-            lora += [torch.randn(rank, fin) * 0.01, torch.randn(fout, rank) * 0.01]
+            lora += [torch.randn(b, rank, fin) * 0.01, torch.randn(b, fout, rank) * 0.01]
     return (ids, mask, pos, *past, *lora)
 
 

@@ -5,10 +5,11 @@ baked into B at the edge (here it is kept apart, as PEFT does, so files round-tr
 
 Three ways to feed the low-rank pair, matching the three users of the model:
 - `self.lora_A/lora_B` parameters (one adapter, trained or loaded) — `train-lora` for one user, PEFT layout;
-- per-call tensors `(A [r, in], B [out, r])` — the ONNX graph, where each pair is a graph input and rank 0
-  means "no adapter";
+- per-call tensors `(A [r, in], B [out, r])` — one adapter for the whole batch;
 - per-row tensors `(A [n_rows, r, in], B [n_rows, out, r])` — many users in one batch, each row with its
-  own adapter (the idea of PEFT's `_mixed_batch_forward`, computed with batched matmuls);
+  own adapter (the idea of PEFT's `_mixed_batch_forward`, computed with batched matmuls). The ONNX graph
+  takes this form as its inputs, also with one pair `[1, r, in]` broadcast over every row; rank 0 means
+  "no adapter";
 - per-group tensors `(A [U, r, in], B [U, out, r])` with the batch's rows grouped by user, the same number
   each (`n_rows = U × n`): one batched matmul over users, no per-row copies of the adapters (training).
 """
@@ -53,6 +54,8 @@ class LoraLinear(nn.Module):
             a, b = lora
             if a.dim() == 2:  # one pair for the whole batch: A [r, in], B [out, r] (scaling already in B)
                 y = y + torch.matmul(torch.matmul(x, a.t()), b.t())
+            elif torch.jit.is_tracing():  # the ONNX graph: [B or 1, r, in], MatMul broadcasts one pair
+                y = y + torch.matmul(torch.matmul(x, a.transpose(1, 2)), b.transpose(1, 2))
             elif a.shape[0] == x.shape[0]:  # one pair per row: A [B, r, in], B [B, out, r]
                 y = y + torch.bmm(torch.bmm(x, a.transpose(1, 2)), b.transpose(1, 2))
             else:  # one pair per group of consecutive rows: A [U, r, in], B [U, out, r], B = U × n rows

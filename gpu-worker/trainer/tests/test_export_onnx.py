@@ -18,10 +18,10 @@ def test_lora_graph_inputs_outputs_and_rank_axes(tiny_dir, tiny_cfg):
     assert outputs == ["logits"] + [f"present.{i}.{k}" for i in range(2) for k in ("key", "value")]
     lora = [n for n in inputs if ".lora_" in n]
     assert len(lora) == 2 * 7 * tiny_cfg.n_layers
-    assert inputs["model.layers.0.self_attn.q_proj.lora_A.weight"] == ["rank_0", 32]
-    assert inputs["model.layers.0.self_attn.q_proj.lora_B.weight"] == [32, "rank_0"]
-    assert inputs["model.layers.1.mlp.down_proj.lora_A.weight"] == ["rank_13", 48]
-    ranks = {v[0] for n, v in inputs.items() if n.endswith("lora_A.weight")}
+    assert inputs["model.layers.0.self_attn.q_proj.lora_A.weight"] == ["lora_batch", "rank_0", 32]
+    assert inputs["model.layers.0.self_attn.q_proj.lora_B.weight"] == ["lora_batch", 32, "rank_0"]
+    assert inputs["model.layers.1.mlp.down_proj.lora_A.weight"] == ["lora_batch", "rank_13", 48]
+    ranks = {v[1] for n, v in inputs.items() if n.endswith("lora_A.weight")}
     assert len(ranks) == len(lora) // 2  # every pair has its own rank axis
     assert not {i.name for i in g.initializer} & set(inputs)  # no input has a default initializer
 

@@ -1,0 +1,366 @@
+// Continuous batching of decode steps. Generations that run at the same time decode together: one decoder
+// run per group of rows, every row with its own adapter, KV cache, position and attention mask. A row joins at
+// the next step after its prefill (which runs alone) and leaves as soon as it ends; nothing waits for a batch
+// to fill.
+//
+// Layout of a group: the KV cache is one tensor per layer [B, K, S, D]; a row of `len` cached positions holds
+// the last `len` columns and is left-padded with zeros, masked out. Positions are the row's own. The LoRA
+// pairs carry a batch axis ([B, r, in], [B, out, r]): each row its own adapter, a smaller rank (or none)
+// zero-padded to the group's, which is exact. Rows of very different ranks go to different groups, so one
+// rank-64 row does not make seven rank-8 rows pay for 64 (see `partition`).
+//
+// A round runs when every row that is decoding has asked for its next step (they all do within a turn of the
+// event loop: sampling is synchronous). Membership changes (joins, leaves) regroup the rows at the start of a
+// round; a stable batch passes each run's output cache straight to the next run.
+import * as ort from 'onnxruntime-web';
+import type { DecoderLike, KVCache, LoraInputs } from './decoder.js';
+
+export interface BatchOptions {
+  /** Rows decoded in one run at most. 1: every generation runs alone, round-robin with the others. */
+  maxBatch?: number;
+}
+
+/**
+ * Relative cost of a row's rank against a run's fixed cost: a run costs about 1 + rows × rank / 36 (measured
+ * on the shipped model: a run's fixed part ≈ 1 ms, a row-rank ≈ 0.028 ms). Two groups are worth it when
+ * splitting saves more than 36 row-ranks of padding.
+ */
+const RANK_PER_RUN = 36;
+
+interface Pending {
+  tok: number;
+  resolve: (logits: Float32Array) => void;
+  reject: (error: unknown) => void;
+}
+
+/** One generation's place in the batcher. */
+export class DecodeRow {
+  /** Its own cache (batch 1) while outside a group. */
+  kv: KVCache | null = null;
+  /** Positions cached, a prefix's included. */
+  len = 0;
+  /** Position id of the next token. */
+  position = 0;
+  group: Group | null = null;
+  pending: Pending | null = null;
+  closed = false;
+  /** The largest rank of its LoRA pairs (0: none). */
+  readonly rank: number;
+
+  constructor(
+    readonly id: number,
+    readonly lora: LoraInputs | undefined,
+  ) {
+    let r = 0;
+    for (const [name, t] of Object.entries(lora ?? {}))
+      if (name.endsWith('.lora_A.weight')) r = Math.max(r, t.dims[1] ?? 0);
+    this.rank = r;
+  }
+}
+
+interface Group {
+  /** The rows decoding in it, in slot order. */
+  rows: DecodeRow[];
+  /** The rows its cache holds, in slot order: `rows` and the rows that left since it was built. */
+  slots: DecodeRow[];
+  /** [B, K, S, D] per layer, one row per slot. */
+  kv: KVCache;
+  /** S: columns of the cache. */
+  width: number;
+  lora: LoraInputs | undefined;
+  /** A row left: rebuild before the next run. */
+  dirty: boolean;
+}
+
+export interface BatchMetrics {
+  maxBatch: number;
+  /** Decoder runs of decode steps, and the rows they carried (rows / runs = mean batch size). */
+  runs: number;
+  rows: number;
+  /** Rounds that rebuilt groups (joins, leaves). */
+  regroups: number;
+  /** Rows decoding now. */
+  active: number;
+}
+
+export class Batcher {
+  readonly maxBatch: number;
+  private groups: Group[] = [];
+  private joining: DecodeRow[] = [];
+  private inRound = false;
+  private nextId = 0;
+  private readonly counts = { runs: 0, rows: 0, regroups: 0 };
+
+  constructor(
+    private readonly decoder: DecoderLike,
+    opts: BatchOptions = {},
+  ) {
+    const m = opts.maxBatch ?? 16;
+    if (!(Number.isSafeInteger(m) && m >= 1)) throw new RangeError('maxBatch must be an integer ≥ 1');
+    this.maxBatch = m;
+  }
+
+  open(lora: LoraInputs | undefined): DecodeRow {
+    return new DecodeRow(this.nextId++, lora);
+  }
+
+  /**
+   * Runs `ids` for this row alone (a prompt, or the window again after a slide: the row leaves its group
+   * first), after `past` (a prefix's keys and values) when given; the first id is at position `start`.
+   * Returns the last position's logits.
+   */
+  async prefill(row: DecodeRow, ids: number[], start: number, past?: KVCache): Promise<Float32Array> {
+    this.detach(row);
+    const res = await this.decoder.run({ ids: [ids], start, ...(past ? { past } : {}), lora: row.lora });
+    const v = this.decoder.shape.vocabSize;
+    row.kv = res.present;
+    row.len = (past?.[0]?.key.dims[2] ?? 0) + ids.length;
+    row.position = start + ids.length;
+    this.schedule(); // the round may have been waiting for this row's group to be complete
+    return res.logits.subarray((ids.length - 1) * v, ids.length * v);
+  }
+
+  /** Decodes `tok` as the row's next position with whichever rows decode at the same time. */
+  step(row: DecodeRow, tok: number): Promise<Float32Array> {
+    if (row.closed) return Promise.reject(new Error('the row is closed'));
+    if (!row.group && !row.kv) return Promise.reject(new Error('prefill before stepping'));
+    return new Promise((resolve, reject) => {
+      row.pending = { tok, resolve, reject };
+      if (!row.group) this.joining.push(row);
+      this.schedule();
+    });
+  }
+
+  /** The generation is over: the row leaves at once. */
+  close(row: DecodeRow): void {
+    if (row.closed) return;
+    row.closed = true;
+    this.detach(row);
+    this.joining = this.joining.filter((r) => r !== row);
+    row.kv = null;
+    this.schedule();
+  }
+
+  metrics(): BatchMetrics {
+    const active = this.groups.reduce((n, g) => n + g.rows.length, 0) + this.joining.length;
+    return { maxBatch: this.maxBatch, ...this.counts, active };
+  }
+
+  private detach(row: DecodeRow): void {
+    const g = row.group;
+    if (!g) return;
+    g.rows = g.rows.filter((r) => r !== row);
+    g.dirty = true;
+    row.group = null;
+    if (g.rows.length === 0) this.groups = this.groups.filter((x) => x !== g);
+  }
+
+  /** Starts a round when every decoding row has asked for its step. */
+  private schedule(): void {
+    if (this.inRound) return;
+    const rows = this.groups.flatMap((g) => g.rows);
+    if (rows.length + this.joining.length === 0 || rows.some((r) => !r.pending)) return;
+    this.inRound = true;
+    this.round().finally(() => {
+      this.inRound = false;
+      this.schedule();
+    });
+  }
+
+  private async round(): Promise<void> {
+    if (this.joining.length > 0 || this.groups.some((g) => g.dirty)) this.regroup();
+    for (const g of this.groups) {
+      const rows = g.rows;
+      const pendings = rows.map((r) => r.pending as Pending);
+      for (const r of rows) r.pending = null;
+      try {
+        const out = await this.run(
+          g,
+          pendings.map((p) => p.tok),
+        );
+        const v = this.decoder.shape.vocabSize;
+        rows.forEach((r, b) => {
+          r.len++;
+          r.position++;
+          (pendings[b] as Pending).resolve(out.subarray(b * v, (b + 1) * v));
+        });
+      } catch (e) {
+        // The group's caches are gone with the failed run: its rows fail (their generations end).
+        this.groups = this.groups.filter((x) => x !== g);
+        for (const r of rows) r.group = null;
+        for (const p of pendings) p.reject(e);
+      }
+    }
+  }
+
+  private async run(g: Group, tokens: number[]): Promise<Float32Array> {
+    const b = g.rows.length;
+    const mask: number[][] = g.rows.map((r) => {
+      const m = new Array<number>(g.width + 1).fill(1);
+      m.fill(0, 0, g.width - r.len);
+      return m;
+    });
+    const res = await this.decoder.run({
+      ids: tokens.map((t) => [t]),
+      positions: g.rows.map((r) => r.position),
+      past: g.kv,
+      lora: g.lora,
+      attentionMask: mask,
+    });
+    this.counts.runs++;
+    this.counts.rows += b;
+    g.kv = res.present;
+    g.width++;
+    return res.logits;
+  }
+
+  /** Every decoding row (all asking for a step), grouped anew; unchanged groups keep their caches. */
+  private regroup(): void {
+    this.counts.regroups++;
+    const rows = [...this.groups.flatMap((g) => g.rows), ...this.joining];
+    this.joining = [];
+    const old = this.groups;
+    const parts = partition(rows, this.maxBatch);
+    const next: Group[] = [];
+    for (const part of parts) {
+      const same = old.find(
+        (g) => !g.dirty && g.rows.length === part.length && g.rows.every((r, i) => r === part[i]),
+      );
+      if (same) {
+        next.push(same);
+        continue;
+      }
+      next.push(this.merge(part));
+    }
+    for (const g of next) for (const r of g.rows) r.group = g;
+    this.groups = next;
+  }
+
+  /** A new group of these rows: each row's cache taken out of its old group (or its own), left-padded. */
+  private merge(rows: DecodeRow[]): Group {
+    const caches = rows.map((r) => ownCache(r));
+    const width = Math.max(...rows.map((r) => r.len));
+    const kv =
+      rows.length === 1 && (rows[0] as DecodeRow).len === width
+        ? (caches[0] as KVCache)
+        : mergeCaches(
+            caches,
+            rows.map((r) => r.len),
+            width,
+          );
+    for (const r of rows) r.kv = null;
+    return { rows, slots: rows, kv, width, lora: batchLora(rows), dirty: false };
+  }
+}
+
+/** The row's cache alone ([1, K, len, D] per layer), from its group or its own. */
+function ownCache(row: DecodeRow): KVCache {
+  if (row.kv) return row.kv;
+  const g = row.group as Group;
+  const b = g.slots.indexOf(row);
+  if (g.slots.length === 1 && g.width === row.len) return g.kv;
+  return g.kv.map(({ key, value }) => ({
+    key: sliceRow(key, b, g.width, row.len),
+    value: sliceRow(value, b, g.width, row.len),
+  }));
+}
+
+/** Row `b`'s last `len` columns of a [B, K, S, D] tensor, as [1, K, len, D]. */
+function sliceRow(t: ort.Tensor, b: number, width: number, len: number): ort.Tensor {
+  const [, k = 0, , d = 0] = t.dims;
+  const src = t.data as Float32Array;
+  const out = new Float32Array(k * len * d);
+  for (let h = 0; h < k; h++) {
+    const from = ((b * k + h) * width + width - len) * d;
+    out.set(src.subarray(from, from + len * d), h * len * d);
+  }
+  return new ort.Tensor('float32', out, [1, k, len, d]);
+}
+
+/** [1, K, len_b, D] caches → [B, K, width, D], each row right-aligned (left padding of zeros). */
+function mergeCaches(caches: KVCache[], lens: number[], width: number): KVCache {
+  const layers = caches[0]?.length ?? 0;
+  const out: KVCache = [];
+  for (let l = 0; l < layers; l++) {
+    const one = (pick: (c: KVCache) => ort.Tensor): ort.Tensor => {
+      const [, k = 0, , d = 0] = pick(caches[0] as KVCache).dims;
+      const data = new Float32Array(caches.length * k * width * d);
+      caches.forEach((c, b) => {
+        const src = pick(c).data as Float32Array;
+        const len = lens[b] as number;
+        for (let h = 0; h < k; h++)
+          data.set(src.subarray(h * len * d, (h + 1) * len * d), ((b * k + h) * width + width - len) * d);
+      });
+      return new ort.Tensor('float32', data, [caches.length, k, width, d]);
+    };
+    out.push({
+      key: one((c) => (c[l] as KVCache[number]).key),
+      value: one((c) => (c[l] as KVCache[number]).value),
+    });
+  }
+  return out;
+}
+
+/**
+ * The group's LoRA inputs: one pair for every row when they share it (or none), else per module a pair per
+ * row ([B, R, in], [B, out, R]) with each row's rank zero-padded to the largest, R.
+ */
+export function batchLora(rows: readonly DecodeRow[]): LoraInputs | undefined {
+  const first = rows[0]?.lora;
+  if (rows.every((r) => r.lora === first)) return first;
+  const names = new Set(rows.flatMap((r) => Object.keys(r.lora ?? {})));
+  const out: LoraInputs = {};
+  const n = rows.length;
+  for (const name of names) {
+    if (!name.endsWith('.lora_A.weight')) continue;
+    const bName = `${name.slice(0, -'.lora_A.weight'.length)}.lora_B.weight`;
+    const as = rows.map((r) => r.lora?.[name]);
+    const bs = rows.map((r) => r.lora?.[bName]);
+    const rank = Math.max(...as.map((a) => a?.dims[1] ?? 0));
+    const given = as.find((a) => a) as ort.Tensor;
+    const fin = given.dims[2] as number;
+    const fout = (bs.find((x) => x) as ort.Tensor).dims[1] as number;
+    const a = new Float32Array(n * rank * fin);
+    const b = new Float32Array(n * fout * rank);
+    for (let i = 0; i < n; i++) {
+      const ai = as[i];
+      const bi = bs[i];
+      if (!ai || !bi) continue;
+      const r = ai.dims[1] as number;
+      a.set(ai.data as Float32Array, i * rank * fin); // rows r..R of A stay zero
+      const src = bi.data as Float32Array;
+      for (let o = 0; o < fout; o++) b.set(src.subarray(o * r, (o + 1) * r), (i * fout + o) * rank); // columns r..R of B stay zero
+    }
+    out[name] = new ort.Tensor('float32', a, [n, rank, fin]);
+    out[bName] = new ort.Tensor('float32', b, [n, fout, rank]);
+  }
+  return out;
+}
+
+/**
+ * Rows into groups of at most `maxBatch`, sorted by rank, cut where padding would cost more than another run
+ * (cost of a group: 1 + rows × its largest rank / RANK_PER_RUN; the split is optimal, by dynamic programming).
+ */
+export function partition<R extends { rank: number; id: number }>(
+  rows: readonly R[],
+  maxBatch: number,
+): R[][] {
+  const sorted = [...rows].sort((x, y) => x.rank - y.rank || x.id - y.id);
+  const n = sorted.length;
+  const best = new Array<number>(n + 1).fill(Number.POSITIVE_INFINITY);
+  const cut = new Array<number>(n + 1).fill(0);
+  best[0] = 0;
+  for (let i = 1; i <= n; i++) {
+    const rank = (sorted[i - 1] as R).rank;
+    for (let j = Math.max(0, i - maxBatch); j < i; j++) {
+      const cost = (best[j] as number) + 1 + ((i - j) * rank) / RANK_PER_RUN;
+      if (cost < (best[i] as number)) {
+        best[i] = cost;
+        cut[i] = j;
+      }
+    }
+  }
+  const parts: R[][] = [];
+  for (let i = n; i > 0; i = cut[i] as number) parts.unshift(sorted.slice(cut[i], i));
+  return parts;
+}
