@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as adapterLoad from './adapter-load.js';
+import * as batching from './batching.js';
 import * as ceiling from './ceiling.js';
 import * as decode from './decode.js';
 import { type Measured, machineName, RssSampler, round, stamp, writeResults } from './harness.js';
@@ -26,6 +27,7 @@ export const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<Measured[
   decode: decode.run,
   runtime: runtime.run,
   lora: lora.run,
+  batching: batching.run,
   'adapter-load': adapterLoad.run,
   'many-users': manyUsers.run,
   'latency-memory': latencyMemory.run,

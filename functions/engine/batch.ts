@@ -10,8 +10,9 @@
 // rank-64 row does not make seven rank-8 rows pay for 64 (see `partition`).
 //
 // A round runs when every row that is decoding has asked for its next step (they all do within a turn of the
-// event loop: sampling is synchronous). Membership changes (joins, leaves) regroup the rows at the start of a
-// round; a stable batch passes each run's output cache straight to the next run.
+// event loop: sampling is synchronous), led by one of the waiting rows in its own call. Membership changes
+// (joins, leaves) regroup the rows at the start of a round; a stable batch passes each run's output cache
+// straight to the next run.
 import * as ort from 'onnxruntime-web';
 import type { DecoderLike, KVCache, LoraInputs } from './decoder.js';
 
@@ -27,10 +28,15 @@ export interface BatchOptions {
  */
 const RANK_PER_RUN = 36;
 
+/** How long a waiting row's keep-alive timer lasts (see `step`): far beyond any round. */
+const KEEP_WAITING_MS = 5 * 60_000;
+
+/** What wakes a waiting row: its logits, its error, or the turn to lead the round. */
+type Wake = { kind: 'logits'; logits: Float32Array } | { kind: 'error'; error: unknown } | { kind: 'lead' };
+
 interface Pending {
   tok: number;
-  resolve: (logits: Float32Array) => void;
-  reject: (error: unknown) => void;
+  wake: (w: Wake) => void;
 }
 
 /** One generation's place in the batcher. */
@@ -87,7 +93,7 @@ export class Batcher {
   readonly maxBatch: number;
   private groups: Group[] = [];
   private joining: DecodeRow[] = [];
-  private inRound = false;
+  private leading = false;
   private nextId = 0;
   private readonly counts = { runs: 0, rows: 0, regroups: 0 };
 
@@ -111,24 +117,36 @@ export class Batcher {
    */
   async prefill(row: DecodeRow, ids: number[], start: number, past?: KVCache): Promise<Float32Array> {
     this.detach(row);
+    this.handOff(); // the rows left behind may all be waiting
     const res = await this.decoder.run({ ids: [ids], start, ...(past ? { past } : {}), lora: row.lora });
     const v = this.decoder.shape.vocabSize;
     row.kv = res.present;
     row.len = (past?.[0]?.key.dims[2] ?? 0) + ids.length;
     row.position = start + ids.length;
-    this.schedule(); // the round may have been waiting for this row's group to be complete
     return res.logits.subarray((ids.length - 1) * v, ids.length * v);
   }
 
   /** Decodes `tok` as the row's next position with whichever rows decode at the same time. */
-  step(row: DecodeRow, tok: number): Promise<Float32Array> {
-    if (row.closed) return Promise.reject(new Error('the row is closed'));
-    if (!row.group && !row.kv) return Promise.reject(new Error('prefill before stepping'));
-    return new Promise((resolve, reject) => {
-      row.pending = { tok, resolve, reject };
-      if (!row.group) this.joining.push(row);
-      this.schedule();
+  async step(row: DecodeRow, tok: number): Promise<Float32Array> {
+    if (row.closed) throw new Error('the row is closed');
+    if (!row.group && !row.kv) throw new Error('prefill before stepping');
+    const wake = new Promise<Wake>((resolve) => {
+      row.pending = { tok, wake: resolve };
     });
+    if (!row.group) this.joining.push(row);
+    this.handOff();
+    // While it waits, the row keeps a timer of its own pending: on Workers a request with nothing pending in
+    // its own context is taken for hung and cancelled, and its wake comes from another request's call.
+    const keep = setTimeout(() => {}, KEEP_WAITING_MS);
+    let w: Wake;
+    try {
+      w = await wake;
+    } finally {
+      clearTimeout(keep);
+    }
+    const r = w.kind === 'lead' ? await this.lead(row) : w;
+    if (r.kind === 'error') throw r.error;
+    return (r as { logits: Float32Array }).logits;
   }
 
   /** The generation is over: the row leaves at once. */
@@ -138,7 +156,7 @@ export class Batcher {
     this.detach(row);
     this.joining = this.joining.filter((r) => r !== row);
     row.kv = null;
-    this.schedule();
+    this.handOff();
   }
 
   metrics(): BatchMetrics {
@@ -155,42 +173,61 @@ export class Batcher {
     if (g.rows.length === 0) this.groups = this.groups.filter((x) => x !== g);
   }
 
-  /** Starts a round when every decoding row has asked for its step. */
-  private schedule(): void {
-    if (this.inRound) return;
-    const rows = this.groups.flatMap((g) => g.rows);
-    if (rows.length + this.joining.length === 0 || rows.some((r) => !r.pending)) return;
-    this.inRound = true;
-    this.round().finally(() => {
-      this.inRound = false;
-      this.schedule();
-    });
+  /**
+   * When every decoding row is waiting for its step and no round runs, one of them is woken to lead the
+   * round: the round runs in that row's own call (on Workers, in its own request's context: a round started
+   * from a request that is finishing would be cancelled with it, and every other row would hang).
+   */
+  private handOff(): void {
+    if (this.leading) return;
+    const rows = [...this.groups.flatMap((g) => g.rows), ...this.joining];
+    if (rows.length === 0 || rows.some((r) => !r.pending)) return;
+    const leader = rows[0] as DecodeRow;
+    const p = leader.pending as Pending;
+    this.leading = true;
+    const wake = p.wake;
+    p.wake = () => {}; // the leader gets its logits from lead(), not from a wake
+    wake({ kind: 'lead' });
   }
 
-  private async round(): Promise<void> {
-    if (this.joining.length > 0 || this.groups.some((g) => g.dirty)) this.regroup();
-    for (const g of this.groups) {
-      const rows = g.rows;
-      const pendings = rows.map((r) => r.pending as Pending);
-      for (const r of rows) r.pending = null;
-      try {
-        const out = await this.run(
-          g,
-          pendings.map((p) => p.tok),
-        );
-        const v = this.decoder.shape.vocabSize;
+  /** One round: every group's step, each row's logits to it; the leader's returned. */
+  private async lead(leader: DecodeRow): Promise<Wake> {
+    let mine: Wake = { kind: 'error', error: new Error('the leading row was not in the round') };
+    try {
+      if (this.joining.length > 0 || this.groups.some((g) => g.dirty)) this.regroup();
+      for (const g of this.groups) {
+        const rows = g.rows;
+        const pendings = rows.map((r) => r.pending as Pending);
+        for (const r of rows) r.pending = null;
+        let wakes: Wake[];
+        try {
+          const out = await this.run(
+            g,
+            pendings.map((p) => p.tok),
+          );
+          const v = this.decoder.shape.vocabSize;
+          for (const r of rows) {
+            r.len++;
+            r.position++;
+          }
+          wakes = rows.map((_, b) => ({ kind: 'logits', logits: out.subarray(b * v, (b + 1) * v) }));
+        } catch (error) {
+          // The group's caches are gone with the failed run: its rows fail (their generations end).
+          this.groups = this.groups.filter((x) => x !== g);
+          for (const r of rows) r.group = null;
+          wakes = rows.map(() => ({ kind: 'error', error }));
+        }
         rows.forEach((r, b) => {
-          r.len++;
-          r.position++;
-          (pendings[b] as Pending).resolve(out.subarray(b * v, (b + 1) * v));
+          const w = wakes[b] as Wake;
+          if (r === leader) mine = w;
+          else (pendings[b] as Pending).wake(w);
         });
-      } catch (e) {
-        // The group's caches are gone with the failed run: its rows fail (their generations end).
-        this.groups = this.groups.filter((x) => x !== g);
-        for (const r of rows) r.group = null;
-        for (const p of pendings) p.reject(e);
       }
+    } finally {
+      this.leading = false;
     }
+    this.handOff();
+    return mine;
   }
 
   private async run(g: Group, tokens: number[]): Promise<Float32Array> {

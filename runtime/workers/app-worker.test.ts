@@ -248,6 +248,44 @@ describe.skipIf(skip)('the HTTP app on workerd (Miniflare) over PostgreSQL', () 
     expect(done?.data.text).toBe((await call('node', 'POST', '/v1/generate', { key, body })).json.text);
   });
 
+  it('decodes four streams together in one isolate, each request writing only its own stream', async () => {
+    const metric = async (name: string) => {
+      const m = new RegExp(`^${name} (\\d+)`, 'm').exec((await call('worker', 'GET', '/metrics')).text);
+      return Number(m?.[1] ?? Number.NaN);
+    };
+    const [runs0, rows0] = [
+      await metric('tailor_decode_runs_total'),
+      await metric('tailor_decode_rows_total'),
+    ];
+    const bodies = Array.from({ length: 4 }, (_, i) => ({
+      user: `together-${i}`,
+      prompt: ['Once upon a time', 'She said', 'The night was', 'He walked'][i],
+      max_tokens: 24,
+      seed: 40 + i,
+    }));
+    const streams = await Promise.all(
+      bodies.map((body) => call('worker', 'POST', '/v1/generate', { key, body: { ...body, stream: true } })),
+    );
+    for (const [i, sse] of streams.entries()) {
+      expect(sse.status).toBe(200);
+      const events = parseSse(sse.text);
+      const done = events.at(-1);
+      expect(done?.event).toBe('done');
+      // Its own pieces, and the text the Node app gives this request alone.
+      expect(
+        events
+          .filter((e) => e.event === 'token')
+          .map((e) => e.data.text)
+          .join(''),
+      ).toBe(done?.data.text);
+      const alone = await call('node', 'POST', '/v1/generate', { key, body: bodies[i] });
+      expect(done?.data.text).toBe(alone.json.text);
+    }
+    const runs = (await metric('tailor_decode_runs_total')) - runs0;
+    const rows = (await metric('tailor_decode_rows_total')) - rows0;
+    expect(rows / runs).toBeGreaterThan(1.5); // steps of several requests shared runs
+  }, 120_000);
+
   it('answers /healthz while four long streams decode in the same isolate', async () => {
     const streams = Array.from({ length: 4 }, async (_, i) => {
       const res = (await mf.dispatchFetch('http://tailor.test/v1/generate', {

@@ -25,6 +25,7 @@ import { type R2Bucket, R2Store } from '../../core/storage/r2-store.js';
 import { createApp } from '../../functions/app.js';
 import { Engine } from '../../functions/engine/engine.js';
 import { perIsolate } from './isolate.js';
+import { WORKERS_DEFAULTS } from './limits.js';
 import { connectPostgres, RequestScopedDb } from './request-db.js';
 
 export interface HyperdriveBinding {
@@ -58,7 +59,7 @@ function settings(env: AppWorkerEnv) {
   }
   let config: ReturnType<typeof loadConfig>;
   try {
-    config = loadConfig({ ...vars, DATABASE_URL: databaseUrl });
+    config = loadConfig({ ...WORKERS_DEFAULTS, ...vars, DATABASE_URL: databaseUrl });
   } catch (e) {
     if (e instanceof ConfigError) throw new Misconfigured(e.message);
     throw e;

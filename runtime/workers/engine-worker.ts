@@ -4,13 +4,14 @@
 //
 //   POST /generate { prompt, maxTokens?, temperature?, topP?, topK?, seed?, stop?, logprobs? } → the engine's result
 //   POST /score    { texts, context? }                                            → { results }
-//   GET  /healthz                                                                  → { ok, model, wasmMemoryBytes }
+//   GET  /healthz                                                                  → { ok, model, wasmMemoryBytes, batching }
 //
 // Errors: JSON `{ error: { code, message } }`, 400 for a bad body or options (RangeError), 500 otherwise.
 import './install-ort-wasm.js';
 import { type R2Bucket, R2Store } from '../../core/storage/r2-store.js';
 import { Engine } from '../../functions/engine/engine.js';
 import { perIsolate } from './isolate.js';
+import { WORKERS_DEFAULTS } from './limits.js';
 import { ortWasmMemoryBytes } from './ort-wasm.js';
 
 export interface EngineWorkerEnv {
@@ -22,7 +23,10 @@ export interface EngineWorkerEnv {
 const DEFAULT_PREFIX = 'models/brown-4m/';
 
 const getEngine = perIsolate((env: EngineWorkerEnv) =>
-  Engine.load(new R2Store(env.MODELS), env.MODEL_PREFIX ?? DEFAULT_PREFIX),
+  Engine.load(new R2Store(env.MODELS), env.MODEL_PREFIX ?? DEFAULT_PREFIX, {
+    adapterCacheBytes: Number(WORKERS_DEFAULTS.ADAPTER_CACHE_MB) * 1024 * 1024,
+    maxBatch: Number(WORKERS_DEFAULTS.TAILOR_MAX_BATCH),
+  }),
 );
 
 class BadRequest extends Error {}
@@ -93,7 +97,8 @@ async function route(req: Request, env: EngineWorkerEnv): Promise<Response> {
   if (pathname === '/score' && req.method === 'POST') return score(env, req);
   if (pathname === '/healthz' && req.method === 'GET') {
     const e = await getEngine(env);
-    return json({ ok: true, model: e.model.id, wasmMemoryBytes: ortWasmMemoryBytes() });
+    const { batching } = e.metrics();
+    return json({ ok: true, model: e.model.id, wasmMemoryBytes: ortWasmMemoryBytes(), batching });
   }
   return json({ error: { code: 'not_found', message: `no route ${req.method} ${pathname}` } }, 404);
 }

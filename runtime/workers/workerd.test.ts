@@ -13,6 +13,7 @@ import { Engine } from '../../functions/engine/engine.js';
 import type { GenerateResult } from '../../functions/engine/generate.js';
 import type { ScoreResult } from '../../functions/engine/score.js';
 import { type BuiltWorker, buildWorker } from '../../infra/workers/build.js';
+import { ISOLATE_LIMIT_BYTES, WORKERS_DEFAULTS } from './limits.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const PREFIX = 'models/brown-4m/';
@@ -56,7 +57,12 @@ async function post(path: string, body: unknown): Promise<{ status: number; json
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
-  return { status: res.status, json: await res.json() };
+  const text = await res.text();
+  try {
+    return { status: res.status, json: JSON.parse(text) };
+  } catch {
+    throw new Error(`${path}: ${res.status} ${text.slice(0, 400)}`);
+  }
 }
 
 /**
@@ -115,6 +121,32 @@ describe('engine on workerd (Miniflare) vs Node', () => {
     expect(want[1]?.seed).toBe(1234);
     expect(want[2]?.finishReason).toBe('stop');
   });
+
+  it('decodes 8 generations together at a full window within the isolate limit, cache budget included', async () => {
+    // Long enough to fill the 256-position window and slide: the KV caches are as large as they get.
+    const body = (i: number) => ({
+      prompt: `Chapter ${i}. The road`,
+      maxTokens: 300,
+      temperature: 0.8,
+      seed: i,
+    });
+    const got = await Promise.all(Array.from({ length: 8 }, (_, i) => post('/generate', body(i))));
+    for (const g of got) expect(g.status).toBe(200);
+    const alone = await node.generate(body(3).prompt, body(3)).result;
+    expect((got[3]?.json as GenerateResult).text).toBe(alone.text); // batching changed nothing
+    const res = await mf.dispatchFetch('http://worker/healthz');
+    const h = (await res.json()) as { wasmMemoryBytes: number; batching: { runs: number; rows: number } };
+    expect(h.batching.rows / h.batching.runs).toBeGreaterThan(4);
+    // The wasm heap only grows: what it holds now is its peak. Beside it: the adapter cache's budget and
+    // room for the JS heap (tokenizer, requests, the batch's caches on their way in and out).
+    const cache = Number(WORKERS_DEFAULTS.ADAPTER_CACHE_MB) * 2 ** 20;
+    const js = 24 * 2 ** 20;
+    const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+    console.info(
+      `workerd, batch of 8 at a full window: wasm ${mib(h.wasmMemoryBytes)} + cache ${mib(cache)} + JS ${mib(js)}`,
+    );
+    expect(h.wasmMemoryBytes + cache + js).toBeLessThanOrEqual(ISOLATE_LIMIT_BYTES);
+  }, 120_000);
 
   it('scores exactly what Node scores, with and without a context', async () => {
     const texts = ['The night was dark and cold.', 'He laughed.', ''];

@@ -1,0 +1,11 @@
+// Defaults sized for a Worker's isolate (128 MB, wasm heap included), where the Node defaults do not fit:
+// onnxruntime-web's heap holds the model (70.7 MiB measured with a batch of 8 at a full window, see
+// workerd.test.ts), so the adapter cache gets 16 MiB (about 28 rank-8 users per isolate) and a run decodes at
+// most 8 generations. Variables set on the Worker override them.
+export const WORKERS_DEFAULTS = {
+  ADAPTER_CACHE_MB: '16',
+  TAILOR_MAX_BATCH: '8',
+} as const;
+
+/** The isolate's memory limit on Cloudflare Workers. */
+export const ISOLATE_LIMIT_BYTES = 128 * 1024 * 1024;
