@@ -77,7 +77,10 @@ async function versus(
       name: s.name,
       run: async (measured: boolean) => {
         const r = await serve(s.engine, s.reqs(), tokens, s.together);
-        if (measured) (rates[s.name] ??= []).push((r.tokens * 1000) / r.ms);
+        if (measured) {
+          rates[s.name] ??= [];
+          rates[s.name]?.push((r.tokens * 1000) / r.ms);
+        }
         texts[s.name] = r.texts;
         return r.ms;
       },
