@@ -95,10 +95,12 @@ async function versus(
 }
 
 /** Gaps between a stream's consecutive pieces (ms), while `others` generate at the same time. */
-async function gaps(engine: Engine, stream: Req, others: Req[], tokens: number): Promise<number[]> {
+async function gaps(engine: Generator, stream: Req, others: Req[], tokens: number): Promise<number[]> {
   const gen = engine.generate(stream.prompt, { ...GREEDY, maxTokens: tokens, adapters: stream.adapters });
   const rest = others.map(
-    (r) => engine.generate(r.prompt, { ...GREEDY, maxTokens: tokens + 16, adapters: r.adapters }).result,
+    (r) =>
+      engine.generate(r.prompt, { ...GREEDY, maxTokens: tokens + 16, adapters: r.adapters })
+        .result as Promise<GenerateResult>,
   );
   const out: number[] = [];
   let last = 0;
@@ -164,21 +166,29 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
     },
   );
 
-  // Time between tokens of one stream: alone, and with 7 others decoding.
+  // Time between tokens of one stream: alone, with 3 others (what each of the pool's 2 threads carries of 8
+  // requests) and with 7 others. Measured on one engine: the pool's threads send pieces at most every 8 ms.
   const gapAlone: number[] = [];
-  const gapLoaded: number[] = [];
+  const gapFour: number[] = [];
+  const gapEight: number[] = [];
   for (let r = 0; r < Math.max(2, rounds / 2); r++) {
     gapAlone.push(...(await gaps(batched, eight[0] as Req, [], tokens)));
-    gapLoaded.push(...(await gaps(batched, eight[0] as Req, eight.slice(1), tokens)));
+    gapFour.push(...(await gaps(batched, eight[0] as Req, eight.slice(1, 4), tokens)));
+    gapEight.push(...(await gaps(batched, eight[0] as Req, eight.slice(1), tokens)));
   }
-  out.push({
-    id: 'batch_inter_token_p50_ms_one_of_8_concurrent_lower_is_better',
-    value: round(median(gapLoaded), 2),
-    unit: 'ms',
-    vs: 'the same stream alone',
-    ratio: round(median(gapLoaded) / median(gapAlone), 2),
-    goal: '≤ 2×',
-  });
+  for (const [n, loaded] of [
+    [8, gapEight],
+    [4, gapFour],
+  ] as const) {
+    out.push({
+      id: `batch_inter_token_p50_ms_one_of_${n}_concurrent_one_thread_lower_is_better`,
+      value: round(median(loaded), 2),
+      unit: 'ms',
+      vs: 'the same stream alone',
+      ratio: round(median(loaded) / median(gapAlone), 2),
+      goal: '≤ 2×',
+    });
+  }
 
   // The engine pool: two threads, each batching its own requests.
   const root = poolStore();

@@ -184,6 +184,30 @@ describe('the engine with batching', () => {
     expect(m.active).toBe(0);
   }, 60_000);
 
+  it('rows that left keep their slot until a join rebuilds the group; nobody sees a difference', async () => {
+    const o = (seed: number, maxTokens: number) => ({
+      temperature: 0.7,
+      seed,
+      maxTokens,
+      adapters: [ref(`g-${seed}`, seed)],
+    });
+    const plan = [o(1, 40), o(2, 4), o(3, 6), o(4, 30)]; // two leave early: ghosts beside two live rows
+    const want = [];
+    for (const p of [...plan, o(5, 12)]) want.push((await engine.generate('The lamp', p).result).text);
+    const { regroups: regroups0, ghostRows: ghosts0 } = engine.metrics().batching;
+    const first = plan.map((p) => engine.generate('The lamp', p));
+    let pieces = 0;
+    let late: Promise<string> | undefined;
+    for await (const _ of first[0] as (typeof first)[number]) {
+      if (++pieces === 12) late = engine.generate('The lamp', o(5, 12)).result.then((r) => r.text); // joins
+    }
+    const got = [...(await Promise.all(first.map((g) => g.result))).map((r) => r.text), await late];
+    expect(got).toEqual(want);
+    const m = engine.metrics().batching;
+    expect(m.ghostRows - ghosts0).toBeGreaterThan(0); // the early leavers' slots were kept...
+    expect(m.regroups - regroups0).toBeGreaterThan(1); // ...until the late request joined
+  }, 60_000);
+
   it('a cancelled row leaves at once and the others finish as they would alone', async () => {
     const opts = (seed: number) => ({
       temperature: 0.8,

@@ -69,12 +69,18 @@ interface Group {
   rows: DecodeRow[];
   /** The rows its cache holds, in slot order: `rows` and the rows that left since it was built. */
   slots: DecodeRow[];
+  /**
+   * Slots of rows that left, by index: they keep decoding a padding token, unread, until the group is rebuilt
+   * (at the next join, or when they outnumber the live rows): a leave costs a row of work per step instead of
+   * copying every cache and adapter of the group.
+   */
+  ghosts: Map<number, { len: number; position: number }>;
   /** [B, K, S, D] per layer, one row per slot. */
   kv: KVCache;
   /** S: columns of the cache. */
   width: number;
   lora: LoraInputs | undefined;
-  /** A row left: rebuild before the next run. */
+  /** More ghosts than live rows: rebuild before the next run. */
   dirty: boolean;
 }
 
@@ -83,6 +89,8 @@ export interface BatchMetrics {
   /** Decoder runs of decode steps, and the rows they carried (rows / runs = mean batch size). */
   runs: number;
   rows: number;
+  /** Slots of rows that had left, decoded unread in those runs (see Group.ghosts). */
+  ghostRows: number;
   /** Rounds that rebuilt groups (joins, leaves). */
   regroups: number;
   /** Rows decoding now. */
@@ -95,7 +103,7 @@ export class Batcher {
   private joining: DecodeRow[] = [];
   private leading = false;
   private nextId = 0;
-  private readonly counts = { runs: 0, rows: 0, regroups: 0 };
+  private readonly counts = { runs: 0, rows: 0, ghostRows: 0, regroups: 0 };
 
   constructor(
     private readonly decoder: DecoderLike,
@@ -167,10 +175,11 @@ export class Batcher {
   private detach(row: DecodeRow): void {
     const g = row.group;
     if (!g) return;
+    g.ghosts.set(g.slots.indexOf(row), { len: row.len, position: row.position });
     g.rows = g.rows.filter((r) => r !== row);
-    g.dirty = true;
     row.group = null;
     if (g.rows.length === 0) this.groups = this.groups.filter((x) => x !== g);
+    else if (g.ghosts.size > g.rows.length) g.dirty = true;
   }
 
   /**
@@ -198,19 +207,20 @@ export class Batcher {
       for (const g of this.groups) {
         const rows = g.rows;
         const pendings = rows.map((r) => r.pending as Pending);
+        const tokens = g.slots.map((r, b) => (g.ghosts.has(b) ? 0 : (r.pending as Pending).tok));
         for (const r of rows) r.pending = null;
         let wakes: Wake[];
         try {
-          const out = await this.run(
-            g,
-            pendings.map((p) => p.tok),
-          );
+          const out = await this.run(g, tokens);
           const v = this.decoder.shape.vocabSize;
           for (const r of rows) {
             r.len++;
             r.position++;
           }
-          wakes = rows.map((_, b) => ({ kind: 'logits', logits: out.subarray(b * v, (b + 1) * v) }));
+          wakes = rows.map((r) => {
+            const b = g.slots.indexOf(r);
+            return { kind: 'logits', logits: out.subarray(b * v, (b + 1) * v) };
+          });
         } catch (error) {
           // The group's caches are gone with the failed run: its rows fail (their generations end).
           this.groups = this.groups.filter((x) => x !== g);
@@ -230,22 +240,28 @@ export class Batcher {
     return mine;
   }
 
+  /** One step of every slot (`tokens` by slot); the logits [slots, V]. */
   private async run(g: Group, tokens: number[]): Promise<Float32Array> {
-    const b = g.rows.length;
-    const mask: number[][] = g.rows.map((r) => {
+    const state = g.slots.map((r, b) => g.ghosts.get(b) ?? r);
+    const mask: number[][] = state.map(({ len }) => {
       const m = new Array<number>(g.width + 1).fill(1);
-      m.fill(0, 0, g.width - r.len);
+      m.fill(0, 0, g.width - len);
       return m;
     });
     const res = await this.decoder.run({
       ids: tokens.map((t) => [t]),
-      positions: g.rows.map((r) => r.position),
+      positions: state.map((s) => s.position),
       past: g.kv,
       lora: g.lora,
       attentionMask: mask,
     });
     this.counts.runs++;
-    this.counts.rows += b;
+    this.counts.rows += g.rows.length;
+    this.counts.ghostRows += g.ghosts.size;
+    for (const ghost of g.ghosts.values()) {
+      ghost.len++;
+      ghost.position++;
+    }
     g.kv = res.present;
     g.width++;
     return res.logits;
@@ -286,7 +302,7 @@ export class Batcher {
             width,
           );
     for (const r of rows) r.kv = null;
-    return { rows, slots: rows, kv, width, lora: batchLora(rows), dirty: false };
+    return { rows, slots: rows, ghosts: new Map(), kv, width, lora: batchLora(rows), dirty: false };
   }
 }
 

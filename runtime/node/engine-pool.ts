@@ -339,6 +339,7 @@ export class EnginePool implements InferenceEngine {
         maxBatch: Math.max(0, ...all.map((m) => m.batching.maxBatch)),
         runs: sum((m) => m.batching.runs),
         rows: sum((m) => m.batching.rows),
+        ghostRows: sum((m) => m.batching.ghostRows),
         regroups: sum((m) => m.batching.regroups),
         active: sum((m) => m.batching.active),
       },
