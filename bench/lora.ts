@@ -2,7 +2,9 @@
 // fed rank-0 pairs (no adapter), each vs the base-only graph (no LoRA inputs at all), same engine, greedy,
 // interleaved. The adapter is resolved from the engine's cache (a hit) on every run, as when serving. The
 // rank-0 pair is also run on onnxruntime-node, to tell the graph's own cost from the wasm binding's. A 16-token
-// prefix (prefix tuning) runs through the LoRA graph with rank-0 pairs and 16 more past positions.
+// prefix (prefix tuning) runs 16 more past positions. As served (lanes.ts), a request without a LoRA (a prefix
+// alone included) runs the graph without LoRA inputs derived from the shipped one, and a hot user's adapter can
+// be merged into a session of its own (TAILOR_MERGE_HOT): both are measured against the same base-only graph.
 import { Engine } from '../functions/engine/engine.js';
 import { randomAdapter, randomPrefix } from '../functions/engine/testing.js';
 import { ALL_TARGETS } from '../schema/training.js';
@@ -20,7 +22,10 @@ import {
 export async function run(ctx: BenchContext): Promise<Measured[]> {
   const n = ctx.quick ? 16 : 128;
   const rounds = ctx.quick ? 2 : 30;
-  const lora = new Engine(ctx.pkg);
+  const lora = new Engine(ctx.pkg, { baseOnlyGraph: false }); // every request on the LoRA graph
+  const served = new Engine(ctx.pkg); // as `npm start` serves: lanes
+  const merging = new Engine(ctx.pkg, { mergeHot: 1 });
+  await Promise.all([served.ready, merging.ready]);
   const base = engineWith(ctx.pkg, await baseOnlyDecoder(ctx.pkg), 'bench/base-only/');
   const files = rankAdapter(ctx.pkg, 7, 8);
   const adapter = [{ key: 'bench/rank8', load: async () => files }];
@@ -52,6 +57,13 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
     [lora, prefix16],
   ]);
 
+  // The hot user: served until its adapter is merged into a session of its own.
+  for (let i = 0; i < 40 && merging.metrics().lanes.merged === 0; i++) {
+    await generate(merging, prompt, 32, adapter);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (merging.metrics().lanes.merged !== 1) throw new Error('the hot adapter was not merged');
+
   const side = (name: string, engine: Engine, adapters?: typeof adapter) => ({
     name,
     run: async () => (await generate(engine, prompt, n, adapters)).timings.totalMs,
@@ -68,6 +80,9 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
       side('rank16', lora, rank16),
       side('rank8-attention', lora, attention),
       side('prefix16', lora, prefix16),
+      side('served-none', served),
+      side('served-prefix16', served, prefix16),
+      side('merged-rank8', merging, adapter),
       side('native-base', nativeBase),
       side('native-rank0', nativeLora),
     ],
@@ -96,7 +111,9 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
         ['rank2', 'decode_tokens_per_s_lora_rank2_all_targets'],
         ['rank16', 'decode_tokens_per_s_lora_rank16_all_targets'],
         ['rank8-attention', 'decode_tokens_per_s_lora_rank8_attention_only'],
-        ['prefix16', 'decode_tokens_per_s_prefix16'],
+        ['prefix16', 'decode_tokens_per_s_prefix16_lora_graph'],
+        ['served-prefix16', 'decode_tokens_per_s_prefix16_as_served_base_only_lane'],
+        ['served-none', 'decode_tokens_per_s_no_adapter_as_served_base_only_lane'],
       ] as const
     ).map(([k, id]) => ({
       id,
@@ -105,6 +122,14 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
       vs,
       ratio: round(speedup(s[k] as number[], s.base as number[])),
     })),
+    {
+      id: 'decode_tokens_per_s_lora_rank8_merged_hot_user',
+      value: round(tps('merged-rank8'), 1),
+      unit: 'tokens/s',
+      vs,
+      ratio: round(speedup(s['merged-rank8'] as number[], s.base as number[])),
+      goal: '≥ 0.9×',
+    },
     { id: 'decode_tokens_per_s_base_only_graph', value: round(tps('base'), 1), unit: 'tokens/s' },
     {
       id: 'decode_tokens_per_s_lora_graph_rank0_onnxruntime_node',

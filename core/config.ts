@@ -169,6 +169,16 @@ export const envSchema = z
       .describe(
         'generations an engine thread decodes together in one run at most (each with its own adapter); 1 = each alone',
       ),
+    TAILOR_BASE_ONLY_GRAPH: flag
+      .default(true)
+      .describe(
+        'requests without a LoRA run the graph without LoRA inputs (a second session per engine thread: ~20 MB)',
+      ),
+    TAILOR_MERGE_HOT: int(0, 64)
+      .default(0)
+      .describe(
+        'adapter sets (users) merged into a session of their own per engine thread when they are served most (~20 MB each); 0 = off',
+      ),
     ADAPTER_CACHE_MB: int(1, 65_536)
       .default(64)
       .describe('memory for adapter tensors, all engine threads together'),
@@ -276,6 +286,8 @@ export interface Config {
     adapterCacheBytes: number;
     adapterLoadTimeoutMs: number;
     maxBatch: number;
+    baseOnlyGraph: boolean;
+    mergeHot: number;
   };
   /** `tokens`: the budget of memory in the model's context (capped by the model: see functions/memory). */
   memory: { tokens: number };
@@ -385,6 +397,8 @@ export function loadConfig(
       adapterCacheBytes: e.ADAPTER_CACHE_MB * 1024 * 1024,
       adapterLoadTimeoutMs: e.ADAPTER_LOAD_TIMEOUT_MS,
       maxBatch: e.TAILOR_MAX_BATCH,
+      baseOnlyGraph: e.TAILOR_BASE_ONLY_GRAPH,
+      mergeHot: e.TAILOR_MERGE_HOT,
     },
     memory: { tokens: e.MEMORY_TOKENS },
     webhooks: {

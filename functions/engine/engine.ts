@@ -4,7 +4,7 @@
 import type { BlobStore } from '../../core/storage/store.js';
 import { AdapterError, type AdapterFiles, type AdapterLimits } from './adapter.js';
 import { AdapterCache, type CacheMetrics } from './adapter-cache.js';
-import { Batcher, type BatchMetrics } from './batch.js';
+import type { BatchMetrics } from './batch.js';
 import { type Adapter, type Conditioning, compose, conditioningOf, readAdapter } from './conditioning.js';
 import {
   type FinishReason,
@@ -15,6 +15,7 @@ import {
   runGeneration,
 } from './generate.js';
 import type { InferenceEngine } from './inference.js';
+import { type LaneMetrics, Lanes } from './lanes.js';
 import { loadModelPackage, type ModelPackage } from './model-package.js';
 import { type ScoreResult, scoreTexts } from './score.js';
 
@@ -39,6 +40,13 @@ export interface EngineOptions {
   adapterLimits?: Partial<AdapterLimits>;
   /** Generations decoded together in one run at most (batch.ts). Default 16; 1 = each alone. */
   maxBatch?: number;
+  /**
+   * Requests without a LoRA run the graph without LoRA inputs, derived at load (lanes.ts): a second session,
+   * the weights again in memory (~20 MB). Default true.
+   */
+  baseOnlyGraph?: boolean;
+  /** Most-served adapter sets merged into sessions of their own, at most (lanes.ts). Default 0: off. */
+  mergeHot?: number;
 }
 
 export interface EngineGenerateOptions extends GenerateOptions {
@@ -63,14 +71,37 @@ export interface EngineMetrics {
   scoredTokens: number;
   adapterCache: CacheMetrics;
   batching: BatchMetrics;
+  lanes: LaneMetrics;
+}
+
+/** What an engine's settings (TAILOR_MAX_BATCH, TAILOR_BASE_ONLY_GRAPH, TAILOR_MERGE_HOT) decide. */
+export type ServingOptions = Pick<EngineOptions, 'maxBatch' | 'baseOnlyGraph' | 'mergeHot'>;
+
+export function servingOptions(c: {
+  maxBatch: number;
+  baseOnlyGraph: boolean;
+  mergeHot: number;
+}): ServingOptions {
+  return { maxBatch: c.maxBatch, baseOnlyGraph: c.baseOnlyGraph, mergeHot: c.mergeHot };
 }
 
 type Cached = Adapter | Conditioning;
 
+/**
+ * The cache key of a set of adapters: `adapter:<key>` for one at weight 1 (its parsed entry), else
+ * `compose:[[key, weight], …]`; undefined for none.
+ */
+function adapterSetKey(refs: readonly AdapterRef[] | undefined): string | undefined {
+  if (!refs || refs.length === 0) return undefined;
+  const only = refs[0] as AdapterRef;
+  if (refs.length === 1 && (only.weight ?? 1) === 1) return `adapter:${only.key}`;
+  return `compose:${JSON.stringify(refs.map((r) => [r.key, r.weight ?? 1]))}`;
+}
+
 export class Engine implements InferenceEngine {
   private readonly cache: AdapterCache<Cached>;
   private readonly limits: AdapterLimits;
-  private readonly batcher: Batcher;
+  private readonly lanes: Lanes;
   private readonly counts = {
     generationsStarted: 0,
     generationsFailed: 0,
@@ -88,7 +119,11 @@ export class Engine implements InferenceEngine {
     opts: EngineOptions = {},
   ) {
     this.cache = new AdapterCache(opts.adapterCacheBytes ?? 64 * 1024 * 1024);
-    this.batcher = new Batcher(model.decoder, { maxBatch: opts.maxBatch });
+    this.lanes = new Lanes(model, {
+      maxBatch: opts.maxBatch,
+      baseOnlyGraph: opts.baseOnlyGraph,
+      mergeHot: opts.mergeHot,
+    });
     this.limits = {
       maxRank: model.config.tailor.max_lora_rank,
       targets: model.config.tailor.lora_targets,
@@ -101,7 +136,14 @@ export class Engine implements InferenceEngine {
    * once per process and shared; each Engine has its own adapter cache, so keep one per process.
    */
   static async load(store: BlobStore, prefix: string, opts: EngineOptions = {}): Promise<Engine> {
-    return new Engine(await loadModelPackage(store, prefix), opts);
+    const engine = new Engine(await loadModelPackage(store, prefix), opts);
+    await engine.ready;
+    return engine;
+  }
+
+  /** Resolves when every session the engine may use is loaded (requests before that are served anyway). */
+  get ready(): Promise<void> {
+    return this.lanes.ready;
   }
 
   /** Starts generating; iterate the result for text pieces, or await `.result`. */
@@ -118,15 +160,12 @@ export class Engine implements InferenceEngine {
       async (emit) => {
         try {
           const conditioning = await this.resolveAdapters(opts.adapters);
-          const r: GenerateResult = await runGeneration(
-            this.model,
-            this.batcher,
-            prompt,
-            o,
-            conditioning,
-            emit,
-            t0,
+          const key = adapterSetKey(opts.adapters);
+          const route = this.lanes.pick(key, conditioning);
+          const r: GenerateResult = await this.lanes.use(route, (lane) =>
+            runGeneration(lane.pkg, lane.batcher, prompt, o, route.conditioning, emit, t0),
           );
+          this.lanes.record(key, conditioning, r.promptTokens + r.completionTokens);
           this.counts.promptTokens += r.promptTokens;
           this.counts.completionTokens += r.completionTokens;
           this.finishReasons[r.finishReason]++;
@@ -152,11 +191,14 @@ export class Engine implements InferenceEngine {
   async score(texts: readonly string[], opts: EngineScoreOptions = {}): Promise<ScoreResult[]> {
     this.counts.scoreRequests++;
     const conditioning = await this.resolveAdapters(opts.adapters);
-    const results = await scoreTexts(this.model, texts, {
-      context: opts.context,
-      memory: opts.memory,
-      conditioning,
-    });
+    const route = this.lanes.pick(adapterSetKey(opts.adapters), conditioning);
+    const results = await this.lanes.use(route, (lane) =>
+      scoreTexts(lane.pkg, texts, {
+        context: opts.context,
+        memory: opts.memory,
+        conditioning: route.conditioning,
+      }),
+    );
     this.counts.scoredTexts += results.length;
     this.counts.scoredTokens += results.reduce((s, r) => s + r.tokens, 0);
     return results;
@@ -176,8 +218,7 @@ export class Engine implements InferenceEngine {
     }
     const only = refs[0] as AdapterRef;
     if (refs.length === 1 && (only.weight ?? 1) === 1) return conditioningOf(await this.adapter(only));
-    const key = `compose:${JSON.stringify(refs.map((r) => [r.key, r.weight ?? 1]))}`;
-    return (await this.cache.get(key, async () => {
+    return (await this.cache.get(adapterSetKey(refs) as string, async () => {
       const parts = await Promise.all(
         refs.map(async (r) => ({ adapter: await this.adapter(r), weight: r.weight ?? 1 })),
       );
@@ -205,12 +246,12 @@ export class Engine implements InferenceEngine {
    * composition that used one: after an erasure nothing of the user stays in memory.
    */
   async forgetAdapters(prefix: string): Promise<void> {
-    this.cache.deleteWhere(
-      (k) =>
-        k.startsWith(`adapter:${prefix}`) ||
-        (k.startsWith('compose:') &&
-          (JSON.parse(k.slice(8)) as [string, number][]).some(([key]) => key.startsWith(prefix))),
-    );
+    const matches = (k: string) =>
+      k.startsWith(`adapter:${prefix}`) ||
+      (k.startsWith('compose:') &&
+        (JSON.parse(k.slice(8)) as [string, number][]).some(([key]) => key.startsWith(prefix)));
+    this.cache.deleteWhere(matches);
+    this.lanes.forget(matches);
   }
 
   /** A plain snapshot for /metrics. */
@@ -219,7 +260,8 @@ export class Engine implements InferenceEngine {
       ...this.counts,
       finishReasons: { ...this.finishReasons },
       adapterCache: this.cache.metrics(),
-      batching: this.batcher.metrics(),
+      batching: this.lanes.batching(),
+      lanes: this.lanes.metrics(),
     };
   }
 }

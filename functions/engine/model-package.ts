@@ -21,6 +21,8 @@ export interface ModelInfo {
 /** A model ready to run: its info and its ONNX decoder. */
 export interface ModelPackage extends ModelInfo {
   decoder: DecoderLike;
+  /** Reads the decoder graph's bytes again (not kept in memory), for graphs derived from it (onnx-graph.ts). */
+  graph?: () => Promise<Uint8Array>;
 }
 
 export class ModelPackageError extends Error {
@@ -95,7 +97,12 @@ async function readPackage(store: BlobStore, id: string): Promise<ModelPackage> 
     }),
   ]);
   const decoder = await Decoder.create(onnx, decoderShapeFromConfig(config));
-  return modelPackageFromParts({ id, config, tokenizer, decoder });
+  const graph = async () => {
+    const b = await store.get(`${id}model.onnx`);
+    if (!b) throw new ModelPackageError(`model package ${id}: model.onnx is missing`);
+    return b;
+  };
+  return { ...modelPackageFromParts({ id, config, tokenizer, decoder }), graph };
 }
 
 /** Assembles a package from parts already in hand (tests use it with a scripted decoder). */

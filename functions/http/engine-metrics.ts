@@ -43,6 +43,12 @@ export function engineFamilies(m: EngineMetrics): Family[] {
       'Generation steps decoded in those runs (rows / runs = mean batch size).',
       m.batching.rows,
     ),
+    gauge(
+      'tailor_merged_sessions',
+      'Adapter sets merged into sessions of their own (TAILOR_MERGE_HOT).',
+      m.lanes.merged,
+    ),
+    counter('tailor_merged_requests_total', 'Requests served by merged sessions.', m.lanes.mergedRequests),
     counter('tailor_adapter_cache_hits_total', 'Adapter cache hits.', cache.hits),
     counter('tailor_adapter_cache_misses_total', 'Adapter cache misses.', cache.misses),
     counter('tailor_adapter_loads_total', 'Adapter loads from storage.', cache.loads),

@@ -16,6 +16,7 @@ import type {
   EngineGenerateOptions,
   EngineMetrics,
   EngineScoreOptions,
+  ServingOptions,
 } from '../../functions/engine/engine.js';
 import { type Emit, type GenerateResult, Generation } from '../../functions/engine/generate.js';
 import {
@@ -31,7 +32,7 @@ export interface ThreadSetup {
   storage: Config['storage'];
   modelPrefix: string;
   adapterCacheBytes: number;
-  maxBatch?: number;
+  serving?: ServingOptions;
 }
 
 export interface WireAdapter {
@@ -76,8 +77,8 @@ export interface EnginePoolOptions {
   modelPrefix: string;
   /** Bytes of adapter tensors cached in all threads together. Default 64 MiB. */
   adapterCacheBytes?: number;
-  /** Generations each thread decodes together at most (the engine's default when absent). */
-  maxBatch?: number;
+  /** Batching, the base-only graph and merged hot users, in each thread (the engine's defaults when absent). */
+  serving?: ServingOptions;
   /** A thread this many requests busier than the least busy one takes no routed request. Default 2. */
   spill?: number;
   log?: (line: string) => void;
@@ -160,7 +161,7 @@ export class EnginePool implements InferenceEngine {
       storage: this.o.storage,
       modelPrefix: this.o.modelPrefix,
       adapterCacheBytes: Math.floor((this.o.adapterCacheBytes ?? 64 * 1024 * 1024) / this.o.threads),
-      ...(this.o.maxBatch ? { maxBatch: this.o.maxBatch } : {}),
+      ...(this.o.serving ? { serving: this.o.serving } : {}),
     };
     const worker = new Worker(THREAD_BOOT, { eval: true, workerData: setup });
     const slot: Slot = { index, worker, ready: false, pending: new Map(), metrics: null };
@@ -342,6 +343,13 @@ export class EnginePool implements InferenceEngine {
         ghostRows: sum((m) => m.batching.ghostRows),
         regroups: sum((m) => m.batching.regroups),
         active: sum((m) => m.batching.active),
+      },
+      lanes: {
+        baseOnlyGraph: all.length > 0 && all.every((m) => m.lanes.baseOnlyGraph),
+        merged: sum((m) => m.lanes.merged),
+        merges: sum((m) => m.lanes.merges),
+        mergeEvictions: sum((m) => m.lanes.mergeEvictions),
+        mergedRequests: sum((m) => m.lanes.mergedRequests),
       },
     };
   }

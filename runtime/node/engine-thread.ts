@@ -15,7 +15,7 @@ const send = (m: ThreadMessage) => port.postMessage(m);
 const store = openBlobStore(setup.storage);
 const engine = await Engine.load(store, setup.modelPrefix, {
   adapterCacheBytes: setup.adapterCacheBytes,
-  maxBatch: setup.maxBatch,
+  ...setup.serving,
 });
 const running = new Map<number, AbortController>();
 const PIECE_MS = 8;

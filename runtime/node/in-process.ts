@@ -10,7 +10,7 @@ import { openPglite } from '../../core/node/pglite.js';
 import { MODELS_DIR } from '../../core/node/repo.js';
 import { MemoryStore } from '../../core/storage/memory-store.js';
 import { createApp } from '../../functions/app.js';
-import { Engine } from '../../functions/engine/engine.js';
+import { Engine, servingOptions } from '../../functions/engine/engine.js';
 import { nodeAssets } from './assets.js';
 
 export interface InProcessPlatform {
@@ -33,7 +33,7 @@ export async function startInProcess(
   await migrate(database.db);
   const store = new MemoryStore();
   const model = await publishBaseModel(store, database.db, MODELS_DIR, config.baseModel);
-  const engine = await Engine.load(store, model.prefix, { maxBatch: config.engine.maxBatch });
+  const engine = await Engine.load(store, model.prefix, servingOptions(config.engine));
   const { app, services } = createApp({
     db: database.db,
     store,

@@ -11,7 +11,7 @@ import { MODELS_DIR } from '../../core/node/repo.js';
 import { persistentSecret } from '../../core/node/secret-file.js';
 import { WebhookDeliverer } from '../../core/webhooks/deliverer.js';
 import { createApp } from '../../functions/app.js';
-import { Engine } from '../../functions/engine/engine.js';
+import { Engine, servingOptions } from '../../functions/engine/engine.js';
 import type { Services } from '../../functions/http/services.js';
 import { startTraining } from '../../gpu-worker/runtime.js';
 import { TrainingScheduler } from '../../gpu-worker/scheduler.js';
@@ -37,12 +37,12 @@ async function main(): Promise<void> {
           storage: config.storage,
           modelPrefix: model.prefix,
           adapterCacheBytes: config.engine.adapterCacheBytes,
-          maxBatch: config.engine.maxBatch,
+          serving: servingOptions(config.engine),
           log: (line) => console.log(line),
         })
       : await Engine.load(store, model.prefix, {
           adapterCacheBytes: config.engine.adapterCacheBytes,
-          maxBatch: config.engine.maxBatch,
+          ...servingOptions(config.engine),
         });
   // The training worker runs in this process unless TAILOR_WORKER=0 (workers of their own: `tailor worker`);
   // then training runs asked for here are only enqueued, for them.

@@ -23,7 +23,7 @@ import type { ExecutionContext } from 'hono';
 import { ConfigError, loadConfig } from '../../core/config.js';
 import { type R2Bucket, R2Store } from '../../core/storage/r2-store.js';
 import { createApp } from '../../functions/app.js';
-import { Engine } from '../../functions/engine/engine.js';
+import { Engine, servingOptions } from '../../functions/engine/engine.js';
 import { perIsolate } from './isolate.js';
 import { WORKERS_DEFAULTS } from './limits.js';
 import { connectPostgres, RequestScopedDb } from './request-db.js';
@@ -82,7 +82,7 @@ const getApp = perIsolate(async (env: AppWorkerEnv) => {
   const store = new R2Store(env.BUCKET);
   const engine = await Engine.load(store, `models/${config.baseModel}/`, {
     adapterCacheBytes: config.engine.adapterCacheBytes,
-    maxBatch: config.engine.maxBatch,
+    ...servingOptions(config.engine),
   });
   const { app } = createApp({
     db: databases.db,

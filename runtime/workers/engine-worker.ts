@@ -26,6 +26,7 @@ const getEngine = perIsolate((env: EngineWorkerEnv) =>
   Engine.load(new R2Store(env.MODELS), env.MODEL_PREFIX ?? DEFAULT_PREFIX, {
     adapterCacheBytes: Number(WORKERS_DEFAULTS.ADAPTER_CACHE_MB) * 1024 * 1024,
     maxBatch: Number(WORKERS_DEFAULTS.TAILOR_MAX_BATCH),
+    baseOnlyGraph: false,
   }),
 );
 

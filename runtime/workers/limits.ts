@@ -1,10 +1,14 @@
 // Defaults sized for a Worker's isolate (128 MB, wasm heap included), where the Node defaults do not fit:
 // onnxruntime-web's heap holds the model (70.7 MiB measured with a batch of 8 at a full window, see
 // workerd.test.ts), so the adapter cache gets 16 MiB (about 28 rank-8 users per isolate) and a run decodes at
-// most 8 generations. Variables set on the Worker override them.
+// most 8 generations; requests without a LoRA run the LoRA graph at rank 0 rather than a second session, and
+// no user gets a merged session. Variables set on the Worker override them.
 export const WORKERS_DEFAULTS = {
   ADAPTER_CACHE_MB: '16',
   TAILOR_MAX_BATCH: '8',
+  // A second session (the graph without LoRA inputs, lanes.ts) holds the weights again: ~20 MB more.
+  TAILOR_BASE_ONLY_GRAPH: '0',
+  TAILOR_MERGE_HOT: '0',
 } as const;
 
 /** The isolate's memory limit on Cloudflare Workers. */
