@@ -169,6 +169,11 @@ export const envSchema = z
       .describe(
         'generations an engine thread decodes together in one run at most (each with its own adapter); 1 = each alone',
       ),
+    TAILOR_BATCH_WAIT_MS: int(0, 1000)
+      .default(0)
+      .describe(
+        'when nothing decodes, how long a request waits for others to start a batch with it (once a batch runs, newcomers join at its next step)',
+      ),
     TAILOR_BASE_ONLY_GRAPH: flag
       .default(true)
       .describe(
@@ -286,6 +291,7 @@ export interface Config {
     adapterCacheBytes: number;
     adapterLoadTimeoutMs: number;
     maxBatch: number;
+    batchWaitMs: number;
     baseOnlyGraph: boolean;
     mergeHot: number;
   };
@@ -397,6 +403,7 @@ export function loadConfig(
       adapterCacheBytes: e.ADAPTER_CACHE_MB * 1024 * 1024,
       adapterLoadTimeoutMs: e.ADAPTER_LOAD_TIMEOUT_MS,
       maxBatch: e.TAILOR_MAX_BATCH,
+      batchWaitMs: e.TAILOR_BATCH_WAIT_MS,
       baseOnlyGraph: e.TAILOR_BASE_ONLY_GRAPH,
       mergeHot: e.TAILOR_MERGE_HOT,
     },

@@ -208,6 +208,22 @@ describe('the engine with batching', () => {
     expect(m.regroups - regroups0).toBeGreaterThan(1); // ...until the late request joined
   }, 60_000);
 
+  it('with a wait window, requests that start a little apart begin in one batch', async () => {
+    const waiting = new Engine(pkg, { maxBatch: 8, batchWaitMs: 200 });
+    const prompt = 'The ship';
+    const o = (seed: number) => ({ temperature: 0.8, seed, maxTokens: 6, adapters: [ref(`w-${seed}`, seed)] });
+    const want = [];
+    for (const s of [1, 2, 3]) want.push((await engine.generate(prompt, o(s)).result).text);
+    const first = waiting.generate(prompt, o(1)).result;
+    await new Promise((r) => setTimeout(r, 30)); // the first is prefilled and waiting by now
+    const rest = [waiting.generate(prompt, o(2)).result, waiting.generate(prompt, o(3)).result];
+    const got = (await Promise.all([first, ...rest])).map((r) => r.text);
+    expect(got).toEqual(want);
+    const m = waiting.metrics().batching;
+    expect(m.rows / m.runs).toBeGreaterThan(2.5); // every step carried the three of them
+    expect(() => new Engine(pkg, { batchWaitMs: -1 })).toThrow(RangeError);
+  }, 60_000);
+
   it('a cancelled row leaves at once and the others finish as they would alone', async () => {
     const opts = (seed: number) => ({
       temperature: 0.8,

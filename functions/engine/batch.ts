@@ -19,6 +19,12 @@ import type { DecoderLike, KVCache, LoraInputs } from './decoder.js';
 export interface BatchOptions {
   /** Rows decoded in one run at most. 1: every generation runs alone, round-robin with the others. */
   maxBatch?: number;
+  /**
+   * When nothing is decoding, how long the first request may wait for others to start a batch with it, in
+   * milliseconds (it starts sooner when `maxBatch` rows are ready). Default 0: at once. Once a batch runs,
+   * newcomers join it at its next step without waiting.
+   */
+  maxWaitMs?: number;
 }
 
 /**
@@ -49,6 +55,8 @@ export class DecodeRow {
   position = 0;
   group: Group | null = null;
   pending: Pending | null = null;
+  /** When it last asked to join (performance.now()). */
+  since = 0;
   closed = false;
   /** The largest rank of its LoRA pairs (0: none). */
   readonly rank: number;
@@ -102,6 +110,8 @@ export class Batcher {
   private groups: Group[] = [];
   private joining: DecodeRow[] = [];
   private leading = false;
+  private readonly maxWaitMs: number;
+  private waitTimer: ReturnType<typeof setTimeout> | null = null;
   private nextId = 0;
   private readonly counts = { runs: 0, rows: 0, ghostRows: 0, regroups: 0 };
 
@@ -112,6 +122,9 @@ export class Batcher {
     const m = opts.maxBatch ?? 16;
     if (!(Number.isSafeInteger(m) && m >= 1)) throw new RangeError('maxBatch must be an integer ≥ 1');
     this.maxBatch = m;
+    const w = opts.maxWaitMs ?? 0;
+    if (!(Number.isFinite(w) && w >= 0)) throw new RangeError('maxWaitMs must be ≥ 0');
+    this.maxWaitMs = w;
   }
 
   open(lora: LoraInputs | undefined): DecodeRow {
@@ -141,7 +154,10 @@ export class Batcher {
     const wake = new Promise<Wake>((resolve) => {
       row.pending = { tok, wake: resolve };
     });
-    if (!row.group) this.joining.push(row);
+    if (!row.group) {
+      row.since = performance.now();
+      this.joining.push(row);
+    }
     this.handOff();
     // While it waits, the row keeps a timer of its own pending: on Workers a request with nothing pending in
     // its own context is taken for hung and cancelled, and its wake comes from another request's call.
@@ -191,6 +207,18 @@ export class Batcher {
     if (this.leading) return;
     const rows = [...this.groups.flatMap((g) => g.rows), ...this.joining];
     if (rows.length === 0 || rows.some((r) => !r.pending)) return;
+    if (this.groups.length === 0 && this.maxWaitMs > 0 && this.joining.length < this.maxBatch) {
+      const left = this.maxWaitMs - (performance.now() - (this.joining[0] as DecodeRow).since);
+      if (left > 0) {
+        this.waitTimer ??= setTimeout(() => {
+          this.waitTimer = null;
+          this.handOff();
+        }, left);
+        return;
+      }
+    }
+    if (this.waitTimer) clearTimeout(this.waitTimer);
+    this.waitTimer = null;
     const leader = rows[0] as DecodeRow;
     const p = leader.pending as Pending;
     this.leading = true;

@@ -40,6 +40,8 @@ export interface EngineOptions {
   adapterLimits?: Partial<AdapterLimits>;
   /** Generations decoded together in one run at most (batch.ts). Default 16; 1 = each alone. */
   maxBatch?: number;
+  /** How long a request may wait for others to start a batch when nothing decodes (batch.ts). Default 0. */
+  batchWaitMs?: number;
   /**
    * Requests without a LoRA run the graph without LoRA inputs, derived at load (lanes.ts): a second session,
    * the weights again in memory (~20 MB). Default true.
@@ -75,14 +77,16 @@ export interface EngineMetrics {
 }
 
 /** What an engine's settings (TAILOR_MAX_BATCH, TAILOR_BASE_ONLY_GRAPH, TAILOR_MERGE_HOT) decide. */
-export type ServingOptions = Pick<EngineOptions, 'maxBatch' | 'baseOnlyGraph' | 'mergeHot'>;
+export type ServingOptions = Pick<EngineOptions, 'maxBatch' | 'batchWaitMs' | 'baseOnlyGraph' | 'mergeHot'>;
 
 export function servingOptions(c: {
   maxBatch: number;
+  batchWaitMs: number;
   baseOnlyGraph: boolean;
   mergeHot: number;
 }): ServingOptions {
-  return { maxBatch: c.maxBatch, baseOnlyGraph: c.baseOnlyGraph, mergeHot: c.mergeHot };
+  const { maxBatch, batchWaitMs, baseOnlyGraph, mergeHot } = c;
+  return { maxBatch, batchWaitMs, baseOnlyGraph, mergeHot };
 }
 
 type Cached = Adapter | Conditioning;
@@ -121,6 +125,7 @@ export class Engine implements InferenceEngine {
     this.cache = new AdapterCache(opts.adapterCacheBytes ?? 64 * 1024 * 1024);
     this.lanes = new Lanes(model, {
       maxBatch: opts.maxBatch,
+      maxWaitMs: opts.batchWaitMs,
       baseOnlyGraph: opts.baseOnlyGraph,
       mergeHot: opts.mergeHot,
     });

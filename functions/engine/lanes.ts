@@ -29,6 +29,7 @@ export interface Route {
 
 export interface LaneOptions {
   maxBatch?: number;
+  maxWaitMs?: number;
   /** Derive the graph without LoRA inputs for requests without a LoRA. Default true. */
   baseOnlyGraph?: boolean;
   /** Adapter sets merged into sessions of their own at most. Default 0 (off). */
@@ -184,7 +185,7 @@ export class Lanes {
   private laneOf(decoder: DecoderLike): Lane {
     return {
       pkg: { ...this.model, decoder },
-      batcher: new Batcher(decoder, { maxBatch: this.opts.maxBatch }),
+      batcher: new Batcher(decoder, { maxBatch: this.opts.maxBatch, maxWaitMs: this.opts.maxWaitMs }),
       users: 0,
     };
   }
