@@ -211,7 +211,12 @@ describe('the engine with batching', () => {
   it('with a wait window, requests that start a little apart begin in one batch', async () => {
     const waiting = new Engine(pkg, { maxBatch: 8, batchWaitMs: 200 });
     const prompt = 'The ship';
-    const o = (seed: number) => ({ temperature: 0.8, seed, maxTokens: 6, adapters: [ref(`w-${seed}`, seed)] });
+    const o = (seed: number) => ({
+      temperature: 0.8,
+      seed,
+      maxTokens: 6,
+      adapters: [ref(`w-${seed}`, seed)],
+    });
     const want = [];
     for (const s of [1, 2, 3]) want.push((await engine.generate(prompt, o(s)).result).text);
     const first = waiting.generate(prompt, o(1)).result;
