@@ -138,6 +138,32 @@ describe('batched decoding on the shipped model', () => {
   }, 60_000);
 });
 
+describe('a failed run', () => {
+  it('fails the rows it carried, and the batcher serves the next requests', async () => {
+    let fail = true;
+    const decoder = {
+      shape: pkg.decoder.shape,
+      run: (step: Parameters<typeof pkg.decoder.run>[0]) => {
+        if (fail && step.ids.length > 1) {
+          fail = false;
+          return Promise.reject(new Error('the run broke'));
+        }
+        return pkg.decoder.run(step);
+      },
+    };
+    const batcher = new Batcher(decoder);
+    const cases: Case[] = [{ prompt: 'One' }, { prompt: 'Two words' }, { prompt: 'Three more words' }];
+    const first = await Promise.allSettled(cases.map((c) => decodeTogether(batcher, [c], 6)));
+    expect(first.filter((r) => r.status === 'rejected').length).toBeGreaterThanOrEqual(2);
+    for (const r of first)
+      if (r.status === 'rejected') expect((r.reason as Error).message).toBe('the run broke');
+    expect(batcher.metrics().active).toBe(0);
+    const again = await decodeTogether(batcher, cases, 6);
+    const alone = await decodeTogether(new Batcher(pkg.decoder), [cases[1] as Case], 6);
+    expect(again[1]?.tokens).toEqual(alone[0]?.tokens);
+  }, 60_000);
+});
+
 function maxRank(inputs: Record<string, { dims: readonly number[] }>): number {
   return Math.max(
     0,

@@ -231,7 +231,24 @@ export class Batcher {
   private async lead(leader: DecodeRow): Promise<Wake> {
     let mine: Wake = { kind: 'error', error: new Error('the leading row was not in the round') };
     try {
-      if (this.joining.length > 0 || this.groups.some((g) => g.dirty)) this.regroup();
+      if (this.joining.length > 0 || this.groups.some((g) => g.dirty)) {
+        try {
+          this.regroup();
+        } catch (error) {
+          // Nothing can run with groups half rebuilt: every waiting row fails rather than waits forever.
+          const rows = [...this.groups.flatMap((g) => g.rows), ...this.joining];
+          this.groups = [];
+          this.joining = [];
+          for (const r of rows) {
+            r.group = null;
+            const p = r.pending;
+            r.pending = null;
+            if (r === leader) mine = { kind: 'error', error };
+            else p?.wake({ kind: 'error', error });
+          }
+          return mine;
+        }
+      }
       for (const g of this.groups) {
         const rows = g.rows;
         const pendings = rows.map((r) => r.pending as Pending);
