@@ -189,7 +189,8 @@ async function engineFor(
     const store = new FilesStore(
       new Map(model.files.map((f, i) => [prefix + f.name, got[i]?.bytes as Uint8Array])),
     );
-    engine = Engine.load(store, prefix);
+    // One reader per device, decoding with their adapter: no second session for adapter-less requests.
+    engine = Engine.load(store, prefix, { baseOnlyGraph: false });
     engines.set(key, engine);
     engine.catch(() => engines.delete(key));
   }
