@@ -9,16 +9,144 @@ applied to every row. Outputs: `logits`,
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
 from .config import ModelConfig
-from .model import LlamaForCausalLM
+from .model import Attention, LlamaForCausalLM
 from .pretrain import load_model
+
+
+def _grouped_attention(self, x, cos, sin, mask, past, lora):
+    """Attention.forward as the graph computes it: the same function with fewer nodes per step. Heads are split
+    and merged by reshapes of a tensor's own leading dimensions (which `_static_reshapes` turns constant), the
+    rotary half is a constant, and each query head group attends to its own key/value head by broadcasting
+    instead of copying K and V to every query head (grouped-query attention without the Expand)."""
+    p = self.prefix
+    h, kv, d = self.n_heads, self.n_kv, self.head_dim
+    half = d // 2
+    def heads(y: torch.Tensor, n: int) -> torch.Tensor:  # [B, T, n·D] → [B, n, T, D]
+        return y.reshape(y.shape[0], y.shape[1], n, d).transpose(1, 2)
+
+    q = heads(self.q_proj(x, lora.get(p + "q_proj")), h)
+    k = heads(self.k_proj(x, lora.get(p + "k_proj")), kv)
+    v = heads(self.v_proj(x, lora.get(p + "v_proj")), kv)
+    q = q * cos + torch.cat((-q[..., half:], q[..., :half]), dim=-1) * sin
+    k = k * cos + torch.cat((-k[..., half:], k[..., :half]), dim=-1) * sin
+    if past is not None:
+        k = torch.cat((past[0], k), dim=2)  # [B, K, S, D]
+        v = torch.cat((past[1], v), dim=2)
+    present = (k, v)
+    q = q.reshape(q.shape[0], kv, h // kv, q.shape[2], d)  # [B, K, rep, T, D]: head i·rep + j reads K/V head i
+    scores = torch.matmul(q, k.unsqueeze(2).transpose(3, 4)) * (d ** -0.5)  # [B, K, rep, T, S]
+    scores = scores.masked_fill(~mask.unsqueeze(1), torch.finfo(scores.dtype).min)
+    out = torch.matmul(torch.softmax(scores, dim=-1), v.unsqueeze(2))  # [B, K, rep, T, D]
+    out = out.permute(0, 3, 1, 2, 4)
+    out = out.reshape(out.shape[0], out.shape[1], h * d)  # [B, T, H·D]
+    return self.o_proj(out, lora.get(p + "o_proj")), present
+
+
+@contextlib.contextmanager
+def _export_attention():
+    """Attention.forward swapped for `_grouped_attention` while tracing (module scopes, hence node names, stay)."""
+    original = Attention.forward
+    Attention.forward = _grouped_attention
+    try:
+        yield
+    finally:
+        Attention.forward = original
+
+
+def _static_reshapes(path: Path) -> int:
+    """Reshapes whose target shape the export computes at run time from the input's own shape (Shape → Slice →
+    Concat with constants) get that shape as a constant instead, 0 meaning "this input dimension", and the shape
+    arithmetic no longer needed is dropped. Returns how many reshapes became static."""
+    import onnx  # the export's own dependency (python3-onnx), not the trainer's
+    from onnx import numpy_helper, shape_inference
+
+    model = onnx.load(str(path))
+    g = model.graph
+    inferred = shape_inference.infer_shapes(model).graph
+    rank = {vi.name: len(vi.type.tensor_type.shape.dim) for vi in list(inferred.value_info) + list(inferred.input)
+            if vi.type.tensor_type.HasField("shape")}
+    prod = {o: n for n in g.node for o in n.output}
+    inits = {i.name: i for i in g.initializer}
+
+    def constant(name: str):
+        if name in inits:
+            return numpy_helper.to_array(inits[name])
+        n = prod.get(name)
+        if n is not None and n.op_type == "Constant":
+            return numpy_helper.to_array(next(a.t for a in n.attribute if a.name == "value"))
+        return None
+
+    changed = 0
+    for n in g.node:
+        if n.op_type != "Reshape":
+            continue
+        cat = prod.get(n.input[1])
+        if cat is None or cat.op_type != "Concat":
+            continue
+        target: list[int] = []
+        for part in cat.input:
+            c = constant(part)
+            if c is not None:
+                target += [int(x) for x in np.atleast_1d(c)]
+                continue
+            un = prod.get(part)
+            gather = prod.get(un.input[0]) if un is not None and un.op_type == "Unsqueeze" else None
+            if gather is not None and gather.op_type == "Gather":
+                shp, idx = prod.get(gather.input[0]), constant(gather.input[1])
+                if shp is None or shp.op_type != "Shape" or shp.input[0] != n.input[0] or idx is None:
+                    target = []
+                    break
+                # the input's own dimension: 0 ("keep it") in place, else the one dimension left to infer
+                target.append(0 if int(idx) == len(target) else -1)
+                continue
+            sl = prod.get(part)
+            shp = prod.get(sl.input[0]) if sl is not None and sl.op_type == "Slice" else None
+            starts = constant(sl.input[1]) if shp is not None else None
+            ends = constant(sl.input[2]) if shp is not None else None
+            if shp is None or shp.op_type != "Shape" or shp.input[0] != n.input[0] or starts is None or ends is None:
+                target = []
+                break
+            start, end = int(np.atleast_1d(starts)[0]), int(np.atleast_1d(ends)[0])
+            if (end < 0 or end > 64) and n.input[0] not in rank:
+                target = []
+                break
+            if end < 0:
+                end += rank[n.input[0]]
+            end = min(end, rank.get(n.input[0], end))
+            if start != len(target) or len(sl.input) > 3:  # a prefix of the input's own dimensions, in place
+                target = []
+                break
+            target += [0] * (end - start)
+        if not target or target.count(-1) > 1:
+            continue
+        name = f"{n.name}/static_shape"
+        g.initializer.append(numpy_helper.from_array(np.array(target, dtype=np.int64), name))
+        n.input[1] = name
+        changed += 1
+    needed = {o.name for o in g.output}
+    kept = []
+    for n in reversed(g.node):  # nodes are in topological order: walk back from the outputs
+        if any(o in needed for o in n.output):
+            kept.append(n)
+            needed.update(n.input)
+    del g.node[:]
+    g.node.extend(reversed(kept))
+    used = [i for i in g.initializer if i.name in needed]
+    del g.initializer[:]
+    g.initializer.extend(used)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return changed
 
 
 class DecoderGraph(nn.Module):
@@ -85,9 +213,10 @@ def export(model: LlamaForCausalLM, out: str | Path, with_lora: bool, opset: int
     cfg = model.cfg
     graph = DecoderGraph(model.cpu().eval(), with_lora)
     inputs, outputs, axes = graph_io(cfg, with_lora)
-    with torch.no_grad():
+    with torch.no_grad(), _export_attention():
         torch.onnx.export(graph, example_inputs(cfg, with_lora), str(out), input_names=inputs, output_names=outputs,
                           dynamic_axes=axes, opset_version=opset, do_constant_folding=True)
+    _static_reshapes(out)
     return out
 
 

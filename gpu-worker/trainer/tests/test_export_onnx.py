@@ -26,6 +26,16 @@ def test_lora_graph_inputs_outputs_and_rank_axes(tiny_dir, tiny_cfg):
     assert not {i.name for i in g.initializer} & set(inputs)  # no input has a default initializer
 
 
+def test_graph_has_static_head_reshapes_and_no_kv_expand(tiny_dir):
+    g = onnx.load(str(export_lora_graph(str(tiny_dir), None))).graph
+    ops = [n.op_type for n in g.node]
+    assert "Expand" not in ops  # grouped-query attention broadcasts K and V instead of copying them
+    static = {i.name for i in g.initializer}
+    reshapes = [n for n in g.node if n.op_type == "Reshape"]
+    assert reshapes and all(n.input[1] in static for n in reshapes)  # no shape arithmetic left per step
+    assert ops.count("Shape") <= 2  # only the causal mask still reads a shape, once per run
+
+
 def test_base_only_folder_layout(tiny_dir, tmp_path):
     (tiny_dir / "tokenizer.json").write_text("{}")
     (tiny_dir / "tokenizer_config.json").write_text("{}")
