@@ -42,6 +42,13 @@ describe('tailor CLI', () => {
     expect((await verifyUserToken(token, secret, Math.floor(Date.now() / 1000))).sub).toBe('cli-reader');
   });
 
+  it('takes a signing secret that starts with a dash as a value, not as an unknown option', async () => {
+    const secret = `-N${'q'.repeat(41)}`; // base64url secrets start with '-' one time in 64
+    const token = await run(['token', secret, 'dash-reader', '--ttl', '60']);
+    expect((await verifyUserToken(token, secret, Math.floor(Date.now() / 1000))).sub).toBe('dash-reader');
+    await expect(run(['token', secret, 'dash-reader', '--nope'])).rejects.toThrow(/Unknown option '--nope'/);
+  });
+
   it("shows an app's settings, marks what it set, changes and resets them", async () => {
     const appId = /app_id\s+(\S+)/.exec(await run(['apps', 'create', 'cli-settings']))?.[1] as string;
     expect(await run(['settings', appId])).toMatch(/training\.min_feedback\s+8\s*$/m);

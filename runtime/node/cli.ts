@@ -157,23 +157,45 @@ function settingsTable(
   return table(rows, ['setting', 'value', 'set']);
 }
 
-export async function run(argv: string[]): Promise<string> {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      ttl: { type: 'string' },
-      app: { type: 'string' },
-      user: { type: 'string', multiple: true },
-      wait: { type: 'boolean' },
-      genre: { type: 'string' },
-      text: { type: 'string', multiple: true },
-      'texts-file': { type: 'string' },
-      status: { type: 'string' },
-      set: { type: 'string', multiple: true },
-      reset: { type: 'string', multiple: true },
-    },
+const OPTIONS = {
+  ttl: { type: 'string' },
+  app: { type: 'string' },
+  user: { type: 'string', multiple: true },
+  wait: { type: 'boolean' },
+  genre: { type: 'string' },
+  text: { type: 'string', multiple: true },
+  'texts-file': { type: 'string' },
+  status: { type: 'string' },
+  set: { type: 'string', multiple: true },
+  reset: { type: 'string', multiple: true },
+} as const;
+
+/**
+ * parseArgs over `argv`, where an argument that starts with a single '-' is a value (a signing secret is base64url
+ * and may start with '-'; the CLI has no short options), not an unknown option. An unknown `--option` is still
+ * refused.
+ */
+function parseCli(argv: string[]) {
+  const held = new Map<string, string>();
+  const args = argv.map((x, i) => {
+    if (!x.startsWith('-') || x.startsWith('--')) return x;
+    const stand = `\u0000${i}`;
+    held.set(stand, x);
+    return stand;
   });
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: OPTIONS });
+  const back = (v: string) => held.get(v) ?? v;
+  const restored = Object.fromEntries(
+    Object.entries(values).map(([k, v]) => [
+      k,
+      typeof v === 'string' ? back(v) : Array.isArray(v) ? v.map((x) => back(x as string)) : v,
+    ]),
+  ) as typeof values;
+  return { positionals: positionals.map(back), values: restored };
+}
+
+export async function run(argv: string[]): Promise<string> {
+  const { positionals, values } = parseCli(argv);
   const [cmd, sub, a] = positionals;
   if (cmd === 'apps' && sub === 'create' && a) {
     const app = await admin('/admin/apps', { method: 'POST', body: { name: a } });
