@@ -8,15 +8,14 @@
 // - over HTTP: /v1/generate with 8 and 32 concurrent streaming clients against a server with batching and
 //   one with TAILOR_MAX_BATCH=1, tokens/s and p99 time to first token.
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileStore } from '../core/node/file-store.js';
 import { mulberry32 } from '../core/util/rng.js';
 import { type AdapterRef, Engine } from '../functions/engine/engine.js';
 import type { GenerateResult, Generation } from '../functions/engine/generate.js';
 import { EnginePool } from '../runtime/node/engine-pool.js';
-import { type RunningServer, startServer } from '../runtime/node/launch.js';
 import { interleave, type Measured, median, percentile, round, zipfSampler } from './harness.js';
+import { benchPlatform, close, type Platform } from './serving.js';
 import {
   type BenchContext,
   GREEDY,
@@ -273,28 +272,8 @@ function poolStore(): string {
   return root;
 }
 
-const ADMIN = 'bench-admin-token-batching-0123456789';
-
-async function server(maxBatch: string): Promise<{ server: RunningServer; key: string; dir: string }> {
-  const dir = mkdtempSync(join(tmpdir(), `tailor-bench-batch-${maxBatch}-`));
-  const server = await startServer({
-    TAILOR_DATA_DIR: dir,
-    ADMIN_TOKEN: ADMIN,
-    TAILOR_WORKER: '0',
-    TAILOR_MAX_BATCH: maxBatch,
-    RATE_LIMIT_PER_MINUTE: '0',
-    RATE_LIMIT_PER_USER_PER_MINUTE: '0',
-  });
-  const app = await fetch(`${server.url}/admin/apps`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'bench' }),
-  });
-  return { server, key: (await app.json()).api_key, dir };
-}
-
 /** n streaming clients at once: tokens/s over the whole wave, and each client's time to first token. */
-async function wave(s: { server: RunningServer; key: string }, n: number, tokens: number) {
+async function wave(s: Platform, n: number, tokens: number) {
   const t0 = performance.now();
   const ttft: number[] = [];
   let total = 0;
@@ -334,8 +313,8 @@ async function wave(s: { server: RunningServer; key: string }, n: number, tokens
 
 async function overHttp(ctx: BenchContext, rounds: number): Promise<Measured[]> {
   const tokens = ctx.quick ? 8 : 48;
-  const on = await server('16');
-  const off = await server('1');
+  const on = await benchPlatform('batch-16', { TAILOR_MAX_BATCH: '16' });
+  const off = await benchPlatform('batch-1', { TAILOR_MAX_BATCH: '1' });
   const out: Measured[] = [];
   try {
     for (const n of [8, 32]) {
@@ -377,10 +356,8 @@ async function overHttp(ctx: BenchContext, rounds: number): Promise<Measured[]> 
       );
     }
   } finally {
-    for (const s of [on, off]) {
-      await s.server.stop();
-      rmSync(s.dir, { recursive: true, force: true });
-    }
+    await close(on);
+    await close(off);
   }
   return out;
 }

@@ -1,31 +1,11 @@
 // Just enough of the ONNX protobuf to write tiny single-purpose graphs (a MatMul, a chain of Adds) for the
 // ceiling measurements, and to count the nodes of a model file. Field numbers are onnx.proto3's.
 
+import { concat, varint } from '../functions/engine/onnx-graph.js';
+
 // --- writing ---
 
-function varint(n: number): number[] {
-  let v = n;
-  const out: number[] = [];
-  do {
-    let b = v % 128;
-    v = Math.floor(v / 128);
-    if (v > 0) b |= 0x80;
-    out.push(b);
-  } while (v > 0);
-  return out;
-}
-
 type Field = Uint8Array;
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 const key = (field: number, wire: number) => varint(field * 8 + wire);
 const vint = (field: number, n: number): Field => Uint8Array.from([...key(field, 0), ...varint(n)]);

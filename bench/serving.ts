@@ -11,21 +11,24 @@ import type { BenchContext } from './setup.js';
 
 const ADMIN = 'bench-admin-token-0123456789';
 
-interface Platform {
+export interface Platform {
   server: RunningServer;
   key: string;
   dir: string;
 }
 
-async function platform(threads: string): Promise<Platform> {
-  const dir = mkdtempSync(join(tmpdir(), `tailor-bench-serving-${threads}-`));
+const platform = (threads: string) => benchPlatform(`serving-${threads}`, { ENGINE_THREADS: threads });
+
+/** A server of its own (no worker, no rate limits, a throwaway data directory) and an app's key on it. */
+export async function benchPlatform(tag: string, env: Record<string, string>): Promise<Platform> {
+  const dir = mkdtempSync(join(tmpdir(), `tailor-bench-${tag}-`));
   const server = await startServer({
     TAILOR_DATA_DIR: dir,
     ADMIN_TOKEN: ADMIN,
     TAILOR_WORKER: '0',
-    ENGINE_THREADS: threads,
     RATE_LIMIT_PER_MINUTE: '0',
     RATE_LIMIT_PER_USER_PER_MINUTE: '0',
+    ...env,
   });
   const app = await fetch(`${server.url}/admin/apps`, {
     method: 'POST',
@@ -35,7 +38,7 @@ async function platform(threads: string): Promise<Platform> {
   return { server, key: (await app.json()).api_key, dir };
 }
 
-async function close(p: Platform | undefined): Promise<void> {
+export async function close(p: Platform | undefined): Promise<void> {
   if (!p) return;
   await p.server.stop();
   rmSync(p.dir, { recursive: true, force: true });

@@ -62,7 +62,7 @@ function fields(b: Uint8Array, start = 0, end = b.length): Field[] {
 const utf8 = new TextDecoder();
 const text = (b: Uint8Array, f: Field) => utf8.decode(b.subarray(f.value, f.end));
 
-function varint(n: number): number[] {
+export function varint(n: number): number[] {
   const out: number[] = [];
   let v = n;
   do {
@@ -74,7 +74,7 @@ function varint(n: number): number[] {
   return out;
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {
