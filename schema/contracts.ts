@@ -5,6 +5,7 @@
 
 import { z } from 'zod';
 import { adapterMetrics, jobPayloads, jobProgress, jobResult, styleId } from './training.js';
+import { auditSubjectKinds } from './tables.js';
 
 // ── shared pieces ───────────────────────────────────────────────────────────────────────────────────
 
@@ -761,6 +762,10 @@ export const auditItem = z
     action: z.string(),
     app_id: z.string().nullable(),
     subject: z.string().nullable(),
+    subject_kind: z
+      .enum(auditSubjectKinds)
+      .nullable()
+      .describe('what `subject` names: a user, a style, an API key, a signing secret, an app, a webhook endpoint'),
     details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
   })
   .meta({ id: 'AuditEntry' });

@@ -8,6 +8,7 @@
 
 import { sql } from 'drizzle-orm';
 import {
+  bigserial,
   check,
   index,
   integer,
@@ -133,8 +134,9 @@ export const feedback = pgTable(
     index('feedback_app_generation_idx')
       .on(t.appId, t.generationId)
       .where(sql`${t.generationId} is not null`),
-    uniqueIndex('feedback_app_idempotency_uq')
-      .on(t.appId, t.idempotencyKey)
+    // A key is the user's own: another user of the app may use the same one (and learns nothing of it).
+    uniqueIndex('feedback_app_user_idempotency_uq')
+      .on(t.appId, t.userId, t.idempotencyKey)
       .where(sql`${t.idempotencyKey} is not null`),
     check('feedback_rating_ck', sql`${t.rating} in (1, -1)`),
   ],
@@ -263,6 +265,9 @@ export const signingSecrets = pgTable(
   (t) => [index('signing_secrets_app_idx').on(t.appId)],
 );
 
+export const auditSubjectKinds = ['user', 'style', 'key', 'secret', 'app', 'webhook'] as const;
+export type AuditSubjectKind = (typeof auditSubjectKinds)[number];
+
 /** Who did what to the platform and when: written by the API, read by the console. */
 export const auditLog = pgTable(
   'audit_log',
@@ -274,11 +279,24 @@ export const auditLog = pgTable(
     action: text('action').notNull(),
     /** The app concerned; kept when the app's data goes (no foreign key). */
     appId: text('app_id'),
-    /** What it was done to: a user id, a version, a key id. */
+    /** What it was done to: a user id, a style, a key id, a signing secret's id. */
     subject: text('subject'),
+    /**
+     * What kind of thing `subject` names. Erasing a user deletes only `user` entries: an id chosen by an app can
+     * look like anything (`sks_…`, `style:…`) and must never reach the operator's own records.
+     */
+    subjectKind: text('subject_kind', { enum: auditSubjectKinds }),
     details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
   },
-  (t) => [index('audit_log_at_idx').on(t.at), index('audit_log_app_at_idx').on(t.appId, t.at)],
+  (t) => [
+    index('audit_log_at_idx').on(t.at),
+    index('audit_log_app_at_idx').on(t.appId, t.at),
+    index('audit_log_app_subject_idx').on(t.appId, t.subjectKind, t.subject),
+    check(
+      'audit_log_subject_ck',
+      sql`(${t.subject} is null) = (${t.subjectKind} is null) and (${t.subjectKind} is null or ${t.subjectKind} in ('user', 'style', 'key', 'secret', 'app', 'webhook'))`,
+    ),
+  ],
 );
 
 export const baseModels = pgTable('base_models', {
@@ -293,6 +311,9 @@ export const baseModels = pgTable('base_models', {
 export const webhookEventTypes = ['adapter.promoted', 'adapter.rolled_back'] as const;
 export type WebhookEventType = (typeof webhookEventTypes)[number];
 
+export const webhookSignatureSchemes = ['standard', 'legacy'] as const;
+export type WebhookSignatureScheme = (typeof webhookSignatureSchemes)[number];
+
 /** Where an app wants to hear of adapter changes (`POST /v1/webhooks`). The secret signs every delivery. */
 export const webhookEndpoints = pgTable(
   'webhook_endpoints',
@@ -304,8 +325,20 @@ export const webhookEndpoints = pgTable(
     url: text('url').notNull(),
     /** The event types it receives. */
     events: jsonb('events').$type<WebhookEventType[]>().notNull(),
-    /** HMAC-SHA256 key of the signature header. Stored in clear: signing needs it. */
+    /**
+     * The signing secret, `whsec_` + base64 of its key bytes (Standard Webhooks). Stored in clear: signing needs
+     * it.
+     */
     secret: text('secret').notNull(),
+    /**
+     * `standard`: deliveries carry Standard Webhooks' headers only. `legacy`: an endpoint registered before they
+     * were adopted; its deliveries also carry `Tailor-Signature` (keyed by the secret's text, as before) until
+     * its secret is rotated.
+     */
+    signatureScheme: text('signature_scheme', { enum: webhookSignatureSchemes }).notNull().default('standard'),
+    /** The secret before the last rotation, which still signs deliveries until `previous_secret_until`. */
+    previousSecret: text('previous_secret'),
+    previousSecretUntil: at('previous_secret_until'),
     createdAt: createdAt(),
   },
   (t) => [index('webhook_endpoints_app_idx').on(t.appId, t.createdAt)],
@@ -354,6 +387,58 @@ export const webhookDeliveries = pgTable(
   ],
 );
 
+/**
+ * One row per user ever erased: a keyed hash of (app, user id), never the id itself, and how many times that id
+ * was erased (its epoch). A training job records each user's epoch when it reads their feedback; publishing
+ * refuses a version whose user's epoch moved since (the user was erased, perhaps re-created, meanwhile).
+ */
+export const erasedUsers = pgTable(
+  'erased_users',
+  {
+    appId: text('app_id')
+      .notNull()
+      .references(() => apps.id, { onDelete: 'cascade' }),
+    /** Hex HMAC-SHA256 of `${app_id}:${user_id}` under the platform's secret (core/erasure/fence.ts). */
+    userHash: text('user_hash').notNull(),
+    epoch: integer('epoch').notNull().default(1),
+    erasedAt: at('erased_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.appId, t.userHash] })],
+);
+
+export const invalidationKinds = ['user_erased', 'key_revoked', 'adapter_activated'] as const;
+export type InvalidationKind = (typeof invalidationKinds)[number];
+
+/**
+ * What other processes must drop from their caches, in order: an erased user (by the keyed hash above), a revoked
+ * API key (its public prefix), an adapter owner whose active version changed. Processes hear of each row by
+ * PostgreSQL `NOTIFY` and read the rows after the last they saw (also by polling, where a pooler drops
+ * notifications, and on Workers). Rows older than a day are pruned.
+ */
+export const invalidations = pgTable(
+  'invalidations',
+  {
+    seq: bigserial('seq', { mode: 'number' }).primaryKey(),
+    kind: text('kind', { enum: invalidationKinds }).notNull(),
+    appId: text('app_id').notNull(),
+    subject: text('subject').notNull(),
+    at: createdAt(),
+  },
+  (t) => [index('invalidations_at_idx').on(t.at)],
+);
+
+/** The embedded PGlite's tables an erasure left rows in, to be compacted (core/db/compaction.ts). */
+export const compactionDebt = pgTable('compaction_debt', {
+  tableName: text('table_name').primaryKey(),
+  since: at('since').notNull().defaultNow(),
+});
+
+/** Facts a process checks at start: the fingerprint of the platform secret every process must share. */
+export const platformMeta = pgTable('platform_meta', {
+  name: text('name').primaryKey(),
+  value: text('value').notNull(),
+});
+
 export type App = typeof apps.$inferSelect;
 export type ApiKey = typeof apiKeys.$inferSelect;
 export type EndUser = typeof endUsers.$inferSelect;
@@ -370,3 +455,4 @@ export type SigningSecret = typeof signingSecrets.$inferSelect;
 export type AuditEntry = typeof auditLog.$inferSelect;
 export type WebhookEndpoint = typeof webhookEndpoints.$inferSelect;
 export type WebhookDelivery = typeof webhookDeliveries.$inferSelect;
+export type Invalidation = typeof invalidations.$inferSelect;

@@ -1,16 +1,22 @@
 // The audit log: who did what, when, to which app and subject. Written by the API as each action succeeds;
 // an erasure keeps only the fact of it (the user id, no content).
 import { and, desc, eq, type SQL } from 'drizzle-orm';
-import { type AuditEntry, auditLog } from '../../schema/tables.js';
+import { type AuditEntry, type AuditSubjectKind, auditLog } from '../../schema/tables.js';
 import type { Db } from './database.js';
 import { newId } from './ids.js';
 import { afterCursor, type Page, type PageRequest, pageLimit, toPage } from './pagination.js';
+
+/** What an entry is about, with its kind: a user id and a key id may be spelled alike. */
+export interface AuditSubject {
+  kind: AuditSubjectKind;
+  id: string;
+}
 
 export interface AuditInput {
   actor: string;
   action: string;
   appId?: string | null;
-  subject?: string | null;
+  subject?: AuditSubject | null;
   details?: Record<string, unknown>;
 }
 
@@ -22,7 +28,8 @@ export async function recordAudit(db: Db, e: AuditInput): Promise<AuditEntry> {
       actor: e.actor,
       action: e.action,
       appId: e.appId ?? null,
-      subject: e.subject ?? null,
+      subject: e.subject?.id ?? null,
+      subjectKind: e.subject?.kind ?? null,
       details: e.details ?? {},
     })
     .returning();

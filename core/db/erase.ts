@@ -113,7 +113,10 @@ export async function eraseEndUser(db: Db, appId: string, userId: string): Promi
       scrubbedJobs++;
     }
     // The audit log keeps only the fact of the erasure (written by the caller next), nothing done to them.
-    await tx.delete(auditLog).where(and(eq(auditLog.appId, appId), eq(auditLog.subject, userId)));
+    // Only entries about the user: an app's user id may be spelled like a key's or a secret's id.
+    await tx
+      .delete(auditLog)
+      .where(and(eq(auditLog.appId, appId), eq(auditLog.subjectKind, 'user'), eq(auditLog.subject, userId)));
     return {
       storagePrefixes: [...new Set(ads.map((a) => a.storagePrefix))].sort(),
       deleted: {

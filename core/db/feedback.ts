@@ -1,6 +1,7 @@
 // Feedback: ratings and corrections, the training data of a user's adapter.
 //
-// Idempotency: a key is unique per app (partial unique index). The insert does ON CONFLICT DO NOTHING;
+// Idempotency: a key is unique per (app, user) (partial unique index): users of one app never collide, and
+// none learns which keys another used. The insert does ON CONFLICT DO NOTHING;
 // when it inserted nothing, the row that holds the key is read back. Under concurrency the losing
 // insert waits for the winner's commit, so the read finds it: one row, whoever asked first.
 
@@ -56,7 +57,7 @@ function prepareInsert(db: Db) {
       idempotencyKey: p('idempotencyKey'),
     })
     .onConflictDoNothing({
-      target: [feedback.appId, feedback.idempotencyKey],
+      target: [feedback.appId, feedback.userId, feedback.idempotencyKey],
       where: sql`${feedback.idempotencyKey} is not null`,
     })
     .returning()
@@ -90,7 +91,13 @@ export async function insertFeedback(db: Db, input: FeedbackInput): Promise<Feed
   const [existing] = await db
     .select()
     .from(feedback)
-    .where(and(eq(feedback.appId, input.appId), eq(feedback.idempotencyKey, input.idempotencyKey)))
+    .where(
+      and(
+        eq(feedback.appId, input.appId),
+        eq(feedback.userId, input.userId),
+        eq(feedback.idempotencyKey, input.idempotencyKey),
+      ),
+    )
     .limit(1);
   if (!existing) throw new Error('feedback idempotency conflict but no row holds the key');
   return { feedback: existing, created: false };

@@ -54,9 +54,6 @@ export function feedbackRoutes(s: Services) {
       editedText: req.edited_text ?? null,
       idempotencyKey: req.idempotency_key ?? null,
     });
-    if (!created && feedback.userId !== user) {
-      throw new ApiError(409, 'conflict', 'this idempotency key was already used for another user');
-    }
     // A retry sends the same body; a different one under a used key is a mistake, not a retry (Stripe's rule).
     if (
       !created &&

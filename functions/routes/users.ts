@@ -194,7 +194,7 @@ export function userRoutes(s: Services) {
       s.adapters.forget({ appId: app.id, userId: user });
       await audit(s, c, enabled ? 'user.training_enabled' : 'user.training_disabled', {
         appId: app.id,
-        subject: user,
+        subject: { kind: 'user', id: user },
         ...(retired ? { details: { retired } } : {}),
       });
       return c.json(
@@ -212,7 +212,7 @@ export function userRoutes(s: Services) {
       const user = actingUser(c, c.req.valid('param').user);
       await takeRateLimits(s, app, user);
       await eraseUser(s, app.id, user);
-      await audit(s, c, 'user.erased', { appId: app.id, subject: user });
+      await audit(s, c, 'user.erased', { appId: app.id, subject: { kind: 'user', id: user } });
       return c.body(null, 204);
     });
 }

@@ -20,6 +20,7 @@ import {
 } from '../../../schema/contracts.js';
 import { importStyleAdapter } from '../../adapters/style-import.js';
 import { AdapterError } from '../../engine/adapter.js';
+import type { AuditSubject } from '../../../core/db/audit.js';
 import { audit } from '../../http/audit.js';
 import { ApiError } from '../../http/errors.js';
 import { ADMIN_ERRORS, adminSecurity, body, errors, json, routes } from '../../http/openapi.js';
@@ -80,7 +81,8 @@ const styleImportRoute = createRoute({
 const fromBase64 = (b64: string) => Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
 const ownerOf = (b: { app: string; user?: string; style?: string }): AdapterOwner =>
   b.user !== undefined ? { appId: b.app, userId: b.user } : { appId: b.app, styleId: b.style as string };
-const subjectOf = (o: AdapterOwner) => ('userId' in o ? o.userId : `style:${o.styleId}`);
+const subjectOf = (o: AdapterOwner): AuditSubject =>
+  'userId' in o ? { kind: 'user', id: o.userId } : { kind: 'style', id: `style:${o.styleId}` };
 
 export function adminAdapterRoutes(s: Services) {
   return routes()
@@ -142,7 +144,7 @@ export function adminAdapterRoutes(s: Services) {
         s.adapters.forget({ appId: app.id, styleId: req.style });
         await audit(s, c, 'style.imported', {
           appId: app.id,
-          subject: `style:${req.style}`,
+          subject: { kind: 'style', id: `style:${req.style}` },
           details: { version: published.adapter.version },
         });
         return c.json(

@@ -285,7 +285,7 @@ export function adminAppRoutes(s: Services) {
       const { app: appId, user } = c.req.valid('param');
       const app = await appOf(s, appId);
       await eraseUser(s, app.id, user);
-      await audit(s, c, 'user.erased', { appId: app.id, subject: user });
+      await audit(s, c, 'user.erased', { appId: app.id, subject: { kind: 'user', id: user } });
       return c.body(null, 204);
     })
     .openapi(listStylesRoute, async (c) => {

@@ -106,7 +106,7 @@ export function adminKeyRoutes(s: Services) {
     .openapi(createKeyRoute, async (c) => {
       const app = await appOf(s, c.req.valid('param').app);
       const { key, row } = await createApiKey(s.db, app.id);
-      await audit(s, c, 'key.created', { appId: app.id, subject: row.id });
+      await audit(s, c, 'key.created', { appId: app.id, subject: { kind: 'key', id: row.id } });
       return c.json({ key: keyView(row), api_key: key }, 201);
     })
     .openapi(revokeKeyRoute, async (c) => {
@@ -115,7 +115,7 @@ export function adminKeyRoutes(s: Services) {
       if (!(await revokeApiKey(s.db, app.id, key)))
         throw notFound(`no unrevoked key ${key} in app ${app.id}`);
       s.callers.forgetApps();
-      await audit(s, c, 'key.revoked', { appId: app.id, subject: key });
+      await audit(s, c, 'key.revoked', { appId: app.id, subject: { kind: 'key', id: key } });
       const row = (await listApiKeys(s.db, app.id)).find((k) => k.id === key);
       if (!row) throw notFound(`no key ${key}`);
       return c.json(keyView(row), 200);
@@ -131,7 +131,7 @@ export function adminKeyRoutes(s: Services) {
       s.callers.forgetApps();
       await audit(s, c, 'signing_secret.rotated', {
         appId: app.id,
-        subject: created.id,
+        subject: { kind: 'secret', id: created.id },
         details: { overlap_s },
       });
       return c.json(

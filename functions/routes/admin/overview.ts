@@ -81,6 +81,7 @@ const auditView = (e: AuditEntry) => ({
   action: e.action,
   app_id: e.appId,
   subject: e.subject,
+  subject_kind: e.subjectKind,
   details: scalars(e.details),
 });
 

@@ -96,7 +96,7 @@ export function adminTrainingRoutes(s: Services) {
       if (req.app) await appOf(s, req.app);
       await audit(s, c, 'training.run', {
         appId: req.app ?? null,
-        subject: req.users?.length === 1 ? req.users[0] : null,
+        subject: req.users?.length === 1 ? { kind: 'user', id: req.users[0] as string } : null,
         details: { wait: req.wait, users: req.users?.length ?? 'due' },
       });
       const ids = await s.training.runCycle({
@@ -121,7 +121,7 @@ export function adminTrainingRoutes(s: Services) {
       );
       await audit(s, c, 'style.training', {
         appId: app.id,
-        subject: `style:${req.style}`,
+        subject: { kind: 'style', id: `style:${req.style}` },
         details: { job: job.id, source: req.texts ? `${req.texts.length} texts` : `genre ${req.genre}` },
       });
       return c.json({ job: views.job(job) }, 202);
