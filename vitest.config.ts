@@ -7,7 +7,7 @@ import { defineConfig } from 'vitest/config';
  * `npm test` runs them all.
  */
 const INTEGRATION = [
-  'test/{e2e,faults,scale,readme,docs,metrics,personalization,responsiveness,console,openai-client,example,sdk}.test.ts',
+  'test/{e2e,faults,scale,invalidation,readme,docs,metrics,personalization,responsiveness,console,openai-client,example,sdk}.test.ts',
   'bench/**/*.test.ts',
   'runtime/workers/{workerd,app-worker}.test.ts',
   'runtime/node/{cli,engine-pool}.test.ts',
@@ -15,7 +15,7 @@ const INTEGRATION = [
   'functions/routes/**/*.test.ts',
   'functions/engine/{engine,parity,decoder,batch,lanes}.test.ts',
   'core/model/tokenizer.test.ts',
-  'core/db/{pglite,postgres}.test.ts',
+  'core/db/{pglite,postgres,compaction}.test.ts',
   'core/storage/{s3,r2}-store.test.ts',
   'core/node/{open,base-model}.test.ts',
 ];

@@ -97,6 +97,7 @@ async function measure(ctx: BenchContext, v: Variant) {
     baseModels,
     pollMs: 100,
     recipe,
+    platformSecret: p.services.urlSecret,
     onPromoted: (o) => p.services.adapters.forget(o),
   });
   worker.start();

@@ -187,6 +187,21 @@ export const envSchema = z
     ADAPTER_CACHE_MB: int(1, 65_536)
       .default(64)
       .describe('memory for adapter tensors, all engine threads together'),
+    TAILOR_INVALIDATION_POLL_MS: int(100, 600_000)
+      .default(5_000)
+      .describe(
+        'milliseconds between looks at what other processes changed (erasures, revoked keys, new active adapters): the most a cache lags when notices are lost; Workers look at most this often, per request',
+      ),
+    TAILOR_INVALIDATION_LISTEN: flag
+      .default(true)
+      .describe(
+        "hear other processes' changes at once by PostgreSQL LISTEN/NOTIFY (off behind a transaction-mode pooler, which drops notices: polling alone)",
+      ),
+    TAILOR_COMPACTION_INTERVAL_S: int(1, 86_400)
+      .default(300)
+      .describe(
+        'embedded database only: seconds between passes that rewrite the tables erasures left rows in, so erased bytes leave the data directory (docs/operations.md, "Erasure")',
+      ),
     WEBHOOKS_DELIVER: flag
       .default(true)
       .describe(
@@ -297,6 +312,10 @@ export interface Config {
   };
   /** `tokens`: the budget of memory in the model's context (capped by the model: see functions/memory). */
   memory: { tokens: number };
+  /** How other processes' changes reach this one's caches (core/db/invalidations.ts). */
+  invalidations: { pollMs: number; listen: boolean };
+  /** The embedded database's compaction after erasures (core/db/compaction.ts). */
+  compaction: { intervalMs: number };
   webhooks: WebhookConfig;
 }
 
@@ -408,6 +427,8 @@ export function loadConfig(
       mergeHot: e.TAILOR_MERGE_HOT,
     },
     memory: { tokens: e.MEMORY_TOKENS },
+    invalidations: { pollMs: e.TAILOR_INVALIDATION_POLL_MS, listen: e.TAILOR_INVALIDATION_LISTEN },
+    compaction: { intervalMs: e.TAILOR_COMPACTION_INTERVAL_S * 1000 },
     webhooks: {
       deliver: e.WEBHOOKS_DELIVER,
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,

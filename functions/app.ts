@@ -54,6 +54,13 @@ export function createApp(deps: AppDeps) {
     return countedBodyLimit(c, next);
   });
   app.use('*', requestHygiene);
+  if (deps.invalidations?.mode === 'per-request') {
+    // Workers cannot listen for notices: a request looks at the feed when the last look is old enough.
+    app.use('*', async function catchUp(_c, next) {
+      await s.invalidator.maybeLook();
+      await next();
+    });
+  }
   app.use('/v1/*', corsPreflight(s));
   app.use('/v1/*', async function authenticateApp(c, next) {
     if (c.req.path.startsWith('/v1/files/')) return next(); // signed links carry their own authorisation

@@ -19,8 +19,21 @@ export interface AppDeps {
   /** Id of the base model the engine serves (`brown-4m`). */
   baseModelId: string;
   config: Readonly<Config>;
-  /** Signs download links the app serves itself (stores without their own signed URLs). */
+  /**
+   * The platform's secret: signs download links the app serves itself (stores without their own signed URLs)
+   * and keys the hash erased users are known by (core/erasure/user-hash.ts). Every process of one database
+   * shares it.
+   */
   urlSecret: string;
+  /**
+   * How this process hears of what other processes changed (core/db/invalidations.ts): `background` polls (and
+   * listens, given `listen`) from `start()` on; `per-request` looks before a request when the last look is
+   * older than the poll interval (Workers); `off`: this is the only process (the embedded database). Default off.
+   */
+  invalidations?:
+    | { mode: 'background'; listen?: (onNotice: () => void) => Promise<() => Promise<void>> }
+    | { mode: 'per-request' }
+    | { mode: 'off' };
   training?: TrainingControl;
   /** Where absent (Workers serve these files as static assets), their routes answer 404. */
   assets?: StaticAssets;

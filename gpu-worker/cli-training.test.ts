@@ -31,6 +31,7 @@ beforeAll(async () => {
     trainer: { device: 'cpu', threads: 1 },
     recipe: { train: { steps: 4, eval_every: 2, batch_size: 4, lr: 1e-2, max_len: 64 } },
     log: () => {},
+    platformSecret: p.services.urlSecret,
   });
   worker.start();
   p.services.training = new TrainingScheduler({

@@ -55,6 +55,7 @@ function worker(over: Partial<WorkerOptions> = {}): Worker {
     trainer: { device: 'cpu', threads: 1 },
     recipe: TINY,
     log: (l) => lines.push(`${Date.now() % 100000} ${l}`),
+    platformSecret: p.services.urlSecret,
     onPromoted: (o) => p.services.adapters.forget(o),
     ...over,
   });
@@ -385,7 +386,7 @@ describe('training cycles', () => {
     const eraseOnce = async () => {
       if (erased) return;
       erased = true;
-      await eraseEndUser(p.database.db, appId, 'fay');
+      await eraseEndUser(p.database.db, appId, 'fay', { userHash: await p.services.userHash(appId, 'fay') });
     };
     // The erasure lands while the job is under way: at its first storage read or write (cy's baseline, or
     // cy's files, published before fay's turn).

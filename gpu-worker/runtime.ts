@@ -23,6 +23,8 @@ export interface TrainingRuntimeOptions {
   worker?: Partial<Omit<WorkerOptions, 'db' | 'store' | 'baseModels'>>;
   log?: (line: string) => void;
   onPromoted?: (owner: AdapterOwner) => void;
+  /** The platform's secret, the same the API processes use (runtime/node/platform-secret.ts). */
+  platformSecret: string;
 }
 
 export interface TrainingRuntime {
@@ -56,6 +58,7 @@ export function startTraining(o: TrainingRuntimeOptions): TrainingRuntime {
       ...(o.config.worker.python ? { python: o.config.worker.python } : {}),
     },
     leaseSeconds: o.config.worker.leaseS,
+    platformSecret: o.platformSecret,
     ...(o.log ? { log: o.log } : {}),
     ...(o.onPromoted ? { onPromoted: o.onPromoted } : {}),
     ...o.worker,

@@ -1,6 +1,7 @@
 // The `train-users` job: each user's feedback → a dataset (token ids, stable held-out split) → one trainer
 // run for all of them → gate → publish. A retried attempt skips users this job already published.
 import { usersPublishedByJob } from '../core/db/adapters.js';
+import { erasureEpoch } from '../core/db/erasures.js';
 import { feedbackForTraining } from '../core/db/feedback.js';
 import type { JobPayload, TrainUsersResult } from '../schema/training.js';
 import { buildUserDataset, type FeedbackItem, replayExamples } from './dataset.js';
@@ -22,6 +23,9 @@ export async function trainUsers(
       skipped.push({ app: appId, user: userId, reason: 'published by an earlier attempt of this job' });
       continue;
     }
+    // The epoch first, then the feedback: an erasure in between moves the epoch, and the publish refuses.
+    const userHash = await ctx.userHash(appId, userId);
+    const fence = { userHash, epoch: await erasureEpoch(ctx.db, appId, userHash) };
     const rows = await feedbackForTraining(ctx.db, { appId, userId });
     const items: FeedbackItem[] = rows.map((f) => ({
       id: f.id,
@@ -44,6 +48,7 @@ export async function trainUsers(
       dataset,
       dataUntil: rows.at(-1)?.createdAt ?? null,
       general,
+      fence,
       metrics: {
         feedback: { items: rows.length, ...dataset.counts },
         replay_examples: replay.length,

@@ -6,10 +6,16 @@
 // from its files, `baseline_adapter`) or, with none, the base model alone (`heldout_loss_before`).
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, publishAdapter } from '../core/adapters/publish.js';
+import {
+  ADAPTER_CONFIG,
+  ADAPTER_WEIGHTS,
+  ErasedSinceError,
+  publishAdapter,
+} from '../core/adapters/publish.js';
 import { type AdapterOwner, getActiveAdapter } from '../core/db/adapters.js';
 import type { Db } from '../core/db/database.js';
 import { isTrainable } from '../core/db/users.js';
+import type { UserHasher } from '../core/erasure/user-hash.js';
 import type { BlobStore } from '../core/storage/store.js';
 import { PermanentJobError } from '../core/training/jobs.js';
 import type {
@@ -44,6 +50,8 @@ export interface JobContext {
   recipe?: RecipeOverrides;
   /** Called after a version of `owner` became active (drop caches of the active version). */
   onPromoted?: (owner: AdapterOwner) => void;
+  /** The keyed hash erased users are known by (their erase epoch is read before their feedback). */
+  userHash: UserHasher;
 }
 
 export interface OwnerData {
@@ -54,6 +62,8 @@ export interface OwnerData {
   dataUntil?: Date | null;
   /** Windows of general text for the trainer's guard (`train.general_tolerance`); none: not guarded. */
   general?: TrainingExample[];
+  /** A user's erase epoch before their feedback was read: publishing refuses if it moved (ErasedSinceError). */
+  fence?: { userHash: string; epoch: number };
 }
 
 const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
@@ -201,6 +211,10 @@ export async function trainAndPublish(
     try {
       outcomes.push(await publishOne(i, o));
     } catch (e) {
+      if (e instanceof ErasedSinceError) {
+        ctx.log('a user was erased while this job trained them: nothing published for them');
+        continue;
+      }
       // One owner's failure is theirs alone: the others publish, and the job records why this one did not.
       const reason = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
       ctx.log(`${ownerLabel(o.owner)}: not published, ${reason}`);
@@ -261,6 +275,7 @@ export async function trainAndPublish(
       promote: gate.passed,
       dataUntil: o.dataUntil ?? null,
       jobId: ctx.job.id,
+      ...(o.fence ? { fence: o.fence } : {}),
     });
     if (gate.passed) ctx.onPromoted?.(o.owner);
     const verdict = gate.passed ? 'promoted' : 'rejected';

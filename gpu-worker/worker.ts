@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { AdapterOwner } from '../core/db/adapters.js';
 import type { Db } from '../core/db/database.js';
 import { claimJobs, completeJob, failJob, getJob, heartbeatJob } from '../core/db/jobs.js';
+import { type UserHasher, userHasher } from '../core/erasure/user-hash.js';
 import type { BlobStore } from '../core/storage/store.js';
 import { isJobKind, JOB_KINDS, PermanentJobError, parsePayload } from '../core/training/jobs.js';
 import type { TrainingJob } from '../schema/tables.js';
@@ -51,6 +52,11 @@ export interface WorkerOptions {
   /** Progress and log lines (default console.log). */
   log?: (line: string) => void;
   onPromoted?: (owner: AdapterOwner) => void;
+  /**
+   * The platform's secret, shared with the API processes (TAILOR_URL_SECRET): it keys the hash erased users are
+   * known by, so a version of a user erased while it trained is never published (core/db/erasures.ts).
+   */
+  platformSecret: string;
 }
 
 class LeaseLost extends Error {
@@ -65,7 +71,10 @@ export class Worker {
   private wakeUp: (() => void) | null = null;
   private current: AbortController | null = null;
 
+  private readonly userHash: UserHasher;
+
   constructor(private readonly o: WorkerOptions) {
+    this.userHash = userHasher(o.platformSecret);
     this.workerId = o.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     this.leaseSeconds = o.leaseSeconds ?? 120;
   }
@@ -167,6 +176,7 @@ export class Worker {
       signal: ac.signal,
       tmpDir,
       trainer: this.o.trainer ?? {},
+      userHash: this.userHash,
       ...(this.o.recipe ? { recipe: this.o.recipe } : {}),
       ...(this.o.onPromoted ? { onPromoted: this.o.onPromoted } : {}),
       progress: (p) => {

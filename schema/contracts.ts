@@ -4,8 +4,8 @@
 // not pass silently); defaults are applied by parsing. Times on the wire are ISO 8601 strings.
 
 import { z } from 'zod';
-import { adapterMetrics, jobPayloads, jobProgress, jobResult, styleId } from './training.js';
 import { auditSubjectKinds } from './tables.js';
+import { adapterMetrics, jobPayloads, jobProgress, jobResult, styleId } from './training.js';
 
 // ── shared pieces ───────────────────────────────────────────────────────────────────────────────────
 
@@ -765,7 +765,9 @@ export const auditItem = z
     subject_kind: z
       .enum(auditSubjectKinds)
       .nullable()
-      .describe('what `subject` names: a user, a style, an API key, a signing secret, an app, a webhook endpoint'),
+      .describe(
+        'what `subject` names: a user, a style, an API key, a signing secret, an app, a webhook endpoint',
+      ),
     details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
   })
   .meta({ id: 'AuditEntry' });
@@ -793,6 +795,7 @@ export const userExportResponse = z
     adapters: z.array(adapterItem),
   })
   .meta({ id: 'UserExport' });
+export type UserExport = z.infer<typeof userExportResponse>;
 
 export const userTrainingRequest = z
   .strictObject({ enabled: z.boolean() })

@@ -335,7 +335,9 @@ export const webhookEndpoints = pgTable(
      * were adopted; its deliveries also carry `Tailor-Signature` (keyed by the secret's text, as before) until
      * its secret is rotated.
      */
-    signatureScheme: text('signature_scheme', { enum: webhookSignatureSchemes }).notNull().default('standard'),
+    signatureScheme: text('signature_scheme', { enum: webhookSignatureSchemes })
+      .notNull()
+      .default('standard'),
     /** The secret before the last rotation, which still signs deliveries until `previous_secret_until`. */
     previousSecret: text('previous_secret'),
     previousSecretUntil: at('previous_secret_until'),

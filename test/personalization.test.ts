@@ -38,6 +38,7 @@ beforeAll(async () => {
     store: p.store,
     baseModels,
     pollMs: 100,
+    platformSecret: p.services.urlSecret,
     onPromoted: (o) => p.services.adapters.forget(o),
   });
   worker.start();

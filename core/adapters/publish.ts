@@ -10,6 +10,8 @@
 import type { Adapter } from '../../schema/tables.js';
 import { type AdapterOwner, insertAdapter, promoteAdapter } from '../db/adapters.js';
 import type { Db } from '../db/database.js';
+import { erasureEpoch, lockUserForErasure } from '../db/erasures.js';
+import { deletePrefix } from '../storage/delete-prefix.js';
 import { styleAdaptersPrefix, userAdaptersPrefix } from '../storage/keys.js';
 import { type BlobStore, StorageError, StorageUnavailableError } from '../storage/store.js';
 
@@ -105,8 +107,18 @@ export interface PublishInput {
   promote: boolean;
   /** created_at of the newest feedback trained on. */
   dataUntil?: Date | null;
+  /**
+   * A user's erase epoch when their feedback was read (core/db/erasures.ts): the version is refused if they were
+   * erased since, even if the same id came back with new feedback.
+   */
+  fence?: { userHash: string; epoch: number };
   jobId?: string | null;
   now?: Date;
+}
+
+/** The owner was erased after their training data was read: nothing of that data may be published. */
+export class ErasedSinceError extends Error {
+  override name = 'ErasedSinceError';
 }
 
 export interface Published {
@@ -145,7 +157,30 @@ export async function publishAdapter(db: Db, store: BlobStore, input: PublishInp
       contentType: 'application/json',
     },
   );
+  try {
+    return await insertAndFlip(db, input, version, prefix);
+  } catch (e) {
+    // The files of a refused version go too: the erasure may have deleted the user's folder before they
+    // were written.
+    if (e instanceof ErasedSinceError) await deletePrefix(store, prefix);
+    throw e;
+  }
+}
+
+async function insertAndFlip(
+  db: Db,
+  input: PublishInput,
+  version: string,
+  prefix: string,
+): Promise<Published> {
   return db.transaction(async (tx) => {
+    const { fence } = input;
+    if (fence && 'userId' in input.owner) {
+      // The erasure lock: an erasure of this user waits for this transaction, or this one sees its epoch.
+      await lockUserForErasure(tx, input.owner.appId, fence.userHash);
+      if ((await erasureEpoch(tx, input.owner.appId, fence.userHash)) !== fence.epoch)
+        throw new ErasedSinceError('the user was erased after their feedback was read for this version');
+    }
     const adapter = await insertAdapter(tx, input.owner, {
       version,
       storagePrefix: prefix,

@@ -9,6 +9,7 @@ import { type Adapter, type AdapterStatus, adapters, type NewAdapter } from '../
 import type { Db } from './database.js';
 import { RepoError } from './errors.js';
 import { newId } from './ids.js';
+import { ownerSubject, recordInvalidation } from './invalidations.js';
 import { afterCursor, type Page, type PageRequest, pageLimit, toPage } from './pagination.js';
 import { recordAdapterEvent } from './webhooks.js';
 
@@ -129,6 +130,7 @@ export async function promoteAdapter(db: Db, owner: AdapterOwner, version: strin
       .returning();
     if (!active) throw new Error('promoted adapter row vanished');
     await recordAdapterEvent(tx, owner, 'adapter.promoted', active, retired);
+    await activeChanged(tx, owner);
     return { active, retired };
   });
 }
@@ -160,6 +162,7 @@ export async function rollbackAdapter(db: Db, owner: AdapterOwner): Promise<Acti
     const retired = await setStatus(tx, current.id, 'retired');
     const active = await setStatus(tx, previous.id, 'active');
     await recordAdapterEvent(tx, owner, 'adapter.rolled_back', active, retired);
+    await activeChanged(tx, owner);
     return { active, retired };
   });
 }
@@ -177,15 +180,31 @@ export async function markAdapterBad(
   reason: string,
 ): Promise<Adapter | null> {
   const bad = JSON.stringify({ reason: reason.slice(0, 500), at: new Date().toISOString() });
-  const [row] = await db
-    .update(adapters)
-    .set({
-      status: 'rejected',
-      metrics: sql`${adapters.metrics} || jsonb_build_object('bad', ${bad}::jsonb)`,
-    })
-    .where(and(ownerWhere(owner), eq(adapters.version, version), sql`not (${adapters.metrics} ? 'bad')`))
-    .returning();
-  return row ?? null;
+  return db.transaction(async (tx) => {
+    const [before] = await tx
+      .select({ status: adapters.status })
+      .from(adapters)
+      .where(and(ownerWhere(owner), eq(adapters.version, version)));
+    const [row] = await tx
+      .update(adapters)
+      .set({
+        status: 'rejected',
+        metrics: sql`${adapters.metrics} || jsonb_build_object('bad', ${bad}::jsonb)`,
+      })
+      .where(and(ownerWhere(owner), eq(adapters.version, version), sql`not (${adapters.metrics} ? 'bad')`))
+      .returning();
+    if (row && before?.status === 'active') await activeChanged(tx, owner);
+    return row ?? null;
+  });
+}
+
+/** Other processes drop their cached active version of the owner (core/db/invalidations.ts). */
+export function activeChanged(tx: Db, owner: AdapterOwner): Promise<void> {
+  return recordInvalidation(tx, {
+    kind: 'adapter_activated',
+    appId: owner.appId,
+    subject: ownerSubject(owner),
+  });
 }
 
 /** Why a version was marked bad, or null. */

@@ -17,6 +17,7 @@ import {
 import { sha256Hex } from '../util/encoding.js';
 import type { Db } from './database.js';
 import { newId, randomToken, timingSafeEqual } from './ids.js';
+import { recordInvalidation } from './invalidations.js';
 import { afterCursor, type Page, type PageRequest, pageLimit, toPage } from './pagination.js';
 
 const KEY_PREFIX = 'tlk_';
@@ -68,13 +69,18 @@ export async function createApiKey(db: Db, appId: string): Promise<{ key: string
   return { key, row };
 }
 
+/** Revokes the key; every API process refuses it at once (core/db/invalidations.ts), not after its cache. */
 export async function revokeApiKey(db: Db, appId: string, keyId: string): Promise<boolean> {
-  const rows = await db
-    .update(apiKeys)
-    .set({ revokedAt: new Date() })
-    .where(and(eq(apiKeys.appId, appId), eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt)))
-    .returning({ id: apiKeys.id });
-  return rows.length > 0;
+  return db.transaction(async (tx) => {
+    const rows = await tx
+      .update(apiKeys)
+      .set({ revokedAt: new Date() })
+      .where(and(eq(apiKeys.appId, appId), eq(apiKeys.id, keyId), isNull(apiKeys.revokedAt)))
+      .returning({ prefix: apiKeys.prefix });
+    const [row] = rows;
+    if (row) await recordInvalidation(tx, { kind: 'key_revoked', appId, subject: row.prefix });
+    return rows.length > 0;
+  });
 }
 
 /** The app a (not revoked) API key belongs to, or null. */

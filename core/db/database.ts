@@ -12,6 +12,8 @@ export type Db = PgDatabase<PgQueryResultHKT, Tables>;
 export interface Database {
   db: Db;
   driver: 'pglite' | 'postgres';
+  /** Calls `onNotify` on every NOTIFY on `channel` (PostgreSQL); resolves to the unsubscribe. */
+  listen?(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 

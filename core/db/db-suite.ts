@@ -18,6 +18,7 @@ import { createApiKey, createApp, findAppByApiKey, getApp, listApps, revokeApiKe
 import { getBaseModel, upsertBaseModel } from './base-models.js';
 import type { Database, Db } from './database.js';
 import { eraseEndUser } from './erase.js';
+import { erasureEpoch } from './erasures.js';
 import { RepoError } from './errors.js';
 import {
   countFeedbackSince,
@@ -350,7 +351,7 @@ export function describeDatabase(name: string, open: () => Promise<Database>): v
           await setAdapterOutcome(db, { appId: app.id, userId: u }, 'v1', { status: 'candidate' });
           await promoteAdapter(db, { appId: app.id, userId: u }, 'v1');
         }
-        const erased = await eraseEndUser(db, app.id, 'gone');
+        const erased = await eraseEndUser(db, app.id, 'gone', { userHash: `h-${app.id}-gone` });
         expect(erased.storagePrefixes).toEqual([
           `adapters/${app.id}/gone/v1/`,
           `adapters/${app.id}/gone/v2/`,
@@ -383,7 +384,16 @@ export function describeDatabase(name: string, open: () => Promise<Database>): v
           rating: -1,
         });
         expect(late.created).toBe(true);
-        expect((await eraseEndUser(db, app.id, 'never-was')).deleted.endUser).toBe(false);
+        const ghost = await eraseEndUser(db, app.id, 'never-was', { userHash: `h-${app.id}-never` });
+        expect(ghost.deleted.endUser).toBe(false);
+        // A user with no rows is fenced by nothing (nor compacted): no epoch, no notice.
+        expect(ghost.epoch).toBeNull();
+        expect(erased.epoch).toBe(1);
+        expect(await erasureEpoch(db, app.id, `h-${app.id}-gone`)).toBe(1);
+        expect(await erasureEpoch(db, app.id, `h-${app.id}-never`)).toBe(0);
+        // Erasing the id again (its late feedback) moves the epoch on; once nothing is left, nothing moves.
+        expect((await eraseEndUser(db, app.id, 'gone', { userHash: `h-${app.id}-gone` })).epoch).toBe(2);
+        expect((await eraseEndUser(db, app.id, 'gone', { userHash: `h-${app.id}-gone` })).epoch).toBeNull();
       });
     });
 

@@ -1,18 +1,27 @@
 // Erasure of an end user (DELETE /v1/users/{user}): every row about them goes in one transaction; the
 // caller then deletes the returned storage prefixes (files after rows: a crash in between leaves
 // unreferenced files, never rows pointing at missing files).
+//
+// An erasure is also a fence. It holds the user's erasure lock, moves their erase epoch on and writes an
+// invalidation (both by the user's keyed hash, never the id): a training job that read their feedback before
+// cannot publish after, and every API process drops what it cached of them (core/db/invalidations.ts). A user
+// with no rows costs only the deletes that find nothing: no epoch, no notice, nothing to compact.
 
 import { and, eq, like, or, sql } from 'drizzle-orm';
 import {
   adapters,
   auditLog,
+  compactionDebt,
   endUsers,
   feedback,
   generations,
+  invalidations,
   trainingJobs,
   webhookDeliveries,
 } from '../../schema/tables.js';
 import type { Db } from './database.js';
+import { bumpErasureEpoch, lockUserForErasure } from './erasures.js';
+import { recordInvalidation } from './invalidations.js';
 
 export interface Erasure {
   /** Object-storage prefixes of the user's adapter versions, to delete next. */
@@ -27,6 +36,18 @@ export interface Erasure {
   };
   /** Training jobs whose payload, result, log or error named the user, rewritten without them. */
   scrubbedJobs: number;
+  /** The user's erase epoch now; null when they had no rows (nothing was fenced). */
+  epoch: number | null;
+}
+
+export interface EraseOptions {
+  /** The user's keyed hash (core/erasure/user-hash.ts): their epoch and the other processes' notice use it. */
+  userHash: string;
+  /**
+   * Record the tables the erasure left dead rows in, for the embedded database's compactor
+   * (core/db/compaction.ts). PostgreSQL servers reclaim space on their own (autovacuum).
+   */
+  compaction?: boolean;
 }
 
 /** What stands for an erased user where a record must keep its shape (a job's payload, its log). */
@@ -60,8 +81,14 @@ function scrubJob(
   return { payload, result, log: text(job.log), error: job.error === null ? null : text(job.error) };
 }
 
-export async function eraseEndUser(db: Db, appId: string, userId: string): Promise<Erasure> {
+export async function eraseEndUser(
+  db: Db,
+  appId: string,
+  userId: string,
+  opts: EraseOptions,
+): Promise<Erasure> {
   return db.transaction(async (tx) => {
+    await lockUserForErasure(tx, appId, opts.userHash);
     const gens = await tx
       .delete(generations)
       .where(and(eq(generations.appId, appId), eq(generations.userId, userId)))
@@ -82,6 +109,17 @@ export async function eraseEndUser(db: Db, appId: string, userId: string): Promi
       .delete(webhookDeliveries)
       .where(and(eq(webhookDeliveries.appId, appId), eq(webhookDeliveries.userId, userId)))
       .returning({ id: webhookDeliveries.id });
+    // Notices of their adapter changes name them in clear (for the processes that cached them).
+    const notices = await tx
+      .delete(invalidations)
+      .where(
+        and(
+          eq(invalidations.appId, appId),
+          eq(invalidations.kind, 'adapter_activated'),
+          eq(invalidations.subject, `user:${userId}`),
+        ),
+      )
+      .returning({ seq: invalidations.seq });
     // Jobs name users in their payloads, results and logs (a style job names none).
     const needle = `%${userId.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
     const jobs = await tx
@@ -112,11 +150,36 @@ export async function eraseEndUser(db: Db, appId: string, userId: string): Promi
         .where(eq(trainingJobs.id, job.id));
       scrubbedJobs++;
     }
-    // The audit log keeps only the fact of the erasure (written by the caller next), nothing done to them.
-    // Only entries about the user: an app's user id may be spelled like a key's or a secret's id.
-    await tx
+    // The audit log keeps only the fact of the erasure (written by the caller next), nothing done to them; only
+    // entries about a user: an app's user id may be spelled like a key's or a secret's id.
+    const audited = await tx
       .delete(auditLog)
-      .where(and(eq(auditLog.appId, appId), eq(auditLog.subjectKind, 'user'), eq(auditLog.subject, userId)));
+      .where(and(eq(auditLog.appId, appId), eq(auditLog.subjectKind, 'user'), eq(auditLog.subject, userId)))
+      .returning({ id: auditLog.id });
+    const touched = {
+      generations: gens.length,
+      feedback: fbs.length,
+      adapters: ads.length,
+      end_users: users.length,
+      webhook_deliveries: hooks.length,
+      invalidations: notices.length,
+      training_jobs: scrubbedJobs,
+      audit_log: audited.length,
+    };
+    const dirty = Object.entries(touched)
+      .filter(([, n]) => n > 0)
+      .map(([table]) => table);
+    let epoch: number | null = null;
+    if (dirty.length > 0) {
+      epoch = await bumpErasureEpoch(tx, appId, opts.userHash);
+      await recordInvalidation(tx, { kind: 'user_erased', appId, subject: opts.userHash });
+      if (opts.compaction) {
+        await tx
+          .insert(compactionDebt)
+          .values(dirty.map((tableName) => ({ tableName })))
+          .onConflictDoNothing();
+      }
+    }
     return {
       storagePrefixes: [...new Set(ads.map((a) => a.storagePrefix))].sort(),
       deleted: {
@@ -127,21 +190,7 @@ export async function eraseEndUser(db: Db, appId: string, userId: string): Promi
         webhookDeliveries: hooks.length,
       },
       scrubbedJobs,
+      epoch,
     };
   });
-}
-
-/**
- * For the embedded PGlite, where nothing else would: rewrites the tables an erasure touched and retires the
- * write-ahead log, so the erased rows' bytes leave the data directory now, not whenever space is reused.
- * (On PostgreSQL, autovacuum and WAL recycling do this on their own schedule; docs/operations.md says how
- * long.) Runs outside any transaction; the tables are locked while they are rewritten.
- */
-export async function compactAfterErase(db: Db): Promise<void> {
-  await db.execute(
-    sql`vacuum full generations, feedback, adapters, end_users, training_jobs, audit_log, webhook_deliveries`,
-  );
-  await db.execute(sql`set wal_recycle = off`);
-  await db.execute(sql`select pg_switch_wal()`);
-  await db.execute(sql`checkpoint`);
 }

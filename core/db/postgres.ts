@@ -19,5 +19,14 @@ export function openPostgres(url: string, opts: PostgresOptions = {}): Database 
     onnotice: () => {},
   });
   const db = drizzle(client, { schema: tables }) as unknown as Db;
-  return { db, driver: 'postgres', close: () => client.end({ timeout: 5 }) };
+  return {
+    db,
+    driver: 'postgres',
+    // postgres.js keeps one connection of its own for LISTEN and re-listens after a reconnect.
+    async listen(channel, onNotify) {
+      const { unlisten } = await client.listen(channel, () => onNotify());
+      return unlisten;
+    },
+    close: () => client.end({ timeout: 5 }),
+  };
 }

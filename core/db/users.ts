@@ -2,6 +2,7 @@
 
 import { and, desc, eq, like, sql } from 'drizzle-orm';
 import { adapters, type EndUser, endUsers, feedback, generations } from '../../schema/tables.js';
+import { activeChanged } from './adapters.js';
 import { type Db, underlyingDb } from './database.js';
 import { afterCursor, type Page, type PageRequest, pageLimit, toPage } from './pagination.js';
 
@@ -139,6 +140,7 @@ export async function setTrainingOptOut(
         ),
       )
       .returning({ version: adapters.version });
+    if (retired.length > 0) await activeChanged(tx, { appId, userId });
     return { user, retired: retired[0]?.version ?? null };
   });
 }

@@ -79,8 +79,11 @@ export class FileStore implements BlobStore {
 
   async list(prefix: string): Promise<BlobInfo[]> {
     assertValidPrefix(prefix);
-    // Walk only the deepest directory the prefix fully names.
+    // Walk only the deepest directory the prefix fully names — and only when it is spelled so on disk: on a
+    // case-insensitive file system (macOS, Windows) `adapters/app/Bob` opens `adapters/app/bob`, and the keys
+    // listed under it would carry the asked-for spelling (erasing `Bob` would then delete `bob`'s files).
     const dir = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+    if (!(await this.spelledExactly(dir))) return [];
     const keys: string[] = [];
     await this.walk(join(this.root, dir), keys);
     const out: BlobInfo[] = [];
@@ -89,6 +92,23 @@ export class FileStore implements BlobStore {
       if (info) out.push(info);
     }
     return out;
+  }
+
+  /** Whether every segment of `dir` (relative to root) exists under exactly that name. */
+  private async spelledExactly(dir: string): Promise<boolean> {
+    let at = this.root;
+    for (const segment of dir === '' ? [] : dir.split('/')) {
+      let names: string[];
+      try {
+        names = await readdir(at);
+      } catch (e) {
+        if (isMissing(e)) return false;
+        throw e;
+      }
+      if (!names.includes(segment)) return false;
+      at = join(at, segment);
+    }
+    return true;
   }
 
   private async walk(dir: string, keys: string[]): Promise<void> {

@@ -3,7 +3,7 @@
 // setting itself (TAILOR_URL_SECRET).
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export function persistentSecret(file: string): string {
   try {
@@ -21,4 +21,12 @@ export function persistentSecret(file: string): string {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(file, 'utf8').trim();
     throw e;
   }
+}
+
+/**
+ * The platform's secret (TAILOR_URL_SECRET, else the one kept in the data dir): it signs download links and keys
+ * the hash erased users are known by, so the API processes and the training workers of one database share it.
+ */
+export function platformSecret(config: { urlSecret?: string; dataDir: string }): string {
+  return config.urlSecret ?? persistentSecret(join(config.dataDir, 'url-secret'));
 }

@@ -10,6 +10,7 @@ import type { BlobStore } from '../../core/storage/store.js';
 import type { AdapterChoice, StyleWeight } from '../../schema/contracts.js';
 import type { Adapter } from '../../schema/tables.js';
 import type { AdapterRef } from '../engine/engine.js';
+import { Fences } from '../engine/fences.js';
 import { ApiError, notFound } from '../http/errors.js';
 
 export interface ResolvedAdapters {
@@ -22,9 +23,15 @@ export interface ResolvedAdapters {
 }
 
 const ACTIVE_TTL_MS = 5_000;
+/** Users resolved recently, remembered to match another process's erasure notice (by keyed hash) to an id. */
+const MAX_KNOWN_USERS = 100_000;
 
 export class AdapterResolver {
   private readonly active = new Map<string, { row: Adapter | null; until: number }>();
+  /** Raised by forget: a read of the active version under way then is not cached. */
+  private readonly fences = new Fences();
+  /** `${appId}\u0000${userId}` of users resolved lately, least recent first. */
+  private readonly known = new Map<string, true>();
   private served: Promise<{ id: string; hash: string } | undefined> | undefined;
 
   /** `baseModelId`: the model this process serves; every package must name it and its weights' hash. */
@@ -51,6 +58,7 @@ export class AdapterResolver {
     choice: AdapterChoice,
     styles: StyleWeight[],
   ): Promise<ResolvedAdapters> {
+    this.remember(appId, userId);
     let userRow: Adapter | null = null;
     if (choice === 'auto') userRow = await this.activeOf({ appId, userId });
     else if (choice !== 'none') {
@@ -83,9 +91,33 @@ export class AdapterResolver {
     return { refs, sources, user: userRow ? { version: userRow.version } : null, styles: applied };
   }
 
-  /** After a promotion, rollback or erasure in this process; other processes converge within the TTL. */
+  /**
+   * After a promotion, rollback or erasure (in this process, or another's: its invalidation notice). A read
+   * of the owner's active version in flight now is served but not cached.
+   */
   forget(owner: AdapterOwner): void {
-    this.active.delete(ownerKey(owner));
+    const key = ownerKey(owner);
+    this.fences.raise((k) => k === key);
+    this.active.delete(key);
+    if ('userId' in owner) this.known.delete(`${owner.appId}\u0000${owner.userId}`);
+  }
+
+  /** The users of `appId` this process resolved lately (to find whom an erasure notice names). */
+  knownUsers(appId: string): string[] {
+    const head = `${appId}\u0000`;
+    const out: string[] = [];
+    for (const k of this.known.keys()) if (k.startsWith(head)) out.push(k.slice(head.length));
+    return out;
+  }
+
+  private remember(appId: string, userId: string): void {
+    const k = `${appId}\u0000${userId}`;
+    this.known.delete(k);
+    this.known.set(k, true);
+    if (this.known.size > MAX_KNOWN_USERS) {
+      const oldest = this.known.keys().next().value;
+      if (oldest !== undefined) this.known.delete(oldest);
+    }
   }
 
   private async activeOf(owner: AdapterOwner): Promise<Adapter | null> {
@@ -93,7 +125,9 @@ export class AdapterResolver {
     const t = this.now();
     const hit = this.active.get(key);
     if (hit && hit.until > t) return hit.row;
+    const mark = this.fences.mark();
     const row = await getActiveAdapter(this.db, owner);
+    if (this.fences.crossed(key, mark)) return row;
     if (this.active.size > 50_000) this.active.clear();
     this.active.set(key, { row, until: t + this.ttlMs });
     return row;

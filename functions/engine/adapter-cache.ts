@@ -12,6 +12,8 @@ export interface CacheMetrics {
   evictions: number;
   /** Entries larger than the whole cache: served but not kept. */
   oversize: number;
+  /** Loads that finished after their owner was erased: served to their waiters, not kept. */
+  fenced: number;
   entries: number;
   bytes: number;
   maxBytes: number;
@@ -25,7 +27,15 @@ export class AdapterCache<V extends { bytes: number }> {
   private readonly entries = new Map<string, V>(); // insertion order = recency, oldest first
   private readonly inflight = new Map<string, Promise<V>>();
   private held = 0;
-  private readonly counts = { hits: 0, misses: 0, loads: 0, loadErrors: 0, evictions: 0, oversize: 0 };
+  private readonly counts = {
+    hits: 0,
+    misses: 0,
+    loads: 0,
+    loadErrors: 0,
+    evictions: 0,
+    oversize: 0,
+    fenced: 0,
+  };
   private readonly bucketCounts = new Array<number>(BUCKETS.length + 1).fill(0);
   private loadSum = 0;
 
@@ -36,8 +46,11 @@ export class AdapterCache<V extends { bytes: number }> {
     if (!(maxBytes >= 0)) throw new RangeError('maxBytes must be ≥ 0');
   }
 
-  /** The entry for `key`, loading it with `load` when absent. */
-  get(key: string, load: () => Promise<V>): Promise<V> {
+  /**
+   * The entry for `key`, loading it with `load` when absent. `keep` is asked once the load is done: false serves
+   * the value to whoever waits for it without caching it (the owner was erased while it loaded).
+   */
+  get(key: string, load: () => Promise<V>, keep: () => boolean = () => true): Promise<V> {
     const hit = this.entries.get(key);
     if (hit) {
       this.counts.hits++;
@@ -50,17 +63,19 @@ export class AdapterCache<V extends { bytes: number }> {
     if (pending) return pending;
     const started = this.now();
     this.counts.loads++;
-    const loading = (async () => {
+    let loading: Promise<V> | undefined;
+    loading = (async () => {
       try {
         const value = await load();
         this.observe((this.now() - started) / 1000);
-        this.insert(key, value);
+        if (keep()) this.insert(key, value);
+        else this.counts.fenced++;
         return value;
       } catch (e) {
         this.counts.loadErrors++;
         throw e;
       } finally {
-        this.inflight.delete(key);
+        if (this.inflight.get(key) === loading) this.inflight.delete(key);
       }
     })();
     this.inflight.set(key, loading);
@@ -79,8 +94,12 @@ export class AdapterCache<V extends { bytes: number }> {
     this.held -= v.bytes;
   }
 
-  /** Drops every entry whose key matches (an erased user's versions, and compositions that used them). */
+  /**
+   * Drops every entry whose key matches (an erased user's versions, and compositions that used them); loads of
+   * such keys still in flight are left to their waiters, and a later request starts its own.
+   */
   deleteWhere(match: (key: string) => boolean): number {
+    for (const key of [...this.inflight.keys()]) if (match(key)) this.inflight.delete(key);
     let n = 0;
     for (const key of [...this.entries.keys()]) {
       if (match(key)) {

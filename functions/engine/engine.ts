@@ -6,6 +6,7 @@ import { AdapterError, type AdapterFiles, type AdapterLimits } from './adapter.j
 import { AdapterCache, type CacheMetrics } from './adapter-cache.js';
 import type { BatchMetrics } from './batch.js';
 import { type Adapter, type Conditioning, compose, conditioningOf, readAdapter } from './conditioning.js';
+import { Fences } from './fences.js';
 import {
   type FinishReason,
   type GenerateOptions,
@@ -104,6 +105,8 @@ function adapterSetKey(refs: readonly AdapterRef[] | undefined): string | undefi
 
 export class Engine implements InferenceEngine {
   private readonly cache: AdapterCache<Cached>;
+  /** Raised by forgetAdapters: loads and generations under way then keep nothing of the erased user. */
+  private readonly fences = new Fences();
   private readonly limits: AdapterLimits;
   private readonly lanes: Lanes;
   private readonly counts = {
@@ -161,6 +164,7 @@ export class Engine implements InferenceEngine {
     });
     this.counts.generationsStarted++;
     this.counts.generationsActive++;
+    const mark = this.fences.mark();
     const gen = new Generation(
       async (emit) => {
         try {
@@ -170,7 +174,9 @@ export class Engine implements InferenceEngine {
           const r: GenerateResult = await this.lanes.use(route, (lane) =>
             runGeneration(lane.pkg, lane.batcher, prompt, o, route.conditioning, emit, t0),
           );
-          this.lanes.record(key, conditioning, r.promptTokens + r.completionTokens);
+          // A set erased while this decoded gains no heat (nor a merged session) from it.
+          if (key === undefined || !this.fences.crossed(key, mark))
+            this.lanes.record(key, conditioning, r.promptTokens + r.completionTokens);
           this.counts.promptTokens += r.promptTokens;
           this.counts.completionTokens += r.completionTokens;
           this.finishReasons[r.finishReason]++;
@@ -223,26 +229,38 @@ export class Engine implements InferenceEngine {
     }
     const only = refs[0] as AdapterRef;
     if (refs.length === 1 && (only.weight ?? 1) === 1) return conditioningOf(await this.adapter(only));
-    return (await this.cache.get(adapterSetKey(refs) as string, async () => {
-      const parts = await Promise.all(
-        refs.map(async (r) => ({ adapter: await this.adapter(r), weight: r.weight ?? 1 })),
-      );
-      return compose(this.model.shape, parts, this.limits, this.model.contextLength);
-    })) as Conditioning;
+    const key = adapterSetKey(refs) as string;
+    const mark = this.fences.mark();
+    return (await this.cache.get(
+      key,
+      async () => {
+        const parts = await Promise.all(
+          refs.map(async (r) => ({ adapter: await this.adapter(r), weight: r.weight ?? 1 })),
+        );
+        return compose(this.model.shape, parts, this.limits, this.model.contextLength);
+      },
+      () => !this.fences.crossed(key, mark),
+    )) as Conditioning;
   }
 
   private async adapter(ref: AdapterRef): Promise<Adapter> {
-    const v = await this.cache.get(`adapter:${ref.key}`, async () => {
-      const files = await ref.load();
-      if (!(files?.config instanceof Uint8Array) || !(files.weights instanceof Uint8Array))
-        throw new AdapterError(`adapter ${ref.key}: load() must give { config, weights } bytes`);
-      try {
-        return readAdapter(files, this.model.shape, this.limits, this.model.contextLength);
-      } catch (e) {
-        if (e instanceof AdapterError) throw new AdapterError(`adapter ${ref.key}: ${e.message}`);
-        throw e;
-      }
-    });
+    const key = `adapter:${ref.key}`;
+    const mark = this.fences.mark();
+    const v = await this.cache.get(
+      key,
+      async () => {
+        const files = await ref.load();
+        if (!(files?.config instanceof Uint8Array) || !(files.weights instanceof Uint8Array))
+          throw new AdapterError(`adapter ${ref.key}: load() must give { config, weights } bytes`);
+        try {
+          return readAdapter(files, this.model.shape, this.limits, this.model.contextLength);
+        } catch (e) {
+          if (e instanceof AdapterError) throw new AdapterError(`adapter ${ref.key}: ${e.message}`);
+          throw e;
+        }
+      },
+      () => !this.fences.crossed(key, mark),
+    );
     return v as Adapter;
   }
 
@@ -255,6 +273,7 @@ export class Engine implements InferenceEngine {
       k.startsWith(`adapter:${prefix}`) ||
       (k.startsWith('compose:') &&
         (JSON.parse(k.slice(8)) as [string, number][]).some(([key]) => key.startsWith(prefix)));
+    this.fences.raise(matches);
     this.cache.deleteWhere(matches);
     this.lanes.forget(matches);
   }

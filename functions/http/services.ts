@@ -1,6 +1,8 @@
 // The app's per-process parts, built once from its dependencies and shared by the routes.
 import type { Context } from 'hono';
 import { touchEndUser } from '../../core/db/users.js';
+import { type UserHasher, userHasher } from '../../core/erasure/user-hash.js';
+import { userAdaptersPrefix } from '../../core/storage/keys.js';
 import type { App } from '../../schema/tables.js';
 import { AdapterResolver } from '../adapters/resolver.js';
 import type { AppDeps } from '../deps.js';
@@ -8,6 +10,7 @@ import { AppSettingsCache } from './app-settings.js';
 import { type Caller, CallerDirectory } from './directory.js';
 import { engineFamilies } from './engine-metrics.js';
 import { ApiError, forbidden, invalid } from './errors.js';
+import { CacheInvalidator } from './invalidations.js';
 import { type Counter, type Histogram, Registry } from './metrics.js';
 import { RateLimiter } from './rate-limit.js';
 
@@ -17,6 +20,14 @@ export interface Services extends AppDeps {
   seen(appId: string, userId: string): Promise<void>;
   /** After an erasure: the next sighting creates the user row again. */
   unsee(appId: string, userId: string): void;
+  /** The users of `appId` seen lately by this process. */
+  seenUsers(appId: string): string[];
+  /** Drops everything this process holds of a user (after their erasure, here or in another process). */
+  forgetUser(appId: string, userId: string): Promise<void>;
+  /** The keyed hash an erased user is known by. */
+  userHash: UserHasher;
+  /** What other processes changed, dropped from this one's caches. */
+  invalidator: CacheInvalidator;
   callers: CallerDirectory;
   adapters: AdapterResolver;
   settings: AppSettingsCache;
@@ -37,8 +48,9 @@ const SEEN_EVERY_MS = 60_000;
 export function buildServices(deps: AppDeps): Services {
   const now = deps.now ?? Date.now;
   const registry = new Registry();
+  const userHash = userHasher(deps.urlSecret);
   const lastTouch = new Map<string, number>();
-  const s: Services = {
+  const s: Omit<Services, 'invalidator'> & { invalidator?: CacheInvalidator } = {
     ...deps,
     now,
     async seen(appId, userId) {
@@ -52,6 +64,18 @@ export function buildServices(deps: AppDeps): Services {
     unsee(appId, userId) {
       lastTouch.delete(`${appId}:${userId}`);
     },
+    seenUsers(appId) {
+      const head = `${appId}:`;
+      return [...lastTouch.keys()].filter((k) => k.startsWith(head)).map((k) => k.slice(head.length));
+    },
+    async forgetUser(appId, userId) {
+      s.adapters.forget({ appId, userId });
+      // Every version lives under the user's folder, or (written before ids were encoded) under the raw id.
+      for (const prefix of new Set([userAdaptersPrefix(appId, userId), `adapters/${appId}/${userId}/`]))
+        await deps.engine.forgetAdapters(prefix);
+      s.unsee(appId, userId);
+    },
+    userHash,
     callers: new CallerDirectory(
       deps.db,
       deps.config.adminToken,
@@ -76,8 +100,24 @@ export function buildServices(deps: AppDeps): Services {
     ),
     rateLimited: registry.counter('tailor_rate_limited_total', 'Requests refused by a rate limit, by scope.'),
   };
+  s.invalidator = new CacheInvalidator({
+    db: deps.db,
+    userHash,
+    pollMs: deps.config.invalidations.pollMs,
+    now,
+    ...(deps.invalidations?.mode === 'background' && deps.invalidations.listen
+      ? { listen: deps.invalidations.listen }
+      : {}),
+    targets: {
+      knownUsers: (appId) => [...s.adapters.knownUsers(appId), ...s.seenUsers(appId)],
+      forgetUser: (appId, userId) => s.forgetUser(appId, userId),
+      forgetOwner: (owner) => s.adapters.forget(owner),
+      forgetCallers: () => s.callers.forgetApps(),
+    },
+    log: (line) => deps.onError?.(new Error(line)),
+  });
   registry.collect(() => engineFamilies(deps.engine.metrics()));
-  return s;
+  return s as Services;
 }
 
 /**

@@ -228,14 +228,6 @@ function matrix(): Record<string, Case[]> {
         statuses: [404],
         secrets: () => secretsOfU1().filter((s) => s !== g1),
       },
-      {
-        // Keys are per user: u2's is u2's own (201, a new row), and says nothing of u1's.
-        name: "u2 with u1's idempotency key",
-        send: () =>
-          asKey(tokU2(), 'POST', '/v1/feedback', { text: MARKER, rating: 1, idempotency_key: 'idem-u1' }),
-        statuses: [201],
-        secrets: () => secretsOfU1().filter((s) => s !== MARKER),
-      },
       ...onUser(
         'POST',
         () => '/v1/feedback',

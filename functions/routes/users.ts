@@ -3,7 +3,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, PACKAGE_MANIFEST } from '../../core/adapters/publish.js';
 import { getActiveAdapter, listAdapters, listStyles } from '../../core/db/adapters.js';
-import { compactAfterErase, eraseEndUser } from '../../core/db/erase.js';
+import { eraseEndUser } from '../../core/db/erase.js';
 import { listFeedback } from '../../core/db/feedback.js';
 import { listGenerations } from '../../core/db/generations.js';
 import { MAX_PAGE_LIMIT, type Page } from '../../core/db/pagination.js';
@@ -13,6 +13,7 @@ import { userAdaptersPrefix } from '../../core/storage/keys.js';
 import { StorageError } from '../../core/storage/store.js';
 import {
   type UserAdapterResponse,
+  type UserExport,
   userAdapterResponse,
   userExportResponse,
   userParams,
@@ -61,17 +62,20 @@ export const eraseUserRoute = createRoute({
 
 /**
  * Everything about a user goes: rows, then every file of theirs: under each version's recorded prefix, the
- * user's folder (also files a crashed run left unreferenced), and the folder of the old, unencoded layout.
+ * user's folder (also files a crashed run left unreferenced), and the folder of the old, unencoded layout
+ * (listed under its exact spelling: on a case-insensitive disk `Bob`'s folder is not `bob`'s). Then this
+ * process forgets them; other processes do on the erasure's notice. The embedded database's files lose the
+ * rows at its compactor's next pass (core/db/compaction.ts), not during this request.
  */
 export async function eraseUser(s: Services, appId: string, user: string): Promise<void> {
-  const erased = await eraseEndUser(s.db, appId, user);
+  const erased = await eraseEndUser(s.db, appId, user, {
+    userHash: await s.userHash(appId, user),
+    compaction: s.config.database.driver === 'pglite',
+  });
   const legacy = `adapters/${appId}/${user}/`; // every id the API accepts makes a valid prefix here too
   const prefixes = new Set([...erased.storagePrefixes, userAdaptersPrefix(appId, user), legacy]);
   for (const prefix of prefixes) await deletePrefix(s.store, prefix);
-  if (s.config.database.driver === 'pglite') await compactAfterErase(s.db);
-  s.adapters.forget({ appId, userId: user });
-  for (const prefix of prefixes) await s.engine.forgetAdapters(prefix);
-  s.unsee(appId, user);
+  await s.forgetUser(appId, user);
 }
 
 export const exportUserRoute = createRoute({
@@ -81,7 +85,7 @@ export const exportUserRoute = createRoute({
   summary: 'Export everything stored about a user',
   description:
     'Their profile, feedback, generations and adapter versions (with metrics), as one JSON document: what a ' +
-    'user asking for their data is owed.',
+    'user asking for their data is owed. Streamed page by page, so its size has no bound.',
   security: appSecurity,
   request: { params: userParams },
   responses: { 200: json(userExportResponse, 'The export'), ...errors(401, 403, 422, 429) },
@@ -102,16 +106,58 @@ export const userTrainingRoute = createRoute({
   responses: { 200: json(userTrainingResponse, 'The user’s training state'), ...errors(...APP_ERRORS) },
 });
 
-/** Every page of a keyset listing. */
-async function everyPage<T>(list: (cursor: string | null) => Promise<Page<T>>): Promise<T[]> {
-  const out: T[] = [];
+/** The items of a keyset listing, one page read at a time. */
+async function* everyItem<T>(list: (cursor: string | null) => Promise<Page<T>>): AsyncGenerator<T> {
   let cursor: string | null = null;
   do {
     const page: Page<T> = await list(cursor);
-    out.push(...page.items);
+    yield* page.items;
     cursor = page.nextCursor;
   } while (cursor !== null);
-  return out;
+}
+
+/**
+ * A user's export as a stream of JSON text: the document's head, then each list an item at a time, read a
+ * page at a time as the client takes them — however much is stored, the process holds one page of it.
+ */
+function exportStream(
+  head: Omit<UserExport, 'feedback' | 'generations' | 'adapters'>,
+  lists: { [K in 'feedback' | 'generations' | 'adapters']: AsyncIterable<UserExport[K][number]> },
+): ReadableStream<Uint8Array> {
+  const utf8 = new TextEncoder();
+  async function* parts(): AsyncGenerator<string> {
+    yield JSON.stringify(head).slice(0, -1);
+    for (const [name, items] of Object.entries(lists)) {
+      yield `,${JSON.stringify(name)}:[`;
+      let first = true;
+      for await (const item of items) {
+        yield `${first ? '' : ','}${JSON.stringify(item)}`;
+        first = false;
+      }
+      yield ']';
+    }
+    yield '}';
+  }
+  const it = parts();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      // A page's worth of items per pull: few, large chunks, and the next page only once the client read.
+      let chunk = '';
+      while (chunk.length < 64 * 1024) {
+        const next = await it.next();
+        if (next.done) {
+          if (chunk) controller.enqueue(utf8.encode(chunk));
+          controller.close();
+          return;
+        }
+        chunk += next.value;
+      }
+      controller.enqueue(utf8.encode(chunk));
+    },
+    async cancel() {
+      await it.return(undefined);
+    },
+  });
 }
 
 export function userRoutes(s: Services) {
@@ -158,13 +204,14 @@ export function userRoutes(s: Services) {
       await takeRateLimits(s, app, user);
       const where = { appId: app.id, userId: user };
       const limit = MAX_PAGE_LIMIT;
-      const [profile, fbs, gens, ads] = await Promise.all([
-        getEndUser(s.db, app.id, user),
-        everyPage((cursor) => listFeedback(s.db, where, { limit, cursor })),
-        everyPage((cursor) => listGenerations(s.db, where, { limit, cursor })),
-        everyPage((cursor) => listAdapters(s.db, where, { limit, cursor })),
-      ]);
-      return c.json(
+      const profile = await getEndUser(s.db, app.id, user);
+      const mapped = async function* <T, U>(rows: AsyncIterable<T>, view: (row: T) => U | null) {
+        for await (const row of rows) {
+          const v = view(row);
+          if (v !== null) yield v;
+        }
+      };
+      const body = exportStream(
         {
           app_id: app.id,
           user,
@@ -178,12 +225,23 @@ export function userRoutes(s: Services) {
                   : null,
               }
             : null,
-          feedback: fbs.map(views.feedback),
-          generations: gens.map(views.generation),
-          adapters: ads.filter((a) => a.kind === 'user').map(views.adapter),
         },
-        200,
+        {
+          feedback: mapped(
+            everyItem((cursor) => listFeedback(s.db, where, { limit, cursor })),
+            views.feedback,
+          ),
+          generations: mapped(
+            everyItem((cursor) => listGenerations(s.db, where, { limit, cursor })),
+            views.generation,
+          ),
+          adapters: mapped(
+            everyItem((cursor) => listAdapters(s.db, where, { limit, cursor })),
+            (a) => (a.kind === 'user' ? views.adapter(a) : null),
+          ),
+        },
       );
+      return c.body(body, 200, { 'content-type': 'application/json; charset=utf-8' }) as never;
     })
     .openapi(userTrainingRoute, async (c) => {
       const app = callerApp(c);

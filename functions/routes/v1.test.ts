@@ -183,16 +183,22 @@ describe('POST /v1/feedback', () => {
     expect(otherApp.status).toBe(404);
   });
 
-  it('refuses an idempotency key already used by another user of the app', async () => {
-    await p.call('POST', '/v1/feedback', {
-      key: app.api_key,
-      body: { user: 'a', text: 't', rating: 1, idempotency_key: 'shared' },
-    });
-    const b = await p.call('POST', '/v1/feedback', {
-      key: app.api_key,
-      body: { user: 'b', text: 't', rating: 1, idempotency_key: 'shared' },
-    });
-    expect(b.status).toBe(409);
+  it("keeps each user's idempotency keys their own: another user of the app uses the same key freely", async () => {
+    const send = (user: string) =>
+      p.call('POST', '/v1/feedback', {
+        key: app.api_key,
+        body: { user, text: 't', rating: 1, idempotency_key: 'shared' },
+      });
+    const a = await send('a');
+    expect(a.status).toBe(201);
+    const b = await send('b');
+    // b's feedback is recorded, and nothing in the answer says that a used the key.
+    expect(b.status).toBe(201);
+    expect(b.json.id).not.toBe(a.json.id);
+    expect(b.text).not.toContain(a.json.id);
+    // Each user's retry still finds their own row.
+    expect((await send('a')).json).toEqual({ id: a.json.id });
+    expect((await send('b')).json).toEqual({ id: b.json.id });
   });
 });
 

@@ -327,6 +327,7 @@ export class EnginePool implements InferenceEngine {
         loadErrors: c('loadErrors'),
         evictions: c('evictions'),
         oversize: c('oversize'),
+        fenced: c('fenced'),
         entries: c('entries'),
         bytes: c('bytes'),
         maxBytes: c('maxBytes'),

@@ -1,6 +1,6 @@
 // One engine in a worker thread (see engine-pool.ts): its own onnxruntime-web instance, model session and
 // adapter cache, loading adapter files from storage itself. Messages in: generate, score, prepare, cancel.
-// Messages out: ready, piece, done, error, metrics (after each request).
+// Messages out: ready, piece, done, error, metrics (after each request, and after a forget).
 import { parentPort, workerData } from 'node:worker_threads';
 import { readAdapterFiles } from '../../core/adapters/publish.js';
 import { openBlobStore } from '../../core/node/open.js';
@@ -35,6 +35,7 @@ function failed(id: number, e: unknown): void {
 async function handle(m: PoolRequest): Promise<void> {
   if (m.t === 'forget') {
     await engine.forgetAdapters(m.prefix);
+    send({ t: 'metrics', metrics: engine.metrics() }); // /metrics shows the cache without them at once
     return;
   }
   if (m.t === 'cancel') {

@@ -4,11 +4,14 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
+import { Compactor } from '../../core/db/compaction.js';
+import { INVALIDATION_CHANNEL } from '../../core/db/invalidations.js';
+import { checkPlatformSecret } from '../../core/db/platform-meta.js';
 import { publishBaseModel } from '../../core/node/base-model.js';
 import { loadNodeConfig } from '../../core/node/config.js';
 import { openBlobStore, openDatabase } from '../../core/node/open.js';
 import { MODELS_DIR } from '../../core/node/repo.js';
-import { persistentSecret } from '../../core/node/secret-file.js';
+import { platformSecret } from '../../core/node/secret-file.js';
 import { WebhookDeliverer } from '../../core/webhooks/deliverer.js';
 import { createApp } from '../../functions/app.js';
 import { Engine, servingOptions } from '../../functions/engine/engine.js';
@@ -26,6 +29,9 @@ async function main(): Promise<void> {
   });
   const t0 = performance.now();
   const database = await openDatabase(config.database);
+  // Download links stay valid across restarts: the secret is kept in the data dir unless it is set.
+  const secret = platformSecret(config);
+  await checkPlatformSecret(database.db, secret);
   const store = openBlobStore(config.storage);
   const model = await publishBaseModel(store, database.db, MODELS_DIR, config.baseModel);
   const threads = config.engine.threads === 'auto' ? availableParallelism() : config.engine.threads;
@@ -58,6 +64,7 @@ async function main(): Promise<void> {
         store,
         config,
         schedule: config.worker.schedule,
+        platformSecret: secret,
         localModelDirs: { [config.baseModel]: join(MODELS_DIR, config.baseModel) },
         onPromoted: (owner) => {
           services?.adapters.forget(owner);
@@ -68,6 +75,7 @@ async function main(): Promise<void> {
   const control =
     training?.scheduler ??
     new TrainingScheduler({ db: database.db, baseModel: config.baseModel, policy: config.training });
+  const listen = config.invalidations.listen ? database.listen?.bind(database) : undefined;
   const created = createApp({
     db: database.db,
     store,
@@ -76,12 +84,26 @@ async function main(): Promise<void> {
     config,
     training: control,
     assets: nodeAssets(),
-    // Download links stay valid across restarts: the secret is kept in the data dir unless it is set.
-    urlSecret: config.urlSecret ?? persistentSecret(join(config.dataDir, 'url-secret')),
+    urlSecret: secret,
+    // Other processes of a PostgreSQL database change what this one caches; the embedded one has no others.
+    invalidations:
+      database.driver === 'postgres'
+        ? {
+            mode: 'background',
+            ...(listen ? { listen: (onNotice) => listen(INVALIDATION_CHANNEL, onNotice) } : {}),
+          }
+        : { mode: 'off' },
     onError: (e) => console.error('[tailor]', e),
   });
   const { app } = created;
   services = created.services;
+  if (database.driver === 'postgres') await services.invalidator.start();
+  // The embedded database has no autovacuum: what erasures leave is compacted here, in the background.
+  const compactor =
+    database.driver === 'pglite'
+      ? new Compactor(database.db, { intervalMs: config.compaction.intervalMs, log: (l) => console.log(l) })
+      : null;
+  compactor?.start();
   webhooks?.start();
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
   // Requests in flight (a stream counts until its last byte): what a graceful stop waits for.
@@ -138,6 +160,8 @@ First request:
     if ('closeAllConnections' in server) server.closeAllConnections();
     await training?.stop();
     await webhooks?.stop();
+    await compactor?.stop();
+    await services?.invalidator.stop();
     await database.close();
     process.exit(0);
   };

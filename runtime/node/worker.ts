@@ -2,8 +2,11 @@
 // can be added). It needs the base model locally: the package is downloaded from storage into
 // TAILOR_DATA_DIR/worker-cache when missing. Set TAILOR_SCHEDULE=0 on extra workers to leave the interval
 // cycles to one of them (several schedulers are safe, just redundant).
+
+import { checkPlatformSecret } from '../../core/db/platform-meta.js';
 import { loadNodeConfig } from '../../core/node/config.js';
 import { openBlobStore, openDatabase } from '../../core/node/open.js';
+import { platformSecret } from '../../core/node/secret-file.js';
 import { startTraining } from '../../gpu-worker/runtime.js';
 
 export async function runStandaloneWorker(env: Record<string, string | undefined>): Promise<void> {
@@ -16,7 +19,10 @@ export async function runStandaloneWorker(env: Record<string, string | undefined
   const database = await openDatabase(config.database);
   const store = openBlobStore(config.storage);
   const schedule = config.worker.schedule;
-  const training = startTraining({ db: database.db, store, config, schedule });
+  // The same secret as the API processes: it keys the hash erased users are known by.
+  const secret = platformSecret(config);
+  await checkPlatformSecret(database.db, secret);
+  const training = startTraining({ db: database.db, store, config, schedule, platformSecret: secret });
   console.log(
     `tailor worker ${training.worker.workerId}: base model ${config.baseModel}, ${
       schedule && config.training.intervalS > 0

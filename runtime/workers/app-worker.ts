@@ -91,6 +91,7 @@ const getApp = perIsolate(async (env: AppWorkerEnv) => {
     baseModelId: config.baseModel,
     config,
     urlSecret,
+    invalidations: { mode: 'per-request' },
     onError: (e) => console.error('[tailor]', e),
   });
   return { app, databases };

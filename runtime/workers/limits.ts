@@ -9,6 +9,8 @@ export const WORKERS_DEFAULTS = {
   // A second session (the graph without LoRA inputs, lanes.ts) holds the weights again: ~20 MB more.
   TAILOR_BASE_ONLY_GRAPH: '0',
   TAILOR_MERGE_HOT: '0',
+  // An isolate cannot LISTEN: each request looks at the invalidation feed when the last look is this old.
+  TAILOR_INVALIDATION_POLL_MS: '2000',
 } as const;
 
 /** The isolate's memory limit on Cloudflare Workers. */

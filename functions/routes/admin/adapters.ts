@@ -7,6 +7,7 @@ import {
   promoteAdapter,
   rollbackAdapter,
 } from '../../../core/db/adapters.js';
+import type { AuditSubject } from '../../../core/db/audit.js';
 import { getBaseModel } from '../../../core/db/base-models.js';
 import {
   activeFlipResponse,
@@ -20,7 +21,6 @@ import {
 } from '../../../schema/contracts.js';
 import { importStyleAdapter } from '../../adapters/style-import.js';
 import { AdapterError } from '../../engine/adapter.js';
-import type { AuditSubject } from '../../../core/db/audit.js';
 import { audit } from '../../http/audit.js';
 import { ApiError } from '../../http/errors.js';
 import { ADMIN_ERRORS, adminSecurity, body, errors, json, routes } from '../../http/openapi.js';
