@@ -2,8 +2,9 @@
 // to its endpoint with a signature, and records how the attempt ended. Any number may run against one
 // database (several API processes on PostgreSQL): a claim holds a row under a lease, so no two deliverers
 // send the same attempt. A 2xx delivers; anything else (another status, a redirect, no answer within the
-// timeout, a refused URL) fails the attempt, and it is tried again after the backoff until the last.
-// Web APIs only (fetch, Web Crypto, timers).
+// timeout, a refused URL or address) fails the attempt, and it is tried again after the backoff until the last.
+// Web APIs only (Web Crypto, timers): the connection is the injected `fetch`'s, which must resolve the host and
+// refuse addresses that are not public (on Node: core/node/webhook-fetch.ts). Only Node processes deliver.
 
 import type { WebhookConfig } from '../config.js';
 import type { Db } from '../db/database.js';
@@ -13,6 +14,7 @@ import {
   claimWebhookDeliveries,
   finishWebhookAttempt,
 } from '../db/webhooks.js';
+import { AddressRefusedError } from './address.js';
 import { SIGNATURE_HEADER, signWebhook } from './signature.js';
 import { webhookUrlProblem } from './url.js';
 
@@ -26,25 +28,30 @@ export function backoffMs(attempt: number, c: Pick<WebhookConfig, 'retryBaseMs' 
   return Math.min(c.retryMaxMs, c.retryBaseMs * 4 ** Math.max(0, attempt - 1));
 }
 
+/**
+ * Sends one attempt. It is given the URL as registered (the name stays in it: TLS needs it), and must connect
+ * only to addresses it checked, refusing those that are not public (unless the operator allows private ones)
+ * with an AddressRefusedError as the failure's cause. A redirect must come back as the answer, not be followed.
+ */
+export type WebhookFetch = (url: string, init: RequestInit) => Promise<Response>;
+
 export interface DelivererOptions {
   db: Db;
   config: WebhookConfig;
+  fetch: WebhookFetch;
   /** Names this deliverer's claims (default: a random id). */
   workerId?: string;
-  fetch?: typeof fetch;
   log?: (line: string) => void;
 }
 
 export class WebhookDeliverer {
   readonly workerId: string;
-  private readonly fetch: typeof fetch;
   private running = false;
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
 
   constructor(private readonly o: DelivererOptions) {
     this.workerId = o.workerId ?? `whd-${crypto.randomUUID()}`;
-    this.fetch = o.fetch ?? ((input, init) => fetch(input, init));
   }
 
   start(): void {
@@ -137,7 +144,7 @@ export class WebhookDeliverer {
     const problem = webhookUrlProblem(url, { allowPrivate: c.allowPrivateUrls });
     if (problem) return { ok: false, status: null, error: `URL refused: ${problem}` };
     try {
-      const res = await this.fetch(url, {
+      const res = await this.o.fetch(url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -156,11 +163,23 @@ export class WebhookDeliverer {
       return { ok: false, status: res.status, error: `HTTP ${res.status}` };
     } catch (e) {
       const err = e as Error & { cause?: { code?: string; message?: string } };
-      const why =
-        err.name === 'TimeoutError'
+      const refused = causes(e).find((x) => x instanceof AddressRefusedError);
+      const why = refused
+        ? `URL refused: ${refused.message}`
+        : err.name === 'TimeoutError'
           ? `no answer within ${c.timeoutMs} ms`
           : (err.cause?.code ?? err.cause?.message ?? err.message);
       return { ok: false, status: null, error: why };
     }
   }
+}
+
+/** An error and the causes under it (a failed fetch wraps the connection's error, which may wrap another). */
+function causes(e: unknown): unknown[] {
+  const out: unknown[] = [];
+  for (let x = e; x !== undefined && x !== null && out.length < 8; x = (x as { cause?: unknown }).cause) {
+    out.push(x);
+    if (x instanceof AggregateError) out.push(...x.errors);
+  }
+  return out;
 }

@@ -1,14 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { backoffMs } from './deliverer.js';
 import { signWebhook, verifyWebhookSignature } from './signature.js';
-import { isPrivateHost, webhookUrlProblem } from './url.js';
+import { literalHostProblem, webhookUrlProblem } from './url.js';
 
 describe('webhook URLs', () => {
   it('accepts public http(s) URLs and refuses the rest', () => {
     const strict = { allowPrivate: false };
     expect(webhookUrlProblem('https://hooks.example.com/x?y=1', strict)).toBeNull();
     expect(webhookUrlProblem('http://8.8.8.8:8080/', strict)).toBeNull();
-    expect(webhookUrlProblem('http://[2001:db8::1]/', strict)).toBeNull();
+    expect(webhookUrlProblem('http://[2606:4700:4700::1111]/', strict)).toBeNull();
+    expect(webhookUrlProblem('http://[::ffff:8.8.8.8]/', strict)).toBeNull();
+    expect(webhookUrlProblem('http://evil.example:9999/', strict)).toBeNull(); // a name: checked on delivery
     for (const bad of [
       'ftp://a.example/',
       'javascript:alert(1)',
@@ -33,13 +35,35 @@ describe('webhook URLs', () => {
       '[fd00::1]',
       '[fe80::1]',
       '[::ffff:127.0.0.1]',
+      // IPv4 inside IPv6 (compatible, translated, NAT64, 6to4) and the blocks no webhook lives in.
+      '[::127.0.0.1]',
+      '[::ffff:0:127.0.0.1]',
+      '[64:ff9b::7f00:1]',
+      '[64:ff9b:1::a00:1]',
+      '[2002:7f00:1::]',
+      '[2002:a00:1::1]',
+      '[fec0::1]',
+      '[2001:db8::1]',
+      '[2001::1]',
+      '[3fff::1]',
+      '192.0.2.1',
+      '198.51.100.7',
+      '203.0.113.200',
+      '192.0.0.8',
+      '192.88.99.1',
+      '255.255.255.255',
+      '198.18.0.1',
+      '2130706433', // 127.0.0.1 spelt as one number: the URL parser makes it a dotted quad
     ]) {
       const url = `http://${host}/hook`;
-      expect(isPrivateHost(new URL(url).hostname), host).toBe(true);
-      expect(webhookUrlProblem(url, strict), host).toMatch(/private/);
+      expect(literalHostProblem(new URL(url).hostname), host).not.toBeNull();
+      expect(webhookUrlProblem(url, strict), host).toMatch(/not a public address.*private networks/);
       expect(webhookUrlProblem(url, { allowPrivate: true }), host).toBeNull();
     }
-    expect(isPrivateHost('172.32.0.1')).toBe(false);
+    expect(literalHostProblem('172.32.0.1')).toBeNull();
+    expect(webhookUrlProblem('http://[::127.0.0.1]:9999/', strict)).toMatch(
+      /^\[::7f00:1\] is loopback \(127\.0\.0\.1 as IPv4-compatible IPv6\)/,
+    );
   });
 });
 

@@ -1,14 +1,17 @@
 // Webhooks end to end: registration and its refusals over the API (nothing written on a refusal), then real
 // deliveries to a receiver on 127.0.0.1 (node:http) after promotions and rollbacks made every way the platform
 // makes them — the worker's publish, the admin routes, a style import — signed, retried with backoff, never
-// sent twice by two deliverers at once, and dropped when the user is erased.
+// sent twice by two deliverers at once, and dropped when the user is erased; and none at all to a name that
+// resolves to this machine.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishAdapter } from '../../core/adapters/publish.js';
 import { insertAdapter } from '../../core/db/adapters.js';
 import { MAX_WEBHOOKS_PER_APP } from '../../core/db/webhooks.js';
+import { nodeWebhookFetch, type ResolveHost, resolveHost } from '../../core/node/webhook-fetch.js';
 import { WebhookDeliverer } from '../../core/webhooks/deliverer.js';
 import { verifyWebhookSignature } from '../../core/webhooks/signature.js';
 import { fingerprint, userToken } from '../../test/support/hostile.js';
@@ -16,6 +19,10 @@ import { ADMIN, startPlatform, type TestPlatform } from '../../test/support/plat
 import { randomAdapter } from '../engine/testing.js';
 
 type App = { app_id: string; api_key: string; signing_secret: string };
+
+/** `evil.example` resolves to 127.0.0.1 here; other names as the system resolves them. */
+const resolve: ResolveHost = async (host) =>
+  host === 'evil.example' ? [{ address: '127.0.0.1', family: 4 }] : resolveHost(host);
 
 describe('webhook registration', () => {
   let p: TestPlatform;
@@ -74,6 +81,12 @@ describe('webhook registration', () => {
       [{ url: 'http://10.1.2.3/hook' }, 422, 'url'],
       [{ url: 'http://192.168.0.10/hook' }, 422, 'url'],
       [{ url: 'http://169.254.169.254/latest/meta-data' }, 422, 'url'],
+      // IPv4 inside IPv6: compatible, translated, NAT64, 6to4; and site-local.
+      [{ url: 'http://[::127.0.0.1]:9999/' }, 422, 'url'],
+      [{ url: 'http://[::ffff:0:127.0.0.1]/' }, 422, 'url'],
+      [{ url: 'http://[64:ff9b::7f00:1]/' }, 422, 'url'],
+      [{ url: 'http://[2002:7f00:1::]/' }, 422, 'url'],
+      [{ url: 'http://[fec0::1]/' }, 422, 'url'],
       [{ url: 'https://hooks.example.com/x', events: ['adapter.deleted'] }, 422, 'events.0'],
       [{ url: 'https://hooks.example.com/x', events: [] }, 422, 'events'],
       [{ url: 'https://hooks.example.com/x', secret: 'mine' }, 422, '(body)'],
@@ -132,6 +145,7 @@ describe('webhook delivery to a real receiver', () => {
   let flakyCalls = 0;
   const secrets: Record<string, string> = {};
   const deliverers: WebhookDeliverer[] = [];
+  const send = nodeWebhookFetch({ allowPrivate: true, resolve });
 
   beforeAll(async () => {
     server = createServer((req, res) => {
@@ -163,13 +177,19 @@ describe('webhook delivery to a real receiver', () => {
     }
     // Two deliverers on one database, as two API processes would run them.
     for (const id of ['one', 'two']) {
-      const d = new WebhookDeliverer({ db: p.database.db, config: p.services.config.webhooks, workerId: id });
+      const d = new WebhookDeliverer({
+        db: p.database.db,
+        config: p.services.config.webhooks,
+        fetch: send,
+        workerId: id,
+      });
       d.start();
       deliverers.push(d);
     }
   }, 60_000);
   afterAll(async () => {
     for (const d of deliverers) await d.stop();
+    await send.close();
     await p?.close();
     await new Promise((r) => server?.close(r));
   });
@@ -341,5 +361,77 @@ describe('webhook delivery to a real receiver', () => {
     const after = await list();
     expect(after.filter((x) => x.user === 'leaving')).toEqual([]);
     expect(after.some((x) => x.user === 'reader')).toBe(true);
+  });
+});
+
+describe('webhook delivery to a name that resolves to this machine', () => {
+  let p: TestPlatform;
+  let app: App;
+  let server: Server;
+  let port: number;
+  const received: string[] = [];
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      received.push(req.url ?? '');
+      req.resume();
+      res.writeHead(204).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as AddressInfo).port;
+    // Private URLs refused (the default); one attempt, so the refusal is the delivery's end.
+    p = await startPlatform({ WEBHOOK_MAX_ATTEMPTS: '1' });
+    app = await p.newApp('rebound');
+  }, 60_000);
+  afterAll(async () => {
+    await p?.close();
+    await new Promise((r) => server?.close(r));
+  });
+
+  /** Registers `url` (names are not resolved then), promotes a version, runs one look; the delivery. */
+  async function deliverOnce(url: string, user: string, allowPrivate = false) {
+    const made = await p.call('POST', '/v1/webhooks', { key: app.api_key, body: { url } });
+    expect(made.status, made.text).toBe(201);
+    await p.activeAdapter(app.app_id, user, 'v1', 3);
+    const send = nodeWebhookFetch({ allowPrivate, resolve });
+    const config = { ...p.services.config.webhooks, allowPrivateUrls: allowPrivate };
+    const deliverer = new WebhookDeliverer({ db: p.database.db, config, fetch: send });
+    try {
+      expect(await deliverer.runOnce()).toBeGreaterThanOrEqual(1);
+    } finally {
+      await send.close();
+    }
+    const admin = await p.call('GET', `/admin/apps/${app.app_id}/webhooks`, { key: ADMIN });
+    await p.call('DELETE', `/v1/webhooks/${made.json.id}`, { key: app.api_key });
+    return admin.json.deliveries.find((d: { endpoint_id: string }) => d.endpoint_id === made.json.id);
+  }
+
+  it('refuses a name that resolves to 127.0.0.1: the listener there hears nothing, the delivery fails saying why', async () => {
+    const d = await deliverOnce(`http://evil.example:${port}/hook`, 'u1');
+    expect(d).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      last_status: null,
+      last_error: 'URL refused: evil.example resolves to 127.0.0.1 (loopback)',
+    });
+    expect(received).toEqual([]);
+  });
+
+  it("refuses this machine's own name (/etc/hosts: a private address) the same way", async () => {
+    const own = hostname();
+    const addresses = await resolveHost(own);
+    expect(addresses.length).toBeGreaterThan(0);
+    const d = await deliverOnce(`http://${own}:${port}/own`, 'u2');
+    expect(d.status).toBe('failed');
+    expect(d.last_error).toMatch(
+      new RegExp(`^URL refused: ${own.replace(/\./g, '\\.')} resolves to \\S+ \\(`),
+    );
+    expect(received).toEqual([]);
+  });
+
+  it('delivers to it when the operator allows private URLs', async () => {
+    const d = await deliverOnce(`http://evil.example:${port}/allowed`, 'u3', true);
+    expect(d).toMatchObject({ status: 'delivered', last_status: 204, last_error: null });
+    expect(received).toEqual(['/allowed']);
   });
 });
