@@ -15,7 +15,7 @@ import {
   finishWebhookAttempt,
 } from '../db/webhooks.js';
 import { AddressRefusedError } from './address.js';
-import { SIGNATURE_HEADER, signWebhook } from './signature.js';
+import { SIGNATURE_HEADER, STANDARD_HEADERS, signStandardWebhook, signWebhook } from './signature.js';
 import { webhookUrlProblem } from './url.js';
 
 /** Deliveries claimed per look. */
@@ -111,9 +111,10 @@ export class WebhookDeliverer {
     });
   }
 
-  private async deliver({ delivery, url, secret }: ClaimedDelivery): Promise<void> {
+  private async deliver(claimed: ClaimedDelivery): Promise<void> {
     const c = this.o.config;
-    const outcome = await this.attempt(url, secret, delivery.body, delivery.eventId, delivery.event);
+    const { delivery } = claimed;
+    const outcome = await this.attempt(claimed);
     const last = delivery.attempts >= c.maxAttempts;
     const recorded: AttemptOutcome = outcome.ok
       ? outcome
@@ -133,27 +134,22 @@ export class WebhookDeliverer {
     }
   }
 
-  private async attempt(
-    url: string,
-    secret: string,
-    body: string,
-    eventId: string,
-    event: string,
-  ): Promise<{ ok: true; status: number } | { ok: false; status: number | null; error: string }> {
+  private async attempt({
+    delivery,
+    url,
+    scheme,
+    secrets,
+  }: ClaimedDelivery): Promise<
+    { ok: true; status: number } | { ok: false; status: number | null; error: string }
+  > {
     const c = this.o.config;
     const problem = webhookUrlProblem(url, { allowPrivate: c.allowPrivateUrls });
     if (problem) return { ok: false, status: null, error: `URL refused: ${problem}` };
     try {
       const res = await this.o.fetch(url, {
         method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'Tailor-Webhooks/1',
-          [SIGNATURE_HEADER]: await signWebhook(secret, body, Math.floor(Date.now() / 1000)),
-          'tailor-event': event,
-          'tailor-event-id': eventId,
-        },
-        body,
+        headers: await signedHeaders(delivery.eventId, delivery.event, delivery.body, scheme, secrets),
+        body: delivery.body,
         // A redirect is not followed (it could lead anywhere, private addresses included): it fails.
         redirect: 'manual',
         signal: AbortSignal.timeout(c.timeoutMs),
@@ -172,6 +168,32 @@ export class WebhookDeliverer {
       return { ok: false, status: null, error: why };
     }
   }
+}
+
+/**
+ * The headers of one attempt, signed now: Standard Webhooks' (with every secret that signs), and for an
+ * endpoint of the legacy scheme also `Tailor-Signature` and `Tailor-Event-Id`, as before the standard.
+ */
+async function signedHeaders(
+  eventId: string,
+  event: string,
+  body: string,
+  scheme: ClaimedDelivery['scheme'],
+  secrets: string[],
+): Promise<Record<string, string>> {
+  const t = Math.floor(Date.now() / 1000);
+  const current = secrets[0] as string;
+  return {
+    'content-type': 'application/json',
+    'user-agent': 'Tailor-Webhooks/1',
+    [STANDARD_HEADERS.id]: eventId,
+    [STANDARD_HEADERS.timestamp]: String(t),
+    [STANDARD_HEADERS.signature]: await signStandardWebhook(secrets, eventId, t, body),
+    'tailor-event': event,
+    ...(scheme === 'legacy'
+      ? { [SIGNATURE_HEADER]: await signWebhook(current, body, t), 'tailor-event-id': eventId }
+      : {}),
+  };
 }
 
 /** An error and the causes under it (a failed fetch wraps the connection's error, which may wrap another). */

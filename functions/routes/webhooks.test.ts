@@ -1,19 +1,21 @@
-// Webhooks end to end: registration and its refusals over the API (nothing written on a refusal), then real
-// deliveries to a receiver on 127.0.0.1 (node:http) after promotions and rollbacks made every way the platform
-// makes them — the worker's publish, the admin routes, a style import — signed, retried with backoff, never
-// sent twice by two deliverers at once, and dropped when the user is erased; and none at all to a name that
-// resolves to this machine.
+// Webhooks end to end: registration, secret rotation and their refusals over the API (nothing written on a
+// refusal), then real deliveries to a receiver on 127.0.0.1 (node:http) after promotions and rollbacks made
+// every way the platform makes them — the worker's publish, the admin routes, a style import — signed (Standard
+// Webhooks; legacy endpoints also Tailor-Signature), retried with backoff, never sent twice by two deliverers at
+// once, and dropped when the user is erased; and none at all to a name that resolves to this machine.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishAdapter } from '../../core/adapters/publish.js';
 import { insertAdapter } from '../../core/db/adapters.js';
 import { MAX_WEBHOOKS_PER_APP } from '../../core/db/webhooks.js';
 import { nodeWebhookFetch, type ResolveHost, resolveHost } from '../../core/node/webhook-fetch.js';
 import { WebhookDeliverer } from '../../core/webhooks/deliverer.js';
-import { verifyWebhookSignature } from '../../core/webhooks/signature.js';
+import { verifyStandardWebhook, verifyWebhookSignature } from '../../core/webhooks/signature.js';
+import { webhookEndpoints } from '../../schema/tables.js';
 import { fingerprint, userToken } from '../../test/support/hostile.js';
 import { ADMIN, startPlatform, type TestPlatform } from '../../test/support/platform.js';
 import { randomAdapter } from '../engine/testing.js';
@@ -23,6 +25,12 @@ type App = { app_id: string; api_key: string; signing_secret: string };
 /** `evil.example` resolves to 127.0.0.1 here; other names as the system resolves them. */
 const resolve: ResolveHost = async (host) =>
   host === 'evil.example' ? [{ address: '127.0.0.1', family: 4 }] : resolveHost(host);
+
+/** Standard Webhooks' signature over one delivery, computed here as a receiver without the library would. */
+const standardSig = (secret: string, h: IncomingHttpHeaders, body: string) =>
+  createHmac('sha256', Buffer.from(secret.slice('whsec_'.length), 'base64'))
+    .update(`${h['webhook-id']}.${h['webhook-timestamp']}.${body}`)
+    .digest('base64');
 
 describe('webhook registration', () => {
   let p: TestPlatform;
@@ -45,7 +53,9 @@ describe('webhook registration', () => {
       id: expect.stringMatching(/^whk_/),
       url: 'https://hooks.example.com/tailor',
       events: ['adapter.promoted', 'adapter.rolled_back'],
-      secret: expect.stringMatching(/^whsec_.{40,}/),
+      signature_scheme: 'standard',
+      previous_secret_until: null,
+      secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/),
     });
     const only = await p.call('POST', '/v1/webhooks', {
       key: A.api_key,
@@ -109,6 +119,59 @@ describe('webhook registration', () => {
     expect((await p.call('POST', '/v1/webhooks', { key: A.api_key, raw: '{"url":' })).status).toBe(400);
     expect((await p.call('GET', '/v1/webhooks', { key: ADMIN })).status).toBe(401);
     expect(await fingerprint(p)).toEqual(before);
+  });
+
+  it('rotates a secret with the app key only, showing the new one once, with the overlap asked for', async () => {
+    const made = await p.call('POST', '/v1/webhooks', {
+      key: A.api_key,
+      body: { url: 'https://r.example/x' },
+    });
+    const path = `/v1/webhooks/${made.json.id}/rotate-secret`;
+    const t0 = Date.now();
+    const rotated = await p.call('POST', path, { key: A.api_key }); // no body: a day's overlap
+    expect(rotated.status).toBe(200);
+    expect(rotated.json).toMatchObject({
+      id: made.json.id,
+      signature_scheme: 'standard',
+      secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/),
+    });
+    expect(rotated.json.secret).not.toBe(made.json.secret);
+    const until = Date.parse(rotated.json.previous_secret_until);
+    expect(Math.abs(until - t0 - 86_400_000)).toBeLessThan(60_000);
+    const week = await p.call('POST', path, { key: A.api_key, body: { overlap_s: 604_800 } });
+    expect(Date.parse(week.json.previous_secret_until) - Date.now()).toBeGreaterThan(604_700_000);
+    const none = await p.call('POST', path, { key: A.api_key, body: { overlap_s: 0 } });
+    expect(none.json.previous_secret_until).toBeNull();
+    const list = await p.call('GET', '/v1/webhooks', { key: A.api_key });
+    for (const secret of [made.json.secret, rotated.json.secret, week.json.secret, none.json.secret])
+      expect(list.text).not.toContain(secret);
+    const log = await p.call('GET', `/admin/audit?app=${A.app_id}&action=webhook.secret_rotated`, {
+      key: ADMIN,
+    });
+    expect(log.json.items.map((i: { details: unknown }) => i.details)).toEqual([
+      { overlap_s: 0 },
+      { overlap_s: 604_800 },
+      { overlap_s: 86_400 },
+    ]);
+
+    const before = await fingerprint(p);
+    const refusals: [string, { key?: string; body?: unknown }, number][] = [
+      [path, { key: B.api_key }, 404],
+      [path, { key: userToken('reader', A.signing_secret) }, 403],
+      [path, {}, 401],
+      [path, { key: ADMIN }, 401],
+      ['/v1/webhooks/whk_none/rotate-secret', { key: A.api_key }, 404],
+      [path, { key: A.api_key, body: { overlap_s: -1 } }, 422],
+      [path, { key: A.api_key, body: { overlap_s: 604_801 } }, 422],
+      [path, { key: A.api_key, body: { overlap_s: 1.5 } }, 422],
+      [path, { key: A.api_key, body: { secret: 'whsec_mine' } }, 422],
+    ];
+    for (const [at, opts, status] of refusals) {
+      const res = await p.call('POST', at, opts);
+      expect(res.status, JSON.stringify([at, opts])).toBe(status);
+    }
+    expect(await fingerprint(p)).toEqual(before);
+    expect((await p.call('DELETE', `/v1/webhooks/${made.json.id}`, { key: A.api_key })).status).toBe(204);
   });
 
   it(`refuses an endpoint beyond the ${MAX_WEBHOOKS_PER_APP}th with 409`, async () => {
@@ -215,28 +278,25 @@ describe('webhook delivery to a real receiver', () => {
       },
     );
 
-  it('signs a Stripe-style header over timestamp and body that the receiver verifies', async () => {
+  it('signs Standard Webhooks headers over id, timestamp and body that the receiver verifies', async () => {
     await p.activeAdapter(app.app_id, 'reader', 'v1', 5);
     await until('the first promotion', () => events('/ok').length >= 1);
     const [hit] = received.filter((r) => r.path === '/ok');
-    const header = hit?.headers['tailor-signature'] as string;
-    expect(header).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
-    // Verified the way docs/api.md shows a receiver doing it, with node:crypto.
-    const [, t, v1] = /^t=(\d+),v1=([0-9a-f]+)$/.exec(header) as RegExpExecArray;
-    const want = createHmac('sha256', secrets['/ok'] as string)
-      .update(`${t}.${hit?.body}`)
-      .digest('hex');
-    expect(timingSafeEqual(Buffer.from(v1 as string), Buffer.from(want))).toBe(true);
-    expect(Math.abs(Date.now() / 1000 - Number(t))).toBeLessThan(60);
-    expect(await verifyWebhookSignature(secrets['/ok'] as string, hit?.body as string, header)).toBe(true);
-    expect(await verifyWebhookSignature(secrets['/flaky'] as string, hit?.body as string, header)).toBe(
-      false,
-    );
-    expect(await verifyWebhookSignature(secrets['/ok'] as string, `${hit?.body} `, header)).toBe(false);
-    expect(hit?.headers['content-type']).toBe('application/json');
-    const event = JSON.parse(hit?.body as string);
-    expect(hit?.headers['tailor-event-id']).toBe(event.id);
-    expect(hit?.headers['tailor-event']).toBe('adapter.promoted');
+    const h = hit?.headers as IncomingHttpHeaders;
+    const body = hit?.body as string;
+    const event = JSON.parse(body);
+    expect(h['webhook-id']).toBe(event.id);
+    expect(Math.abs(Date.now() / 1000 - Number(h['webhook-timestamp']))).toBeLessThan(60);
+    // Verified the way docs/api.md shows a receiver doing it without the library, with node:crypto.
+    expect(h['webhook-signature']).toBe(`v1,${standardSig(secrets['/ok'] as string, h, body)}`);
+    expect(await verifyStandardWebhook(secrets['/ok'] as string, h, body)).toBe(true);
+    expect(await verifyStandardWebhook(secrets['/flaky'] as string, h, body)).toBe(false);
+    expect(await verifyStandardWebhook(secrets['/ok'] as string, h, `${body} `)).toBe(false);
+    // A new endpoint is `standard`: none of the legacy headers.
+    expect(h['tailor-signature']).toBeUndefined();
+    expect(h['tailor-event-id']).toBeUndefined();
+    expect(h['content-type']).toBe('application/json');
+    expect(h['tailor-event']).toBe('adapter.promoted');
     expect(event).toEqual({
       id: expect.stringMatching(/^evt_/),
       type: 'adapter.promoted',
@@ -332,6 +392,67 @@ describe('webhook delivery to a real receiver', () => {
       .map((e) => e.id);
     expect(new Set(flaky).size).toBe(flaky.length);
     expect(flaky.sort()).toEqual(ok.slice(1).sort());
+  });
+
+  it('signs a legacy endpoint both ways until its secret is rotated, then with both secrets during the overlap', async () => {
+    const made = await p.call('POST', '/v1/webhooks', {
+      key: app.api_key,
+      body: { url: `${base}/legacy`, events: ['adapter.promoted'] },
+    });
+    // An endpoint registered before the standard: its secret base64url, its scheme `legacy` (migration 0008).
+    const legacy = `whsec_${Buffer.from(new Uint8Array(32).map((_, i) => 255 - i * 3)).toString('base64url')}`;
+    expect(legacy).toMatch(/[-_]/);
+    await p.database.db
+      .update(webhookEndpoints)
+      .set({ secret: legacy, signatureScheme: 'legacy' })
+      .where(eq(webhookEndpoints.id, made.json.id));
+    const hits = () => received.filter((r) => r.path === '/legacy');
+    await p.activeAdapter(app.app_id, 'legacy-reader', 'v1', 7);
+    await until('the legacy delivery', () => hits().length >= 1);
+    const [first] = hits();
+    const h = first?.headers as IncomingHttpHeaders;
+    const body = first?.body as string;
+    // The old header, keyed by the secret's text, as before; and the standard one, keyed by its bytes.
+    const [, t, v1] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(h['tailor-signature'] as string) as RegExpExecArray;
+    const want = createHmac('sha256', legacy).update(`${t}.${body}`).digest('hex');
+    expect(timingSafeEqual(Buffer.from(v1 as string), Buffer.from(want))).toBe(true);
+    expect(await verifyWebhookSignature(legacy, body, h['tailor-signature'] as string)).toBe(true);
+    expect(h['tailor-event-id']).toBe(JSON.parse(body).id);
+    const converted = `whsec_${Buffer.from(legacy.slice(6), 'base64url').toString('base64')}`;
+    expect(h['webhook-signature']).toBe(`v1,${standardSig(converted, h, body)}`);
+    expect(t).toBe(h['webhook-timestamp']);
+    const listed = await p.call('GET', '/v1/webhooks', { key: app.api_key });
+    expect(listed.json.items.find((e: { id: string }) => e.id === made.json.id).signature_scheme).toBe(
+      'legacy',
+    );
+
+    const rotated = await p.call('POST', `/v1/webhooks/${made.json.id}/rotate-secret`, {
+      key: app.api_key,
+      body: { overlap_s: 3600 },
+    });
+    expect(rotated.json.signature_scheme).toBe('standard');
+    await p.activeAdapter(app.app_id, 'legacy-reader', 'v2', 8);
+    await until('the delivery after the rotation', () => hits().length >= 2);
+    const second = hits()[1] as Received;
+    expect(second.headers['tailor-signature']).toBeUndefined();
+    expect(second.headers['webhook-signature']).toBe(
+      `v1,${standardSig(rotated.json.secret, second.headers, second.body)} v1,${standardSig(converted, second.headers, second.body)}`,
+    );
+    for (const s of [rotated.json.secret, converted])
+      expect(await verifyStandardWebhook(s, second.headers, second.body)).toBe(true);
+
+    const closed = await p.call('POST', `/v1/webhooks/${made.json.id}/rotate-secret`, {
+      key: app.api_key,
+      body: { overlap_s: 0 },
+    });
+    await p.activeAdapter(app.app_id, 'legacy-reader', 'v3', 9);
+    await until('the delivery after the second rotation', () => hits().length >= 3);
+    const third = hits()[2] as Received;
+    expect(third.headers['webhook-signature']).toBe(
+      `v1,${standardSig(closed.json.secret, third.headers, third.body)}`,
+    );
+    expect(await verifyStandardWebhook(rotated.json.secret, third.headers, third.body)).toBe(false);
+    expect((await p.call('DELETE', `/v1/webhooks/${made.json.id}`, { key: app.api_key })).status).toBe(204);
   });
 
   it('drops the deliveries about a user when the user is erased, pending ones included', async () => {
