@@ -310,13 +310,16 @@ describe('webhook delivery to a real receiver', () => {
     await until('the flaky endpoint to take it', () => events('/flaky').length >= 3);
     const flaky = events('/flaky');
     expect(flaky.map((e) => e.id)).toEqual(Array(3).fill(events('/ok')[0]?.id));
-    const admin = await p.call('GET', `/admin/apps/${app.app_id}/webhooks`, { key: ADMIN });
-    const ids = Object.fromEntries(
-      admin.json.endpoints.map((e: { id: string; url: string }) => [e.url, e.id]),
-    );
-    const d = admin.json.deliveries.find(
-      (x: { endpoint_id: string }) => x.endpoint_id === ids[`${base}/flaky`],
-    );
+    // The receiver has answered; the deliverer records that just after, so look until it has.
+    let d: { status: string } | undefined;
+    for (let i = 0; i < 100 && d?.status !== 'delivered'; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 20));
+      const admin = await p.call('GET', `/admin/apps/${app.app_id}/webhooks`, { key: ADMIN });
+      const ids = Object.fromEntries(
+        admin.json.endpoints.map((e: { id: string; url: string }) => [e.url, e.id]),
+      );
+      d = admin.json.deliveries.find((x: { endpoint_id: string }) => x.endpoint_id === ids[`${base}/flaky`]);
+    }
     expect(d).toMatchObject({
       status: 'delivered',
       attempts: 3,
