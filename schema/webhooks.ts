@@ -2,7 +2,7 @@
 // event a delivery carries (docs/api.md, "Webhooks").
 
 import { z } from 'zod';
-import { webhookDeliveryStatuses, webhookEventTypes } from './tables.js';
+import { webhookDeliveryStatuses, webhookEventTypes, webhookSignatureSchemes } from './tables.js';
 
 export const webhookEventType = z.enum(webhookEventTypes);
 
@@ -20,14 +20,56 @@ export const webhookEndpointItem = z
     id: z.string(),
     url: z.string(),
     events: z.array(webhookEventType),
+    signature_scheme: z
+      .enum(webhookSignatureSchemes)
+      .describe(
+        '`standard`: Standard Webhooks headers only; `legacy` (registered before them, until its secret is ' +
+          'rotated): also the deprecated Tailor-Signature',
+      ),
+    previous_secret_until: z
+      .string()
+      .nullable()
+      .describe('until when the secret replaced by the last rotation still signs beside the current one'),
     created_at: z.string(),
   })
   .meta({ id: 'WebhookEndpoint' });
 
+const secretField = z
+  .string()
+  .describe(
+    '`whsec_` + base64 of the 32-byte HMAC key (Standard Webhooks): the webhook-signature of every delivery. ' +
+      'Shown this once',
+  );
+
 /** 201: the endpoint with its signing secret, shown in this answer only. */
 export const webhookCreateResponse = webhookEndpointItem
-  .extend({ secret: z.string().describe('signs every delivery (Tailor-Signature); shown once') })
+  .extend({ secret: secretField })
   .meta({ id: 'WebhookCreated' });
+
+/** The longest a replaced secret may keep signing: a week. */
+export const MAX_SECRET_OVERLAP_S = 604_800;
+/** How long it keeps signing when the rotation does not say: a day. */
+export const DEFAULT_SECRET_OVERLAP_S = 86_400;
+
+/** Rotate an endpoint's secret. No body: the default overlap. */
+export const webhookRotateRequest = z
+  .strictObject({
+    overlap_s: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_SECRET_OVERLAP_S)
+      .optional()
+      .describe(
+        `seconds the replaced secret keeps signing beside the new one (0: stops at once); default ${DEFAULT_SECRET_OVERLAP_S}`,
+      ),
+  })
+  .meta({ id: 'WebhookRotateRequest' });
+
+/** 200: the endpoint (now `standard`) with its new secret, shown in this answer only. */
+export const webhookRotateResponse = webhookEndpointItem
+  .extend({ secret: secretField })
+  .meta({ id: 'WebhookRotated' });
 
 export const webhookListResponse = z
   .object({ items: z.array(webhookEndpointItem), max: z.number().int() })

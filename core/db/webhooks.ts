@@ -13,13 +13,15 @@ import {
   type WebhookDelivery,
   type WebhookEndpoint,
   type WebhookEventType,
+  type WebhookSignatureScheme,
   webhookDeliveries,
   webhookEndpoints,
 } from '../../schema/tables.js';
+import { newWebhookSecret } from '../webhooks/signature.js';
 import type { AdapterOwner } from './adapters.js';
 import type { Db } from './database.js';
 import { RepoError } from './errors.js';
-import { newId, randomToken } from './ids.js';
+import { newId } from './ids.js';
 
 /** The most endpoints one app may register. */
 export const MAX_WEBHOOKS_PER_APP = 10;
@@ -52,7 +54,7 @@ export async function createWebhookEndpoint(
         appId: input.appId,
         url: input.url,
         events: [...new Set(input.events)],
-        secret: `whsec_${randomToken(32)}`,
+        secret: newWebhookSecret(),
       })
       .returning();
     if (!row) throw new Error('insert into webhook_endpoints returned no row');
@@ -67,6 +69,33 @@ export async function listWebhookEndpoints(db: Db, appId: string): Promise<Webho
     .from(webhookEndpoints)
     .where(eq(webhookEndpoints.appId, appId))
     .orderBy(webhookEndpoints.createdAt, webhookEndpoints.id);
+}
+
+/**
+ * Gives an endpoint of the app a new secret (the standard kind) and switches it to the standard signature
+ * scheme. The secret it had keeps signing deliveries beside the new one for `overlapS` seconds (0: not at all),
+ * so the receiver can swap secrets without refusing one; the one kept before is dropped. null when the app has
+ * no such endpoint.
+ */
+export async function rotateWebhookSecret(
+  db: Db,
+  appId: string,
+  id: string,
+  overlapS: number,
+): Promise<WebhookEndpoint | null> {
+  const e = webhookEndpoints;
+  const [row] = await db
+    .update(e)
+    .set({
+      secret: newWebhookSecret(),
+      // The right-hand side reads the row as it was: the secret being replaced.
+      previousSecret: overlapS > 0 ? sql`${e.secret}` : null,
+      previousSecretUntil: overlapS > 0 ? msFromNow(overlapS * 1000) : null,
+      signatureScheme: 'standard',
+    })
+    .where(and(eq(e.appId, appId), eq(e.id, id)))
+    .returning();
+  return row ?? null;
 }
 
 /** Deletes an endpoint of the app and its deliveries; false when the app has no such endpoint. */
@@ -129,7 +158,9 @@ export async function recordAdapterEvent(
 export interface ClaimedDelivery {
   delivery: WebhookDelivery;
   url: string;
-  secret: string;
+  scheme: WebhookSignatureScheme;
+  /** The secrets that sign it: the endpoint's, then the one it replaced while their overlap lasts. */
+  secrets: string[];
 }
 
 /**
@@ -188,12 +219,19 @@ export async function claimWebhookDeliveries(
       .where(inArray(d.id, due))
       .returning();
     if (claimed.length === 0) return [];
+    const w = webhookEndpoints;
     const endpoints = await tx
-      .select({ id: webhookEndpoints.id, url: webhookEndpoints.url, secret: webhookEndpoints.secret })
-      .from(webhookEndpoints)
+      .select({
+        id: w.id,
+        url: w.url,
+        scheme: w.signatureScheme,
+        secret: w.secret,
+        previous: sql<string | null>`case when ${w.previousSecretUntil} > now() then ${w.previousSecret} end`,
+      })
+      .from(w)
       .where(
         inArray(
-          webhookEndpoints.id,
+          w.id,
           claimed.map((c) => c.endpointId),
         ),
       );
@@ -202,7 +240,9 @@ export async function claimWebhookDeliveries(
       .sort((a, b) => a.nextAttemptAt.getTime() - b.nextAttemptAt.getTime() || a.id.localeCompare(b.id))
       .flatMap((delivery) => {
         const e = byId.get(delivery.endpointId);
-        return e ? [{ delivery, url: e.url, secret: e.secret }] : [];
+        if (!e) return [];
+        const secrets = e.previous === null ? [e.secret] : [e.secret, e.previous];
+        return [{ delivery, url: e.url, scheme: e.scheme, secrets }];
       });
   });
 }

@@ -2,8 +2,9 @@
 // to its endpoint with a signature, and records how the attempt ended. Any number may run against one
 // database (several API processes on PostgreSQL): a claim holds a row under a lease, so no two deliverers
 // send the same attempt. A 2xx delivers; anything else (another status, a redirect, no answer within the
-// timeout, a refused URL) fails the attempt, and it is tried again after the backoff until the last.
-// Web APIs only (fetch, Web Crypto, timers).
+// timeout, a refused URL or address) fails the attempt, and it is tried again after the backoff until the last.
+// Web APIs only (Web Crypto, timers): the connection is the injected `fetch`'s, which must resolve the host and
+// refuse addresses that are not public (on Node: core/node/webhook-fetch.ts). Only Node processes deliver.
 
 import type { WebhookConfig } from '../config.js';
 import type { Db } from '../db/database.js';
@@ -13,7 +14,8 @@ import {
   claimWebhookDeliveries,
   finishWebhookAttempt,
 } from '../db/webhooks.js';
-import { SIGNATURE_HEADER, signWebhook } from './signature.js';
+import { AddressRefusedError } from './address.js';
+import { SIGNATURE_HEADER, STANDARD_HEADERS, signStandardWebhook, signWebhook } from './signature.js';
 import { webhookUrlProblem } from './url.js';
 
 /** Deliveries claimed per look. */
@@ -26,25 +28,30 @@ export function backoffMs(attempt: number, c: Pick<WebhookConfig, 'retryBaseMs' 
   return Math.min(c.retryMaxMs, c.retryBaseMs * 4 ** Math.max(0, attempt - 1));
 }
 
+/**
+ * Sends one attempt. It is given the URL as registered (the name stays in it: TLS needs it), and must connect
+ * only to addresses it checked, refusing those that are not public (unless the operator allows private ones)
+ * with an AddressRefusedError as the failure's cause. A redirect must come back as the answer, not be followed.
+ */
+export type WebhookFetch = (url: string, init: RequestInit) => Promise<Response>;
+
 export interface DelivererOptions {
   db: Db;
   config: WebhookConfig;
+  fetch: WebhookFetch;
   /** Names this deliverer's claims (default: a random id). */
   workerId?: string;
-  fetch?: typeof fetch;
   log?: (line: string) => void;
 }
 
 export class WebhookDeliverer {
   readonly workerId: string;
-  private readonly fetch: typeof fetch;
   private running = false;
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
 
   constructor(private readonly o: DelivererOptions) {
     this.workerId = o.workerId ?? `whd-${crypto.randomUUID()}`;
-    this.fetch = o.fetch ?? ((input, init) => fetch(input, init));
   }
 
   start(): void {
@@ -104,9 +111,10 @@ export class WebhookDeliverer {
     });
   }
 
-  private async deliver({ delivery, url, secret }: ClaimedDelivery): Promise<void> {
+  private async deliver(claimed: ClaimedDelivery): Promise<void> {
     const c = this.o.config;
-    const outcome = await this.attempt(url, secret, delivery.body, delivery.eventId, delivery.event);
+    const { delivery } = claimed;
+    const outcome = await this.attempt(claimed);
     const last = delivery.attempts >= c.maxAttempts;
     const recorded: AttemptOutcome = outcome.ok
       ? outcome
@@ -126,27 +134,22 @@ export class WebhookDeliverer {
     }
   }
 
-  private async attempt(
-    url: string,
-    secret: string,
-    body: string,
-    eventId: string,
-    event: string,
-  ): Promise<{ ok: true; status: number } | { ok: false; status: number | null; error: string }> {
+  private async attempt({
+    delivery,
+    url,
+    scheme,
+    secrets,
+  }: ClaimedDelivery): Promise<
+    { ok: true; status: number } | { ok: false; status: number | null; error: string }
+  > {
     const c = this.o.config;
     const problem = webhookUrlProblem(url, { allowPrivate: c.allowPrivateUrls });
     if (problem) return { ok: false, status: null, error: `URL refused: ${problem}` };
     try {
-      const res = await this.fetch(url, {
+      const res = await this.o.fetch(url, {
         method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'Tailor-Webhooks/1',
-          [SIGNATURE_HEADER]: await signWebhook(secret, body, Math.floor(Date.now() / 1000)),
-          'tailor-event': event,
-          'tailor-event-id': eventId,
-        },
-        body,
+        headers: await signedHeaders(delivery.eventId, delivery.event, delivery.body, scheme, secrets),
+        body: delivery.body,
         // A redirect is not followed (it could lead anywhere, private addresses included): it fails.
         redirect: 'manual',
         signal: AbortSignal.timeout(c.timeoutMs),
@@ -156,11 +159,49 @@ export class WebhookDeliverer {
       return { ok: false, status: res.status, error: `HTTP ${res.status}` };
     } catch (e) {
       const err = e as Error & { cause?: { code?: string; message?: string } };
-      const why =
-        err.name === 'TimeoutError'
+      const refused = causes(e).find((x) => x instanceof AddressRefusedError);
+      const why = refused
+        ? `URL refused: ${refused.message}`
+        : err.name === 'TimeoutError'
           ? `no answer within ${c.timeoutMs} ms`
           : (err.cause?.code ?? err.cause?.message ?? err.message);
       return { ok: false, status: null, error: why };
     }
   }
+}
+
+/**
+ * The headers of one attempt, signed now: Standard Webhooks' (with every secret that signs), and for an
+ * endpoint of the legacy scheme also `Tailor-Signature` and `Tailor-Event-Id`, as before the standard.
+ */
+async function signedHeaders(
+  eventId: string,
+  event: string,
+  body: string,
+  scheme: ClaimedDelivery['scheme'],
+  secrets: string[],
+): Promise<Record<string, string>> {
+  const t = Math.floor(Date.now() / 1000);
+  const current = secrets[0] as string;
+  return {
+    'content-type': 'application/json',
+    'user-agent': 'Tailor-Webhooks/1',
+    [STANDARD_HEADERS.id]: eventId,
+    [STANDARD_HEADERS.timestamp]: String(t),
+    [STANDARD_HEADERS.signature]: await signStandardWebhook(secrets, eventId, t, body),
+    'tailor-event': event,
+    ...(scheme === 'legacy'
+      ? { [SIGNATURE_HEADER]: await signWebhook(current, body, t), 'tailor-event-id': eventId }
+      : {}),
+  };
+}
+
+/** An error and the causes under it (a failed fetch wraps the connection's error, which may wrap another). */
+function causes(e: unknown): unknown[] {
+  const out: unknown[] = [];
+  for (let x = e; x !== undefined && x !== null && out.length < 8; x = (x as { cause?: unknown }).cause) {
+    out.push(x);
+    if (x instanceof AggregateError) out.push(...x.errors);
+  }
+  return out;
 }

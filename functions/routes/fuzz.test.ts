@@ -24,6 +24,8 @@ let genId: string;
 let jobId: string;
 let spareKeyId: string;
 let spareHookId: string;
+/** A's endpoint whose secret the rotation's cases rotate. */
+let rotatedHookId: string;
 let fileLink: string;
 let styleFiles: { config: string; model: string };
 
@@ -167,6 +169,12 @@ function routeCases(): RouteCase[] {
     { op: 'POST /v1/webhooks', auths: [A.api_key], body: { url: 'https://hooks.example.com/tailor' } },
     { op: 'GET /v1/webhooks', auths: [A.api_key] },
     { op: 'DELETE /v1/webhooks/{id}', auths: [A.api_key], params: { id: spareHookId } },
+    {
+      op: 'POST /v1/webhooks/{id}/rotate-secret',
+      auths: [A.api_key],
+      params: { id: rotatedHookId },
+      body: { overlap_s: 60 },
+    },
     { op: 'GET /admin/apps/{app}/webhooks', auths: admin, params: a },
     {
       op: 'GET /v1/files/{key}',
@@ -515,6 +523,9 @@ beforeAll(async () => {
   spareHookId = (
     await p.call('POST', '/v1/webhooks', { key: A.api_key, body: { url: 'https://h.example/spare' } })
   ).json.id;
+  rotatedHookId = (
+    await p.call('POST', '/v1/webhooks', { key: A.api_key, body: { url: 'https://h.example/rotated' } })
+  ).json.id;
   const files = randomAdapter(p.engine.model.shape, { r: 1, alpha: 2, targets: ['q_proj'], seed: 7 });
   styleFiles = {
     config: Buffer.from(files.config).toString('base64'),
@@ -587,6 +598,7 @@ describe('fuzzing every route', () => {
     'POST /v1/chat/completions',
     'PUT /v1/users/{user}/training',
     'POST /v1/webhooks',
+    'POST /v1/webhooks/{id}/rotate-secret',
     'POST /admin/apps',
     'PATCH /admin/apps/{app}/settings',
     'POST /admin/apps/{app}/generate',

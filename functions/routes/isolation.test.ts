@@ -372,6 +372,23 @@ function matrix(): Record<string, Case[]> {
       },
       ...onUser('DELETE', () => `/v1/webhooks/${hookA}`).slice(1),
     ],
+    'POST /v1/webhooks/{id}/rotate-secret': [
+      {
+        name: "B rotating A's endpoint's secret",
+        send: () => asKey(B.api_key, 'POST', `/v1/webhooks/${hookA}/rotate-secret`, { overlap_s: 0 }),
+        statuses: [404],
+      },
+      {
+        name: "A's user token rotating A's endpoint's secret",
+        send: () => asKey(tokU1(), 'POST', `/v1/webhooks/${hookA}/rotate-secret`, { overlap_s: 0 }),
+        statuses: [403],
+      },
+      ...onUser(
+        'POST',
+        () => `/v1/webhooks/${hookA}/rotate-secret`,
+        () => ({ overlap_s: 0 }),
+      ).slice(1),
+    ],
     'GET /v1/files/{key}': [
       {
         name: "B's link with A's file in its path",
@@ -532,6 +549,7 @@ describe('tenant isolation', () => {
     'POST /v1/webhooks',
     'GET /v1/webhooks',
     'DELETE /v1/webhooks/{id}',
+    'POST /v1/webhooks/{id}/rotate-secret',
     'GET /v1/files/{key}',
   ]) {
     describe(op, () => {

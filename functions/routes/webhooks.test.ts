@@ -1,21 +1,36 @@
-// Webhooks end to end: registration and its refusals over the API (nothing written on a refusal), then real
-// deliveries to a receiver on 127.0.0.1 (node:http) after promotions and rollbacks made every way the platform
-// makes them — the worker's publish, the admin routes, a style import — signed, retried with backoff, never
-// sent twice by two deliverers at once, and dropped when the user is erased.
+// Webhooks end to end: registration, secret rotation and their refusals over the API (nothing written on a
+// refusal), then real deliveries to a receiver on 127.0.0.1 (node:http) after promotions and rollbacks made
+// every way the platform makes them — the worker's publish, the admin routes, a style import — signed (Standard
+// Webhooks; legacy endpoints also Tailor-Signature), retried with backoff, never sent twice by two deliverers at
+// once, and dropped when the user is erased; and none at all to a name that resolves to this machine.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishAdapter } from '../../core/adapters/publish.js';
 import { insertAdapter } from '../../core/db/adapters.js';
 import { MAX_WEBHOOKS_PER_APP } from '../../core/db/webhooks.js';
+import { nodeWebhookFetch, type ResolveHost, resolveHost } from '../../core/node/webhook-fetch.js';
 import { WebhookDeliverer } from '../../core/webhooks/deliverer.js';
-import { verifyWebhookSignature } from '../../core/webhooks/signature.js';
+import { verifyStandardWebhook, verifyWebhookSignature } from '../../core/webhooks/signature.js';
+import { webhookEndpoints } from '../../schema/tables.js';
 import { fingerprint, userToken } from '../../test/support/hostile.js';
 import { ADMIN, startPlatform, type TestPlatform } from '../../test/support/platform.js';
 import { randomAdapter } from '../engine/testing.js';
 
 type App = { app_id: string; api_key: string; signing_secret: string };
+
+/** `evil.example` resolves to 127.0.0.1 here; other names as the system resolves them. */
+const resolve: ResolveHost = async (host) =>
+  host === 'evil.example' ? [{ address: '127.0.0.1', family: 4 }] : resolveHost(host);
+
+/** Standard Webhooks' signature over one delivery, computed here as a receiver without the library would. */
+const standardSig = (secret: string, h: IncomingHttpHeaders, body: string) =>
+  createHmac('sha256', Buffer.from(secret.slice('whsec_'.length), 'base64'))
+    .update(`${h['webhook-id']}.${h['webhook-timestamp']}.${body}`)
+    .digest('base64');
 
 describe('webhook registration', () => {
   let p: TestPlatform;
@@ -38,7 +53,9 @@ describe('webhook registration', () => {
       id: expect.stringMatching(/^whk_/),
       url: 'https://hooks.example.com/tailor',
       events: ['adapter.promoted', 'adapter.rolled_back'],
-      secret: expect.stringMatching(/^whsec_.{40,}/),
+      signature_scheme: 'standard',
+      previous_secret_until: null,
+      secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/),
     });
     const only = await p.call('POST', '/v1/webhooks', {
       key: A.api_key,
@@ -74,6 +91,12 @@ describe('webhook registration', () => {
       [{ url: 'http://10.1.2.3/hook' }, 422, 'url'],
       [{ url: 'http://192.168.0.10/hook' }, 422, 'url'],
       [{ url: 'http://169.254.169.254/latest/meta-data' }, 422, 'url'],
+      // IPv4 inside IPv6: compatible, translated, NAT64, 6to4; and site-local.
+      [{ url: 'http://[::127.0.0.1]:9999/' }, 422, 'url'],
+      [{ url: 'http://[::ffff:0:127.0.0.1]/' }, 422, 'url'],
+      [{ url: 'http://[64:ff9b::7f00:1]/' }, 422, 'url'],
+      [{ url: 'http://[2002:7f00:1::]/' }, 422, 'url'],
+      [{ url: 'http://[fec0::1]/' }, 422, 'url'],
       [{ url: 'https://hooks.example.com/x', events: ['adapter.deleted'] }, 422, 'events.0'],
       [{ url: 'https://hooks.example.com/x', events: [] }, 422, 'events'],
       [{ url: 'https://hooks.example.com/x', secret: 'mine' }, 422, '(body)'],
@@ -96,6 +119,59 @@ describe('webhook registration', () => {
     expect((await p.call('POST', '/v1/webhooks', { key: A.api_key, raw: '{"url":' })).status).toBe(400);
     expect((await p.call('GET', '/v1/webhooks', { key: ADMIN })).status).toBe(401);
     expect(await fingerprint(p)).toEqual(before);
+  });
+
+  it('rotates a secret with the app key only, showing the new one once, with the overlap asked for', async () => {
+    const made = await p.call('POST', '/v1/webhooks', {
+      key: A.api_key,
+      body: { url: 'https://r.example/x' },
+    });
+    const path = `/v1/webhooks/${made.json.id}/rotate-secret`;
+    const t0 = Date.now();
+    const rotated = await p.call('POST', path, { key: A.api_key }); // no body: a day's overlap
+    expect(rotated.status).toBe(200);
+    expect(rotated.json).toMatchObject({
+      id: made.json.id,
+      signature_scheme: 'standard',
+      secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/),
+    });
+    expect(rotated.json.secret).not.toBe(made.json.secret);
+    const until = Date.parse(rotated.json.previous_secret_until);
+    expect(Math.abs(until - t0 - 86_400_000)).toBeLessThan(60_000);
+    const week = await p.call('POST', path, { key: A.api_key, body: { overlap_s: 604_800 } });
+    expect(Date.parse(week.json.previous_secret_until) - Date.now()).toBeGreaterThan(604_700_000);
+    const none = await p.call('POST', path, { key: A.api_key, body: { overlap_s: 0 } });
+    expect(none.json.previous_secret_until).toBeNull();
+    const list = await p.call('GET', '/v1/webhooks', { key: A.api_key });
+    for (const secret of [made.json.secret, rotated.json.secret, week.json.secret, none.json.secret])
+      expect(list.text).not.toContain(secret);
+    const log = await p.call('GET', `/admin/audit?app=${A.app_id}&action=webhook.secret_rotated`, {
+      key: ADMIN,
+    });
+    expect(log.json.items.map((i: { details: unknown }) => i.details)).toEqual([
+      { overlap_s: 0 },
+      { overlap_s: 604_800 },
+      { overlap_s: 86_400 },
+    ]);
+
+    const before = await fingerprint(p);
+    const refusals: [string, { key?: string; body?: unknown }, number][] = [
+      [path, { key: B.api_key }, 404],
+      [path, { key: userToken('reader', A.signing_secret) }, 403],
+      [path, {}, 401],
+      [path, { key: ADMIN }, 401],
+      ['/v1/webhooks/whk_none/rotate-secret', { key: A.api_key }, 404],
+      [path, { key: A.api_key, body: { overlap_s: -1 } }, 422],
+      [path, { key: A.api_key, body: { overlap_s: 604_801 } }, 422],
+      [path, { key: A.api_key, body: { overlap_s: 1.5 } }, 422],
+      [path, { key: A.api_key, body: { secret: 'whsec_mine' } }, 422],
+    ];
+    for (const [at, opts, status] of refusals) {
+      const res = await p.call('POST', at, opts);
+      expect(res.status, JSON.stringify([at, opts])).toBe(status);
+    }
+    expect(await fingerprint(p)).toEqual(before);
+    expect((await p.call('DELETE', `/v1/webhooks/${made.json.id}`, { key: A.api_key })).status).toBe(204);
   });
 
   it(`refuses an endpoint beyond the ${MAX_WEBHOOKS_PER_APP}th with 409`, async () => {
@@ -132,6 +208,7 @@ describe('webhook delivery to a real receiver', () => {
   let flakyCalls = 0;
   const secrets: Record<string, string> = {};
   const deliverers: WebhookDeliverer[] = [];
+  const send = nodeWebhookFetch({ allowPrivate: true, resolve });
 
   beforeAll(async () => {
     server = createServer((req, res) => {
@@ -163,13 +240,19 @@ describe('webhook delivery to a real receiver', () => {
     }
     // Two deliverers on one database, as two API processes would run them.
     for (const id of ['one', 'two']) {
-      const d = new WebhookDeliverer({ db: p.database.db, config: p.services.config.webhooks, workerId: id });
+      const d = new WebhookDeliverer({
+        db: p.database.db,
+        config: p.services.config.webhooks,
+        fetch: send,
+        workerId: id,
+      });
       d.start();
       deliverers.push(d);
     }
   }, 60_000);
   afterAll(async () => {
     for (const d of deliverers) await d.stop();
+    await send.close();
     await p?.close();
     await new Promise((r) => server?.close(r));
   });
@@ -195,28 +278,25 @@ describe('webhook delivery to a real receiver', () => {
       },
     );
 
-  it('signs a Stripe-style header over timestamp and body that the receiver verifies', async () => {
+  it('signs Standard Webhooks headers over id, timestamp and body that the receiver verifies', async () => {
     await p.activeAdapter(app.app_id, 'reader', 'v1', 5);
     await until('the first promotion', () => events('/ok').length >= 1);
     const [hit] = received.filter((r) => r.path === '/ok');
-    const header = hit?.headers['tailor-signature'] as string;
-    expect(header).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
-    // Verified the way docs/api.md shows a receiver doing it, with node:crypto.
-    const [, t, v1] = /^t=(\d+),v1=([0-9a-f]+)$/.exec(header) as RegExpExecArray;
-    const want = createHmac('sha256', secrets['/ok'] as string)
-      .update(`${t}.${hit?.body}`)
-      .digest('hex');
-    expect(timingSafeEqual(Buffer.from(v1 as string), Buffer.from(want))).toBe(true);
-    expect(Math.abs(Date.now() / 1000 - Number(t))).toBeLessThan(60);
-    expect(await verifyWebhookSignature(secrets['/ok'] as string, hit?.body as string, header)).toBe(true);
-    expect(await verifyWebhookSignature(secrets['/flaky'] as string, hit?.body as string, header)).toBe(
-      false,
-    );
-    expect(await verifyWebhookSignature(secrets['/ok'] as string, `${hit?.body} `, header)).toBe(false);
-    expect(hit?.headers['content-type']).toBe('application/json');
-    const event = JSON.parse(hit?.body as string);
-    expect(hit?.headers['tailor-event-id']).toBe(event.id);
-    expect(hit?.headers['tailor-event']).toBe('adapter.promoted');
+    const h = hit?.headers as IncomingHttpHeaders;
+    const body = hit?.body as string;
+    const event = JSON.parse(body);
+    expect(h['webhook-id']).toBe(event.id);
+    expect(Math.abs(Date.now() / 1000 - Number(h['webhook-timestamp']))).toBeLessThan(60);
+    // Verified the way docs/api.md shows a receiver doing it without the library, with node:crypto.
+    expect(h['webhook-signature']).toBe(`v1,${standardSig(secrets['/ok'] as string, h, body)}`);
+    expect(await verifyStandardWebhook(secrets['/ok'] as string, h, body)).toBe(true);
+    expect(await verifyStandardWebhook(secrets['/flaky'] as string, h, body)).toBe(false);
+    expect(await verifyStandardWebhook(secrets['/ok'] as string, h, `${body} `)).toBe(false);
+    // A new endpoint is `standard`: none of the legacy headers.
+    expect(h['tailor-signature']).toBeUndefined();
+    expect(h['tailor-event-id']).toBeUndefined();
+    expect(h['content-type']).toBe('application/json');
+    expect(h['tailor-event']).toBe('adapter.promoted');
     expect(event).toEqual({
       id: expect.stringMatching(/^evt_/),
       type: 'adapter.promoted',
@@ -230,13 +310,16 @@ describe('webhook delivery to a real receiver', () => {
     await until('the flaky endpoint to take it', () => events('/flaky').length >= 3);
     const flaky = events('/flaky');
     expect(flaky.map((e) => e.id)).toEqual(Array(3).fill(events('/ok')[0]?.id));
-    const admin = await p.call('GET', `/admin/apps/${app.app_id}/webhooks`, { key: ADMIN });
-    const ids = Object.fromEntries(
-      admin.json.endpoints.map((e: { id: string; url: string }) => [e.url, e.id]),
-    );
-    const d = admin.json.deliveries.find(
-      (x: { endpoint_id: string }) => x.endpoint_id === ids[`${base}/flaky`],
-    );
+    // The receiver has answered; the deliverer records that just after, so look until it has.
+    let d: { status: string } | undefined;
+    for (let i = 0; i < 100 && d?.status !== 'delivered'; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 20));
+      const admin = await p.call('GET', `/admin/apps/${app.app_id}/webhooks`, { key: ADMIN });
+      const ids = Object.fromEntries(
+        admin.json.endpoints.map((e: { id: string; url: string }) => [e.url, e.id]),
+      );
+      d = admin.json.deliveries.find((x: { endpoint_id: string }) => x.endpoint_id === ids[`${base}/flaky`]);
+    }
     expect(d).toMatchObject({
       status: 'delivered',
       attempts: 3,
@@ -314,6 +397,67 @@ describe('webhook delivery to a real receiver', () => {
     expect(flaky.sort()).toEqual(ok.slice(1).sort());
   });
 
+  it('signs a legacy endpoint both ways until its secret is rotated, then with both secrets during the overlap', async () => {
+    const made = await p.call('POST', '/v1/webhooks', {
+      key: app.api_key,
+      body: { url: `${base}/legacy`, events: ['adapter.promoted'] },
+    });
+    // An endpoint registered before the standard: its secret base64url, its scheme `legacy` (migration 0008).
+    const legacy = `whsec_${Buffer.from(new Uint8Array(32).map((_, i) => 255 - i * 3)).toString('base64url')}`;
+    expect(legacy).toMatch(/[-_]/);
+    await p.database.db
+      .update(webhookEndpoints)
+      .set({ secret: legacy, signatureScheme: 'legacy' })
+      .where(eq(webhookEndpoints.id, made.json.id));
+    const hits = () => received.filter((r) => r.path === '/legacy');
+    await p.activeAdapter(app.app_id, 'legacy-reader', 'v1', 7);
+    await until('the legacy delivery', () => hits().length >= 1);
+    const [first] = hits();
+    const h = first?.headers as IncomingHttpHeaders;
+    const body = first?.body as string;
+    // The old header, keyed by the secret's text, as before; and the standard one, keyed by its bytes.
+    const [, t, v1] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(h['tailor-signature'] as string) as RegExpExecArray;
+    const want = createHmac('sha256', legacy).update(`${t}.${body}`).digest('hex');
+    expect(timingSafeEqual(Buffer.from(v1 as string), Buffer.from(want))).toBe(true);
+    expect(await verifyWebhookSignature(legacy, body, h['tailor-signature'] as string)).toBe(true);
+    expect(h['tailor-event-id']).toBe(JSON.parse(body).id);
+    const converted = `whsec_${Buffer.from(legacy.slice(6), 'base64url').toString('base64')}`;
+    expect(h['webhook-signature']).toBe(`v1,${standardSig(converted, h, body)}`);
+    expect(t).toBe(h['webhook-timestamp']);
+    const listed = await p.call('GET', '/v1/webhooks', { key: app.api_key });
+    expect(listed.json.items.find((e: { id: string }) => e.id === made.json.id).signature_scheme).toBe(
+      'legacy',
+    );
+
+    const rotated = await p.call('POST', `/v1/webhooks/${made.json.id}/rotate-secret`, {
+      key: app.api_key,
+      body: { overlap_s: 3600 },
+    });
+    expect(rotated.json.signature_scheme).toBe('standard');
+    await p.activeAdapter(app.app_id, 'legacy-reader', 'v2', 8);
+    await until('the delivery after the rotation', () => hits().length >= 2);
+    const second = hits()[1] as Received;
+    expect(second.headers['tailor-signature']).toBeUndefined();
+    expect(second.headers['webhook-signature']).toBe(
+      `v1,${standardSig(rotated.json.secret, second.headers, second.body)} v1,${standardSig(converted, second.headers, second.body)}`,
+    );
+    for (const s of [rotated.json.secret, converted])
+      expect(await verifyStandardWebhook(s, second.headers, second.body)).toBe(true);
+
+    const closed = await p.call('POST', `/v1/webhooks/${made.json.id}/rotate-secret`, {
+      key: app.api_key,
+      body: { overlap_s: 0 },
+    });
+    await p.activeAdapter(app.app_id, 'legacy-reader', 'v3', 9);
+    await until('the delivery after the second rotation', () => hits().length >= 3);
+    const third = hits()[2] as Received;
+    expect(third.headers['webhook-signature']).toBe(
+      `v1,${standardSig(closed.json.secret, third.headers, third.body)}`,
+    );
+    expect(await verifyStandardWebhook(rotated.json.secret, third.headers, third.body)).toBe(false);
+    expect((await p.call('DELETE', `/v1/webhooks/${made.json.id}`, { key: app.api_key })).status).toBe(204);
+  });
+
   it('drops the deliveries about a user when the user is erased, pending ones included', async () => {
     const dead = await p.call('POST', '/v1/webhooks', {
       key: app.api_key,
@@ -341,5 +485,77 @@ describe('webhook delivery to a real receiver', () => {
     const after = await list();
     expect(after.filter((x) => x.user === 'leaving')).toEqual([]);
     expect(after.some((x) => x.user === 'reader')).toBe(true);
+  });
+});
+
+describe('webhook delivery to a name that resolves to this machine', () => {
+  let p: TestPlatform;
+  let app: App;
+  let server: Server;
+  let port: number;
+  const received: string[] = [];
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      received.push(req.url ?? '');
+      req.resume();
+      res.writeHead(204).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as AddressInfo).port;
+    // Private URLs refused (the default); one attempt, so the refusal is the delivery's end.
+    p = await startPlatform({ WEBHOOK_MAX_ATTEMPTS: '1' });
+    app = await p.newApp('rebound');
+  }, 60_000);
+  afterAll(async () => {
+    await p?.close();
+    await new Promise((r) => server?.close(r));
+  });
+
+  /** Registers `url` (names are not resolved then), promotes a version, runs one look; the delivery. */
+  async function deliverOnce(url: string, user: string, allowPrivate = false) {
+    const made = await p.call('POST', '/v1/webhooks', { key: app.api_key, body: { url } });
+    expect(made.status, made.text).toBe(201);
+    await p.activeAdapter(app.app_id, user, 'v1', 3);
+    const send = nodeWebhookFetch({ allowPrivate, resolve });
+    const config = { ...p.services.config.webhooks, allowPrivateUrls: allowPrivate };
+    const deliverer = new WebhookDeliverer({ db: p.database.db, config, fetch: send });
+    try {
+      expect(await deliverer.runOnce()).toBeGreaterThanOrEqual(1);
+    } finally {
+      await send.close();
+    }
+    const admin = await p.call('GET', `/admin/apps/${app.app_id}/webhooks`, { key: ADMIN });
+    await p.call('DELETE', `/v1/webhooks/${made.json.id}`, { key: app.api_key });
+    return admin.json.deliveries.find((d: { endpoint_id: string }) => d.endpoint_id === made.json.id);
+  }
+
+  it('refuses a name that resolves to 127.0.0.1: the listener there hears nothing, the delivery fails saying why', async () => {
+    const d = await deliverOnce(`http://evil.example:${port}/hook`, 'u1');
+    expect(d).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      last_status: null,
+      last_error: 'URL refused: evil.example resolves to 127.0.0.1 (loopback)',
+    });
+    expect(received).toEqual([]);
+  });
+
+  it("refuses this machine's own name (/etc/hosts: a private address) the same way", async () => {
+    const own = hostname();
+    const addresses = await resolveHost(own);
+    expect(addresses.length).toBeGreaterThan(0);
+    const d = await deliverOnce(`http://${own}:${port}/own`, 'u2');
+    expect(d.status).toBe('failed');
+    expect(d.last_error).toMatch(
+      new RegExp(`^URL refused: ${own.replace(/\./g, '\\.')} resolves to \\S+ \\(`),
+    );
+    expect(received).toEqual([]);
+  });
+
+  it('delivers to it when the operator allows private URLs', async () => {
+    const d = await deliverOnce(`http://evil.example:${port}/allowed`, 'u3', true);
+    expect(d).toMatchObject({ status: 'delivered', last_status: 204, last_error: null });
+    expect(received).toEqual(['/allowed']);
   });
 });

@@ -1,7 +1,8 @@
 // Webhooks: an app registers the URLs that hear of its users' adapter changes (`adapter.promoted`,
 // `adapter.rolled_back`), with its API key only (a user token may not: a device must not redirect an app's
-// events). The console reads an app's endpoints and recent deliveries. Delivery itself runs outside the
-// request path (core/webhooks/deliverer.ts).
+// events). The app may rotate an endpoint's secret, the replaced one signing beside the new one for an overlap.
+// The console reads an app's endpoints and recent deliveries. Delivery itself runs outside the request path
+// (core/webhooks/deliverer.ts), on Node only.
 import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import {
@@ -10,6 +11,7 @@ import {
   listWebhookDeliveries,
   listWebhookEndpoints,
   MAX_WEBHOOKS_PER_APP,
+  rotateWebhookSecret,
 } from '../../core/db/webhooks.js';
 import { webhookUrlProblem } from '../../core/webhooks/url.js';
 import { appParams } from '../../schema/contracts.js';
@@ -17,11 +19,15 @@ import type { WebhookDelivery, WebhookEndpoint } from '../../schema/tables.js';
 import { webhookEventTypes } from '../../schema/tables.js';
 import {
   adminWebhooksResponse,
+  DEFAULT_SECRET_OVERLAP_S,
   webhookCreateRequest,
   webhookCreateResponse,
   webhookListResponse,
   webhookParams,
+  webhookRotateRequest,
+  webhookRotateResponse,
 } from '../../schema/webhooks.js';
+import { audit } from '../http/audit.js';
 import { ApiError, forbidden, invalid, notFound } from '../http/errors.js';
 import { APP_ERRORS, adminSecurity, appSecurity, body, errors, json, routes } from '../http/openapi.js';
 import type { HonoEnv, Services } from '../http/services.js';
@@ -62,6 +68,25 @@ const deleteWebhookRoute = createRoute({
   description: 'Its deliveries not yet made are dropped.',
   request: { params: webhookParams },
   responses: { 204: { description: 'Deleted' }, ...errors(401, 403, 404, 422, 429) },
+});
+const rotateWebhookSecretRoute = createRoute({
+  method: 'post',
+  path: '/v1/webhooks/{id}/rotate-secret',
+  tags,
+  security: appSecurity,
+  summary: "Rotate a webhook endpoint's signing secret",
+  description:
+    "With the app's API key. The answer holds the new secret, shown this once. The replaced secret keeps " +
+    `signing deliveries beside it (two \`v1,\` signatures) for \`overlap_s\` seconds (default ${DEFAULT_SECRET_OVERLAP_S}); ` +
+    'a legacy endpoint becomes `standard`: no more Tailor-Signature. No body: the default overlap.',
+  request: {
+    params: webhookParams,
+    body: { ...body(webhookRotateRequest), required: false },
+  },
+  responses: {
+    200: json(webhookRotateResponse, 'Rotated, with the new secret'),
+    ...errors(...APP_ERRORS, 404),
+  },
 });
 const adminWebhooksRoute = createRoute({
   method: 'get',
@@ -105,6 +130,11 @@ const endpointView = (e: WebhookEndpoint) => ({
   id: e.id,
   url: e.url,
   events: e.events,
+  signature_scheme: e.signatureScheme,
+  previous_secret_until:
+    e.previousSecret !== null && e.previousSecretUntil !== null && e.previousSecretUntil > new Date()
+      ? e.previousSecretUntil.toISOString()
+      : null,
   created_at: e.createdAt.toISOString(),
 });
 
@@ -152,6 +182,20 @@ export function webhookRoutes(s: Services) {
       const { id } = c.req.valid('param');
       if (!(await deleteWebhookEndpoint(s.db, app.id, id))) throw notFound(`no webhook endpoint ${id}`);
       return c.body(null, 204);
+    })
+    .openapi(rotateWebhookSecretRoute, async (c) => {
+      const app = keyApp(c);
+      await takeKeyLimit(s, app.id);
+      const { id } = c.req.valid('param');
+      const overlapS = c.req.valid('json').overlap_s ?? DEFAULT_SECRET_OVERLAP_S;
+      const row = await rotateWebhookSecret(s.db, app.id, id, overlapS);
+      if (!row) throw notFound(`no webhook endpoint ${id}`);
+      await audit(s, c, 'webhook.secret_rotated', {
+        appId: app.id,
+        subject: { kind: 'webhook', id },
+        details: { overlap_s: overlapS },
+      });
+      return c.json({ ...endpointView(row), secret: row.secret }, 200);
     })
     .openapi(adminWebhooksRoute, async (c) => {
       const app = await appOf(s, c.req.valid('param').app);

@@ -12,6 +12,7 @@ import { loadNodeConfig } from '../../core/node/config.js';
 import { openBlobStore, openDatabase } from '../../core/node/open.js';
 import { MODELS_DIR } from '../../core/node/repo.js';
 import { platformSecret } from '../../core/node/secret-file.js';
+import { nodeWebhookFetch } from '../../core/node/webhook-fetch.js';
 import { WebhookDeliverer } from '../../core/webhooks/deliverer.js';
 import { createApp } from '../../functions/app.js';
 import { Engine, servingOptions } from '../../functions/engine/engine.js';
@@ -56,7 +57,13 @@ async function main(): Promise<void> {
   // Webhook deliveries (the outbox the promotions write) go out from here unless WEBHOOKS_DELIVER=0; any number
   // of processes may deliver from one database.
   const webhooks = config.webhooks.deliver
-    ? new WebhookDeliverer({ db: database.db, config: config.webhooks, log: (line) => console.log(line) })
+    ? new WebhookDeliverer({
+        db: database.db,
+        config: config.webhooks,
+        // Connects only to the addresses it checked: a name that resolves inside is refused.
+        fetch: nodeWebhookFetch({ allowPrivate: config.webhooks.allowPrivateUrls }),
+        log: (line) => console.log(line),
+      })
     : null;
   const training = config.worker.inProcess
     ? startTraining({
