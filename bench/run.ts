@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import * as adapterLoad from './adapter-load.js';
 import * as batching from './batching.js';
 import * as ceiling from './ceiling.js';
+import * as compaction from './compaction.js';
 import * as decode from './decode.js';
 import { type Measured, machineName, RssSampler, round, stamp, writeResults } from './harness.js';
 import * as ingest from './ingest.js';
@@ -33,6 +34,7 @@ export const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<Measured[
   'latency-memory': latencyMemory.run,
   ceiling: ceiling.run,
   ingest: ingest.run,
+  compaction: compaction.run,
   'memory-search': memorySearch.run,
   serving: serving.run,
   training: training.run,

@@ -59,4 +59,24 @@ describe('the compactor', () => {
     expect(filesHolding(join(dir, 'pglite'), MARKER)).toEqual([]);
     expect(filesHolding(join(dir, 'pglite'), 'kept').length).toBeGreaterThan(0);
   }, 120_000);
+
+  it('runs on its own within its interval after an erasure, and only when erasures left something', async () => {
+    const db = database.db;
+    const { app } = await createApp(db, { name: 'scheduled' });
+    const compactor = new Compactor(db, { intervalMs: 200 });
+    compactor.start();
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      expect(compactor.counts.passes).toBe(0); // no debt: nothing rewritten
+      await insertFeedback(db, { appId: app.id, userId: 'oriel', text: `${MARKER}-2`, rating: 1 });
+      await eraseEndUser(db, app.id, 'oriel', { userHash: 'h2', compaction: true });
+      const t0 = Date.now();
+      while (compactor.counts.passes === 0 && Date.now() - t0 < 5_000)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(compactor.counts.passes).toBe(1);
+      expect(filesHolding(join(dir, 'pglite'), `${MARKER}-2`)).toEqual([]);
+    } finally {
+      await compactor.stop();
+    }
+  }, 60_000);
 });
