@@ -154,6 +154,7 @@ function routeCases(): RouteCase[] {
       },
     },
     { op: 'GET /v1/models', auths: app },
+    { op: 'GET /v1/models/{model}', auths: app, params: { model: 'brown-4m' } },
     { op: 'GET /v1/models/{model}/files', auths: app, params: { model: 'brown-4m' } },
     {
       op: 'POST /v1/feedback',

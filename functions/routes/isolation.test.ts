@@ -261,6 +261,25 @@ function matrix(): Record<string, Case[]> {
       },
       ...onUser('GET', () => '/v1/models').slice(1),
     ],
+    'GET /v1/models/{model}': [
+      {
+        name: "B's key on A's style as a model",
+        send: () => asKey(B.api_key, 'GET', '/v1/models/brown-4m:noir-a'),
+        statuses: [404],
+      },
+      {
+        name: "B's user token of u1 on A's style as a model",
+        send: () => asKey(tokBu1(), 'GET', '/v1/models/brown-4m:noir-a'),
+        statuses: [404],
+      },
+      {
+        name: "B's key on the shared base model",
+        send: () => asKey(B.api_key, 'GET', '/v1/models/brown-4m'),
+        statuses: [200],
+        check: (res) => expect(res.json.owned_by).toBe('tailor'),
+      },
+      ...onUser('GET', () => '/v1/models/brown-4m:noir-a').slice(1),
+    ],
     // The base model is shared: anyone with a credential gets the same package, and nothing of A's.
     'GET /v1/models/{model}/files': [
       {
@@ -532,6 +551,7 @@ describe('tenant isolation', () => {
     'POST /v1/completions',
     'POST /v1/chat/completions',
     'GET /v1/models',
+    'GET /v1/models/{model}',
     'GET /v1/models/{model}/files',
     'GET /v1/users/{user}/adapter',
     'GET /v1/users/{user}/export',
