@@ -37,7 +37,7 @@ const READER = 'reader-1';
 const call = (method: string, path: string, key: string, body?: unknown) =>
   callJson(server.url, method, path, key, body);
 const tokenOf = (app: App, user: string) =>
-  signUserToken({ sub: user, exp: Math.floor(Date.now() / 1000) + 3600 }, app.signing_secret);
+  signUserToken({ sub: user, exp: Math.floor(Date.now() / 1000) + 3600 }, app.signing_secret, app.app_id);
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'tailor-example-'));

@@ -115,7 +115,7 @@ interface RouteCase {
   body?: Record<string, unknown>;
 }
 
-const alice = () => userToken('alice', A.signing_secret);
+const alice = () => userToken('alice', A);
 
 function routeCases(): RouteCase[] {
   const app = [A.api_key, alice()];

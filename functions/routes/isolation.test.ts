@@ -42,10 +42,10 @@ interface Case {
 
 const asKey = (key: string, method: string, path: string, body?: unknown) =>
   p.call(method, path, { key, ...(body !== undefined ? { body } : {}) });
-const tokU1 = () => userToken(u1, A.signing_secret);
-const tokU2 = () => userToken(u2, A.signing_secret);
+const tokU1 = () => userToken(u1, A);
+const tokU2 = () => userToken(u2, A);
 /** B's own user who happens to be called u1 too. */
-const tokBu1 = () => userToken(u1, B.signing_secret);
+const tokBu1 = () => userToken(u1, B);
 /** Tokens that claim one app and are signed with the other's secret. */
 const crossTokens = () => [
   jwt({ sub: u1, exp: nowS() + 60 }, A.signing_secret, { alg: 'HS256', kid: B.app_id }),

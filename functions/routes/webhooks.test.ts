@@ -88,7 +88,7 @@ describe('webhook registration', () => {
       expect(await fingerprint(p), JSON.stringify(body)).toEqual(before);
     }
     const before = await fingerprint(p);
-    const token = userToken('reader', A.signing_secret);
+    const token = userToken('reader', A);
     const asUser = await p.call('POST', '/v1/webhooks', { key: token, body: { url: 'https://h.example/x' } });
     expect([asUser.status, asUser.json.error.code]).toEqual([403, 'forbidden']);
     expect((await p.call('GET', '/v1/webhooks', { key: token })).status).toBe(403);
