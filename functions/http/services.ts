@@ -8,6 +8,7 @@ import { AppSettingsCache } from './app-settings.js';
 import { type Caller, CallerDirectory } from './directory.js';
 import { engineFamilies } from './engine-metrics.js';
 import { ApiError, forbidden, invalid } from './errors.js';
+import { GenerationIds } from './generation-id.js';
 import { type Counter, type Histogram, Registry } from './metrics.js';
 import { RateLimiter } from './rate-limit.js';
 
@@ -20,6 +21,8 @@ export interface Services extends AppDeps {
   callers: CallerDirectory;
   adapters: AdapterResolver;
   settings: AppSettingsCache;
+  /** Mints and checks generation ids under the platform's own key (never an app's). */
+  generationIds: GenerationIds;
   perKey: RateLimiter;
   perUser: RateLimiter;
   registry: Registry;
@@ -61,6 +64,7 @@ export function buildServices(deps: AppDeps): Services {
     ),
     adapters: new AdapterResolver(deps.db, deps.store, now, deps.baseModelId),
     settings: new AppSettingsCache(deps.db, deps.config, now),
+    generationIds: new GenerationIds(deps.urlSecret),
     perKey: new RateLimiter(now),
     perUser: new RateLimiter(now),
     registry,

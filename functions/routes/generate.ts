@@ -22,7 +22,6 @@ import type { TextPiece } from '../engine/generate.js';
 import { adapterRoute, EngineUnavailableError } from '../engine/inference.js';
 import type { TokenLogprob } from '../engine/logprobs.js';
 import { invalid } from '../http/errors.js';
-import { newGenerationId } from '../http/generation-id.js';
 import { APP_ERRORS, appSecurity, body, errors, routes } from '../http/openapi.js';
 import {
   actingUser,
@@ -240,7 +239,7 @@ export async function startGeneration(
   ]);
   let adapters = resolution;
   let memory = recalled;
-  const id = await newGenerationId(app.signingSecret, req.user, s.now());
+  const id = await s.generationIds.mint(app.id, req.user, s.now());
   // The holdout experiment: only `auto` requests of a user who has an active adapter now, while it is on.
   const holdoutPercent = settings.experiment.holdout_percent;
   let arm: GenerationArm | null = null;
