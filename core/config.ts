@@ -74,7 +74,7 @@ export const envSchema = z
       'opens the admin API; `npm start` generates one for the run when unset',
     ),
     TAILOR_URL_SECRET: secret('TAILOR_URL_SECRET').describe(
-      'signs download links the API serves itself; on Node when unset, one generated once and kept in the data dir; required on Workers',
+      'signs download links and generation ids (the same on every API process); on Node when unset, kept in the data dir; required on Workers',
     ),
     TAILOR_PUBLIC_URL: z
       .url({ protocol: /^https?$/ })
@@ -100,10 +100,12 @@ export const envSchema = z
     MAX_PROMPT_TOKENS: int(1, 8192).default(192).describe('longest prompt in tokens (422 above)'),
     RATE_LIMIT_PER_MINUTE: int(0, 1_000_000)
       .default(600)
-      .describe("requests per minute per API key; 0 = unlimited (an app's settings override it)"),
+      .describe(
+        "units of work per minute per API key (docs/api.md, Rate limits); 0 = unlimited (an app's settings override it)",
+      ),
     RATE_LIMIT_PER_USER_PER_MINUTE: int(0, 1_000_000)
       .default(60)
-      .describe("requests per minute per end user; 0 = unlimited (an app's settings override it)"),
+      .describe("units of work per minute per end user; 0 = unlimited (an app's settings override it)"),
     TRAIN_INTERVAL_S: int(0, 7 * 24 * 3600)
       .default(3600)
       .describe('seconds between automatic training cycles; 0 = on demand only'),

@@ -1,6 +1,8 @@
 // The example app: a reader writes a prompt, reads the continuation as it streams (from the server, or
 // generated on this device), and likes, dislikes or edits it. It uses only the SDK. The user token comes from
-// the page's fragment (`/example/#token=…`, never sent to a server) or the form, and stays in this tab.
+// the form, or from a link's fragment (`/example/#token=…`, never sent to a server), and stays in this tab.
+// A link's token is anyone's: whoever made the link chooses whose reader you would be (and would read what you
+// write), so the page says whose it is and asks before using it.
 import { type GenerateResponse, type GenerationStream, Tailor } from '../sdk/src/index.js';
 import type { LocalModel } from '../sdk/src/local.js';
 
@@ -9,19 +11,38 @@ const status = (text: string) => {
   $('status').textContent = text;
 };
 
-function tokenFromPage(): string | null {
-  const fromHash = new URLSearchParams(location.hash.slice(1)).get('token');
-  if (fromHash) {
-    sessionStorage.setItem('tailor-token', fromHash);
-    history.replaceState(null, '', location.pathname); // out of the address bar and the history
+/** The token a link carried, taken out of the address bar and the history before anything else runs. */
+function tokenFromLink(): string | null {
+  const token = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (location.hash) history.replaceState(null, '', location.pathname + location.search);
+  return token;
+}
+
+/** What a token says of itself, decoded and not verified (the server verifies): for showing, never for trust. */
+interface Claims {
+  sub?: unknown;
+  exp?: unknown;
+  iss?: unknown;
+  kid?: unknown;
+}
+function claimsOf(token: string): Claims | null {
+  const part = (s: string | undefined) => {
+    const bin = atob((s ?? '').replace(/-/g, '+').replace(/_/g, '/'));
+    return JSON.parse(new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0))));
+  };
+  try {
+    const [header, payload] = token.split('.');
+    const claims = part(payload);
+    return typeof claims === 'object' && claims ? { ...claims, kid: part(header)?.kid } : null;
+  } catch {
+    return null;
   }
-  return sessionStorage.getItem('tailor-token');
 }
 
 /** The user a token names (its `sub`), for display and for `local(user)`. */
 function userOf(token: string): string {
-  const part = token.split('.')[1] ?? '';
-  return JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/'))).sub as string;
+  const sub = claimsOf(token)?.sub;
+  return typeof sub === 'string' ? sub : '(unknown)';
 }
 
 function start(token: string) {
@@ -123,16 +144,48 @@ function start(token: string) {
   });
 }
 
-const token = tokenFromPage();
-if (token) start(token);
-else {
+function signIn(token: string) {
+  sessionStorage.setItem('tailor-token', token);
+  start(token);
+}
+
+function askForToken() {
   $('signin').style.display = 'flex';
   $('signin').addEventListener('submit', (e) => {
     e.preventDefault();
     const t = $<HTMLInputElement>('token-input').value.trim();
     if (!t) return;
-    sessionStorage.setItem('tailor-token', t);
     $('signin').style.display = 'none';
-    start(t);
+    signIn(t);
   });
 }
+
+/** Says whose a link's token is and when it expires, and uses it only once the reader says so. */
+function confirmLinkToken(token: string, otherwise: () => void) {
+  const claims = claimsOf(token);
+  const exp = typeof claims?.exp === 'number' ? new Date(claims.exp * 1000) : null;
+  const expired = exp !== null && exp.getTime() <= Date.now();
+  const name = (v: unknown) => (typeof v === 'string' && v ? v.slice(0, 128) : null);
+  const app = name(claims?.iss) ?? name(claims?.kid) ?? 'an unnamed app';
+  $('confirm-user').textContent = name(claims?.sub) ?? '(no user)';
+  $('confirm-app').textContent = app;
+  $('confirm-exp').textContent = exp
+    ? `${expired ? 'expired' : 'expires'} ${exp.toLocaleString()}`
+    : 'no expiry given';
+  $<HTMLButtonElement>('confirm-yes').disabled = claims === null || expired;
+  $('confirm').hidden = false;
+  $('confirm-yes').addEventListener('click', () => {
+    $('confirm').hidden = true;
+    signIn(token);
+  });
+  $('confirm-no').addEventListener('click', () => {
+    $('confirm').hidden = true; // the link's token is dropped: it was only ever in this closure
+    otherwise();
+  });
+}
+
+const fromLink = tokenFromLink();
+const saved = sessionStorage.getItem('tailor-token');
+const withSaved = () => (saved ? start(saved) : askForToken());
+if (fromLink) confirmLinkToken(fromLink, withSaved);
+else withSaved();

@@ -19,6 +19,7 @@ import { exampleRoutes } from './routes/example.js';
 import { feedbackRoutes } from './routes/feedback.js';
 import { generateRoutes } from './routes/generate.js';
 import { modelFileRoutes } from './routes/model-files.js';
+import { modelRoutes } from './routes/models.js';
 import { isOpenAiPath, openAiErrorResponse, openAiRoutes } from './routes/openai.js';
 import { openApiDocument, openApiRoutes } from './routes/openapi.js';
 import { scoreRoutes } from './routes/score.js';
@@ -80,6 +81,7 @@ export function createApp(deps: AppDeps) {
 
   app.route('/', generateRoutes(s));
   app.route('/', openAiRoutes(s));
+  app.route('/', modelRoutes(s));
   app.route('/', scoreRoutes(s));
   app.route('/', feedbackRoutes(s));
   app.route('/', userRoutes(s));

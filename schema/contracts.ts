@@ -66,11 +66,14 @@ export type MemoryUsed = z.infer<typeof memoryUsed>;
 /** `user` is required with an app key; with a user token it defaults to the token's user (and must match). */
 const actingUser = userId.optional();
 
+/** A generation's length when the request names none (also what the rate limits charge for it). */
+export const DEFAULT_MAX_TOKENS = 64;
+
 export const generateRequest = z
   .strictObject({
     user: actingUser,
     prompt: z.string().max(32_768),
-    max_tokens: z.int().min(1).max(512).default(64),
+    max_tokens: z.int().min(1).max(512).default(DEFAULT_MAX_TOKENS),
     temperature: z.number().min(0).max(2).default(0.8),
     top_p: z.number().gt(0).max(1).default(0.95),
     /** 0 turns top-k off. */

@@ -2,7 +2,8 @@
 // origin. The page generates on the server and then on the device (the SDK's `local`: the base model and the
 // reader's adapter downloaded through signed links, run by onnxruntime-web in the page): the two greedy texts
 // are equal. Feedback sent from the page reaches the admin listing. After the reader is erased the device's
-// cached adapter files are dropped. A page served from another origin may call /v1 with a user token only
+// cached adapter files are dropped. A token that comes in a link is shown (whose, which app, until when) and
+// used only once the reader confirms it. A page served from another origin may call /v1 with a user token only
 // when the app allows that origin, and may read signed downloads.
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -37,7 +38,7 @@ const READER = 'reader-1';
 const call = (method: string, path: string, key: string, body?: unknown) =>
   callJson(server.url, method, path, key, body);
 const tokenOf = (app: App, user: string) =>
-  signUserToken({ sub: user, exp: Math.floor(Date.now() / 1000) + 3600 }, app.signing_secret);
+  signUserToken({ sub: user, exp: Math.floor(Date.now() / 1000) + 3600 }, app.signing_secret, app.app_id);
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'tailor-example-'));
@@ -111,9 +112,25 @@ describe('the example app', () => {
   beforeAll(async () => {
     page = await browser.newPage();
     page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto(`${server.url}/example/#token=${await tokenOf(allowed, READER)}`);
+    const calls: string[] = [];
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname.startsWith('/v1/')) calls.push(r.url());
+    });
+    const token = await tokenOf(allowed, READER);
+    await page.goto(`${server.url}/example/#token=${token}`);
+    // A link's token is not used until the reader says it is theirs: the page shows whose it is, and asks.
+    await page.waitForSelector('#confirm:not([hidden])');
+    expect(await page.textContent('#confirm-user')).toBe(READER);
+    expect(await page.textContent('#confirm')).toContain(allowed.app_id);
+    expect(await page.isHidden('#reader')).toBe(true);
+    expect(page.url()).not.toContain(token); // out of the address bar and the history at once
+    expect(await page.evaluate(() => location.href)).toBe(`${server.url}/example/`);
+    expect(await page.evaluate(() => sessionStorage.getItem('tailor-token'))).toBeNull();
+    await page.waitForTimeout(300);
+    expect(calls).toEqual([]);
+    await page.click('#confirm-yes');
     await page.waitForSelector('#reader:not([hidden])');
-    expect(new URL(page.url()).hash).toBe(''); // the token left the address bar
+    expect(await page.textContent('#status')).toContain(READER);
     await page.fill('#prompt', 'The detective opened the door and');
     await page.check('#greedy');
   }, 60_000);
@@ -161,6 +178,33 @@ describe('the example app', () => {
     expect(after.some((u) => u.endsWith(weights.sha256))).toBe(false);
     expect(after.length).toBeGreaterThan(0); // the base model stays cached
   }, 240_000);
+});
+
+describe("a link carrying someone else's token", () => {
+  it('is dropped on cancel: nothing signed in, nothing called, the token gone from the tab', async () => {
+    const page = await browser.newPage();
+    try {
+      const calls: string[] = [];
+      page.on('request', (r) => {
+        if (new URL(r.url()).pathname.startsWith('/v1/')) calls.push(r.url());
+      });
+      const token = await tokenOf(allowed, 'attacker-1');
+      await page.goto(`${server.url}/example/#token=${token}`);
+      await page.waitForSelector('#confirm:not([hidden])');
+      expect(await page.textContent('#confirm-user')).toBe('attacker-1');
+      await page.click('#confirm-no');
+      await page.waitForSelector('#signin', { state: 'visible' });
+      expect(await page.isHidden('#reader')).toBe(true);
+      expect(await page.evaluate(() => sessionStorage.getItem('tailor-token'))).toBeNull();
+      expect(page.url()).not.toContain(token);
+      await page.reload(); // the history kept no token either
+      await page.waitForSelector('#signin', { state: 'visible' });
+      expect(await page.isHidden('#confirm')).toBe(true);
+      expect(calls).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
 });
 
 describe('a page on another origin', () => {

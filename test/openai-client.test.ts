@@ -110,6 +110,7 @@ describe('the openai package', () => {
     const token = await signUserToken(
       { sub: 'reader-2', exp: Math.floor(Date.now() / 1000) + 300 },
       app.signing_secret,
+      app.app_id,
     );
     const messages = [
       { role: 'system' as const, content: 'A short story.' },

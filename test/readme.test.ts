@@ -77,6 +77,7 @@ describe('npm start with no settings but the port', () => {
 describe('the API v1 contract over HTTP', () => {
   let key: string;
   let secret: string;
+  let appId: string;
   let other: string;
   let genId: string;
   const fb = () => ({ user: 'reader-1', generation_id: genId, rating: 1, idempotency_key: 'contract-1' });
@@ -84,7 +85,7 @@ describe('the API v1 contract over HTTP', () => {
   beforeAll(async () => {
     const app = await call(server.url, 'POST', '/admin/apps', { key: admin, body: { name: 'contract' } });
     expect(app.status).toBe(201);
-    ({ api_key: key, signing_secret: secret } = app.json);
+    ({ api_key: key, signing_secret: secret, app_id: appId } = app.json);
     other = (await call(server.url, 'POST', '/admin/apps', { key: admin, body: { name: 'other' } })).json
       .api_key;
   });
@@ -132,7 +133,11 @@ describe('the API v1 contract over HTTP', () => {
   });
 
   it('acts for the user of a user token, and only for that user', async () => {
-    const token = await signUserToken({ sub: 'reader-2', exp: Math.floor(Date.now() / 1000) + 300 }, secret);
+    const token = await signUserToken(
+      { sub: 'reader-2', exp: Math.floor(Date.now() / 1000) + 300 },
+      secret,
+      appId,
+    );
     const ok = await call(server.url, 'POST', '/v1/generate', {
       key: token,
       body: { prompt: 'Once', max_tokens: 4 },

@@ -27,7 +27,7 @@ let app: { app_id: string; api_key: string; signing_secret: string };
 
 const GEN_ID = /^gen_/;
 const tokenFor = (sub: string, ttl = 300) =>
-  signUserToken({ sub, exp: Math.floor(Date.now() / 1000) + ttl }, app.signing_secret);
+  signUserToken({ sub, exp: Math.floor(Date.now() / 1000) + ttl }, app.signing_secret, app.app_id);
 
 beforeAll(async () => {
   let dbUrl: string;

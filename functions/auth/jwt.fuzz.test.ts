@@ -60,7 +60,7 @@ let valid: string;
 
 describe('verifyUserToken under fuzzing', () => {
   it('accepts the valid token as it is', async () => {
-    valid = await signUserToken({ sub: 'reader-1', exp: NOW + 600, iat: NOW }, SECRET);
+    valid = await signUserToken({ sub: 'reader-1', exp: NOW + 600, iat: NOW }, SECRET, 'app_fuzz');
     const c = await outcome(valid);
     expect(c).not.toBeInstanceOf(TokenError);
     expect((c as { sub: string }).sub).toBe('reader-1');

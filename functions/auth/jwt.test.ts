@@ -12,7 +12,7 @@ const now = 1_800_000_000;
 
 describe('user tokens', () => {
   it('verifies a token it signed, and one signed by another HS256 implementation', async () => {
-    const t = await signUserToken({ sub: 'reader-1', exp: now + 60 }, 's3cret');
+    const t = await signUserToken({ sub: 'reader-1', exp: now + 60 }, 's3cret', 'app_test');
     expect((await verifyUserToken(t, 's3cret', now)).sub).toBe('reader-1');
     const other = forge({ alg: 'HS256', typ: 'JWT' }, { sub: 'reader-2', exp: now + 60 }, 's3cret');
     expect((await verifyUserToken(other, 's3cret', now)).sub).toBe('reader-2');
@@ -21,10 +21,10 @@ describe('user tokens', () => {
   });
 
   it('tolerates the configured clock skew on exp and nbf, and no more', async () => {
-    const late = await signUserToken({ sub: 'u', exp: now - 3 }, 's3cret');
+    const late = await signUserToken({ sub: 'u', exp: now - 3 }, 's3cret', 'app_test');
     expect((await verifyUserToken(late, 's3cret', now, 5)).sub).toBe('u');
     await expect(verifyUserToken(late, 's3cret', now, 2)).rejects.toThrow(/expired/);
-    const early = await signUserToken({ sub: 'u', exp: now + 60, nbf: now + 4 }, 's3cret');
+    const early = await signUserToken({ sub: 'u', exp: now + 60, nbf: now + 4 }, 's3cret', 'app_test');
     expect((await verifyUserToken(early, 's3cret', now, 5)).sub).toBe('u');
     await expect(verifyUserToken(early, 's3cret', now, 0)).rejects.toThrow(/not valid yet/);
   });

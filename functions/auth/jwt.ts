@@ -26,8 +26,10 @@ export function looksLikeJwt(token: string): boolean {
 const HINT = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 /**
- * The app a token names, unverified: the header's `kid` or the `iss` claim. Only a hint for which app's secret
- * to verify with (saves trying every app's); the signature decides.
+ * The app a token names, unverified: the header's `kid` (a signing secret's id `sks_…`, or the app id) or the
+ * `iss` claim (the app id). It says which secrets to verify with; the signature decides. A token naming
+ * neither is refused: trying it against every app's secrets would let anyone without a credential make the
+ * server compute an HMAC per secret of every app.
  */
 export function tokenAppHint(token: string): string | undefined {
   try {
@@ -40,10 +42,10 @@ export function tokenAppHint(token: string): string | undefined {
   }
 }
 
-/** `kid`: the signing secret's id (`sks_…`, from a rotation) or the app's id; either spares trying others. */
-export async function signUserToken(claims: UserClaims, secret: string, kid?: string): Promise<string> {
+/** `kid`: the signing secret's id (`sks_…`) or the app's id; the server refuses a token without one. */
+export async function signUserToken(claims: UserClaims, secret: string, kid: string): Promise<string> {
   return new SignJWT(claims)
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT', ...(kid ? { kid } : {}) })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid })
     .sign(await hmacKey(secret));
 }
 

@@ -1,13 +1,7 @@
 // Who is calling: API keys, user tokens and the admin token resolved to a caller, with short-lived caches so
 // a busy key does not cost a database round trip per request.
 
-import {
-  activeSigningSecrets,
-  findAppByApiKey,
-  getApp,
-  getSigningSecret,
-  listApps,
-} from '../../core/db/apps.js';
+import { activeSigningSecrets, findAppByApiKey, getApp, getSigningSecret } from '../../core/db/apps.js';
 import type { Db } from '../../core/db/database.js';
 import { timingSafeEqual } from '../../core/db/ids.js';
 import type { App } from '../../schema/tables.js';
@@ -20,11 +14,14 @@ export type Caller =
   | { kind: 'admin' };
 
 const KEY_TTL_MS = 30_000;
-const APPS_TTL_MS = 10_000;
+const SECRETS_TTL_MS = 10_000;
+
+const NO_HINT =
+  "invalid user token: it names no app: put the signing secret's id (sks_…, listed with the app's signing " +
+  "secrets) or the app id in the header's kid (or the app id in the iss claim)";
 
 export class CallerDirectory {
   private readonly byKey = new Map<string, { app: App | null; until: number }>();
-  private apps: { list: App[]; until: number } | null = null;
   private readonly secrets = new Map<string, { list: string[]; until: number }>();
 
   constructor(
@@ -67,13 +64,15 @@ export class CallerDirectory {
 
   /**
    * A user token is signed with one of its app's signing secrets (a rotation leaves the previous one valid for
-   * an overlap). Its `kid` header names the secret (`sks_…`) or the app (its id; also `iss`): then each of the
-   * app's unretired secrets is tried. With neither, every app's are (fine for a few hundred apps).
+   * an overlap). Its `kid` header names the secret (`sks_…`) or the app (its id; also `iss`): then that secret,
+   * or each of the app's unretired secrets, is tried. A token naming neither is refused before any lookup.
    */
   private async userCaller(token: string): Promise<Caller & { kind: 'user' }> {
+    const hint = tokenAppHint(token);
+    if (hint === undefined) throw unauthorized(NO_HINT);
     const nowS = Math.floor(this.now() / 1000);
     let reason = 'user token signature does not verify with any app';
-    for (const { app, secret } of await this.candidates(tokenAppHint(token))) {
+    for (const { app, secret } of await this.candidates(hint)) {
       try {
         const claims = await verifyUserToken(token, secret, nowS, this.clockSkewS, this.maxLifetimeS);
         return { kind: 'user', app, userId: claims.sub };
@@ -89,19 +88,15 @@ export class CallerDirectory {
     throw unauthorized(`invalid user token: ${reason}`);
   }
 
-  private async candidates(hint: string | undefined): Promise<{ app: App; secret: string }[]> {
-    if (hint?.startsWith('sks_')) {
+  private async candidates(hint: string): Promise<{ app: App; secret: string }[]> {
+    if (hint.startsWith('sks_')) {
       const row = await getSigningSecret(this.db, hint);
       const live = row && (row.retiresAt === null || row.retiresAt.getTime() > this.now());
       const app = live ? await getApp(this.db, row.appId) : null;
       return app && row ? [{ app, secret: row.secret }] : [];
     }
-    const apps = hint
-      ? [await getApp(this.db, hint)].filter((a): a is App => a !== null)
-      : await this.allApps();
-    const out: { app: App; secret: string }[] = [];
-    for (const app of apps) for (const secret of await this.secretsOf(app.id)) out.push({ app, secret });
-    return out;
+    const app = await getApp(this.db, hint);
+    return app ? (await this.secretsOf(app.id)).map((secret) => ({ app, secret })) : [];
   }
 
   private async secretsOf(appId: string): Promise<string[]> {
@@ -110,27 +105,12 @@ export class CallerDirectory {
     if (hit && hit.until > t) return hit.list;
     const list = (await activeSigningSecrets(this.db, appId)).map((s) => s.secret);
     if (this.secrets.size > 10_000) this.secrets.clear();
-    this.secrets.set(appId, { list, until: t + APPS_TTL_MS });
-    return list;
-  }
-
-  private async allApps(): Promise<App[]> {
-    const t = this.now();
-    if (this.apps && this.apps.until > t) return this.apps.list;
-    const list: App[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await listApps(this.db, { limit: 200, ...(cursor ? { cursor } : {}) });
-      list.push(...page.items);
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
-    this.apps = { list, until: t + APPS_TTL_MS };
+    this.secrets.set(appId, { list, until: t + SECRETS_TTL_MS });
     return list;
   }
 
   /** A new app, a new key or a rotated secret must be usable at once in this process. */
   forgetApps(): void {
-    this.apps = null;
     this.secrets.clear();
     this.byKey.clear();
   }

@@ -47,3 +47,37 @@ describe('RateLimiter', () => {
     expect(rl.take('k', 2).remaining).toBe(1);
   });
 });
+
+describe('RateLimiter by units of work', () => {
+  it('takes a request’s units all or nothing, with the wait for all of them', () => {
+    let t = 0;
+    const rl = new RateLimiter(() => t);
+    expect(rl.take('k', 60, 16)).toMatchObject({ allowed: true, remaining: 44, units: 16 });
+    expect(rl.take('k', 60, 40).allowed).toBe(true);
+    const refused = rl.take('k', 60, 10); // 4 left: 6 more take 6 s at 1 a second
+    expect(refused).toMatchObject({ allowed: false, remaining: 4, retryAfter: 6 });
+    expect(rl.take('k', 60, 4).allowed).toBe(true); // the refusal took nothing
+    t += 6_000;
+    expect(rl.take('k', 60, 6).allowed).toBe(true);
+  });
+
+  it('takes a cost over the bucket’s size as the whole bucket: possible when full, never sooner', () => {
+    let t = 0;
+    const rl = new RateLimiter(() => t);
+    expect(rl.take('k', 8, 16)).toMatchObject({ allowed: true, remaining: 0, units: 8 });
+    const again = rl.take('k', 8, 16);
+    expect(again).toMatchObject({ allowed: false, retryAfter: 60 });
+    t += 59_000;
+    expect(rl.take('k', 8, 16).allowed).toBe(false);
+    t += 1_000;
+    expect(rl.take('k', 8, 16).allowed).toBe(true);
+  });
+
+  it('gives back the units refunded', () => {
+    const rl = new RateLimiter(() => 0);
+    const taken = rl.take('k', 10, 7);
+    expect(rl.take('k', 10, 4).allowed).toBe(false);
+    rl.refund('k', 10, taken.units);
+    expect(rl.take('k', 10, 10).allowed).toBe(true);
+  });
+});

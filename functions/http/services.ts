@@ -10,6 +10,7 @@ import { AppSettingsCache } from './app-settings.js';
 import { type Caller, CallerDirectory } from './directory.js';
 import { engineFamilies } from './engine-metrics.js';
 import { ApiError, forbidden, invalid } from './errors.js';
+import { GenerationIds } from './generation-id.js';
 import { CacheInvalidator } from './invalidations.js';
 import { type Counter, type Histogram, Registry } from './metrics.js';
 import { RateLimiter } from './rate-limit.js';
@@ -31,6 +32,8 @@ export interface Services extends AppDeps {
   callers: CallerDirectory;
   adapters: AdapterResolver;
   settings: AppSettingsCache;
+  /** Mints and checks generation ids under the platform's own key (never an app's). */
+  generationIds: GenerationIds;
   perKey: RateLimiter;
   perUser: RateLimiter;
   registry: Registry;
@@ -85,6 +88,7 @@ export function buildServices(deps: AppDeps): Services {
     ),
     adapters: new AdapterResolver(deps.db, deps.store, now, deps.baseModelId),
     settings: new AppSettingsCache(deps.db, deps.config, now),
+    generationIds: new GenerationIds(deps.urlSecret),
     perKey: new RateLimiter(now),
     perUser: new RateLimiter(now),
     registry,
@@ -147,20 +151,46 @@ export function callerApp(c: Context<HonoEnv>) {
 }
 
 /**
- * Takes a token from the user's bucket, then from the app key's, with the app's limits. A request refused by
- * the user's limit costs the app key nothing, so one user cannot drain the key for everybody else; a request
- * refused by the key's limit gives the user's token back.
+ * What the rate limits count: units of work, not requests. One unit is one generation of up to
+ * GENERATION_UNIT_TOKENS requested tokens, or one scored text; every other call is one unit. A request is
+ * charged for what it asks (`max_tokens`, or its default), not for what it turns out to use: the charge is
+ * taken before the work starts.
  */
-export async function takeRateLimits(s: Services, app: App, userId: string): Promise<void> {
+export const GENERATION_UNIT_TOKENS = 128;
+
+/** `generations` generations of up to `maxTokens` tokens each (OpenAI's `n` choices are `n` generations). */
+export const generationUnits = (generations: number, maxTokens: number): number =>
+  generations * Math.max(1, Math.ceil(maxTokens / GENERATION_UNIT_TOKENS));
+
+/**
+ * Takes `units` from the user's bucket, then from the app key's, with the app's limits. A request refused by
+ * the user's limit costs the app key nothing, so one user cannot drain the key for everybody else; a request
+ * refused by the key's limit gives the user's units back. A cost over a bucket's size takes that whole bucket
+ * (rate-limit.ts): the request waits for a full bucket rather than being impossible.
+ */
+export async function takeRateLimits(s: Services, app: App, userId: string, units = 1): Promise<void> {
   const limits = (await s.settings.of(app.id)).rate_limits;
   const userKey = `${app.id}:${userId}`;
-  const user = s.perUser.take(userKey, limits.per_user_per_minute);
+  const user = s.perUser.take(userKey, limits.per_user_per_minute, units);
   if (!user.allowed) throw rateLimited(s, 'user', user.retryAfter);
-  const key = s.perKey.take(app.id, limits.per_minute);
+  const key = s.perKey.take(app.id, limits.per_minute, units);
   if (!key.allowed) {
-    s.perUser.refund(userKey, limits.per_user_per_minute);
+    s.perUser.refund(userKey, limits.per_user_per_minute, user.units);
     throw rateLimited(s, 'key', key.retryAfter);
   }
+}
+
+/**
+ * The caller's limits for a call that names no user: a user token's user and the app key, or the app key
+ * alone (the models routes).
+ */
+export async function takeCallerLimits(s: Services, c: Context<HonoEnv>, units = 1): Promise<void> {
+  const caller = c.get('caller');
+  if (caller.kind === 'admin') throw forbidden('this route needs an app key or a user token');
+  if (caller.kind === 'user') return takeRateLimits(s, caller.app, caller.userId, units);
+  const limit = (await s.settings.of(caller.app.id)).rate_limits.per_minute;
+  const key = s.perKey.take(caller.app.id, limit, units);
+  if (!key.allowed) throw rateLimited(s, 'key', key.retryAfter);
 }
 
 function rateLimited(s: Services, scope: 'key' | 'user', retryAfter: number): ApiError {

@@ -4,7 +4,6 @@ import { insertFeedback } from '../../core/db/feedback.js';
 import { getGeneration } from '../../core/db/generations.js';
 import { feedbackRequest, feedbackResponse } from '../../schema/contracts.js';
 import { ApiError, notFound } from '../http/errors.js';
-import { isGenerationIdOf } from '../http/generation-id.js';
 import { APP_ERRORS, appSecurity, body, errors, json, routes } from '../http/openapi.js';
 import { actingUser, callerApp, type Services, takeRateLimits } from '../http/services.js';
 
@@ -36,11 +35,16 @@ export function feedbackRoutes(s: Services) {
     let text = req.text ?? null;
     if (req.generation_id !== undefined) {
       // Only ids this app issued to this user pass; a generation erased since keeps its id valid, and the
-      // rating is recorded without its text (nothing left to train on, but nothing accepted is lost).
-      if (!(await isGenerationIdOf(app.signingSecret, req.generation_id, user))) {
+      // rating is recorded without its text (nothing left to train on, but nothing accepted is lost). An id
+      // of the previous scheme passes only for a generation that exists: its tag is forgeable by anyone
+      // holding the app's original signing secret.
+      const check = await s.generationIds.check(app, req.generation_id, user);
+      const gen = check
+        ? await getGeneration(s.db, { appId: app.id, id: req.generation_id, userId: user })
+        : null;
+      if (check === null || (check === 'legacy' && !gen)) {
         throw notFound(`no generation ${req.generation_id} for user ${user}`);
       }
-      const gen = await getGeneration(s.db, { appId: app.id, id: req.generation_id, userId: user });
       prompt ??= gen?.prompt ?? null;
       text ??= gen?.text ?? '';
     }

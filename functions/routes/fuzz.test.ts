@@ -117,7 +117,7 @@ interface RouteCase {
   body?: Record<string, unknown>;
 }
 
-const alice = () => userToken('alice', A.signing_secret);
+const alice = () => userToken('alice', A);
 
 function routeCases(): RouteCase[] {
   const app = [A.api_key, alice()];
@@ -156,6 +156,7 @@ function routeCases(): RouteCase[] {
       },
     },
     { op: 'GET /v1/models', auths: app },
+    { op: 'GET /v1/models/{model}', auths: app, params: { model: 'brown-4m' } },
     { op: 'GET /v1/models/{model}/files', auths: app, params: { model: 'brown-4m' } },
     {
       op: 'POST /v1/feedback',

@@ -22,9 +22,15 @@ import type { TextPiece } from '../engine/generate.js';
 import { adapterRoute, EngineUnavailableError } from '../engine/inference.js';
 import type { TokenLogprob } from '../engine/logprobs.js';
 import { invalid } from '../http/errors.js';
-import { newGenerationId } from '../http/generation-id.js';
 import { APP_ERRORS, appSecurity, body, errors, routes } from '../http/openapi.js';
-import { actingUser, callerApp, type HonoEnv, type Services, takeRateLimits } from '../http/services.js';
+import {
+  actingUser,
+  callerApp,
+  generationUnits,
+  type HonoEnv,
+  type Services,
+  takeRateLimits,
+} from '../http/services.js';
 import { memoryBudget, type Recalled, recall } from '../memory/recall.js';
 
 /** A generation's answer: JSON, or Server-Sent Events with `stream: true` (this route's and the admin one's). */
@@ -58,7 +64,7 @@ export function generateRoutes(s: Services) {
     const app = callerApp(c);
     const req = c.req.valid('json');
     const user = actingUser(c, req.user);
-    await takeRateLimits(s, app, user);
+    await takeRateLimits(s, app, user, generationUnits(1, req.max_tokens));
     return generate(s, c, app, { ...req, user });
   });
 }
@@ -233,7 +239,7 @@ export async function startGeneration(
   ]);
   let adapters = resolution;
   let memory = recalled;
-  const id = await newGenerationId(app.signingSecret, req.user, s.now());
+  const id = await s.generationIds.mint(app.id, req.user, s.now());
   // The holdout experiment: only `auto` requests of a user who has an active adapter now, while it is on.
   const holdoutPercent = settings.experiment.holdout_percent;
   let arm: GenerationArm | null = null;

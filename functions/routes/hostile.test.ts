@@ -6,11 +6,13 @@ import { ADMIN, startPlatform, type TestPlatform } from '../../test/support/plat
 let p: TestPlatform;
 let key: string;
 let secret: string;
+let appId: string;
 let otherKey: string;
 let genId: string;
 
 const b64 = (o: unknown) => Buffer.from(typeof o === 'string' ? o : JSON.stringify(o)).toString('base64url');
-function jwt(payload: object, s: string, header: object = { alg: 'HS256', typ: 'JWT' }): string {
+/** A JWT over any header and payload; by default naming the victim app (`kid`), as the server requires. */
+function jwt(payload: object, s: string, header: object = { alg: 'HS256', typ: 'JWT', kid: appId }): string {
   const h = b64(header);
   const body = b64(payload);
   return `${h}.${body}.${createHmac('sha256', s).update(`${h}.${body}`).digest('base64url')}`;
@@ -22,6 +24,7 @@ beforeAll(async () => {
   const a = await p.newApp('victim');
   key = a.api_key;
   secret = a.signing_secret;
+  appId = a.app_id;
   otherKey = (await p.newApp('attacker')).api_key;
   const g = await p.call('POST', '/v1/generate', {
     key,
@@ -127,6 +130,12 @@ const cases: Case[] = [
   [
     'forged user token',
     () => post('/v1/generate', { prompt: 'x' }, jwt({ sub: 'alice', exp: now() + 300 }, 'wrong-secret')),
+    [401],
+  ],
+  [
+    'a user token naming no app (neither kid nor iss)',
+    () =>
+      post('/v1/generate', { prompt: 'x' }, jwt({ sub: 'alice', exp: now() + 60 }, secret, { alg: 'HS256' })),
     [401],
   ],
   [

@@ -42,10 +42,10 @@ interface Case {
 
 const asKey = (key: string, method: string, path: string, body?: unknown) =>
   p.call(method, path, { key, ...(body !== undefined ? { body } : {}) });
-const tokU1 = () => userToken(u1, A.signing_secret);
-const tokU2 = () => userToken(u2, A.signing_secret);
+const tokU1 = () => userToken(u1, A);
+const tokU2 = () => userToken(u2, A);
 /** B's own user who happens to be called u1 too. */
-const tokBu1 = () => userToken(u1, B.signing_secret);
+const tokBu1 = () => userToken(u1, B);
 /** Tokens that claim one app and are signed with the other's secret. */
 const crossTokens = () => [
   jwt({ sub: u1, exp: nowS() + 60 }, A.signing_secret, { alg: 'HS256', kid: B.app_id }),
@@ -252,6 +252,25 @@ function matrix(): Record<string, Case[]> {
         check: (res) => expect(JSON.stringify(res.json)).not.toContain('noir-a'),
       },
       ...onUser('GET', () => '/v1/models').slice(1),
+    ],
+    'GET /v1/models/{model}': [
+      {
+        name: "B's key on A's style as a model",
+        send: () => asKey(B.api_key, 'GET', '/v1/models/brown-4m:noir-a'),
+        statuses: [404],
+      },
+      {
+        name: "B's user token of u1 on A's style as a model",
+        send: () => asKey(tokBu1(), 'GET', '/v1/models/brown-4m:noir-a'),
+        statuses: [404],
+      },
+      {
+        name: "B's key on the shared base model",
+        send: () => asKey(B.api_key, 'GET', '/v1/models/brown-4m'),
+        statuses: [200],
+        check: (res) => expect(res.json.owned_by).toBe('tailor'),
+      },
+      ...onUser('GET', () => '/v1/models/brown-4m:noir-a').slice(1),
     ],
     // The base model is shared: anyone with a credential gets the same package, and nothing of A's.
     'GET /v1/models/{model}/files': [
@@ -541,6 +560,7 @@ describe('tenant isolation', () => {
     'POST /v1/completions',
     'POST /v1/chat/completions',
     'GET /v1/models',
+    'GET /v1/models/{model}',
     'GET /v1/models/{model}/files',
     'GET /v1/users/{user}/adapter',
     'GET /v1/users/{user}/export',

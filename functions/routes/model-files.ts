@@ -8,7 +8,7 @@ import { type ModelFilesResponse, modelFilesResponse, modelParams } from '../../
 import { linkFiles } from '../http/download-links.js';
 import { ApiError, notFound } from '../http/errors.js';
 import { appSecurity, errors, json, routes } from '../http/openapi.js';
-import { callerApp, type Services } from '../http/services.js';
+import { callerApp, type Services, takeCallerLimits } from '../http/services.js';
 
 const LINK_TTL_S = 3600;
 
@@ -26,13 +26,14 @@ export const modelFilesRoute = createRoute({
   request: { params: modelParams },
   responses: {
     200: json(modelFilesResponse, 'The package'),
-    ...errors(401, 403, 404, 422, 503),
+    ...errors(401, 403, 404, 422, 429, 503),
   },
 });
 
 export function modelFileRoutes(s: Services) {
   return routes().openapi(modelFilesRoute, async (c) => {
     callerApp(c);
+    await takeCallerLimits(s, c);
     const { model } = c.req.valid('param');
     if (model !== s.baseModelId) throw notFound(`this platform serves ${s.baseModelId}, not ${model}`);
     const row = await getBaseModel(s.db, model);

@@ -13,7 +13,7 @@ let p: TestPlatform;
 let app: { app_id: string; api_key: string; signing_secret: string };
 let model: string;
 const token = (sub: string) =>
-  signUserToken({ sub, exp: Math.floor(Date.now() / 1000) + 300 }, app.signing_secret);
+  signUserToken({ sub, exp: Math.floor(Date.now() / 1000) + 300 }, app.signing_secret, app.app_id);
 
 /** The `data:` lines of an OpenAI stream: chunks as JSON, `[DONE]` as the string. */
 function dataLines(text: string): any[] {

@@ -1,15 +1,19 @@
-// OpenAI-compatible routes: POST /v1/completions, POST /v1/chat/completions and GET /v1/models, in OpenAI's
-// request, response, stream and error shapes, so OpenAI clients work pointed at Tailor unchanged. They run
-// /v1/generate's pipeline (startGeneration): the same auth, rate limits, adapters, styles, stored generation
-// and generation id. Fields Tailor cannot honour are refused with a 400 naming them; nothing is written.
+// OpenAI-compatible routes: POST /v1/completions and POST /v1/chat/completions (the models are in models.ts),
+// in OpenAI's request, response, stream and error shapes, so OpenAI clients work pointed at Tailor unchanged.
+// They run /v1/generate's pipeline (startGeneration): the same auth, rate limits, adapters, styles, stored
+// generation and generation id. Fields Tailor cannot honour are refused with a 400 naming them; nothing is written.
 import { createRoute } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { listStyles } from '../../core/db/adapters.js';
-import { getBaseModel } from '../../core/db/base-models.js';
-import { type GenerateResponse, generateRequest, type StyleWeight } from '../../schema/contracts.js';
+import {
+  DEFAULT_MAX_TOKENS,
+  type GenerateResponse,
+  generateRequest,
+  type StyleWeight,
+} from '../../schema/contracts.js';
 import {
   type ChatMessage,
   type ChatRequest,
@@ -21,7 +25,6 @@ import {
   MAX_CHOICES,
   MAX_COMPLETION_LOGPROBS,
   MAX_TOP_LOGPROBS,
-  modelList,
   type OpenAiErrorBody,
   type OpenAiUsage,
   openAiError,
@@ -31,12 +34,22 @@ import { EngineUnavailableError } from '../engine/inference.js';
 import type { TokenLogprob } from '../engine/logprobs.js';
 import { ApiError, errorResponse } from '../http/errors.js';
 import { appSecurity, body, json, routes } from '../http/openapi.js';
-import { actingUser, callerApp, type HonoEnv, type Services, takeRateLimits } from '../http/services.js';
+import {
+  actingUser,
+  callerApp,
+  generationUnits,
+  type HonoEnv,
+  type Services,
+  takeRateLimits,
+} from '../http/services.js';
 import { type Generation, type StartedGeneration, type StartOptions, startGeneration } from './generate.js';
 
-/** The paths whose errors are given in OpenAI's shape (app.onError asks). */
+/** The paths whose errors are given in OpenAI's shape (app.onError asks); `/v1/models/{model}/files` is not. */
 const OPENAI_PATHS = new Set(['/v1/completions', '/v1/chat/completions', '/v1/models']);
-export const isOpenAiPath = (path: string) => OPENAI_PATHS.has(path.replace(/\/+$/, ''));
+export const isOpenAiPath = (path: string) => {
+  const p = path.replace(/\/+$/, '');
+  return OPENAI_PATHS.has(p) || /^\/v1\/models\/[^/]+$/.test(p);
+};
 
 /** An error already in OpenAI's terms: the field at fault and OpenAI's code. */
 export class OpenAiError extends Error {
@@ -108,7 +121,7 @@ const ERROR_TEXT = {
   429: 'Over a rate limit: retry after `Retry-After` seconds',
   503: 'No engine is available now: retry after `Retry-After` seconds',
 } as const;
-function oaErrors(...statuses: (keyof typeof ERROR_TEXT)[]) {
+export function oaErrors(...statuses: (keyof typeof ERROR_TEXT)[]) {
   return Object.fromEntries(statuses.map((s) => [s, json(openAiError, ERROR_TEXT[s])])) as Record<
     keyof typeof ERROR_TEXT,
     ReturnType<typeof json<typeof openAiError>>
@@ -250,17 +263,6 @@ export const chatCompletionsRoute = createRoute({
   responses: { 200: answer(chatResponse, 'The chat completion'), ...GENERATION_ERRORS },
 });
 
-export const modelsRoute = createRoute({
-  method: 'get',
-  path: '/v1/models',
-  tags: ['openai'],
-  summary: 'OpenAI-compatible model list',
-  description:
-    "The base model, and `base:style` for each of the app's active styles (a `model` applying that style).",
-  security: appSecurity,
-  responses: { 200: json(modelList, 'The models'), ...oaErrors(401, 403, 429, 503) },
-});
-
 export function openAiRoutes(s: Services) {
   return routes()
     .openapi(completionsRoute, async (c) => {
@@ -271,27 +273,6 @@ export function openAiRoutes(s: Services) {
     .openapi(chatCompletionsRoute, async (c) => {
       const req = c.req.valid('json');
       return run(s, c, req, chatPrompt(req.messages), 'chat.completion');
-    })
-    .openapi(modelsRoute, async (c) => {
-      const app = callerApp(c);
-      const base = await getBaseModel(s.db, s.baseModelId);
-      const created = secs(base?.createdAt ?? new Date(0));
-      const styles = (await listStyles(s.db, app.id)).filter((st) => st.activeVersion !== null);
-      return c.json(
-        {
-          object: 'list' as const,
-          data: [
-            { id: s.baseModelId, object: 'model' as const, created, owned_by: 'tailor' },
-            ...styles.map((st) => ({
-              id: `${s.baseModelId}:${st.styleId}`,
-              object: 'model' as const,
-              created: secs(st.updatedAt),
-              owned_by: app.id,
-            })),
-          ],
-        },
-        200,
-      );
     });
 }
 
@@ -373,10 +354,12 @@ async function run(
 ): Promise<any> {
   const app = callerApp(c);
   const user = actingUser(c, req.user);
-  await takeRateLimits(s, app, user);
-  const styles = [...(req.styles ?? []), ...(await modelStyles(s, app, req.model))];
   const maxTokens =
     ('max_completion_tokens' in req ? req.max_completion_tokens : undefined) ?? req.max_tokens;
+  const n = req.n ?? 1;
+  // Every choice is a generation: n of them cost n times one.
+  await takeRateLimits(s, app, user, generationUnits(n, maxTokens ?? DEFAULT_MAX_TOKENS));
+  const styles = [...(req.styles ?? []), ...(await modelStyles(s, app, req.model))];
   const stop = typeof req.stop === 'string' ? [req.stop] : (req.stop ?? undefined);
   const parsed = generateRequest.safeParse({
     prompt,
@@ -410,7 +393,6 @@ async function run(
         ? ((req as CompletionRequest).logprobs as number)
         : undefined;
   const withLogprobs = logprobs !== undefined;
-  const n = req.n ?? 1;
   const generation: Generation = { ...parsed.data, user };
   // Each choice is its own generation (stored, with its id); a failure stops the choices already running.
   const stopper = new AbortController();

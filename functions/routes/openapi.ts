@@ -32,7 +32,9 @@ const DESCRIPTION = `Per-user LoRA adapters on a shared story model.
 
 **Authentication.** Apps call \`/v1/*\` with \`Authorization: Bearer <API key>\` (server to server: the body or path
 names the end \`user\`), or with a **user token**: a JWT signed HS256 with the app's signing secret, \`sub\` = the
-user, \`exp\` required (\`kid\` = the app id makes verification faster). A user token acts for its user only.
+user, \`exp\` required, \`kid\` = the secret's id (\`sks_…\`) or the app id (or \`iss\` = the app id) required. A user
+token acts for its user only. Rate limits count units of work: a generation of up to 128 requested tokens (OpenAI's
+\`n\` choices are n generations), a scored text, or any other call.
 The admin API (\`/admin/*\`) takes \`Authorization: Bearer <ADMIN_TOKEN>\`.
 
 **Errors** are JSON \`{ "error": { "code", "message", "details"? } }\`; a validation error (422) lists each field in

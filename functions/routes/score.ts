@@ -35,7 +35,7 @@ export function scoreRoutes(s: Services) {
     const app = callerApp(c);
     const req = c.req.valid('json');
     const user = actingUser(c, req.user);
-    await takeRateLimits(s, app, user);
+    await takeRateLimits(s, app, user, req.texts.length); // one unit a text
     return c.json(await score(s, app, user, req), 200);
   });
 }

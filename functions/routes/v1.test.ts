@@ -10,7 +10,7 @@ import { EngineUnavailableError } from '../engine/inference.js';
 let p: TestPlatform;
 let app: { app_id: string; api_key: string; signing_secret: string };
 const token = (sub: string, secs = 300) =>
-  signUserToken({ sub, exp: Math.floor(Date.now() / 1000) + secs }, app.signing_secret);
+  signUserToken({ sub, exp: Math.floor(Date.now() / 1000) + secs }, app.signing_secret, app.app_id);
 
 beforeAll(async () => {
   p = await startPlatform();

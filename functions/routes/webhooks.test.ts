@@ -111,7 +111,7 @@ describe('webhook registration', () => {
       expect(await fingerprint(p), JSON.stringify(body)).toEqual(before);
     }
     const before = await fingerprint(p);
-    const token = userToken('reader', A.signing_secret);
+    const token = userToken('reader', A);
     const asUser = await p.call('POST', '/v1/webhooks', { key: token, body: { url: 'https://h.example/x' } });
     expect([asUser.status, asUser.json.error.code]).toEqual([403, 'forbidden']);
     expect((await p.call('GET', '/v1/webhooks', { key: token })).status).toBe(403);
@@ -157,7 +157,7 @@ describe('webhook registration', () => {
     const before = await fingerprint(p);
     const refusals: [string, { key?: string; body?: unknown }, number][] = [
       [path, { key: B.api_key }, 404],
-      [path, { key: userToken('reader', A.signing_secret) }, 403],
+      [path, { key: userToken('reader', A) }, 403],
       [path, {}, 401],
       [path, { key: ADMIN }, 401],
       ['/v1/webhooks/whk_none/rotate-secret', { key: A.api_key }, 404],

@@ -38,15 +38,21 @@ describe('tailor CLI', () => {
     await p.activeAdapter(appId, 'cli-reader', 'v3');
     const adapters = await run(['adapters', appId, 'cli-reader']);
     expect(adapters).toMatch(/cli-reader\s+v3\s+active/);
-    const token = await run(['token', secret, 'cli-reader', '--ttl', '60']);
+    const token = await run(['token', secret, 'cli-reader', '--kid', appId, '--ttl', '60']);
     expect((await verifyUserToken(token, secret, Math.floor(Date.now() / 1000))).sub).toBe('cli-reader');
+    const asReader = await p.call('POST', '/v1/feedback', { key: token, body: { text: 'y', rating: 1 } });
+    expect(asReader.status).toBe(201); // the server takes it: it names its app
+    // A token naming no app would be refused by the server: the CLI does not make one.
+    await expect(run(['token', secret, 'cli-reader'])).rejects.toThrow(/--kid/);
   });
 
   it('takes a signing secret that starts with a dash as a value, not as an unknown option', async () => {
     const secret = `-N${'q'.repeat(41)}`; // base64url secrets start with '-' one time in 64
-    const token = await run(['token', secret, 'dash-reader', '--ttl', '60']);
+    const token = await run(['token', secret, 'dash-reader', '--kid', 'app_x', '--ttl', '60']);
     expect((await verifyUserToken(token, secret, Math.floor(Date.now() / 1000))).sub).toBe('dash-reader');
-    await expect(run(['token', secret, 'dash-reader', '--nope'])).rejects.toThrow(/Unknown option '--nope'/);
+    await expect(run(['token', secret, 'dash-reader', '--kid', 'app_x', '--nope'])).rejects.toThrow(
+      /Unknown option '--nope'/,
+    );
   });
 
   it("shows an app's settings, marks what it set, changes and resets them", async () => {

@@ -13,8 +13,9 @@ const HELP = `tailor — operate a Tailor platform
   tailor apps list                    list apps
   tailor users <app>                  list an app's users
   tailor adapters <app> [user]        list adapter versions (of one user)
-  tailor token <signing-secret> <user> [--ttl seconds]
-                                      mint a user token (JWT HS256) for trying the API as a user
+  tailor token <signing-secret> <user> --kid <sks_… | app id> [--ttl seconds]
+                                      mint a user token (JWT HS256) for trying the API as a user; kid
+                                      names the secret (its id) or the app: the server needs one
   tailor train [--app <app>] [--user <user> ...] [--wait]
                                       run a training cycle now (named users: trained if they have usable
                                       feedback); --wait shows progress on stderr and prints the outcome
@@ -159,6 +160,7 @@ function settingsTable(
 
 const OPTIONS = {
   ttl: { type: 'string' },
+  kid: { type: 'string' },
   app: { type: 'string' },
   user: { type: 'string', multiple: true },
   wait: { type: 'boolean' },
@@ -222,7 +224,11 @@ export async function run(argv: string[]): Promise<string> {
     const ttl = Number(values.ttl ?? 3600);
     if (!Number.isSafeInteger(ttl) || ttl <= 0)
       throw new CliError('--ttl must be a positive number of seconds');
-    return signUserToken({ sub: a, exp: Math.floor(Date.now() / 1000) + ttl }, sub);
+    if (!values.kid)
+      throw new CliError(
+        "--kid <sks_… or app id>: the signing secret's id or the app id (the server refuses a token naming neither)",
+      );
+    return signUserToken({ sub: a, exp: Math.floor(Date.now() / 1000) + ttl }, sub, values.kid);
   }
   if (cmd === 'train') {
     const body = {

@@ -18,9 +18,13 @@ export function jwt(payload: object, secret: string, header: object = { alg: 'HS
 
 export const nowS = () => Math.floor(Date.now() / 1000);
 
-/** A valid user token of an app (its signing secret) for `sub`, for ten minutes. */
-export const userToken = (sub: string, secret: string, extra: object = {}) =>
-  jwt({ sub, exp: nowS() + 600, ...extra }, secret);
+/** A valid user token of an app (its signing secret, its id as `kid`) for `sub`, for ten minutes. */
+export const userToken = (sub: string, app: { app_id: string; signing_secret: string }, extra: object = {}) =>
+  jwt({ sub, exp: nowS() + 600, ...extra }, app.signing_secret, {
+    alg: 'HS256',
+    typ: 'JWT',
+    kid: app.app_id,
+  });
 
 interface TableInfo {
   name: string;

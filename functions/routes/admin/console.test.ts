@@ -50,7 +50,7 @@ describe('apps and keys', () => {
 
   it('rotates the signing secret: old tokens work through the overlap, new ones carry the new kid', async () => {
     const other = await p.newApp('rotating');
-    const old = await signUserToken({ sub: 'r', exp: exp() }, other.signing_secret);
+    const old = await signUserToken({ sub: 'r', exp: exp() }, other.signing_secret, other.app_id);
     const rotated = await p.call('POST', `/admin/apps/${other.app_id}/signing-secrets/rotate`, {
       ...admin,
       body: { overlap_s: 3600 },
