@@ -103,6 +103,19 @@ describe('loadConfig', () => {
     expect(c.training.minFeedback).toBe(3);
   });
 
+  it('limits signed downloads per link and per address, and trusts no proxy header unless one is named', () => {
+    const c = loadConfig({});
+    expect(c.downloads).toEqual({ perLinkPerMinute: 30, perAddressPerMinute: 120, maxStreamsPerAddress: 16 });
+    expect(c.trustedProxyHeader).toBeUndefined();
+    expect(loadConfig({ TRUSTED_PROXY_HEADER: ' X-Forwarded-For ' }).trustedProxyHeader).toBe(
+      'x-forwarded-for',
+    );
+    expect(loadConfig({ TRUSTED_PROXY_HEADER: '' }).trustedProxyHeader).toBeUndefined();
+    expect(() => loadConfig({ TRUSTED_PROXY_HEADER: 'x-forwarded-for: 1.2.3.4' })).toThrow(ConfigError);
+    const tight = loadConfig({ DOWNLOAD_LIMIT_PER_LINK: '0', DOWNLOAD_STREAMS_PER_ADDRESS: '2' });
+    expect(tight.downloads).toMatchObject({ perLinkPerMinute: 0, maxStreamsPerAddress: 2 });
+  });
+
   it('treats empty strings as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', S3_ENDPOINT: ' ', ADMIN_TOKEN: '' }).database.driver).toBe(
       'pglite',

@@ -106,6 +106,26 @@ export const envSchema = z
     RATE_LIMIT_PER_USER_PER_MINUTE: int(0, 1_000_000)
       .default(60)
       .describe("units of work per minute per end user; 0 = unlimited (an app's settings override it)"),
+    DOWNLOAD_LIMIT_PER_LINK: int(0, 1_000_000)
+      .default(30)
+      .describe('requests per minute to one signed download link (/v1/files/…); 0 = unlimited'),
+    DOWNLOAD_LIMIT_PER_ADDRESS: int(0, 1_000_000)
+      .default(120)
+      .describe('requests per minute to signed download links from one client address; 0 = unlimited'),
+    DOWNLOAD_STREAMS_PER_ADDRESS: int(0, 10_000)
+      .default(16)
+      .describe('downloads one client address may have in flight at once (429 beyond); 0 = unlimited'),
+    TRUSTED_PROXY_HEADER: optionalText
+      .pipe(
+        z
+          .string()
+          .regex(/^[A-Za-z0-9-]+$/, 'a header name, e.g. x-forwarded-for')
+          .transform((h) => h.toLowerCase())
+          .optional(),
+      )
+      .describe(
+        "header a trusted proxy names the client's address in (x-forwarded-for: its last entry); unset: the connection's",
+      ),
     TRAIN_INTERVAL_S: int(0, 7 * 24 * 3600)
       .default(3600)
       .describe('seconds between automatic training cycles; 0 = on demand only'),
@@ -285,6 +305,10 @@ export interface Config {
     rateLimitPerMinute: number;
     rateLimitPerUserPerMinute: number;
   };
+  /** Signed file downloads (/v1/files): token buckets per link and per client address (0 = unlimited). */
+  downloads: { perLinkPerMinute: number; perAddressPerMinute: number; maxStreamsPerAddress: number };
+  /** Lower-case name of the header a trusted proxy puts the client's address in; absent: none is trusted. */
+  trustedProxyHeader?: string;
   training: {
     intervalS: number;
     minFeedback: number;
@@ -403,6 +427,12 @@ export function loadConfig(
       rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
       rateLimitPerUserPerMinute: e.RATE_LIMIT_PER_USER_PER_MINUTE,
     },
+    downloads: {
+      perLinkPerMinute: e.DOWNLOAD_LIMIT_PER_LINK,
+      perAddressPerMinute: e.DOWNLOAD_LIMIT_PER_ADDRESS,
+      maxStreamsPerAddress: e.DOWNLOAD_STREAMS_PER_ADDRESS,
+    },
+    ...(e.TRUSTED_PROXY_HEADER ? { trustedProxyHeader: e.TRUSTED_PROXY_HEADER } : {}),
     training: {
       intervalS: e.TRAIN_INTERVAL_S,
       minFeedback: e.TRAIN_MIN_FEEDBACK,

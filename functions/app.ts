@@ -17,6 +17,7 @@ import { adminTrainingRoutes } from './routes/admin/training.js';
 import { consoleRoutes } from './routes/console.js';
 import { exampleRoutes } from './routes/example.js';
 import { feedbackRoutes } from './routes/feedback.js';
+import { fileRoutes } from './routes/files.js';
 import { generateRoutes } from './routes/generate.js';
 import { modelFileRoutes } from './routes/model-files.js';
 import { modelRoutes } from './routes/models.js';
@@ -24,7 +25,7 @@ import { isOpenAiPath, openAiErrorResponse, openAiRoutes } from './routes/openai
 import { openApiDocument, openApiRoutes } from './routes/openapi.js';
 import { scoreRoutes } from './routes/score.js';
 import { systemRoutes } from './routes/system.js';
-import { fileRoutes, userRoutes } from './routes/users.js';
+import { userRoutes } from './routes/users.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
 export function createApp(deps: AppDeps) {

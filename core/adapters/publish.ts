@@ -1,7 +1,8 @@
 // Publishing an adapter version (docs/architecture.md, "Adapter package"). The protocol:
 //   1. pick a fresh, immutable version string and check nothing is stored under its prefix;
 //   2. write the package completely: adapter_config.json, adapter_model.safetensors, then tailor.json last
-//      (its presence marks a complete package);
+//      (its presence marks a complete package; it records the other two files' SHA-256 and size, which
+//      download links name and the signed-file route checks without reading the files);
 //   3. only then, in one transaction, insert the adapter row and (if the gate passed) flip the owner's active
 //      version to it.
 // A crash before 3 leaves the old version active and no database row pointing at the partial files (at worst
@@ -11,9 +12,11 @@ import type { Adapter } from '../../schema/tables.js';
 import { type AdapterOwner, insertAdapter, promoteAdapter } from '../db/adapters.js';
 import type { Db } from '../db/database.js';
 import { erasureEpoch, lockUserForErasure } from '../db/erasures.js';
+import type { FileDigests } from '../model/package-files.js';
 import { deletePrefix } from '../storage/delete-prefix.js';
 import { styleAdaptersPrefix, userAdaptersPrefix } from '../storage/keys.js';
 import { type BlobStore, StorageError, StorageUnavailableError } from '../storage/store.js';
+import { sha256Hex } from '../util/encoding.js';
 
 export const ADAPTER_CONFIG = 'adapter_config.json';
 export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
@@ -81,6 +84,8 @@ export interface PackageManifest {
   data_hash: string;
   metrics: Record<string, unknown>;
   created_at: string;
+  /** The package's other files as published (manifests written before these were recorded lack it). */
+  files?: FileDigests;
 }
 
 /** `v20261128-043012-ab12`: UTC time to the second and a random suffix. Sorts by creation time. */
@@ -127,6 +132,8 @@ export interface Published {
   retired: Adapter | null;
 }
 
+const digestOf = async (bytes: Uint8Array) => ({ sha256: await sha256Hex(bytes), size: bytes.byteLength });
+
 export async function publishAdapter(db: Db, store: BlobStore, input: PublishInput): Promise<Published> {
   const now = input.now ?? new Date();
   let version = newVersion(now);
@@ -147,6 +154,10 @@ export async function publishAdapter(db: Db, store: BlobStore, input: PublishInp
     data_hash: input.dataHash,
     metrics: input.metrics,
     created_at: now.toISOString(),
+    files: {
+      [ADAPTER_CONFIG]: await digestOf(input.files.config),
+      [ADAPTER_WEIGHTS]: await digestOf(input.files.weights),
+    },
   };
   await store.put(prefix + ADAPTER_CONFIG, input.files.config, { contentType: 'application/json' });
   await store.put(prefix + ADAPTER_WEIGHTS, input.files.weights, { contentType: 'application/octet-stream' });

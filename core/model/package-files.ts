@@ -1,5 +1,17 @@
 // The files of a base model package in storage (docs/architecture.md, "Model package"), shared by the Node
 // publisher, the routes that link them and the device that downloads them.
+import { z } from 'zod';
+
+/**
+ * What a publisher records of each file it wrote, by file name: hex SHA-256 and size in bytes. The base
+ * model's marker and an adapter package's manifest both carry it, so download links and the route that
+ * serves them check a file against the record instead of reading and hashing it.
+ */
+export const fileDigests = z.record(
+  z.string(),
+  z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int().min(0) }),
+);
+export type FileDigests = z.infer<typeof fileDigests>;
 
 /** Written last by the publisher: the package's id, weights hash, package hash and each file's digest. */
 export const MODEL_MARKER = 'tailor-package.json';
@@ -15,5 +27,5 @@ export interface ModelMarker {
   packageHash: string;
   files: string[];
   /** Per file: hex SHA-256 and size in bytes (markers written before these were recorded lack them). */
-  digests?: Record<string, { sha256: string; size: number }>;
+  digests?: FileDigests;
 }

@@ -4,19 +4,37 @@
 // signedUrl returns a `file://` URL: it only works on this machine and does not expire (there is nothing
 // to sign); production uses the S3 driver for real download links.
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import {
+  type FileHandle,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
   assertValidKey,
   assertValidPrefix,
+  assertValidRange,
   type BlobInfo,
   type BlobStore,
+  type BlobStream,
+  type ByteRange,
+  rangeWithin,
   StorageError,
 } from '../storage/store.js';
 
 /** Temp files of unfinished puts; never listed, and no key may use the marker. */
 const TMP_MARK = '.tailor-tmp-';
+
+/** A stream reads this much at a time, as the consumer pulls. */
+const CHUNK_BYTES = 64 * 1024;
 
 export class FileStore implements BlobStore {
   readonly root: string;
@@ -43,6 +61,66 @@ export class FileStore implements BlobStore {
       if (isNoObject(e)) return null;
       throw e;
     }
+  }
+
+  /**
+   * Reads from an open handle: a put renames a new file over the key, so a stream begun before it goes on
+   * with the bytes it started with, and `size` is theirs. The handle closes when the body ends or is
+   * cancelled. Pulled chunk by chunk (not `Readable.toWeb` of a read stream, whose buffering Node has changed
+   * between versions): what one download holds is one chunk.
+   */
+  async getStream(key: string, range?: ByteRange): Promise<BlobStream | null> {
+    const path = this.pathOf(key);
+    assertValidRange(range);
+    let fh: FileHandle;
+    try {
+      fh = await open(path, 'r');
+    } catch (e) {
+      if (isNoObject(e)) return null;
+      throw e;
+    }
+    let span: { start: number; end: number } | undefined;
+    let size: number;
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) {
+        await fh.close();
+        return null;
+      }
+      size = st.size;
+      span = rangeWithin(range, size);
+    } catch (e) {
+      await fh.close();
+      throw e;
+    }
+    let at = span?.start ?? 0;
+    const end = span ? span.end + 1 : size;
+    const body = new ReadableStream<Uint8Array>(
+      {
+        async pull(controller) {
+          try {
+            const want = Math.min(CHUNK_BYTES, end - at);
+            const { bytesRead, buffer } =
+              want > 0 ? await fh.read(new Uint8Array(want), 0, want, at) : { bytesRead: 0, buffer: null };
+            if (bytesRead === 0 || !buffer) {
+              await fh.close();
+              controller.close();
+              return;
+            }
+            at += bytesRead;
+            controller.enqueue(bytesRead === want ? buffer : buffer.subarray(0, bytesRead));
+          } catch (e) {
+            await fh.close().catch(() => {});
+            controller.error(e);
+          }
+        },
+        async cancel() {
+          await fh.close();
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    return { body, size, ...(span ? { range: span } : {}) };
   }
 
   async put(key: string, bytes: Uint8Array, _opts: { contentType?: string } = {}): Promise<void> {

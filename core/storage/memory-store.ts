@@ -1,7 +1,19 @@
 // An in-memory BlobStore (Web APIs only): for tests, workers without a bucket, and as the reference driver
 // the shared contract suite is checked against. Bytes are copied in and out, so callers cannot mutate
 // what is stored.
-import { assertValidKey, assertValidPrefix, type BlobInfo, type BlobStore } from './store.js';
+import {
+  assertValidKey,
+  assertValidPrefix,
+  assertValidRange,
+  type BlobInfo,
+  type BlobStore,
+  type BlobStream,
+  type ByteRange,
+  rangeWithin,
+} from './store.js';
+
+/** A stream hands out copies of this much at a time, as the consumer pulls: a reader holds one chunk, not the object. */
+const CHUNK_BYTES = 64 * 1024;
 
 interface Entry {
   bytes: Uint8Array;
@@ -17,6 +29,30 @@ export class MemoryStore implements BlobStore {
     assertValidKey(key);
     const e = this.entries.get(key);
     return e ? e.bytes.slice() : null;
+  }
+
+  async getStream(key: string, range?: ByteRange): Promise<BlobStream | null> {
+    assertValidKey(key);
+    assertValidRange(range);
+    const e = this.entries.get(key);
+    if (!e) return null;
+    const span = rangeWithin(range, e.bytes.byteLength);
+    // The entry's bytes are never written to (an overwrite replaces the entry), so the stream may read them later.
+    const bytes = e.bytes;
+    let at = span?.start ?? 0;
+    const end = span ? span.end + 1 : bytes.byteLength;
+    const body = new ReadableStream<Uint8Array>(
+      {
+        pull(controller) {
+          if (at >= end) return controller.close();
+          const n = Math.min(CHUNK_BYTES, end - at);
+          controller.enqueue(bytes.slice(at, at + n));
+          at += n;
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    return { body, size: bytes.byteLength, ...(span ? { range: span } : {}) };
   }
 
   async put(key: string, bytes: Uint8Array, opts: { contentType?: string } = {}): Promise<void> {

@@ -9,7 +9,18 @@
 //
 // The R2 types are declared here, narrowed to what the driver uses, so nothing depends on
 // @cloudflare/workers-types: a real binding (and Miniflare's `getR2Bucket`) satisfies them structurally.
-import { assertValidKey, assertValidPrefix, type BlobInfo, type BlobStore, StorageError } from './store.js';
+import {
+  assertValidKey,
+  assertValidPrefix,
+  assertValidRange,
+  type BlobInfo,
+  type BlobStore,
+  type BlobStream,
+  type ByteRange,
+  RangeNotSatisfiableError,
+  rangeWithin,
+  StorageError,
+} from './store.js';
 
 export interface R2Object {
   readonly key: string;
@@ -19,7 +30,14 @@ export interface R2Object {
 }
 
 export interface R2ObjectBody extends R2Object {
+  readonly body: ReadableStream<Uint8Array>;
   arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+/** Bytes from `offset`, `length` of them (to the end without one). */
+export interface R2Range {
+  offset: number;
+  length?: number;
 }
 
 export interface R2Objects {
@@ -31,7 +49,7 @@ export interface R2Objects {
 
 export interface R2Bucket {
   head(key: string): Promise<R2Object | null>;
-  get(key: string): Promise<R2ObjectBody | null>;
+  get(key: string, options?: { range?: R2Range }): Promise<R2ObjectBody | null>;
   put(
     key: string,
     value: ArrayBuffer | ArrayBufferView | string | null,
@@ -63,6 +81,36 @@ export class R2Store implements BlobStore {
     assertValidKey(key);
     const obj = await this.bucket.get(key);
     return obj ? new Uint8Array(await obj.arrayBuffer()) : null;
+  }
+
+  /**
+   * The binding's own range read (R2 clamps a length past the end). R2 throws on a range that starts at or
+   * past the end, which only a head then tells apart from a failing bucket.
+   */
+  async getStream(key: string, range?: ByteRange): Promise<BlobStream | null> {
+    assertValidKey(key);
+    assertValidRange(range);
+    let obj: R2ObjectBody | null;
+    try {
+      obj = await this.bucket.get(
+        key,
+        range
+          ? {
+              range: {
+                offset: range.start,
+                ...(range.end !== undefined ? { length: range.end - range.start + 1 } : {}),
+              },
+            }
+          : undefined,
+      );
+    } catch (e) {
+      const head = range ? await this.bucket.head(key) : undefined;
+      if (head === null) return null;
+      if (head && range && range.start >= head.size) throw new RangeNotSatisfiableError(head.size);
+      throw e;
+    }
+    if (!obj) return null;
+    return { body: obj.body, size: obj.size, ...(range ? { range: rangeWithin(range, obj.size) } : {}) };
   }
 
   async put(key: string, bytes: Uint8Array, opts: { contentType?: string } = {}): Promise<void> {

@@ -11,7 +11,17 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { assertValidKey, assertValidPrefix, type BlobInfo, type BlobStore } from './store.js';
+import {
+  assertValidKey,
+  assertValidPrefix,
+  assertValidRange,
+  type BlobInfo,
+  type BlobStore,
+  type BlobStream,
+  type ByteRange,
+  RangeNotSatisfiableError,
+  StorageError,
+} from './store.js';
 
 export interface S3StoreOptions {
   bucket: string;
@@ -68,6 +78,43 @@ export class S3Store implements BlobStore {
       return await res.Body.transformToByteArray();
     } catch (e) {
       if (isNotFound(e)) return null;
+      throw e;
+    }
+  }
+
+  /** GetObject with a `Range` header; the SDK's body as a Web stream, read as the consumer pulls. */
+  async getStream(key: string, range?: ByteRange): Promise<BlobStream | null> {
+    assertValidKey(key);
+    assertValidRange(range);
+    const Range = range ? `bytes=${range.start}-${range.end ?? ''}` : undefined;
+    try {
+      const res = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(Range ? { Range } : {}) }),
+      );
+      const body = res.Body ? res.Body.transformToWebStream() : new Blob([]).stream();
+      if (!range) return { body, size: res.ContentLength ?? 0 };
+      // Servers differ (s3rver reads `bytes=0-0` as `bytes=0-`, and "serves" `bytes 0-0/0` of an empty
+      // object): what the body holds is checked against what was asked, and cut to it.
+      const m = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(res.ContentRange ?? '');
+      const size = Number(m?.[3]);
+      const [start, served] = [Number(m?.[1]), Number(m?.[2])];
+      if (m && start >= size) {
+        await body.cancel();
+        throw new RangeNotSatisfiableError(size);
+      }
+      const end = Math.min(range.end ?? size - 1, size - 1);
+      if (!m || start !== range.start || served < end) {
+        await body.cancel();
+        throw new StorageError(`the storage server answered another range of ${key}: ${res.ContentRange}`);
+      }
+      return { body: served > end ? firstBytes(body, end + 1 - start) : body, size, range: { start, end } };
+    } catch (e) {
+      if (isNotFound(e)) return null;
+      if (isInvalidRange(e)) {
+        const info = await this.head(key);
+        if (!info) return null;
+        throw new RangeNotSatisfiableError(info.size);
+      }
       throw e;
     }
   }
@@ -143,6 +190,29 @@ export class S3Store implements BlobStore {
     const expiresIn = Math.max(1, Math.min(MAX_SIGNED_SECONDS, Math.floor(expiresInSeconds)));
     return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn });
   }
+}
+
+/** The first `n` bytes of `body`; the rest is cancelled. */
+function firstBytes(body: ReadableStream<Uint8Array>, n: number): ReadableStream<Uint8Array> {
+  let left = n;
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        const part = chunk.length > left ? chunk.subarray(0, left) : chunk;
+        left -= part.length;
+        controller.enqueue(part);
+        if (left === 0) controller.terminate();
+      },
+    }),
+  );
+}
+
+/** S3 answers 416 InvalidRange to a range that starts past the end (any range of an empty object). */
+function isInvalidRange(e: unknown): boolean {
+  const err = e as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } } | null;
+  return (
+    err?.name === 'InvalidRange' || err?.Code === 'InvalidRange' || err?.$metadata?.httpStatusCode === 416
+  );
 }
 
 function isNotFound(e: unknown): boolean {

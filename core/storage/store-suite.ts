@@ -1,11 +1,12 @@
 // What every BlobStore driver must do, as one vitest suite: each driver's test file only builds its store and
 // calls `blobStoreSuite` (memory, file, S3, R2 run the same checks). Byte-exact round trips, copies, overwrite,
-// listing by prefix with folder boundaries, missing keys, invalid keys and prefixes on every method, and a
-// signed URL that really downloads the object.
+// listing by prefix with folder boundaries, missing keys, invalid keys and prefixes on every method, streamed
+// reads (whole, byte ranges, past the end, a consumer that stops early), and a signed URL that really
+// downloads the object.
 
 import { describe, expect, it } from 'vitest';
 import { deletePrefix } from './delete-prefix.js';
-import { type BlobStore, StorageError } from './store.js';
+import { type BlobStore, type BlobStream, RangeNotSatisfiableError, StorageError } from './store.js';
 
 export interface BlobStoreSuiteOptions {
   /**
@@ -37,6 +38,20 @@ async function fetchBytes(url: string): Promise<Uint8Array> {
   const res = await fetch(url);
   if (!res.ok) throw new Error(`GET signed URL: HTTP ${res.status} ${await res.text()}`);
   return new Uint8Array(await res.arrayBuffer());
+}
+
+/** Every chunk of a stream, concatenated, and how many chunks there were. */
+async function drain(got: BlobStream | null): Promise<{ bytes: Uint8Array; chunks: number }> {
+  expect(got).not.toBeNull();
+  const parts: Uint8Array[] = [];
+  for await (const chunk of (got as BlobStream).body) parts.push(chunk);
+  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    bytes.set(p, at);
+    at += p.length;
+  }
+  return { bytes, chunks: parts.length };
 }
 
 export function blobStoreSuite(
@@ -123,12 +138,86 @@ export function blobStoreSuite(
       expect(await s.get('none/here')).toBeNull();
     });
 
+    it('streams a whole object: every byte, its size, no range', async () => {
+      const s = await make();
+      const big = Uint8Array.from({ length: (1 << 20) + 17 }, (_, i) => (i * 2654435761) >>> 24);
+      await s.put('stream/big', big);
+      const got = await s.getStream('stream/big');
+      expect(got?.size).toBe(big.length);
+      expect(got?.range).toBeUndefined();
+      expectSameBytes((await drain(got)).bytes, big);
+      await s.put('stream/empty', new Uint8Array());
+      const empty = await s.getStream('stream/empty');
+      expect(empty?.size).toBe(0);
+      expect((await drain(empty)).bytes.length).toBe(0);
+    });
+
+    it('streams byte ranges, both ends inclusive, an end past the object clamped to its last byte', async () => {
+      const s = await make();
+      const bytes = Uint8Array.from({ length: 1000 }, (_, i) => (i * 7) & 0xff);
+      await s.put('stream/r', bytes);
+      for (const [range, start, end] of [
+        [{ start: 0, end: 0 }, 0, 0],
+        [{ start: 10, end: 19 }, 10, 19],
+        [{ start: 990 }, 990, 999],
+        [{ start: 999, end: 999 }, 999, 999],
+        [{ start: 500, end: 5000 }, 500, 999],
+        [{ start: 0 }, 0, 999],
+      ] as const) {
+        const got = await s.getStream('stream/r', range);
+        expect(got?.size, JSON.stringify(range)).toBe(1000);
+        expect(got?.range, JSON.stringify(range)).toEqual({ start, end });
+        expectSameBytes((await drain(got)).bytes, bytes.subarray(start, end + 1));
+      }
+    });
+
+    it('refuses a range that starts at or past the end, naming the size; a missing key is null', async () => {
+      const s = await make();
+      await s.put('stream/p', text('abc'));
+      await s.put('stream/e', new Uint8Array());
+      for (const [key, range, size] of [
+        ['stream/p', { start: 3 }, 3],
+        ['stream/p', { start: 50, end: 60 }, 3],
+        ['stream/e', { start: 0 }, 0],
+      ] as const) {
+        const err = await s.getStream(key, range).catch((e: unknown) => e);
+        expect(err, `${key} ${JSON.stringify(range)}`).toBeInstanceOf(RangeNotSatisfiableError);
+        expect((err as RangeNotSatisfiableError).size).toBe(size);
+      }
+      expect(await s.getStream('stream/none')).toBeNull();
+      expect(await s.getStream('stream/none', { start: 0, end: 9 })).toBeNull();
+      for (const range of [{ start: -1 }, { start: 5, end: 4 }, { start: 1.5 }]) {
+        await expect(s.getStream('stream/p', range), JSON.stringify(range)).rejects.toThrow(StorageError);
+      }
+    });
+
+    it('hands a large object out in chunks, and a consumer may stop early', async () => {
+      const s = await make();
+      const big = new Uint8Array(4 << 20).fill(9);
+      await s.put('stream/chunks', big);
+      const { chunks } = await drain(await s.getStream('stream/chunks'));
+      expect(chunks).toBeGreaterThan(1);
+      const got = (await s.getStream('stream/chunks')) as BlobStream;
+      const reader = got.body.getReader();
+      const first = await reader.read();
+      expect(first.done).toBe(false);
+      expect((first.value as Uint8Array).length).toBeLessThan(big.length);
+      await reader.cancel();
+      // The object is untouched and readable again, and deleting it is not blocked by the stopped stream.
+      expect((await drain(await s.getStream('stream/chunks', { start: big.length - 1 }))).bytes).toEqual(
+        Uint8Array.of(9),
+      );
+      await s.delete('stream/chunks');
+      expect(await s.getStream('stream/chunks')).toBeNull();
+    });
+
     const prefixGet = opts.knownBugs?.includes('prefix-get') ? it.fails : it;
     prefixGet('reads a key that is only a prefix of other keys as missing', async () => {
       const s = await make();
       await s.put('dir/child', text('x'));
       expect(await s.head('dir')).toBeNull();
       expect(await s.get('dir')).toBeNull();
+      expect(await s.getStream('dir')).toBeNull();
     });
 
     it('deletes one object and leaves its siblings; deletePrefix empties a folder only', async () => {
@@ -146,6 +235,7 @@ export function blobStoreSuite(
       for (const k of ['', '/abs', 'a//b', 'a/./b', 'a/../b', '..', 'a\\b', 'nul\0byte', 'x'.repeat(1025)]) {
         await expect(s.put(k, text('x')), k).rejects.toThrow(StorageError);
         await expect(s.get(k), k).rejects.toThrow(StorageError);
+        await expect(s.getStream(k), k).rejects.toThrow(StorageError);
         await expect(s.head(k), k).rejects.toThrow(StorageError);
         await expect(s.delete(k), k).rejects.toThrow(StorageError);
         await expect(s.signedUrl(k, 60), k).rejects.toThrow(StorageError);

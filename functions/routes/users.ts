@@ -1,6 +1,5 @@
 // A user's adapter (with a download link, to run it on the device), and erasure of everything about a user.
 import { createRoute } from '@hono/zod-openapi';
-import { z } from 'zod';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, PACKAGE_MANIFEST } from '../../core/adapters/publish.js';
 import { getActiveAdapter, listAdapters, listStyles } from '../../core/db/adapters.js';
 import { eraseEndUser } from '../../core/db/erase.js';
@@ -10,7 +9,6 @@ import { MAX_PAGE_LIMIT, type Page } from '../../core/db/pagination.js';
 import { getEndUser, setTrainingOptOut } from '../../core/db/users.js';
 import { deletePrefix } from '../../core/storage/delete-prefix.js';
 import { userAdaptersPrefix } from '../../core/storage/keys.js';
-import { StorageError } from '../../core/storage/store.js';
 import {
   type UserAdapterResponse,
   type UserExport,
@@ -21,9 +19,9 @@ import {
   userTrainingResponse,
 } from '../../schema/contracts.js';
 import { audit } from '../http/audit.js';
-import { FILES_ROUTE, linkFiles, sha256Hex, verifyDownload } from '../http/download-links.js';
+import { linkFiles } from '../http/download-links.js';
 import { ApiError, notFound } from '../http/errors.js';
-import { APP_ERRORS, appSecurity, body, errors, json, type Routes, routes } from '../http/openapi.js';
+import { APP_ERRORS, appSecurity, body, errors, json, routes } from '../http/openapi.js';
 import { actingUser, callerApp, type Services, takeRateLimits } from '../http/services.js';
 import { iso, views } from './admin/views.js';
 
@@ -273,67 +271,4 @@ export function userRoutes(s: Services) {
       await audit(s, c, 'user.erased', { appId: app.id, subject: { kind: 'user', id: user } });
       return c.body(null, 204);
     });
-}
-
-const fileQuery = z.object({
-  expires: z.string().max(20),
-  sig: z.string().max(128),
-  sha256: z.string().max(64).optional(),
-});
-
-export const fileRoute = createRoute({
-  method: 'get',
-  path: `${FILES_ROUTE}{key}`,
-  tags: ['users'],
-  summary: 'Download a file by a signed link',
-  description:
-    'The links `GET /v1/users/{user}/adapter` and `GET /v1/models/{model}/files` hand out when the storage ' +
-    'cannot sign its own (the local directory store). `key` is the rest of the path; the link carries its own ' +
-    'authorisation and the SHA-256 of the content: a file that changed since answers 410.',
-  security: [],
-  request: { query: fileQuery },
-  responses: {
-    200: {
-      description: 'The file',
-      content: { 'application/octet-stream': { schema: z.string().meta({ format: 'binary' }) } },
-    },
-    ...errors(403, 404, 410, 422),
-  },
-});
-
-/** GET /v1/files/<key>?expires&sig: a signed download link of the app's own (local stores). */
-export function fileRoutes(s: Services): Routes {
-  const r = routes();
-  // The key spans several path segments, which an OpenAPI path parameter cannot: the route is documented
-  // from its definition and served by a wildcard.
-  r.openAPIRegistry.registerPath(fileRoute);
-  r.get(`${FILES_ROUTE}*`, async (c) => {
-    const key = decodeURIComponent(new URL(c.req.url).pathname.slice(FILES_ROUTE.length));
-    const sha256 = c.req.query('sha256');
-    const { expires, sig } = c.req.query();
-    if (!(await verifyDownload(s.urlSecret, key, expires, sig, s.now(), sha256))) {
-      throw new ApiError(403, 'forbidden', 'this download link is invalid or has expired');
-    }
-    let bytes: Uint8Array | null;
-    try {
-      bytes = await s.store.get(key);
-    } catch (e) {
-      if (e instanceof StorageError) throw notFound('no such file');
-      throw e;
-    }
-    if (!bytes) throw notFound('no such file');
-    if (sha256 && (await sha256Hex(bytes)) !== sha256) {
-      throw new ApiError(410, 'gone', 'the file changed since this link was made; ask for a new link');
-    }
-    const left = Math.max(0, Number(expires) - Math.floor(s.now() / 1000));
-    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
-      'content-type': 'application/octet-stream',
-      // The signature is the credential: any page may read the file (no cookies are involved).
-      'access-control-allow-origin': '*',
-      ...(sha256
-        ? { etag: `"${sha256}"`, 'cache-control': `private, max-age=${left}, immutable` }
-        : { 'cache-control': 'no-store' }),
-    });
-  });
-  return r;
 }

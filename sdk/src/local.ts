@@ -169,6 +169,10 @@ class FilesStore implements BlobStore {
   async signedUrl(): Promise<string> {
     throw new Error('not served');
   }
+  /** The engine reads whole files; nothing serves these. */
+  async getStream(): Promise<never> {
+    throw new Error('not served');
+  }
 }
 
 /** One engine per base model package (by content), shared by every LocalModel of the page. */
