@@ -3,6 +3,7 @@
 // Errors become `{ error: { code, message, details? } }` in one place (onError).
 import { bodyLimit } from 'hono/body-limit';
 import type { AppDeps } from './deps.js';
+import { clientAddress } from './http/client-address.js';
 import { corsHeaders, corsPreflight } from './http/cors.js';
 import { ApiError, errorResponse, forbidden, notFound } from './http/errors.js';
 import { requestHygiene } from './http/hygiene.js';
@@ -66,7 +67,8 @@ export function createApp(deps: AppDeps) {
   app.use('/v1/*', corsPreflight(s));
   app.use('/v1/*', async function authenticateApp(c, next) {
     if (c.req.path.startsWith('/v1/files/')) return next(); // signed links carry their own authorisation
-    c.set('caller', await s.callers.appCaller(s.callers.bearer(c.req.header('authorization'))));
+    const token = s.callers.bearer(c.req.header('authorization'));
+    c.set('caller', await s.callers.appCaller(token, clientAddress(c, deps.config.trustedProxyHeader)));
     // Before the route, so they go into its answer as it is made (and into an error's): a header set on a
     // finished answer makes Node's adapter turn it into a web Response and copy it, on every request.
     await corsHeaders(s, c);

@@ -28,8 +28,8 @@ const HINT = /^[A-Za-z0-9_.:-]{1,128}$/;
 /**
  * The app a token names, unverified: the header's `kid` (a signing secret's id `sks_…`, or the app id) or the
  * `iss` claim (the app id). It says which secrets to verify with; the signature decides. A token naming
- * neither is refused: trying it against every app's secrets would let anyone without a credential make the
- * server compute an HMAC per secret of every app.
+ * neither is tried against every app's secrets, a limited number of times per client address
+ * (functions/http/directory.ts).
  */
 export function tokenAppHint(token: string): string | undefined {
   try {
@@ -42,7 +42,7 @@ export function tokenAppHint(token: string): string | undefined {
   }
 }
 
-/** `kid`: the signing secret's id (`sks_…`) or the app's id; the server refuses a token without one. */
+/** `kid`: the signing secret's id (`sks_…`) or the app's id: the server tries only that app's secrets. */
 export async function signUserToken(claims: UserClaims, secret: string, kid: string): Promise<string> {
   return new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid })

@@ -133,9 +133,13 @@ const cases: Case[] = [
     [401],
   ],
   [
-    'a user token naming no app (neither kid nor iss)',
+    'a forged user token naming no app (neither kid nor iss)',
     () =>
-      post('/v1/generate', { prompt: 'x' }, jwt({ sub: 'alice', exp: now() + 60 }, secret, { alg: 'HS256' })),
+      post(
+        '/v1/generate',
+        { prompt: 'x' },
+        jwt({ sub: 'alice', exp: now() + 60 }, 'wrong', { alg: 'HS256' }),
+      ),
     [401],
   ],
   [

@@ -1,9 +1,11 @@
 // Rate limits count work, not requests (functions/http/services.ts): OpenAI's n choices of max_tokens each,
 // the texts of a score request. Every /v1 route takes them, the models routes too. And browsers may send
 // every method /v1 has (the CORS preflight). Each app gets its own limits through its settings.
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, startPlatform, type TestPlatform } from '../../test/support/platform.js';
 import { signUserToken } from '../auth/jwt.js';
+import { SWEEPS_PER_ADDRESS_PER_MINUTE } from '../http/directory.js';
 
 let p: TestPlatform;
 let model: string;
@@ -158,5 +160,41 @@ describe('CORS preflight', () => {
       .filter(([path]) => path.startsWith('/v1/'))
       .flatMap(([, ops]) => Object.keys(ops).map((m) => m.toUpperCase()));
     for (const method of new Set(used)) expect(allowed, method).toContain(method);
+  });
+});
+
+describe('user tokens that name no app', () => {
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  /** A token with no kid and no iss, as the API's contract allows: signed with `secret`. */
+  const kidless = (sub: string, secret: string) => {
+    const head = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub, exp: Math.floor(Date.now() / 1000) + 300 })}`;
+    return `${head}.${createHmac('sha256', secret).update(head).digest('base64url')}`;
+  };
+  const generate = (key: string) =>
+    p.call('POST', '/v1/generate', { key, body: { prompt: 'Once', max_tokens: 1 } });
+
+  it("are tried against every app's secrets at most 30 times a minute per address; one that verified is remembered", async () => {
+    const app = await p.newApp('kidless');
+    const good = kidless('reader-1', app.signing_secret);
+    for (let i = 0; i < 40; i++) expect((await generate(good)).status).toBe(200); // one sweep, then remembered
+    const forged = await Promise.all(
+      Array.from({ length: 35 }, (_, i) => generate(kidless(`r${i}`, 'wrong'))),
+    );
+    const statuses = forged.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(SWEEPS_PER_ADDRESS_PER_MINUTE);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(
+      35 - SWEEPS_PER_ADDRESS_PER_MINUTE,
+    );
+    const refused = forged.find((r) => r.status === 429);
+    expect(refused?.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(refused?.json.error.message).toMatch(/kid/);
+    // The remembered token, and any token naming its app, still pass.
+    expect((await generate(good)).status).toBe(200);
+    const named = await signUserToken(
+      { sub: 'reader-2', exp: Math.floor(Date.now() / 1000) + 60 },
+      app.signing_secret,
+      app.app_id,
+    );
+    expect((await generate(named)).status).toBe(200);
   });
 });
