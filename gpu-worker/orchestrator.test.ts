@@ -423,6 +423,51 @@ describe('training cycles', () => {
     );
   }, 90_000);
 
+  it('publishes nothing trained on an erased user for the same id re-created meanwhile', async () => {
+    for (let i = 0; i < 4; i++) await like('gil', passage(3, i));
+    let erased = false;
+    // At the job's first storage read or write: the user is erased (as the API does, files and all), then the
+    // same id comes back with new feedback of its own, so the user is trainable again when gil's turn comes.
+    const eraseAndReturn = async () => {
+      if (erased) return;
+      erased = true;
+      expect((await p.call('DELETE', '/v1/users/gil', { key })).status).toBe(204);
+      for (let i = 0; i < 4; i++) await like('gil', `a new reader called gil, page ${i}`);
+    };
+    const erasing: BlobStore = Object.create(p.store);
+    erasing.get = async (k) => {
+      await eraseAndReturn();
+      return p.store.get(k);
+    };
+    erasing.put = async (k, bytes, opts) => {
+      await eraseAndReturn();
+      return p.store.put(k, bytes, opts);
+    };
+    const w = worker({ store: erasing });
+    const job = await enqueue(
+      p.database.db,
+      'train-users',
+      {
+        baseModel: p.services.baseModelId,
+        users: [
+          { appId, userId: 'cy' },
+          { appId, userId: 'gil' },
+        ],
+      },
+      { maxAttempts: 1 },
+    );
+    const done = await w.runOnce();
+    expect(erased).toBe(true);
+    expect(done).toMatchObject({ id: job.id, status: 'succeeded' });
+    expect(done?.result).toMatchObject({ users: [{ user: 'cy' }], failed: [] });
+    // The returning gil has feedback, but no version, and no file, from the job that read the erased one's.
+    expect(await rowsOf(p.database.db, 'gil')).toEqual([]);
+    expect(await p.store.list(`adapters/${appId}/gil/`)).toEqual([]);
+    expect((await getJob(p.database.db, job.id))?.log).toContain(
+      'a user was erased while this job trained them',
+    );
+  }, 90_000);
+
   it('POST /admin/training/run {wait: true} answers with the finished jobs', async () => {
     const w = worker();
     w.start();

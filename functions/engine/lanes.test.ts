@@ -96,4 +96,43 @@ describe('lanes', () => {
     expect((await engine.generate('The door opened', { ...greedy, adapters: [hot] }).result).text).toBe(lora);
     expect(engine.metrics().lanes.mergedRequests).toBe(served + 1); // back on the LoRA graph
   }, 60_000);
+
+  it('a generation that runs across an erasure heats nothing: its set is never merged after', async () => {
+    const engine = new Engine(pkg, { mergeHot: 1 });
+    const erased = ref('adapters/app/erased/v1/', 6);
+    // Enough tokens in one generation to make the set hot (512), and an erasure while it decodes.
+    const long = engine.generate('The door opened and the wind came in', {
+      ...greedy,
+      maxTokens: 600,
+      adapters: [erased],
+    });
+    let erasedAt = -1;
+    let pieces = 0;
+    for await (const _ of long) {
+      if (++pieces === 4) {
+        erasedAt = pieces;
+        await engine.forgetAdapters('adapters/app/erased/');
+      }
+    }
+    const r = await long.result;
+    expect(erasedAt).toBe(4);
+    expect(r.promptTokens + r.completionTokens).toBeGreaterThan(512);
+    await new Promise((r) => setTimeout(r, 200)); // a merge would run in the background
+    expect(engine.metrics().lanes).toMatchObject({ merged: 0, merges: 0 });
+    expect(engine.metrics().adapterCache.entries).toBe(0);
+  }, 60_000);
+
+  it('an adapter load that lands after its erasure serves its request but is not cached', async () => {
+    const engine = new Engine(pkg);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const base = ref('adapters/app/late/v1/', 7);
+    const slow = { ...base, load: async () => (await gate, base.load()) };
+    const loading = engine.generate('The door opened', { ...greedy, maxTokens: 2, adapters: [slow] }).result;
+    await new Promise((r) => setTimeout(r, 20));
+    await engine.forgetAdapters('adapters/app/late/');
+    release();
+    expect((await loading).completionTokens).toBeGreaterThan(0);
+    expect(engine.metrics().adapterCache).toMatchObject({ entries: 0, fenced: 1 });
+  });
 });

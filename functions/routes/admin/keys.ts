@@ -58,7 +58,8 @@ const revokeKeyRoute = createRoute({
   tags,
   security,
   summary: 'Revoke an API key',
-  description: 'Refused at once by this process, by every process within 10 s.',
+  description:
+    'Refused at once by this process and, through the invalidation feed, by every other (within TAILOR_INVALIDATION_POLL_MS where notices are lost).',
   request: { params: apiKeyParams },
   responses: { 200: json(apiKeyItem, 'The revoked key'), ...errors(401, 403, 404, 422) },
 });
