@@ -41,7 +41,6 @@ function env(over: Record<string, string> = {}): Record<string, string> {
   return {
     TAILOR_DATA_DIR: dir,
     ADMIN_TOKEN: ADMIN,
-    TAILOR_URL_SECRET: 'one-secret-for-every-process-0123',
     ...productionPartsEnv({
       dbUrl,
       s3Endpoint: s3.endpoint,

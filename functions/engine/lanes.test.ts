@@ -127,7 +127,13 @@ describe('lanes', () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((r) => (release = r));
     const base = ref('adapters/app/late/v1/', 7);
-    const slow = { ...base, load: async () => (await gate, base.load()) };
+    const slow = {
+      ...base,
+      load: async () => {
+        await gate;
+        return base.load();
+      },
+    };
     const loading = engine.generate('The door opened', { ...greedy, maxTokens: 2, adapters: [slow] }).result;
     await new Promise((r) => setTimeout(r, 20));
     await engine.forgetAdapters('adapters/app/late/');

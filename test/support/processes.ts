@@ -130,7 +130,9 @@ export async function seedActiveAdapter(
 
 /**
  * The environment of a platform process on production parts (a PostgreSQL database, an S3 bucket) with rate
- * limits off, one engine thread and no training in the API process: what the cross-process tests share.
+ * limits off, one engine thread and no training in the API process: what the cross-process tests share. Every
+ * process of one database shares the platform secret, as in production (a process with another refuses to
+ * start).
  */
 export function productionPartsEnv(parts: {
   dbUrl: string;
@@ -140,6 +142,7 @@ export function productionPartsEnv(parts: {
 }): Record<string, string> {
   return {
     DATABASE_URL: parts.dbUrl,
+    TAILOR_URL_SECRET: 'one-platform-secret-for-every-process',
     S3_ENDPOINT: parts.s3Endpoint,
     S3_BUCKET: parts.bucket,
     S3_REGION: 'us-east-1',
