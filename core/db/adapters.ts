@@ -10,10 +10,11 @@ import type { Db } from './database.js';
 import { RepoError } from './errors.js';
 import { newId } from './ids.js';
 import { ownerSubject, recordInvalidation } from './invalidations.js';
+import type { AdapterOwner } from './owner.js';
 import { afterCursor, type Page, type PageRequest, pageLimit, toPage } from './pagination.js';
 import { recordAdapterEvent } from './webhooks.js';
 
-export type AdapterOwner = { appId: string; userId: string } | { appId: string; styleId: string };
+export type { AdapterOwner };
 
 function ownerWhere(owner: AdapterOwner): SQL {
   return 'userId' in owner

@@ -18,10 +18,10 @@ import {
   webhookEndpoints,
 } from '../../schema/tables.js';
 import { newWebhookSecret } from '../webhooks/signature.js';
-import type { AdapterOwner } from './adapters.js';
 import type { Db } from './database.js';
 import { RepoError } from './errors.js';
 import { newId } from './ids.js';
+import type { AdapterOwner } from './owner.js';
 
 /** The most endpoints one app may register. */
 export const MAX_WEBHOOKS_PER_APP = 10;
