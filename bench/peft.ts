@@ -14,7 +14,7 @@ import { userRecipe } from '../gpu-worker/recipe.js';
 import { TrainingScheduler } from '../gpu-worker/scheduler.js';
 import { Worker } from '../gpu-worker/worker.js';
 import {
-  apiClient,
+  type Connection,
   type PersonalizationReport,
   runPersonalization,
 } from '../runtime/demo/personalization.js';
@@ -109,7 +109,7 @@ async function measure(ctx: BenchContext, v: Variant) {
     onEnqueued: () => worker.wake(),
   });
   try {
-    const api = apiClient((url, init) => p.app.request(url, init), 'http://localhost');
+    const api: Connection = { baseUrl: 'http://localhost', fetch: (url, init) => p.app.request(url, init) };
     const report = await runPersonalization(api, {
       admin: ADMIN,
       readers: ctx.quick ? 2 : 4,

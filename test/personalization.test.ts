@@ -12,11 +12,12 @@ import { BaseModels } from '../gpu-worker/base-model.js';
 import { TrainingScheduler } from '../gpu-worker/scheduler.js';
 import { Worker } from '../gpu-worker/worker.js';
 import {
-  type ApiClient,
+  type Connection,
   formatReport,
   type PersonalizationReport,
   runPersonalization,
 } from '../runtime/demo/personalization.js';
+import { checkAnswer } from './support/contract.js';
 import { ADMIN, startPlatform, type TestPlatform } from './support/platform.js';
 
 const READERS = 4;
@@ -50,7 +51,20 @@ beforeAll(async () => {
     onEnqueued: () => worker.wake(),
   });
   p.services.training = scheduler;
-  const api: ApiClient = { call: (method, path, opts) => p.call(method, path, opts) };
+  // In this process, each answer checked against the API contract (as p.call does).
+  const api: Connection = {
+    baseUrl: 'http://localhost',
+    fetch: async (url, init) => {
+      const res = await p.app.request(url, init);
+      const json = await res
+        .clone()
+        .json()
+        .catch(() => undefined);
+      const req = { method: init.method ?? 'GET', path: new URL(url).pathname };
+      checkAnswer(p.app, req, { status: res.status, type: res.headers.get('content-type') ?? '', json });
+      return res;
+    },
+  };
   report = await runPersonalization(api, { admin: ADMIN, readers: READERS, generations: GENERATIONS });
   console.log(formatReport(report, GENERATIONS));
 }, 900_000);

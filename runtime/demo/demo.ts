@@ -8,9 +8,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { followJobs, type JobView } from '../node/job-progress.js';
+import type { StyleWeight } from '../../sdk/src/index.js';
+import { followJobs } from '../node/job-progress.js';
 import { startServer } from '../node/launch.js';
-import { apiClient, formatReport, runPersonalization } from './personalization.js';
+import { adminClient, type Connection, sdkClient } from './admin.js';
+import { formatReport, runPersonalization } from './personalization.js';
 
 const { values } = parseArgs({
   options: {
@@ -39,12 +41,15 @@ const server = await startServer({
 });
 say(`platform at ${server.url} (${seconds(Date.now() - started)})`);
 
-const api = apiClient(fetch, server.url);
+const conn: Connection = { baseUrl: server.url, fetch };
+const operator = adminClient(conn, admin);
 
 try {
   const generations = 4;
-  const report = await runPersonalization(api, {
+  const app = await operator.createApp('story-readers');
+  const report = await runPersonalization(conn, {
     admin,
+    app,
     readers: Number(values.readers),
     ...(values['every-story'] ? { minRecurrences: 0 } : {}),
     ...(values.edits ? { feedbackAs: 'edits' as const } : {}),
@@ -61,26 +66,23 @@ try {
   console.log(formatReport(report, generations));
 
   if (values.style) {
-    const appId = (await api.call('GET', '/admin/apps', { key: admin })).json.items[0].id as string;
     say('training the "mystery" style from the mystery genre’s training passages …');
-    const queued = await api.call('POST', `/admin/apps/${appId}/styles`, {
-      key: admin,
-      body: { style: 'mystery', genre: 'mystery' },
-    });
-    const [job] = await followJobs(
-      async (id) => (await api.call('GET', `/admin/jobs/${id}`, { key: admin })).json as JobView,
-      [queued.json.job.id],
-      process.stdout,
-    );
+    const queued = await operator.trainStyle(app.app_id, { style: 'mystery', genre: 'mystery' });
+    const [job] = await followJobs(operator.job, [queued.id], process.stdout);
     if (job?.status !== 'succeeded') throw new Error(`style job ${job?.status}: ${job?.error}`);
     const prompt = 'When she opened the door of the study, she saw';
-    const asUser = async (styles: { id: string; weight: number }[]) =>
+    const tailor = sdkClient(conn, app.api_key);
+    const asUser = async (styles: StyleWeight[]) =>
       (
-        await api.call('POST', `/admin/apps/${appId}/generate`, {
-          key: admin,
-          body: { user: 'style-demo', prompt, max_tokens: 48, seed: 3, adapter: 'none', styles },
+        await tailor.complete({
+          user: 'style-demo',
+          prompt,
+          max_tokens: 48,
+          seed: 3,
+          adapter: 'none',
+          styles,
         })
-      ).json.text;
+      ).text;
     console.log(`\nA style changes the continuation of one prompt ("${prompt}"), seed 3:`);
     console.log(`  base:            ${(await asUser([])).replace(/\s+/g, ' ')}`);
     console.log(`  mystery (w=1):   ${(await asUser([{ id: 'mystery', weight: 1 }])).replace(/\s+/g, ' ')}`);

@@ -1,41 +1,14 @@
 // Plays simulated story readers through the API loop and measures what their adapters learned: the driver
-// behind the personalization test and `npm run demo`. Everything goes through HTTP API v1 (feedback, a
-// training run, scoring, generation), as an app would.
+// behind the personalization test, the PEFT benchmark and `npm run demo`. The readers' side goes through
+// @tailor/sdk as an app's server would (feedback, generation, scoring, the user's adapter); the operator's
+// (the app, the training cycle, its jobs) through the admin routes (./admin.ts).
 import type { OwnerOutcome } from '../../schema/training.js';
+import type { FeedbackRequest, Tailor } from '../../sdk/src/index.js';
 import { followJobs, type JobView, type ProgressOutput } from '../node/job-progress.js';
+import { adminClient, type Connection, type CreatedApp, sdkClient } from './admin.js';
 import { heldoutMaterial, recurrences, type Story } from './readers.js';
 
-export interface ApiClient {
-  call(
-    method: string,
-    path: string,
-    opts?: { key?: string; body?: unknown },
-  ): Promise<{ status: number; json: any }>;
-}
-
-/**
- * The API as a client calls it, over anything that answers a URL and a RequestInit as fetch does: `fetch` itself
- * against a server, or a Hono app's `request` in this process. JSON in and out; `key` is the bearer token.
- */
-export function apiClient(
-  request: (url: string, init: RequestInit) => Response | Promise<Response>,
-  base: string,
-): ApiClient {
-  return {
-    async call(method, path, opts = {}) {
-      const res = await request(base + path, {
-        method,
-        headers: {
-          ...(opts.key ? { authorization: `Bearer ${opts.key}` } : {}),
-          ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
-        },
-        ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
-      });
-      const text = await res.text();
-      return { status: res.status, json: text ? JSON.parse(text) : undefined };
-    },
-  };
-}
+export type { Connection } from './admin.js';
 
 export interface ReaderReport {
   reader: string;
@@ -79,7 +52,10 @@ export interface PersonalizationReport {
 }
 
 export interface PersonalizationOptions {
+  /** The admin token. */
   admin: string;
+  /** The app the readers use (default: a new one, "story-readers"). */
+  app?: CreatedApp;
   readers?: number;
   /** Keep only stories whose names recur at least this often in their last third (default 10: serials). */
   minRecurrences?: number;
@@ -96,18 +72,11 @@ export interface PersonalizationOptions {
   progress?: ProgressOutput | null;
 }
 
-async function ok(res: Promise<{ status: number; json: any }>, what: string): Promise<any> {
-  const r = await res;
-  if (r.status >= 300) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.json)}`);
-  return r.json;
-}
-
 type Choice = 'auto' | 'none';
 
 /** Token-weighted mean NLL of texts (≤ 16 per request), with the adapter and memory as chosen. */
 async function meanNll(
-  api: ApiClient,
-  key: string,
+  tailor: Tailor,
   user: string,
   texts: string[],
   adapter: Choice,
@@ -116,10 +85,7 @@ async function meanNll(
   let nll = 0;
   let tokens = 0;
   for (let i = 0; i < texts.length; i += 16) {
-    const r = await ok(
-      api.call('POST', '/v1/score', { key, body: { user, texts: texts.slice(i, i + 16), adapter, memory } }),
-      'score',
-    );
+    const r = await tailor.score({ user, texts: texts.slice(i, i + 16), adapter, memory });
     for (const x of r.results) {
       nll += x.nll;
       tokens += x.tokens;
@@ -131,8 +97,7 @@ async function meanNll(
 const NEUTRAL_PROMPTS = ['He said', 'She looked at', 'They went to see', 'The next morning'];
 
 async function namesRecalled(
-  api: ApiClient,
-  key: string,
+  tailor: Tailor,
   story: Story,
   n: number,
   adapter: Choice,
@@ -142,20 +107,21 @@ async function namesRecalled(
   let hits = 0;
   for (let i = 0; i < n; i++) {
     const prompt = NEUTRAL_PROMPTS[i % NEUTRAL_PROMPTS.length] as string;
-    const g = await ok(
-      api.call('POST', '/v1/generate', {
-        key,
-        body: { user: story.file, prompt, max_tokens: 48, seed: 100 + i, adapter, memory },
-      }),
-      'generate',
-    );
+    const g = await tailor.complete({
+      user: story.file,
+      prompt,
+      max_tokens: 48,
+      seed: 100 + i,
+      adapter,
+      memory,
+    });
     if (names.some((name) => g.text.includes(name))) hits++;
   }
   return hits;
 }
 
 export async function runPersonalization(
-  api: ApiClient,
+  conn: Connection,
   o: PersonalizationOptions,
 ): Promise<PersonalizationReport> {
   const log = o.log ?? (() => {});
@@ -164,17 +130,15 @@ export async function runPersonalization(
     stories: o.readers ?? 6,
     ...(o.minRecurrences !== undefined ? { minRecurrences: o.minRecurrences } : {}),
   });
-  const app = await ok(
-    api.call('POST', '/admin/apps', { key: o.admin, body: { name: 'story-readers' } }),
-    'create app',
-  );
-  const key: string = app.api_key;
+  const admin = adminClient(conn, o.admin);
+  const app = o.app ?? (await admin.createApp('story-readers'));
+  const tailor = sdkClient(conn, app.api_key);
 
   // Each reader's user id is their story's file: one reader per story.
   const sent = new Map<string, number>();
   for (const [i, s] of stories.entries()) {
     for (const [j, text] of s.liked.entries()) {
-      let body: Record<string, unknown> = {
+      let body: FeedbackRequest = {
         user: s.file,
         text,
         rating: 1,
@@ -182,13 +146,7 @@ export async function runPersonalization(
       };
       if (o.feedbackAs === 'edits') {
         const prompt = text.split(/\s+/).slice(0, 8).join(' ');
-        const g = await ok(
-          api.call('POST', '/v1/generate', {
-            key,
-            body: { user: s.file, prompt, max_tokens: 32, seed: j, adapter: 'none' },
-          }),
-          'generate',
-        );
+        const g = await tailor.complete({ user: s.file, prompt, max_tokens: 32, seed: j, adapter: 'none' });
         const generated = `${prompt}${g.text}`;
         body = {
           user: s.file,
@@ -198,19 +156,13 @@ export async function runPersonalization(
           idempotency_key: `${s.file}-edit-${j}`,
         };
       }
-      await ok(api.call('POST', '/v1/feedback', { key, body }), 'feedback');
+      await tailor.feedback(body);
     }
     const others = stories.filter((x) => x !== s);
     for (let k = 0; k < (o.dislikes ?? 3); k++) {
       const other = others[(i + k) % others.length] as Story;
       const text = other.liked[k % other.liked.length] as string;
-      await ok(
-        api.call('POST', '/v1/feedback', {
-          key,
-          body: { user: s.file, text, rating: -1, idempotency_key: `${s.file}-dislike-${k}` },
-        }),
-        'feedback',
-      );
+      await tailor.feedback({ user: s.file, text, rating: -1, idempotency_key: `${s.file}-dislike-${k}` });
     }
     sent.set(s.file, s.liked.length + (o.dislikes ?? 3));
     const kind = o.feedbackAs === 'edits' ? 'edited' : 'liked';
@@ -219,40 +171,29 @@ export async function runPersonalization(
 
   const n = o.generations ?? 8;
   const promptOf = (s: Story) => (s.future[0] as string).split(/\s+/).slice(0, 12).join(' ');
-  const sample = async (s: Story, adapter: 'auto' | 'none') =>
-    (
-      await ok(
-        api.call('POST', '/v1/generate', {
-          key,
-          body: { user: s.file, prompt: promptOf(s), max_tokens: 40, seed: 1, adapter },
-        }),
-        'generate',
-      )
-    ).text as string;
+  const sample = async (s: Story, adapter: Choice) =>
+    (await tailor.complete({ user: s.file, prompt: promptOf(s), max_tokens: 40, seed: 1, adapter })).text;
   // What the base model does, measured while the trainer trains (a process of its own, on another core).
   const measureBase = async () => {
     const out = new Map<string, { names: number; nll: number; sample: string }>();
     for (const s of stories) {
       out.set(s.file, {
-        names: await namesRecalled(api, key, s, n, 'none'),
-        nll: await meanNll(api, key, s.file, s.future, 'none'),
+        names: await namesRecalled(tailor, s, n, 'none'),
+        nll: await meanNll(tailor, s.file, s.future, 'none'),
         sample: await sample(s, 'none'),
       });
     }
-    return { readers: out, general: await meanNll(api, key, stories[0]?.file as string, general, 'none') };
+    return { readers: out, general: await meanNll(tailor, stories[0]?.file as string, general, 'none') };
   };
 
   const t1 = Date.now();
   log(`training cycle for ${stories.length} readers (one job, one batch)…`);
   // Start the cycle, then follow its jobs (a long cycle outlasts HTTP clients' patience with `wait: true`).
-  const run = await ok(
-    api.call('POST', '/admin/training/run', { key: o.admin, body: { app: app.app_id } }),
-    'training run',
-  );
+  const run = await admin.runTraining(app.app_id);
   const [jobs, baseline] = await Promise.all([
     followJobs(
-      (id) => ok(api.call('GET', `/admin/jobs/${id}`, { key: o.admin }), 'job'),
-      run.jobs.map((j: JobView) => j.id),
+      admin.job,
+      run.map((j) => j.id),
       o.progress ?? null,
     ),
     measureBase(),
@@ -270,21 +211,20 @@ export async function runPersonalization(
 
   const readers: ReaderReport[] = [];
   for (const s of stories) {
-    const info = await api.call('GET', `/v1/users/${s.file}/adapter`, { key });
-    const version = info.status === 200 ? (info.json.version as string) : null;
-    const own = await meanNll(api, key, s.file, s.future, 'auto');
+    const version = (await tailor.adapter(s.file))?.version ?? null;
+    const own = await meanNll(tailor, s.file, s.future, 'auto');
     const otherChanges: number[] = [];
     for (const other of stories) {
       if (other === s) continue;
       otherChanges.push(
-        (await meanNll(api, key, s.file, other.future, 'auto')) / (base.get(other.file) as number) - 1,
+        (await meanNll(tailor, s.file, other.future, 'auto')) / (base.get(other.file) as number) - 1,
       );
     }
-    const generalChange = (await meanNll(api, key, s.file, general, 'auto')) / generalBase - 1;
+    const generalChange = (await meanNll(tailor, s.file, general, 'auto')) / generalBase - 1;
     const before = base.get(s.file) as number;
     const ownChange = own / before - 1;
-    const memoryAfter = await meanNll(api, key, s.file, s.future, 'none', 'auto');
-    const bothAfter = await meanNll(api, key, s.file, s.future, 'auto', 'auto');
+    const memoryAfter = await meanNll(tailor, s.file, s.future, 'none', 'auto');
+    const bothAfter = await meanNll(tailor, s.file, s.future, 'auto', 'auto');
     const otherChange = otherChanges.reduce((a, b) => a + b, 0) / otherChanges.length;
     readers.push({
       reader: s.file,
@@ -305,9 +245,9 @@ export async function runPersonalization(
       specificityPts: 100 * (otherChange - ownChange),
       generalChangePct: 100 * generalChange,
       namesBefore: baseline.readers.get(s.file)?.names ?? 0,
-      namesAfter: await namesRecalled(api, key, s, n, 'auto'),
-      namesMemory: await namesRecalled(api, key, s, n, 'none', 'auto'),
-      namesBoth: await namesRecalled(api, key, s, n, 'auto', 'auto'),
+      namesAfter: await namesRecalled(tailor, s, n, 'auto'),
+      namesMemory: await namesRecalled(tailor, s, n, 'none', 'auto'),
+      namesBoth: await namesRecalled(tailor, s, n, 'auto', 'auto'),
       sample: {
         prompt: promptOf(s),
         base: baseline.readers.get(s.file)?.sample ?? '',

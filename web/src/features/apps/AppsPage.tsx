@@ -1,14 +1,15 @@
 // Apps: the list with users and volume, creating one (its key and secret shown once), and the chosen app's
 // settings, API keys and signing secrets, and the effect of personalization (its holdout experiment).
-import { Alert, Badge, Button, Group, Modal, Stack, Table, Tabs, Text, TextInput } from '@mantine/core';
+import { Alert, Badge, Button, Group, Modal, Stack, Tabs, Text, TextInput } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
+import { type Column, DataTable } from '../../components/DataTable';
 import { Secret } from '../../components/Secret';
 import { Empty, PageHeader, QueryView } from '../../components/states';
 import { api } from '../../lib/api';
 import { ago, num } from '../../lib/format';
-import type { CreatedApp } from '../../lib/types';
+import type { AppSummary, CreatedApp } from '../../lib/types';
 import { useApps, useCurrentApp } from '../layout/useApps';
 import { EffectPanel } from './EffectPanel';
 import { KeysPanel } from './KeysPanel';
@@ -37,45 +38,19 @@ export function AppsPage() {
             </Empty>
           ) : (
             <Stack>
-              <Table.ScrollContainer minWidth={560}>
-                <Table highlightOnHover verticalSpacing="xs">
-                  <Table.Thead>
-                    <Table.Tr>
-                      <Table.Th>App</Table.Th>
-                      <Table.Th>Id</Table.Th>
-                      <Table.Th ta="right">Users</Table.Th>
-                      <Table.Th ta="right">Generations, 7 d</Table.Th>
-                      <Table.Th ta="right">Feedback, 7 d</Table.Th>
-                      <Table.Th>Created</Table.Th>
-                    </Table.Tr>
-                  </Table.Thead>
-                  <Table.Tbody>
-                    {page.items.map((a) => (
-                      <Table.Tr
-                        key={a.id}
-                        onClick={() => setCurrent(a.id)}
-                        bg={a.id === current ? 'var(--mantine-primary-color-light)' : undefined}
-                        style={{ cursor: 'pointer' }}
-                      >
-                        <Table.Td>
-                          <Button variant="transparent" p={0} onClick={() => setCurrent(a.id)}>
-                            {a.name}
-                          </Button>
-                        </Table.Td>
-                        <Table.Td>
-                          <Text size="xs" ff="monospace">
-                            {a.id}
-                          </Text>
-                        </Table.Td>
-                        <Table.Td ta="right">{num(a.users)}</Table.Td>
-                        <Table.Td ta="right">{num(a.generations_7d)}</Table.Td>
-                        <Table.Td ta="right">{num(a.feedback_7d)}</Table.Td>
-                        <Table.Td>{ago(a.created_at)}</Table.Td>
-                      </Table.Tr>
-                    ))}
-                  </Table.Tbody>
-                </Table>
-              </Table.ScrollContainer>
+              <DataTable
+                columns={appColumns(setCurrent)}
+                rows={page.items}
+                rowKey={(a) => a.id}
+                minWidth={560}
+                highlightOnHover
+                verticalSpacing="xs"
+                rowProps={(a) => ({
+                  onClick: () => setCurrent(a.id),
+                  bg: a.id === current ? 'var(--mantine-primary-color-light)' : undefined,
+                  style: { cursor: 'pointer' },
+                })}
+              />
               {current && (
                 <AppDetail appId={current} name={page.items.find((a) => a.id === current)?.name ?? current} />
               )}
@@ -86,6 +61,29 @@ export function AppsPage() {
     </>
   );
 }
+
+const appColumns = (choose: (id: string) => void): Column<AppSummary>[] => [
+  {
+    header: 'App',
+    cell: (a) => (
+      <Button variant="transparent" p={0} onClick={() => choose(a.id)}>
+        {a.name}
+      </Button>
+    ),
+  },
+  {
+    header: 'Id',
+    cell: (a) => (
+      <Text size="xs" ff="monospace">
+        {a.id}
+      </Text>
+    ),
+  },
+  { header: 'Users', align: 'right', cell: (a) => num(a.users) },
+  { header: 'Generations, 7 d', align: 'right', cell: (a) => num(a.generations_7d) },
+  { header: 'Feedback, 7 d', align: 'right', cell: (a) => num(a.feedback_7d) },
+  { header: 'Created', cell: (a) => ago(a.created_at) },
+];
 
 function AppDetail({ appId, name }: { appId: string; name: string }) {
   return (

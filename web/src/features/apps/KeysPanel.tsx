@@ -1,12 +1,29 @@
 // An app's API keys (add, revoke) and signing secrets (rotate with an overlap).
-import { Alert, Badge, Button, Group, Modal, NumberInput, Stack, Table, Text, Title } from '@mantine/core';
+import { Alert, Badge, Button, Group, Modal, NumberInput, Stack, Text, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
+import { type Column, DataTable } from '../../components/DataTable';
 import { Secret } from '../../components/Secret';
 import { QueryView } from '../../components/states';
 import { api } from '../../lib/api';
 import { ago, dateTime } from '../../lib/format';
 import type { ApiKey, CreatedApiKey, RotatedSecret, SigningSecret } from '../../lib/types';
+
+const secretColumns: Column<SigningSecret>[] = [
+  { header: 'kid', cell: (x) => x.kid, cellProps: { ff: 'monospace' } },
+  { header: 'Created', cell: (x) => ago(x.created_at) },
+  {
+    header: 'Retires',
+    cell: (x) =>
+      x.retires_at === null ? (
+        <Badge color="teal">current</Badge>
+      ) : new Date(x.retires_at).getTime() > Date.now() ? (
+        <Badge color="yellow">{dateTime(x.retires_at)}</Badge>
+      ) : (
+        <Badge color="gray">retired</Badge>
+      ),
+  },
+];
 
 export function KeysPanel({ appId }: { appId: string }) {
   const qc = useQueryClient();
@@ -26,6 +43,34 @@ export function KeysPanel({ appId }: { appId: string }) {
     mutationFn: (id: string) => api.send<ApiKey>('DELETE', `/admin/apps/${appId}/keys/${id}`),
     onSuccess: () => qc.invalidateQueries({ queryKey: ['keys', appId] }),
   });
+  const keyColumns: Column<ApiKey>[] = [
+    { header: 'Key', cell: (k) => `${k.prefix}…`, cellProps: { ff: 'monospace' } },
+    { header: 'Created', cell: (k) => ago(k.created_at) },
+    {
+      header: 'Status',
+      cell: (k) =>
+        k.revoked_at ? (
+          <Badge color="gray">revoked {ago(k.revoked_at)}</Badge>
+        ) : (
+          <Badge color="teal">active</Badge>
+        ),
+    },
+    {
+      align: 'right',
+      cell: (k) =>
+        !k.revoked_at && (
+          <Button
+            size="xs"
+            color="red"
+            variant="subtle"
+            onClick={() => revoke.mutate(k.id)}
+            loading={revoke.isPending && revoke.variables === k.id}
+          >
+            Revoke
+          </Button>
+        ),
+    },
+  ];
   const [overlapH, setOverlapH] = useState<number | string>(24);
   const rotate = useMutation({
     mutationFn: () =>
@@ -46,48 +91,7 @@ export function KeysPanel({ appId }: { appId: string }) {
         To rotate: add a key, move the app's server to it, then revoke the old one.
       </Text>
       <QueryView query={keys}>
-        {({ items }) => (
-          <Table.ScrollContainer minWidth={480}>
-            <Table>
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Key</Table.Th>
-                  <Table.Th>Created</Table.Th>
-                  <Table.Th>Status</Table.Th>
-                  <Table.Th />
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {items.map((k) => (
-                  <Table.Tr key={k.id}>
-                    <Table.Td ff="monospace">{k.prefix}…</Table.Td>
-                    <Table.Td>{ago(k.created_at)}</Table.Td>
-                    <Table.Td>
-                      {k.revoked_at ? (
-                        <Badge color="gray">revoked {ago(k.revoked_at)}</Badge>
-                      ) : (
-                        <Badge color="teal">active</Badge>
-                      )}
-                    </Table.Td>
-                    <Table.Td ta="right">
-                      {!k.revoked_at && (
-                        <Button
-                          size="xs"
-                          color="red"
-                          variant="subtle"
-                          onClick={() => revoke.mutate(k.id)}
-                          loading={revoke.isPending && revoke.variables === k.id}
-                        >
-                          Revoke
-                        </Button>
-                      )}
-                    </Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
-        )}
+        {({ items }) => <DataTable columns={keyColumns} rows={items} rowKey={(k) => k.id} minWidth={480} />}
       </QueryView>
       <Modal opened={!!add.data} onClose={() => add.reset()} title="New API key">
         {add.data && (
@@ -108,34 +112,7 @@ export function KeysPanel({ appId }: { appId: string }) {
       </Text>
       <QueryView query={secrets}>
         {({ items }) => (
-          <Table.ScrollContainer minWidth={480}>
-            <Table>
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>kid</Table.Th>
-                  <Table.Th>Created</Table.Th>
-                  <Table.Th>Retires</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {items.map((x) => (
-                  <Table.Tr key={x.kid}>
-                    <Table.Td ff="monospace">{x.kid}</Table.Td>
-                    <Table.Td>{ago(x.created_at)}</Table.Td>
-                    <Table.Td>
-                      {x.retires_at === null ? (
-                        <Badge color="teal">current</Badge>
-                      ) : new Date(x.retires_at).getTime() > Date.now() ? (
-                        <Badge color="yellow">{dateTime(x.retires_at)}</Badge>
-                      ) : (
-                        <Badge color="gray">retired</Badge>
-                      )}
-                    </Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
+          <DataTable columns={secretColumns} rows={items} rowKey={(x) => x.kid} minWidth={480} />
         )}
       </QueryView>
       <Group align="flex-end">

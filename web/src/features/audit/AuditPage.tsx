@@ -1,7 +1,8 @@
 // Audit log: who did what and when, newest first, filtered by app and action.
-import { Badge, Button, Code, Group, Select, Table, Text } from '@mantine/core';
+import { Badge, Button, Code, Group, Select, Text } from '@mantine/core';
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { useState } from 'react';
+import { type Column, DataTable } from '../../components/DataTable';
 import { Empty, PageHeader, QueryView } from '../../components/states';
 import { api } from '../../lib/api';
 import { dateTime } from '../../lib/format';
@@ -36,6 +37,26 @@ export function AuditPage() {
     getNextPageParam: (last) => last.next_cursor,
   });
   const name = (id: string | null) => (id ? (apps.find((a) => a.id === id)?.name ?? id) : '—');
+  const columns: Column<AuditEntry>[] = [
+    { header: 'When', cell: (e) => <Text size="sm">{dateTime(e.at)}</Text> },
+    { header: 'Who', cell: (e) => e.actor },
+    { header: 'Action', cell: (e) => <Badge variant="light">{e.action}</Badge> },
+    { header: 'App', cell: (e) => name(e.app_id) },
+    { header: 'Subject', cell: (e) => e.subject ?? '—', cellProps: { ff: 'monospace' } },
+    {
+      header: 'Details',
+      cell: (e) =>
+        Object.keys(e.details).length ? (
+          <Code>
+            {Object.entries(e.details)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(' ')}
+          </Code>
+        ) : (
+          '—'
+        ),
+    },
+  ];
   return (
     <>
       <PageHeader title="Audit log" description="Written by the API as each change succeeds." />
@@ -60,56 +81,21 @@ export function AuditPage() {
       <QueryView query={log}>
         {(data) => {
           const items = data.pages.flatMap((p) => p.items);
-          if (!items.length)
-            return (
-              <Empty
-                title="Nothing recorded"
-                description="Creating apps, changing settings, promoting, rolling back and erasing are recorded here."
-              />
-            );
           return (
             <>
-              <Table.ScrollContainer minWidth={720}>
-                <Table>
-                  <Table.Thead>
-                    <Table.Tr>
-                      <Table.Th>When</Table.Th>
-                      <Table.Th>Who</Table.Th>
-                      <Table.Th>Action</Table.Th>
-                      <Table.Th>App</Table.Th>
-                      <Table.Th>Subject</Table.Th>
-                      <Table.Th>Details</Table.Th>
-                    </Table.Tr>
-                  </Table.Thead>
-                  <Table.Tbody>
-                    {items.map((e) => (
-                      <Table.Tr key={e.id}>
-                        <Table.Td>
-                          <Text size="sm">{dateTime(e.at)}</Text>
-                        </Table.Td>
-                        <Table.Td>{e.actor}</Table.Td>
-                        <Table.Td>
-                          <Badge variant="light">{e.action}</Badge>
-                        </Table.Td>
-                        <Table.Td>{name(e.app_id)}</Table.Td>
-                        <Table.Td ff="monospace">{e.subject ?? '—'}</Table.Td>
-                        <Table.Td>
-                          {Object.keys(e.details).length ? (
-                            <Code>
-                              {Object.entries(e.details)
-                                .map(([k, v]) => `${k}=${v}`)
-                                .join(' ')}
-                            </Code>
-                          ) : (
-                            '—'
-                          )}
-                        </Table.Td>
-                      </Table.Tr>
-                    ))}
-                  </Table.Tbody>
-                </Table>
-              </Table.ScrollContainer>
-              {log.hasNextPage && (
+              <DataTable
+                columns={columns}
+                rows={items}
+                rowKey={(e) => e.id}
+                minWidth={720}
+                empty={
+                  <Empty
+                    title="Nothing recorded"
+                    description="Creating apps, changing settings, promoting, rolling back and erasing are recorded here."
+                  />
+                }
+              />
+              {items.length > 0 && log.hasNextPage && (
                 <Group justify="center" mt="md">
                   <Button
                     variant="light"

@@ -1,4 +1,4 @@
-// A job's progress as the page shows it: a percentage, a one-line summary and its loss curve.
+// A job as the page shows it: a percentage, a one-line summary, its loss curve, its status colour.
 import { duration, num } from '../../lib/format';
 import type { JobItem } from '../../lib/types';
 
@@ -37,3 +37,9 @@ export function subject(job: JobItem): string {
   if (users.length <= 3) return users.join(', ');
   return `${users.slice(0, 2).join(', ')} and ${users.length - 2} more`;
 }
+
+export const STATUS_COLOR = { queued: 'gray', running: 'blue', succeeded: 'teal', failed: 'red' } as const;
+
+/** Whether any of the jobs is still to finish (the page polls faster then). */
+export const live = (jobs: JobItem[] | undefined) =>
+  jobs?.some((j) => j.status === 'queued' || j.status === 'running');

@@ -1,9 +1,10 @@
 // Users of the chosen app: search by the start of an id, newest first, a page at a time.
-import { Button, Group, Table, TextInput } from '@mantine/core';
+import { Button, Group, TextInput } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
 import { useState } from 'react';
+import { type Column, DataTable } from '../../components/DataTable';
 import { Empty, NeedApp, PageHeader, QueryView } from '../../components/states';
 import { api } from '../../lib/api';
 import { ago } from '../../lib/format';
@@ -23,6 +24,18 @@ export function UsersPage() {
     getNextPageParam: (last) => last.next_cursor,
   });
   if (!app) return <NeedApp />;
+  const columns: Column<EndUser>[] = [
+    {
+      header: 'User',
+      cell: (u) => (
+        <Link to="/users/$app/$user" params={{ app, user: u.user }}>
+          {u.user}
+        </Link>
+      ),
+    },
+    { header: 'First seen', cell: (u) => ago(u.created_at) },
+    { header: 'Last seen', cell: (u) => ago(u.last_seen) },
+  ];
   return (
     <>
       <PageHeader title="Users" description="The readers of this app, newest first." />
@@ -37,40 +50,22 @@ export function UsersPage() {
       <QueryView query={users}>
         {(data) => {
           const items = data.pages.flatMap((p) => p.items);
-          if (items.length === 0)
-            return (
-              <Empty
-                title={search ? `No user id starts with “${search}”` : 'No users yet'}
-                description="A user appears with their first generation or feedback."
-              />
-            );
           return (
             <>
-              <Table.ScrollContainer minWidth={420}>
-                <Table highlightOnHover>
-                  <Table.Thead>
-                    <Table.Tr>
-                      <Table.Th>User</Table.Th>
-                      <Table.Th>First seen</Table.Th>
-                      <Table.Th>Last seen</Table.Th>
-                    </Table.Tr>
-                  </Table.Thead>
-                  <Table.Tbody>
-                    {items.map((u) => (
-                      <Table.Tr key={u.user}>
-                        <Table.Td>
-                          <Link to="/users/$app/$user" params={{ app, user: u.user }}>
-                            {u.user}
-                          </Link>
-                        </Table.Td>
-                        <Table.Td>{ago(u.created_at)}</Table.Td>
-                        <Table.Td>{ago(u.last_seen)}</Table.Td>
-                      </Table.Tr>
-                    ))}
-                  </Table.Tbody>
-                </Table>
-              </Table.ScrollContainer>
-              {users.hasNextPage && (
+              <DataTable
+                columns={columns}
+                rows={items}
+                rowKey={(u) => u.user}
+                minWidth={420}
+                highlightOnHover
+                empty={
+                  <Empty
+                    title={search ? `No user id starts with “${search}”` : 'No users yet'}
+                    description="A user appears with their first generation or feedback."
+                  />
+                }
+              />
+              {items.length > 0 && users.hasNextPage && (
                 <Group justify="center" mt="md">
                   <Button
                     variant="light"
