@@ -3,7 +3,7 @@
 // call on a cached key). Rank-8 adapters on every target; each cold sample is a different adapter. The files
 // were written earlier, so the OS page cache most likely holds them: this is storage through the FileStore
 // API, not a disk seek.
-import { type AdapterRef, Engine } from '../functions/engine/engine.js';
+import { type AdapterRef, Engine } from '../engine/engine.js';
 import { type Measured, median, percentile, round } from './harness.js';
 import { type BenchContext, storeRef } from './setup.js';
 import { userAdapters } from './users.js';

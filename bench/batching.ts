@@ -1,4 +1,4 @@
-// Continuous batching (functions/engine/batch.ts): concurrent generations for different users' adapters
+// Continuous batching (engine/batch.ts): concurrent generations for different users' adapters
 // decoding together, against the same requests served one after another, in the same run, interleaved.
 // - one engine (this thread): 8 users with distinct rank-8 adapters; 7 rank-8 + 1 rank-64; and the same 8 at
 //   once with batching off (TAILOR_MAX_BATCH=1: generations interleave step by step, as before batching);
@@ -11,8 +11,8 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileStore } from '../core/node/file-store.js';
 import { mulberry32 } from '../core/util/rng.js';
-import { type AdapterRef, Engine } from '../functions/engine/engine.js';
-import type { GenerateResult, Generation } from '../functions/engine/generate.js';
+import { type AdapterRef, Engine } from '../engine/engine.js';
+import type { GenerateResult, Generation } from '../engine/generate.js';
 import { EnginePool } from '../runtime/node/engine-pool.js';
 import { interleave, type Measured, median, percentile, round, zipfSampler } from './harness.js';
 import { benchPlatform, close, type Platform } from './serving.js';

@@ -10,9 +10,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import * as ort from 'onnxruntime-web';
-import type { Decoder, LoraInputs } from '../functions/engine/decoder.js';
-import { Engine } from '../functions/engine/engine.js';
-import { parseSafetensors } from '../functions/engine/safetensors.js';
+import type { Decoder, LoraInputs } from '../engine/decoder.js';
+import { Engine } from '../engine/engine.js';
+import { parseSafetensors } from '../engine/safetensors.js';
 import { interleave, type Measured, median, round, type Side, timeMs } from './harness.js';
 import { countNodes, type TinyGraph, tinyModel } from './onnx-proto.js';
 import {

@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
-import { Engine } from '../functions/engine/engine.js';
+import { Engine } from '../engine/engine.js';
 import { interleave, type Measured, median, round, type Side, speedup } from './harness.js';
 import { Child } from './peers/child.js';
 import { loadTransformersPeer, type PeerRun } from './peers/transformers.js';

@@ -2,7 +2,7 @@
 // resolution and prefill included), without and with a cached rank-8 adapter; and the memory of a serving
 // process, measured in a child of its own (engine loaded, generations with and without an adapter).
 import { join } from 'node:path';
-import { Engine } from '../functions/engine/engine.js';
+import { Engine } from '../engine/engine.js';
 import { interleave, type Measured, median, percentile, round } from './harness.js';
 import { Child } from './peers/child.js';
 import { type BenchContext, GREEDY, rankAdapter } from './setup.js';

@@ -5,8 +5,8 @@
 // prefix (prefix tuning) runs 16 more past positions. As served (lanes.ts), a request without a LoRA (a prefix
 // alone included) runs the graph without LoRA inputs derived from the shipped one, and a hot user's adapter can
 // be merged into a session of its own (TAILOR_MERGE_HOT): both are measured against the same base-only graph.
-import { Engine } from '../functions/engine/engine.js';
-import { randomAdapter, randomPrefix } from '../functions/engine/testing.js';
+import { Engine } from '../engine/engine.js';
+import { randomAdapter, randomPrefix } from '../engine/testing.js';
 import { ALL_TARGETS } from '../schema/training.js';
 import { interleave, type Measured, median, round, speedup } from './harness.js';
 import {

@@ -8,8 +8,8 @@
 // - 10%-cache, Zipf(1): users drawn with a popularity skew, as real traffic has.
 
 import { mulberry32 } from '../core/util/rng.js';
-import type { AdapterRef } from '../functions/engine/engine.js';
-import { Engine } from '../functions/engine/engine.js';
+import type { AdapterRef } from '../engine/engine.js';
+import { Engine } from '../engine/engine.js';
 import { interleave, type Measured, median, round, speedup, zipfSampler } from './harness.js';
 import { type BenchContext, generate, storeRef } from './setup.js';
 import { userAdapters } from './users.js';

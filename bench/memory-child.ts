@@ -2,7 +2,7 @@
 // FileStore, generates without and with a rank-8 adapter — and reports its resident set size: sampled
 // process.memoryUsage().rss (max) and the kernel's high-water mark of this process image (VmHWM; its
 // resourceUsage().maxRSS would include the parent's RSS, see RssSampler.stop).
-import { Engine } from '../functions/engine/engine.js';
+import { Engine } from '../engine/engine.js';
 import { RssSampler } from './harness.js';
 import { GREEDY, loadShippedPackage, rankAdapter } from './setup.js';
 

@@ -2,7 +2,7 @@
 // one thread) vs the very same engine over an onnxruntime-node session (native, one intra-op thread), the
 // shipped LoRA graph with rank-0 inputs, greedy, interleaved. Shows what the wasm build costs.
 import * as ortNode from 'onnxruntime-node';
-import { Engine } from '../functions/engine/engine.js';
+import { Engine } from '../engine/engine.js';
 import { interleave, type Measured, median, round, speedup } from './harness.js';
 import { type BenchContext, engineWith, generate, nativeDecoder, promptWithoutEos } from './setup.js';
 

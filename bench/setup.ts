@@ -6,16 +6,16 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import { FileStore } from '../core/node/file-store.js';
-import type { AdapterFiles } from '../functions/engine/adapter.js';
-import { Decoder } from '../functions/engine/decoder.js';
-import { type AdapterRef, Engine } from '../functions/engine/engine.js';
-import type { GenerateResult } from '../functions/engine/generate.js';
+import type { AdapterFiles } from '../engine/adapter.js';
+import { Decoder } from '../engine/decoder.js';
+import { type AdapterRef, Engine } from '../engine/engine.js';
+import type { GenerateResult } from '../engine/generate.js';
 import {
   loadModelPackage,
   type ModelPackage,
   modelPackageFromParts,
-} from '../functions/engine/model-package.js';
-import { randomAdapter } from '../functions/engine/testing.js';
+} from '../engine/model-package.js';
+import { randomAdapter } from '../engine/testing.js';
 import { ALL_TARGETS } from '../schema/training.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');

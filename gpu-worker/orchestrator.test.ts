@@ -12,7 +12,7 @@ import { eraseEndUser } from '../core/db/erase.js';
 import { claimJobs, getJob, heartbeatJob } from '../core/db/jobs.js';
 import type { BlobStore } from '../core/storage/store.js';
 import { enqueue } from '../core/training/jobs.js';
-import { randomAdapter } from '../functions/engine/testing.js';
+import { randomAdapter } from '../engine/testing.js';
 import { adapters, feedback, trainingJobs } from '../schema/tables.js';
 import type { AdapterMetrics, RecipeOverrides } from '../schema/training.js';
 import { fakePython } from '../test/support/fake-trainer.js';

@@ -5,7 +5,7 @@
 //   core/        what both stand on: config, database, storage, job registry, trainer contract, model format
 //   schema/      tables, migrations, API contracts
 //   sdk/         the client SDK (@tailor/sdk): imports only sdk/ and schema/'s types, no package, no Node built-in;
-//                its on-device part (sdk/src/local*) also the web-only engine (functions/engine/, core/) and
+//                its on-device part (sdk/src/local*) also the web-only engine (engine/, core/) and
 //                onnxruntime-web
 //
 // Imports go downward only: functions/ and gpu-worker/ never import each other or runtime/; core/ imports only
@@ -63,6 +63,7 @@ const under = (f: string, dir: string) => f.startsWith(`${dir}/`);
 const files = [
   'schema',
   'core',
+  'engine',
   'functions',
   'gpu-worker',
   'runtime',
@@ -79,16 +80,17 @@ const edges = code.flatMap(importsOf);
 const ALLOWED: Record<string, string[]> = {
   schema: ['schema'],
   core: ['core', 'schema'],
-  functions: ['functions', 'core', 'schema'],
+  engine: ['engine', 'core', 'schema'],
+  functions: ['functions', 'engine', 'core', 'schema'],
   'gpu-worker': ['gpu-worker', 'core', 'schema'],
-  runtime: ['runtime', 'functions', 'gpu-worker', 'core', 'schema'],
+  runtime: ['runtime', 'functions', 'engine', 'gpu-worker', 'core', 'schema'],
   sdk: ['sdk', 'schema'],
 };
 const RUNTIME_FLOORS = Object.keys(ALLOWED);
 /** The SDK's on-device generation: it runs the server's own engine (web-only code) on onnxruntime-web. */
 const isOnDevice = (f: string) => /^sdk\/src\/local([./-]|$)/.test(f);
 const onDeviceMay = (to: string) =>
-  under(to, 'functions/engine') || (under(to, 'core') && !under(to, 'core/node'));
+  under(to, 'engine') || (under(to, 'core') && !under(to, 'core/node'));
 const ON_DEVICE_PACKAGES = ['onnxruntime-web'];
 /** `import … from '…'` and `export … from '…'`: [1] is ` type` when type-only, [2] the specifier. */
 const IMPORT_FROM = /(?:^|\n)\s*(?:import|export)(\s+type)?\b[^'"]*?from\s*['"]([^'"]+)['"]/g;

@@ -9,8 +9,8 @@ import type { Db } from '../../core/db/database.js';
 import type { BlobStore } from '../../core/storage/store.js';
 import type { AdapterChoice, StyleWeight } from '../../schema/contracts.js';
 import type { Adapter } from '../../schema/tables.js';
-import type { AdapterRef } from '../engine/engine.js';
-import { Fences } from '../engine/fences.js';
+import type { AdapterRef } from '../../engine/engine.js';
+import { Fences } from '../../core/util/fences.js';
 import { ApiError, notFound } from '../http/errors.js';
 
 export interface ResolvedAdapters {

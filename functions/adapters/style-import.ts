@@ -9,7 +9,7 @@ import type { Db } from '../../core/db/database.js';
 import type { DecoderShape } from '../../core/model/config.js';
 import type { BlobStore } from '../../core/storage/store.js';
 import { sha256Hex } from '../../core/util/encoding.js';
-import { type AdapterLimits, parseAdapter } from '../engine/adapter.js';
+import { type AdapterLimits, parseAdapter } from '../../engine/adapter.js';
 
 export interface StyleImport {
   appId: string;

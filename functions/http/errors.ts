@@ -5,7 +5,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { isDatabaseUnavailable, RepoError } from '../../core/db/errors.js';
-import { EngineUnavailableError } from '../engine/inference.js';
+import { EngineUnavailableError } from '../../engine/inference.js';
 
 export class ApiError extends Error {
   override name = 'ApiError';

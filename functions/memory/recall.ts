@@ -1,7 +1,7 @@
 // Memory at request time: the user's most relevant passages (core/db/memory.ts finds them) packed into a fixed
 // budget of the model's context, in the order the user wrote or liked them, each followed by a blank line.
 // The engine places the packed text right after BOS and keeps it through prompt truncation and window
-// slides (functions/engine/generate.ts), so the budget is exact and survives long generations.
+// slides (engine/generate.ts), so the budget is exact and survives long generations.
 
 import type { Db } from '../../core/db/database.js';
 import { type MemoryItem, searchMemory } from '../../core/db/memory.js';

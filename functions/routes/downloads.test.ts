@@ -10,7 +10,7 @@ import { insertAdapter, promoteAdapter } from '../../core/db/adapters.js';
 import { MODELS_DIR } from '../../core/node/repo.js';
 import { styleAdaptersPrefix } from '../../core/storage/keys.js';
 import { ADMIN, startPlatform, type TestPlatform } from '../../test/support/platform.js';
-import { randomAdapter } from '../engine/testing.js';
+import { randomAdapter } from '../../engine/testing.js';
 
 let p: TestPlatform;
 let app: { app_id: string; api_key: string };

@@ -5,7 +5,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Compactor } from '../../core/db/compaction.js';
 import { ADMIN, startPlatform, type TestPlatform } from '../../test/support/platform.js';
-import { randomAdapter } from '../engine/testing.js';
+import { randomAdapter } from '../../engine/testing.js';
 
 const TABLES = [
   'generations',

@@ -10,7 +10,7 @@ import { publishAdapter } from '../../core/adapters/publish.js';
 import { MODELS_DIR } from '../../core/node/repo.js';
 import type { BlobStore } from '../../core/storage/store.js';
 import { startPlatform, type TestPlatform } from '../../test/support/platform.js';
-import { randomAdapter } from '../engine/testing.js';
+import { randomAdapter } from '../../engine/testing.js';
 import { downloadLink } from '../http/download-links.js';
 
 let p: TestPlatform;

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { b64, jwt, nowS, userToken, watchWrites } from '../../test/support/hostile.js';
 import { ADMIN, startPlatform, type TestPlatform } from '../../test/support/platform.js';
-import { randomAdapter } from '../engine/testing.js';
+import { randomAdapter } from '../../engine/testing.js';
 
 const SEED = 20_260_517;
 /** A request that takes longer than this is a hang (generations here are one or two tokens). */

@@ -17,10 +17,10 @@ import {
 } from '../../schema/contracts.js';
 import type { App } from '../../schema/tables.js';
 import type { ResolvedAdapters } from '../adapters/resolver.js';
-import type { AdapterRef } from '../engine/engine.js';
-import type { TextPiece } from '../engine/generate.js';
-import { adapterRoute, EngineUnavailableError } from '../engine/inference.js';
-import type { TokenLogprob } from '../engine/logprobs.js';
+import type { AdapterRef } from '../../engine/engine.js';
+import type { TextPiece } from '../../engine/generate.js';
+import { adapterRoute, EngineUnavailableError } from '../../engine/inference.js';
+import type { TokenLogprob } from '../../engine/logprobs.js';
 import { invalid } from '../http/errors.js';
 import { APP_ERRORS, appSecurity, body, errors, routes } from '../http/openapi.js';
 import {

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprint, jwt, nowS, userToken } from '../../test/support/hostile.js';
 import { ADMIN, startPlatform, type TestPlatform } from '../../test/support/platform.js';
-import { randomAdapter } from '../engine/testing.js';
+import { randomAdapter } from '../../engine/testing.js';
 
 type App = { app_id: string; api_key: string; signing_secret: string };
 type Res = Awaited<ReturnType<TestPlatform['call']>>;

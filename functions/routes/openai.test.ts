@@ -4,9 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, startPlatform, type TestPlatform } from '../../test/support/platform.js';
 import { signUserToken } from '../auth/jwt.js';
-import { Generation } from '../engine/generate.js';
-import { EngineUnavailableError } from '../engine/inference.js';
-import { randomAdapter } from '../engine/testing.js';
+import { Generation } from '../../engine/generate.js';
+import { EngineUnavailableError } from '../../engine/inference.js';
+import { randomAdapter } from '../../engine/testing.js';
 import { chatPrompt } from './openai.js';
 
 let p: TestPlatform;

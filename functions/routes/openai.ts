@@ -30,8 +30,8 @@ import {
   openAiError,
 } from '../../schema/openai.js';
 import type { App } from '../../schema/tables.js';
-import { EngineUnavailableError } from '../engine/inference.js';
-import type { TokenLogprob } from '../engine/logprobs.js';
+import { EngineUnavailableError } from '../../engine/inference.js';
+import type { TokenLogprob } from '../../engine/logprobs.js';
 import { ApiError, errorResponse } from '../http/errors.js';
 import { appSecurity, body, json, routes } from '../http/openapi.js';
 import {

@@ -8,7 +8,7 @@ import {
   scoreResponse,
 } from '../../schema/contracts.js';
 import type { App } from '../../schema/tables.js';
-import { adapterRoute } from '../engine/inference.js';
+import { adapterRoute } from '../../engine/inference.js';
 import { invalid } from '../http/errors.js';
 import { APP_ERRORS, appSecurity, body, errors, json, routes } from '../http/openapi.js';
 import { actingUser, callerApp, type Services, takeRateLimits } from '../http/services.js';

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, startPlatform, type TestPlatform } from '../../test/support/platform.js';
 import { parseSse } from '../../test/support/sse.js';
 import { signUserToken } from '../auth/jwt.js';
-import { Generation } from '../engine/generate.js';
-import { EngineUnavailableError } from '../engine/inference.js';
+import { Generation } from '../../engine/generate.js';
+import { EngineUnavailableError } from '../../engine/inference.js';
 
 let p: TestPlatform;
 let app: { app_id: string; api_key: string; signing_secret: string };

@@ -18,7 +18,7 @@ import { verifyStandardWebhook, verifyWebhookSignature } from '../../core/webhoo
 import { webhookEndpoints } from '../../schema/tables.js';
 import { fingerprint, userToken } from '../../test/support/hostile.js';
 import { ADMIN, startPlatform, type TestPlatform } from '../../test/support/platform.js';
-import { randomAdapter } from '../engine/testing.js';
+import { randomAdapter } from '../../engine/testing.js';
 
 type App = { app_id: string; api_key: string; signing_secret: string };
 

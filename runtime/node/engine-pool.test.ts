@@ -10,10 +10,10 @@ import { publishBaseModel } from '../../core/node/base-model.js';
 import { FileStore } from '../../core/node/file-store.js';
 import { openPglite } from '../../core/node/pglite.js';
 import { MODELS_DIR } from '../../core/node/repo.js';
-import { type AdapterRef, Engine } from '../../functions/engine/engine.js';
-import type { Generation } from '../../functions/engine/generate.js';
-import { EngineUnavailableError } from '../../functions/engine/inference.js';
-import { randomAdapter } from '../../functions/engine/testing.js';
+import { type AdapterRef, Engine } from '../../engine/engine.js';
+import type { Generation } from '../../engine/generate.js';
+import { EngineUnavailableError } from '../../engine/inference.js';
+import { randomAdapter } from '../../engine/testing.js';
 import { EnginePool } from './engine-pool.js';
 
 let root: string;

@@ -17,16 +17,16 @@ import type {
   EngineMetrics,
   EngineScoreOptions,
   ServingOptions,
-} from '../../functions/engine/engine.js';
-import { type Emit, type GenerateResult, Generation } from '../../functions/engine/generate.js';
+} from '../../engine/engine.js';
+import { type Emit, type GenerateResult, Generation } from '../../engine/generate.js';
 import {
   EngineUnavailableError,
   type InferenceEngine,
   type Routed,
-} from '../../functions/engine/inference.js';
-import type { TokenLogprob } from '../../functions/engine/logprobs.js';
-import { loadModelInfo, type ModelInfo } from '../../functions/engine/model-package.js';
-import type { ScoreResult } from '../../functions/engine/score.js';
+} from '../../engine/inference.js';
+import type { TokenLogprob } from '../../engine/logprobs.js';
+import { loadModelInfo, type ModelInfo } from '../../engine/model-package.js';
+import type { ScoreResult } from '../../engine/score.js';
 
 export interface ThreadSetup {
   storage: Config['storage'];

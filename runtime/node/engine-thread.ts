@@ -4,8 +4,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { readAdapterFiles } from '../../core/adapters/publish.js';
 import { openBlobStore } from '../../core/node/open.js';
-import { type AdapterRef, Engine } from '../../functions/engine/engine.js';
-import type { TokenLogprob } from '../../functions/engine/logprobs.js';
+import { type AdapterRef, Engine } from '../../engine/engine.js';
+import type { TokenLogprob } from '../../engine/logprobs.js';
 import type { PoolRequest, ThreadMessage, ThreadSetup, WireAdapter } from './engine-pool.js';
 
 const port = parentPort;

@@ -10,7 +10,7 @@ import { openPglite } from '../../core/node/pglite.js';
 import { MODELS_DIR } from '../../core/node/repo.js';
 import { MemoryStore } from '../../core/storage/memory-store.js';
 import { createApp } from '../../functions/app.js';
-import { Engine, servingOptions } from '../../functions/engine/engine.js';
+import { Engine, servingOptions } from '../../engine/engine.js';
 import { nodeAssets } from './assets.js';
 
 export interface InProcessPlatform {

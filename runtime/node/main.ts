@@ -15,7 +15,7 @@ import { platformSecret } from '../../core/node/secret-file.js';
 import { nodeWebhookFetch } from '../../core/node/webhook-fetch.js';
 import { WebhookDeliverer } from '../../core/webhooks/deliverer.js';
 import { createApp } from '../../functions/app.js';
-import { Engine, servingOptions } from '../../functions/engine/engine.js';
+import { Engine, servingOptions } from '../../engine/engine.js';
 import type { Services } from '../../functions/http/services.js';
 import { startTraining } from '../../gpu-worker/runtime.js';
 import { TrainingScheduler } from '../../gpu-worker/scheduler.js';

@@ -23,7 +23,7 @@ import { publishBaseModel } from '../../core/node/base-model.js';
 import { MemoryStore } from '../../core/storage/memory-store.js';
 import type { R2Bucket } from '../../core/storage/r2-store.js';
 import { createApp } from '../../functions/app.js';
-import { Engine } from '../../functions/engine/engine.js';
+import { Engine } from '../../engine/engine.js';
 import { type BuiltWorker, buildWorker } from '../../infra/workers/build.js';
 import { prepareDatabase } from '../../infra/workers/prepare.js';
 import { type PostgresServer, startPostgres } from '../../test/support/postgres.js';

@@ -23,7 +23,7 @@ import type { ExecutionContext } from 'hono';
 import { ConfigError, loadConfig } from '../../core/config.js';
 import { type R2Bucket, R2Store } from '../../core/storage/r2-store.js';
 import { createApp } from '../../functions/app.js';
-import { Engine, servingOptions } from '../../functions/engine/engine.js';
+import { Engine, servingOptions } from '../../engine/engine.js';
 import { perIsolate } from './isolate.js';
 import { WORKERS_DEFAULTS } from './limits.js';
 import { connectPostgres, RequestScopedDb } from './request-db.js';

@@ -9,7 +9,7 @@
 // Errors: JSON `{ error: { code, message } }`, 400 for a bad body or options (RangeError), 500 otherwise.
 import './install-ort-wasm.js';
 import { type R2Bucket, R2Store } from '../../core/storage/r2-store.js';
-import { Engine } from '../../functions/engine/engine.js';
+import { Engine } from '../../engine/engine.js';
 import { perIsolate } from './isolate.js';
 import { WORKERS_DEFAULTS } from './limits.js';
 import { ortWasmMemoryBytes } from './ort-wasm.js';

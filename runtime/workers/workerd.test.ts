@@ -9,9 +9,9 @@ import { Miniflare } from 'miniflare';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileStore } from '../../core/node/file-store.js';
 import type { R2Bucket } from '../../core/storage/r2-store.js';
-import { Engine } from '../../functions/engine/engine.js';
-import type { GenerateResult } from '../../functions/engine/generate.js';
-import type { ScoreResult } from '../../functions/engine/score.js';
+import { Engine } from '../../engine/engine.js';
+import type { GenerateResult } from '../../engine/generate.js';
+import type { ScoreResult } from '../../engine/score.js';
 import { type BuiltWorker, buildWorker } from '../../infra/workers/build.js';
 import { ISOLATE_LIMIT_BYTES, WORKERS_DEFAULTS } from './limits.js';
 

@@ -9,7 +9,7 @@
 // cached files of the old one are dropped.
 import * as ort from 'onnxruntime-web';
 import type { BlobInfo, BlobStore } from '../../core/storage/store.js';
-import { type AdapterRef, Engine } from '../../functions/engine/engine.js';
+import { type AdapterRef, Engine } from '../../engine/engine.js';
 import type {
   FileLink,
   GenerateResponse,

@@ -2,7 +2,7 @@
 // checked against the API contract, row counts, adapters made active. Requests go through app.request(): no ports.
 import { sql } from 'drizzle-orm';
 import { insertAdapter, promoteAdapter } from '../../core/db/adapters.js';
-import { randomAdapter } from '../../functions/engine/testing.js';
+import { randomAdapter } from '../../engine/testing.js';
 import { type InProcessPlatform, startInProcess } from '../../runtime/node/in-process.js';
 import { checkAnswer } from './contract.js';
 

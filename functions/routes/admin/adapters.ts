@@ -20,7 +20,7 @@ import {
   styleImportResponse,
 } from '../../../schema/contracts.js';
 import { importStyleAdapter } from '../../adapters/style-import.js';
-import { AdapterError } from '../../engine/adapter.js';
+import { AdapterError } from '../../../engine/adapter.js';
 import { audit } from '../../http/audit.js';
 import { ApiError } from '../../http/errors.js';
 import { ADMIN_ERRORS, adminSecurity, body, errors, json, routes } from '../../http/openapi.js';

@@ -11,8 +11,8 @@
 // - when the window fills during generation, it slides: the head + the last half of what remains after it
 //   are prefilled again and decoding goes on, so maxTokens may exceed the context length.
 
-import { Utf8StreamDecoder } from '../../core/model/tokenizer.js';
-import { mulberry32, randomSeed } from '../../core/util/rng.js';
+import { Utf8StreamDecoder } from '../core/model/tokenizer.js';
+import { mulberry32, randomSeed } from '../core/util/rng.js';
 import type { Batcher } from './batch.js';
 import type { Conditioning } from './conditioning.js';
 import { LogprobScorer, type TokenLogprob } from './logprobs.js';

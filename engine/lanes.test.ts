@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FileStore } from '../../core/node/file-store.js';
-import { ALL_TARGETS } from '../../schema/training.js';
+import { FileStore } from '../core/node/file-store.js';
+import { ALL_TARGETS } from '../schema/training.js';
 import { parseAdapter } from './adapter.js';
 import { Decoder } from './decoder.js';
 import { type AdapterRef, Engine } from './engine.js';
@@ -13,7 +13,7 @@ import { loadModelPackage, type ModelPackage } from './model-package.js';
 import { baseOnlyGraph, mergeLora } from './onnx-graph.js';
 import { randomAdapter } from './testing.js';
 
-const root = resolve(import.meta.dirname, '../..');
+const root = resolve(import.meta.dirname, '..');
 const bytes = new Uint8Array(readFileSync(join(root, 'models/brown-4m/model.onnx')));
 const isLora = (n: string) => n.includes('.lora_');
 let pkg: ModelPackage;

@@ -4,7 +4,7 @@
 import { resolve } from 'node:path';
 import type { Tensor } from 'onnxruntime-web';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FileStore } from '../../core/node/file-store.js';
+import { FileStore } from '../core/node/file-store.js';
 import { AdapterError, type AdapterFiles } from './adapter.js';
 import { compose, readAdapter } from './conditioning.js';
 import type { KVCache } from './decoder.js';
@@ -13,7 +13,7 @@ import { concatPrefixes, type PrefixAdapter, parsePrefixAdapter, tilePrefix } fr
 import { argmax } from './sampler.js';
 import { prefixFiles, randomAdapter, randomPrefix, writeSafetensors } from './testing.js';
 
-const root = resolve(import.meta.dirname, '../..');
+const root = resolve(import.meta.dirname, '..');
 let engine: Engine;
 const limits = () => ({ maxRank: 64, targets: engine.model.config.tailor.lora_targets });
 

@@ -5,15 +5,15 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FileStore } from '../../core/node/file-store.js';
-import { MemoryStore } from '../../core/storage/memory-store.js';
+import { FileStore } from '../core/node/file-store.js';
+import { MemoryStore } from '../core/storage/memory-store.js';
 import { type AdapterRef, Engine } from './engine.js';
 import type { Generation } from './generate.js';
 import { loadModelPackage, ModelPackageError } from './model-package.js';
 import { argmax } from './sampler.js';
 import { adapterFiles, randomAdapter, randomLoraTensors } from './testing.js';
 
-const root = resolve(import.meta.dirname, '../..');
+const root = resolve(import.meta.dirname, '..');
 let engine: Engine;
 
 beforeAll(async () => {

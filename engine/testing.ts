@@ -1,7 +1,7 @@
 // Test helpers (Web APIs only): a safetensors writer and random PEFT adapters (LoRA, prefix) for a base model's shape.
 
-import type { DecoderShape } from '../../core/model/config.js';
-import { mulberry32 } from '../../core/util/rng.js';
+import type { DecoderShape } from '../core/model/config.js';
+import { mulberry32 } from '../core/util/rng.js';
 import type { AdapterFiles } from './adapter.js';
 import type { DecoderLike, DecoderOutput, DecoderStep } from './decoder.js';
 

@@ -3,14 +3,14 @@
 // across tokens, stop strings, the NUL mask), and nothing at all when not asked for.
 import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FileStore } from '../../core/node/file-store.js';
+import { FileStore } from '../core/node/file-store.js';
 import { Engine } from './engine.js';
 import type { Generation, TextPiece } from './generate.js';
 import { LogprobScorer, type TokenLogprob, tokenText } from './logprobs.js';
 import { modelPackageFromParts } from './model-package.js';
 import { ScriptedDecoder } from './testing.js';
 
-const root = resolve(import.meta.dirname, '../..');
+const root = resolve(import.meta.dirname, '..');
 let engine: Engine;
 
 beforeAll(async () => {

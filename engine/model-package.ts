@@ -2,9 +2,9 @@
 // tokenizer_config.json, model.onnx). The ONNX session is the expensive part, so packages are loaded once
 // per process and shared: a module-level cache keyed by (store, prefix); a failed load is not kept.
 
-import { type BaseModelConfig, type DecoderShape, decoderShapeFromConfig } from '../../core/model/config.js';
-import { TextTokenizer, type TokenizerConfig, type TokenizerJson } from '../../core/model/tokenizer.js';
-import type { BlobStore } from '../../core/storage/store.js';
+import { type BaseModelConfig, type DecoderShape, decoderShapeFromConfig } from '../core/model/config.js';
+import { TextTokenizer, type TokenizerConfig, type TokenizerJson } from '../core/model/tokenizer.js';
+import type { BlobStore } from '../core/storage/store.js';
 import { Decoder, type DecoderLike } from './decoder.js';
 
 /** What a base model is, without its weights: enough to count tokens and check adapters' shapes. */

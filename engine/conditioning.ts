@@ -1,7 +1,7 @@
 // What a request's adapters do to the decoder: LoRA pairs on the projections and/or a prefix of keys and
 // values in front of the KV cache. Any mix composes exactly: LoRAs by rank concatenation (each scaled by its
 // weight), prefixes one after another, and a prefix does not pass through the projections a LoRA changes.
-import type { DecoderShape } from '../../core/model/config.js';
+import type { DecoderShape } from '../core/model/config.js';
 import {
   AdapterError,
   type AdapterFiles,

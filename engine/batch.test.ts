@@ -3,8 +3,8 @@
 // seeded sampling gives the same text alone, batched, or with batching off; rows join and leave mid-flight.
 import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FileStore } from '../../core/node/file-store.js';
-import { ALL_TARGETS } from '../../schema/training.js';
+import { FileStore } from '../core/node/file-store.js';
+import { ALL_TARGETS } from '../schema/training.js';
 import { parseAdapter } from './adapter.js';
 import { Batcher, DecodeRow } from './batch.js';
 import { batchLora, partition } from './batch-layout.js';
@@ -15,7 +15,7 @@ import { parsePrefixAdapter } from './prefix.js';
 import { argmax } from './sampler.js';
 import { randomAdapter, randomPrefix } from './testing.js';
 
-const root = resolve(import.meta.dirname, '../..');
+const root = resolve(import.meta.dirname, '..');
 let pkg: ModelPackage;
 
 beforeAll(async () => {

@@ -3,13 +3,13 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type BaseModelConfig, decoderShapeFromConfig } from '../../core/model/config.js';
-import { TextTokenizer } from '../../core/model/tokenizer.js';
+import { type BaseModelConfig, decoderShapeFromConfig } from '../core/model/config.js';
+import { TextTokenizer } from '../core/model/tokenizer.js';
 import { Engine } from './engine.js';
 import { modelPackageFromParts } from './model-package.js';
 import { ScriptedDecoder } from './testing.js';
 
-const dir = resolve(import.meta.dirname, '../../models/brown-4m');
+const dir = resolve(import.meta.dirname, '../models/brown-4m');
 const config = JSON.parse(readFileSync(resolve(dir, 'config.json'), 'utf8')) as BaseModelConfig;
 const tokenizer = new TextTokenizer(
   JSON.parse(readFileSync(resolve(dir, 'tokenizer.json'), 'utf8')),

@@ -1,12 +1,12 @@
 // The inference engine: one base model package, an adapter cache, generation and scoring with any set of
 // weighted adapters. The HTTP layer resolves which adapter versions apply (the user's active one, styles)
 // and passes them in as AdapterRefs; the engine loads each version at most once (cache, single-flight).
-import type { BlobStore } from '../../core/storage/store.js';
+import type { BlobStore } from '../core/storage/store.js';
 import { AdapterError, type AdapterFiles, type AdapterLimits } from './adapter.js';
 import { AdapterCache, type CacheMetrics } from './adapter-cache.js';
 import type { BatchMetrics } from './batch.js';
 import { type Adapter, type Conditioning, compose, conditioningOf, readAdapter } from './conditioning.js';
-import { Fences } from './fences.js';
+import { Fences } from '../core/util/fences.js';
 import {
   type FinishReason,
   type GenerateOptions,
