@@ -6,7 +6,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decoderShapeFromConfig } from '../core/model/config.js';
-import { AdapterError, type AdapterFiles, type LoraAdapter, parseAdapter } from './adapter.js';
+import { type AdapterFiles, type LoraAdapter, parseAdapter } from './adapter.js';
+import { AdapterError } from './errors.js';
 import { peftConfig, type RawTensor, randomLoraTensors, writeSafetensors } from './testing.js';
 
 const SEED = 20_260_519;

@@ -7,11 +7,8 @@
 import * as ort from 'onnxruntime-web';
 import type { DecoderShape } from '../core/model/config.js';
 import type { LoraInputs } from './decoder.js';
+import { AdapterError } from './errors.js';
 import { parseSafetensors, SafetensorsError } from './safetensors.js';
-
-export class AdapterError extends Error {
-  override name = 'AdapterError';
-}
 
 /** The two files of an adapter version, as stored. */
 export interface AdapterFiles {

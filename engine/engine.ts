@@ -1,41 +1,48 @@
-// The inference engine: one base model package, an adapter cache, generation and scoring with any set of
-// weighted adapters. The HTTP layer resolves which adapter versions apply (the user's active one, styles)
-// and passes them in as AdapterRefs; the engine loads each version at most once (cache, single-flight).
+// The inference engine: base model packages (one today; a map by base id, each with its own adapter cache, lanes
+// and tokenizer), generation and scoring with any set of weighted adapters. The HTTP layer resolves which
+// adapter versions apply (the user's active one, styles) and passes them in as plain references (refs.ts); the
+// engine loads each version through its loader (loader.ts) at most once (cache, single-flight).
 import type { BlobStore } from '../core/storage/store.js';
-import { AdapterError, type AdapterFiles, type AdapterLimits } from './adapter.js';
-import { AdapterCache, type CacheMetrics } from './adapter-cache.js';
-import type { BatchMetrics } from './batch.js';
-import { type Adapter, type Conditioning, compose, conditioningOf, readAdapter } from './conditioning.js';
 import { Fences } from '../core/util/fences.js';
+import type { AdapterLimits } from './adapter.js';
+import { AdapterCache } from './adapter-cache.js';
+import { type Adapter, type Conditioning, compose, conditioningOf, readAdapter } from './conditioning.js';
+import { AdapterError, EngineError } from './errors.js';
 import {
   type FinishReason,
-  type GenerateOptions,
   type GenerateResult,
   Generation,
   resolveGenerateOptions,
   runGeneration,
 } from './generate.js';
-import type { InferenceEngine } from './inference.js';
-import { type LaneMetrics, Lanes } from './lanes.js';
-import { loadModelPackage, type ModelPackage } from './model-package.js';
+import type { EngineGenerateOptions, EngineScoreOptions, InferenceEngine } from './inference.js';
+import { Lanes } from './lanes.js';
+import { type AdapterLoader, type BaseIdentity, NO_ADAPTERS, StoreAdapterLoader } from './loader.js';
+import { type EngineMetrics, sumBatchMetrics, sumCacheMetrics, sumLaneMetrics } from './metrics.js';
+import { baseIdOf, loadModelPackage, type ModelPackage } from './model-package.js';
+import { type AdapterRef, adapterKey, adapterSetKey, setKeyMentions } from './refs.js';
 import { type ScoreResult, scoreTexts } from './score.js';
+import type { TextInput } from './text-input.js';
 
-/** One adapter version to apply. */
-export interface AdapterRef {
-  /** Immutable cache key of the version, e.g. its storage prefix `adapters/app/user/v3/`. */
-  key: string;
-  /** Fetches the version's files; called only on a cache miss. */
-  load: () => Promise<AdapterFiles>;
-  /** Where its files are in storage: an engine in another thread loads them from there itself. */
-  prefix?: string;
-  /** The base model its package must name (manifest id and hash), checked by whoever loads the files. */
-  baseModel?: { id: string; hash: string };
-  /** Multiplies the adapter's update. Default 1. */
-  weight?: number;
+/** A base model to serve: its id (what requests and refs name) and where its package is in storage. */
+export interface BaseSpec {
+  /** e.g. `brown-4m` */
+  id: string;
+  /** e.g. `models/brown-4m/` */
+  prefix: string;
+  /**
+   * SHA-256 of its weights, which adapter manifests must name (the runtime knows it from publishing). Default:
+   * what the package's marker records, else `EngineOptions.baseHash`, else manifests are not checked.
+   */
+  hash?: string;
 }
 
 export interface EngineOptions {
-  /** Bytes of adapter tensors kept in memory. Default 64 MiB. */
+  /** Where adapter files come from on a cache miss. Default: Engine.load's store; `new Engine`: none. */
+  loader?: AdapterLoader;
+  /** The weights' hash of a base whose package records none (asked at its first adapter load, until known). */
+  baseHash?: (base: string) => Promise<string | undefined>;
+  /** Bytes of adapter tensors kept in memory, per base model. Default 64 MiB. */
   adapterCacheBytes?: number;
   /** Adapter size limits; defaults come from the base config. */
   adapterLimits?: Partial<AdapterLimits>;
@@ -50,31 +57,6 @@ export interface EngineOptions {
   baseOnlyGraph?: boolean;
   /** Most-served adapter sets merged into sessions of their own, at most (lanes.ts). Default 0: off. */
   mergeHot?: number;
-}
-
-export interface EngineGenerateOptions extends GenerateOptions {
-  adapters?: readonly AdapterRef[];
-}
-
-export interface EngineScoreOptions {
-  context?: string;
-  memory?: string;
-  adapters?: readonly AdapterRef[];
-}
-
-export interface EngineMetrics {
-  generationsStarted: number;
-  generationsFailed: number;
-  generationsActive: number;
-  finishReasons: Record<FinishReason, number>;
-  promptTokens: number;
-  completionTokens: number;
-  scoreRequests: number;
-  scoredTexts: number;
-  scoredTokens: number;
-  adapterCache: CacheMetrics;
-  batching: BatchMetrics;
-  lanes: LaneMetrics;
 }
 
 /** What an engine's settings (TAILOR_MAX_BATCH, TAILOR_BASE_ONLY_GRAPH, TAILOR_MERGE_HOT) decide. */
@@ -92,23 +74,25 @@ export function servingOptions(c: {
 
 type Cached = Adapter | Conditioning;
 
-/**
- * The cache key of a set of adapters: `adapter:<key>` for one at weight 1 (its parsed entry), else
- * `compose:[[key, weight], …]`; undefined for none.
- */
-function adapterSetKey(refs: readonly AdapterRef[] | undefined): string | undefined {
-  if (!refs || refs.length === 0) return undefined;
-  const only = refs[0] as AdapterRef;
-  if (refs.length === 1 && (only.weight ?? 1) === 1) return `adapter:${only.key}`;
-  return `compose:${JSON.stringify(refs.map((r) => [r.key, r.weight ?? 1]))}`;
+/** What the engine holds for one base model. */
+interface Served {
+  model: ModelPackage;
+  /** Parsed adapters (`adapter:<key>`) and compositions (`compose:…`) for this base. */
+  cache: AdapterCache<Cached>;
+  lanes: Lanes;
+  limits: AdapterLimits;
+  /** The base's id and weights' hash, once known. */
+  identity?: Promise<BaseIdentity>;
 }
 
+const isList = <T>(v: T | readonly T[]): v is readonly T[] => Array.isArray(v);
+
 export class Engine implements InferenceEngine {
-  private readonly cache: AdapterCache<Cached>;
+  private readonly served = new Map<string, Served>();
+  private readonly loader: AdapterLoader;
+  private readonly baseHash: ((base: string) => Promise<string | undefined>) | undefined;
   /** Raised by forgetAdapters: loads and generations under way then keep nothing of the erased user. */
   private readonly fences = new Fences();
-  private readonly limits: AdapterLimits;
-  private readonly lanes: Lanes;
   private readonly counts = {
     generationsStarted: 0,
     generationsFailed: 0,
@@ -121,44 +105,76 @@ export class Engine implements InferenceEngine {
   };
   private readonly finishReasons: Record<FinishReason, number> = { stop: 0, length: 0, eos: 0 };
 
-  constructor(
-    readonly model: ModelPackage,
-    opts: EngineOptions = {},
-  ) {
-    this.cache = new AdapterCache(opts.adapterCacheBytes ?? 64 * 1024 * 1024);
-    this.lanes = new Lanes(model, {
-      maxBatch: opts.maxBatch,
-      maxWaitMs: opts.batchWaitMs,
-      baseOnlyGraph: opts.baseOnlyGraph,
-      mergeHot: opts.mergeHot,
-    });
-    this.limits = {
-      maxRank: model.config.tailor.max_lora_rank,
-      targets: model.config.tailor.lora_targets,
-      ...opts.adapterLimits,
-    };
+  /** An engine over packages in hand (each base model once), loading adapters through `options.loader`. */
+  constructor(models: ModelPackage | readonly ModelPackage[], options: EngineOptions = {}) {
+    this.loader = options.loader ?? NO_ADAPTERS;
+    this.baseHash = options.baseHash;
+    for (const model of isList(models) ? models : [models]) {
+      if (this.served.has(model.id)) throw new RangeError(`base model ${model.id} is given twice`);
+      this.served.set(model.id, {
+        model,
+        cache: new AdapterCache(options.adapterCacheBytes ?? 64 * 1024 * 1024),
+        lanes: new Lanes(model, {
+          maxBatch: options.maxBatch,
+          maxWaitMs: options.batchWaitMs,
+          baseOnlyGraph: options.baseOnlyGraph,
+          mergeHot: options.mergeHot,
+        }),
+        limits: {
+          maxRank: model.config.tailor.max_lora_rank,
+          targets: model.config.tailor.lora_targets,
+          ...options.adapterLimits,
+        },
+      });
+    }
+    if (this.served.size === 0) throw new RangeError('an engine serves at least one base model');
   }
 
   /**
-   * An engine over the package under `prefix` in `store`. The package (ONNX session included) is loaded
-   * once per process and shared; each Engine has its own adapter cache, so keep one per process.
+   * An engine over the packages of `bases` in `store` (a prefix stands for the base named by its last folder),
+   * loading adapters from the same store unless `options.loader` says otherwise. A package (ONNX session
+   * included) is loaded once per process and shared; each Engine has its own adapter caches, so keep one per
+   * process.
    */
-  static async load(store: BlobStore, prefix: string, opts: EngineOptions = {}): Promise<Engine> {
-    const engine = new Engine(await loadModelPackage(store, prefix), opts);
+  static async load(
+    store: BlobStore,
+    bases: string | BaseSpec | readonly (string | BaseSpec)[],
+    options: EngineOptions = {},
+  ): Promise<Engine> {
+    const specs = (isList(bases) ? bases : [bases]).map((b) =>
+      typeof b === 'string' ? { id: baseIdOf(b), prefix: b } : b,
+    );
+    const models = await Promise.all(
+      specs.map(async (spec) => {
+        const pkg = await loadModelPackage(store, spec.prefix);
+        const hash = spec.hash ?? pkg.hash;
+        return pkg.id === spec.id && hash === pkg.hash ? pkg : { ...pkg, id: spec.id, hash };
+      }),
+    );
+    const engine = new Engine(models, { loader: new StoreAdapterLoader(store), ...options });
     await engine.ready;
     return engine;
   }
 
   /** Resolves when every session the engine may use is loaded (requests before that are served anyway). */
   get ready(): Promise<void> {
-    return this.lanes.ready;
+    return Promise.all([...this.served.values()].map((s) => s.lanes.ready)).then(() => {});
+  }
+
+  bases(): ModelPackage[] {
+    return [...this.served.values()].map((s) => s.model);
+  }
+
+  model(base: string): ModelPackage {
+    return this.servedOn(base).model;
   }
 
   /** Starts generating; iterate the result for text pieces, or await `.result`. */
-  generate(prompt: string, opts: EngineGenerateOptions = {}): Generation {
+  generate(prompt: TextInput, opts: EngineGenerateOptions): Generation {
     const t0 = performance.now();
+    const served = this.servedOn(opts.base);
     const stopper = new AbortController();
-    const o = resolveGenerateOptions({
+    const settings = resolveGenerateOptions({
       ...opts,
       signal: opts.signal ? AbortSignal.any([opts.signal, stopper.signal]) : stopper.signal,
     });
@@ -168,15 +184,15 @@ export class Engine implements InferenceEngine {
     const gen = new Generation(
       async (emit) => {
         try {
-          const conditioning = await this.resolveAdapters(opts.adapters);
+          const conditioning = await this.resolveOn(served, opts.adapters);
           const key = adapterSetKey(opts.adapters);
-          const route = this.lanes.pick(key, conditioning);
-          const r: GenerateResult = await this.lanes.use(route, (lane) =>
-            runGeneration(lane.pkg, lane.batcher, prompt, o, route.conditioning, emit, t0),
+          const choice = served.lanes.pick(key, conditioning);
+          const r: GenerateResult = await served.lanes.use(choice, (lane) =>
+            runGeneration(lane.pkg, lane.batcher, prompt, settings, choice.conditioning, emit, t0),
           );
           // A set erased while this decoded gains no heat (nor a merged session) from it.
           if (key === undefined || !this.fences.crossed(key, mark))
-            this.lanes.record(key, conditioning, r.promptTokens + r.completionTokens);
+            served.lanes.record(key, conditioning, r.promptTokens + r.completionTokens);
           this.counts.promptTokens += r.promptTokens;
           this.counts.completionTokens += r.completionTokens;
           this.finishReasons[r.finishReason]++;
@@ -194,20 +210,21 @@ export class Engine implements InferenceEngine {
     return gen;
   }
 
-  async prepareAdapters(refs: readonly AdapterRef[]): Promise<void> {
-    await this.resolveAdapters(refs);
+  async prepareAdapters(refs: readonly AdapterRef[], opts: { base: string }): Promise<void> {
+    await this.resolveAdapters(refs, opts.base);
   }
 
   /** Negative log-likelihood of each text after `context`, under the base model plus `adapters`. */
-  async score(texts: readonly string[], opts: EngineScoreOptions = {}): Promise<ScoreResult[]> {
+  async score(texts: readonly TextInput[], opts: EngineScoreOptions): Promise<ScoreResult[]> {
     this.counts.scoreRequests++;
-    const conditioning = await this.resolveAdapters(opts.adapters);
-    const route = this.lanes.pick(adapterSetKey(opts.adapters), conditioning);
-    const results = await this.lanes.use(route, (lane) =>
+    const served = this.servedOn(opts.base);
+    const conditioning = await this.resolveOn(served, opts.adapters);
+    const choice = served.lanes.pick(adapterSetKey(opts.adapters), conditioning);
+    const results = await served.lanes.use(choice, (lane) =>
       scoreTexts(lane.pkg, texts, {
         context: opts.context,
         memory: opts.memory,
-        conditioning: route.conditioning,
+        conditioning: choice.conditioning,
       }),
     );
     this.counts.scoredTexts += results.length;
@@ -215,45 +232,73 @@ export class Engine implements InferenceEngine {
     return results;
   }
 
+  /** The decoder inputs for a set of adapters on `base` (undefined = the base model alone), cached. */
+  async resolveAdapters(
+    refs: readonly AdapterRef[] | undefined,
+    base: string,
+  ): Promise<Conditioning | undefined> {
+    return this.resolveOn(this.servedOn(base), refs);
+  }
+
+  private servedOn(base: string): Served {
+    const served = this.served.get(base);
+    if (!served)
+      throw new EngineError(
+        'unknown_base',
+        `base model ${String(base)} is not served here (served: ${[...this.served.keys()].join(', ')})`,
+      );
+    return served;
+  }
+
   /**
-   * The decoder inputs for a set of adapters (undefined = base model), cached: one adapter at weight 1 is
-   * its own entry; any other combination is cached as a composed entry keyed by its keys and weights.
+   * One adapter at weight 1 is its own entry; any other combination is cached as a composed entry keyed by
+   * its keys and weights (refs.ts adapterSetKey).
    */
-  async resolveAdapters(refs: readonly AdapterRef[] | undefined): Promise<Conditioning | undefined> {
+  private async resolveOn(
+    served: Served,
+    refs: readonly AdapterRef[] | undefined,
+  ): Promise<Conditioning | undefined> {
     if (!refs || refs.length === 0) return undefined;
     for (const r of refs) {
       if (typeof r.key !== 'string' || r.key.length === 0)
         throw new AdapterError('adapter key must be non-empty');
-      if (r.weight !== undefined && !Number.isFinite(r.weight))
+      if (!Number.isFinite(r.weight))
         throw new AdapterError(`adapter ${r.key}: weight ${r.weight} is not finite`);
+      if (r.base !== served.model.id)
+        throw new EngineError(
+          'unknown_base',
+          `adapter ${r.key} was made for base model ${String(r.base)}; this request runs on ${served.model.id}`,
+        );
     }
-    const only = refs[0] as AdapterRef;
-    if (refs.length === 1 && (only.weight ?? 1) === 1) return conditioningOf(await this.adapter(only));
     const key = adapterSetKey(refs) as string;
+    if (key === adapterKey(refs[0] as AdapterRef))
+      return conditioningOf(await this.adapter(served, refs[0] as AdapterRef));
     const mark = this.fences.mark();
-    return (await this.cache.get(
+    const { model, limits } = served;
+    return (await served.cache.get(
       key,
       async () => {
         const parts = await Promise.all(
-          refs.map(async (r) => ({ adapter: await this.adapter(r), weight: r.weight ?? 1 })),
+          refs.map(async (r) => ({ adapter: await this.adapter(served, r), weight: r.weight })),
         );
-        return compose(this.model.shape, parts, this.limits, this.model.contextLength);
+        return compose(model.shape, parts, limits, model.contextLength);
       },
       () => !this.fences.crossed(key, mark),
     )) as Conditioning;
   }
 
-  private async adapter(ref: AdapterRef): Promise<Adapter> {
-    const key = `adapter:${ref.key}`;
+  private async adapter(served: Served, ref: AdapterRef): Promise<Adapter> {
+    const key = adapterKey(ref);
     const mark = this.fences.mark();
-    const v = await this.cache.get(
+    const { model, limits } = served;
+    const v = await served.cache.get(
       key,
       async () => {
-        const files = await ref.load();
+        const files = await this.loader.load(ref, await this.identity(served));
         if (!(files?.config instanceof Uint8Array) || !(files.weights instanceof Uint8Array))
-          throw new AdapterError(`adapter ${ref.key}: load() must give { config, weights } bytes`);
+          throw new AdapterError(`adapter ${ref.key}: the loader must give { config, weights } bytes`);
         try {
-          return readAdapter(files, this.model.shape, this.limits, this.model.contextLength);
+          return readAdapter(files, model.shape, limits, model.contextLength);
         } catch (e) {
           if (e instanceof AdapterError) throw new AdapterError(`adapter ${ref.key}: ${e.message}`);
           throw e;
@@ -264,28 +309,42 @@ export class Engine implements InferenceEngine {
     return v as Adapter;
   }
 
-  /**
-   * Forgets every cached adapter whose key starts with `prefix` (keys are storage prefixes), and every
-   * composition that used one: after an erasure nothing of the user stays in memory.
-   */
-  async forgetAdapters(prefix: string): Promise<void> {
-    const matches = (k: string) =>
-      k.startsWith(`adapter:${prefix}`) ||
-      (k.startsWith('compose:') &&
-        (JSON.parse(k.slice(8)) as [string, number][]).some(([key]) => key.startsWith(prefix)));
-    this.fences.raise(matches);
-    this.cache.deleteWhere(matches);
-    this.lanes.forget(matches);
+  /** The base's id and weights' hash: the package's, else asked of `baseHash` (again after a failure). */
+  private identity(served: Served): Promise<BaseIdentity> {
+    const { id, hash } = served.model;
+    if (hash || !this.baseHash) return Promise.resolve(hash ? { id, hash } : { id });
+    if (!served.identity) {
+      const asked = this.baseHash(id).then((h) => (h ? { id, hash: h } : { id }));
+      served.identity = asked;
+      asked.catch(() => {
+        if (served.identity === asked) served.identity = undefined;
+      });
+    }
+    return served.identity;
   }
 
-  /** A plain snapshot for /metrics. */
+  /**
+   * Forgets every cached adapter whose key starts with `prefix` (keys are storage prefixes), and every
+   * composition that used one, on every base: after an erasure nothing of the user stays in memory.
+   */
+  async forgetAdapters(prefix: string): Promise<void> {
+    const matches = (k: string) => setKeyMentions(k, prefix);
+    this.fences.raise(matches);
+    for (const served of this.served.values()) {
+      served.cache.deleteWhere(matches);
+      served.lanes.forget(matches);
+    }
+  }
+
+  /** A plain snapshot for /metrics: the counters, and the caches and lanes of every base added up. */
   metrics(): EngineMetrics {
+    const all = [...this.served.values()];
     return {
       ...this.counts,
       finishReasons: { ...this.finishReasons },
-      adapterCache: this.cache.metrics(),
-      batching: this.lanes.batching(),
-      lanes: this.lanes.metrics(),
+      adapterCache: sumCacheMetrics(all.map((s) => s.cache.metrics())),
+      batching: sumBatchMetrics(all.map((s) => s.lanes.batching())),
+      lanes: sumLaneMetrics(all.map((s) => s.lanes.metrics())),
     };
   }
 }

@@ -7,8 +7,9 @@
 // [P, L·2·K·D], read as [P, 2L, K, D]: index 2i is layer i's keys, 2i + 1 its values (PEFT's get_prompt).
 import * as ort from 'onnxruntime-web';
 import type { DecoderShape } from '../core/model/config.js';
-import { AdapterError, type AdapterFiles, type AdapterLimits, readAdapterConfig } from './adapter.js';
+import { type AdapterFiles, type AdapterLimits, readAdapterConfig } from './adapter.js';
 import type { KVCache } from './decoder.js';
+import { AdapterError } from './errors.js';
 import { parseSafetensors, SafetensorsError } from './safetensors.js';
 
 export interface PrefixAdapter {

@@ -67,7 +67,7 @@ describe('tailor train / styles', () => {
   it('imports a PEFT directory as a style', async () => {
     const peft = join(dir, 'peft');
     await mkdir(peft, { recursive: true });
-    const files = randomAdapter(p.engine.model.shape, {
+    const files = randomAdapter(p.engine.model(p.services.baseModelId).shape, {
       r: 2,
       alpha: 4,
       targets: ['q_proj'],

@@ -647,7 +647,7 @@ describe('style adapters', () => {
     // import: a PEFT directory (here a random one in PEFT's layout), through the admin API as the CLI sends it
     const dir = join(cacheDir, 'peft-import');
     await mkdir(dir, { recursive: true });
-    const files = randomAdapter(p.engine.model.shape, {
+    const files = randomAdapter(p.engine.model(p.services.baseModelId).shape, {
       r: 4,
       alpha: 8,
       targets: ['q_proj', 'v_proj'],

@@ -89,8 +89,7 @@ const ALLOWED: Record<string, string[]> = {
 const RUNTIME_FLOORS = Object.keys(ALLOWED);
 /** The SDK's on-device generation: it runs the server's own engine (web-only code) on onnxruntime-web. */
 const isOnDevice = (f: string) => /^sdk\/src\/local([./-]|$)/.test(f);
-const onDeviceMay = (to: string) =>
-  under(to, 'engine') || (under(to, 'core') && !under(to, 'core/node'));
+const onDeviceMay = (to: string) => under(to, 'engine') || (under(to, 'core') && !under(to, 'core/node'));
 const ON_DEVICE_PACKAGES = ['onnxruntime-web'];
 /** `import … from '…'` and `export … from '…'`: [1] is ` type` when type-only, [2] the specifier. */
 const IMPORT_FROM = /(?:^|\n)\s*(?:import|export)(\s+type)?\b[^'"]*?from\s*['"]([^'"]+)['"]/g;

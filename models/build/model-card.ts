@@ -5,7 +5,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { readBrown } from '../../core/node/brown.js';
 import { FileStore } from '../../core/node/file-store.js';
-import { Engine } from '../../engine/engine.js';
+import { Engine } from '../../engine/index.js';
 
 const NAME = process.argv[2] ?? 'brown-4m';
 const dir = join(import.meta.dirname, '..', NAME);
@@ -61,8 +61,14 @@ async function samples(): Promise<string[]> {
   ];
   const out: string[] = [];
   for (const p of prompts) {
-    const r = await engine.generate(p, { maxTokens: 48, temperature: 0.8, topK: 50, topP: 0.95, seed: 1 })
-      .result;
+    const r = await engine.generate(p, {
+      base: NAME,
+      maxTokens: 48,
+      temperature: 0.8,
+      topK: 50,
+      topP: 0.95,
+      seed: 1,
+    }).result;
     out.push(`> **${p}**${r.text.replace(/\n+/g, ' ')}`);
   }
   return out;

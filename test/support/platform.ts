@@ -90,7 +90,7 @@ export async function startPlatform(
     },
     async activeAdapter(appId, userId, version, seed = 1) {
       const prefix = `adapters/${appId}/${userId}/${version}/`;
-      const files = randomAdapter(engine.model.shape, {
+      const files = randomAdapter(engine.model(config.baseModel).shape, {
         r: 8,
         alpha: 16,
         targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
