@@ -385,3 +385,54 @@ describe('adapters', () => {
     expect(m.generationsActive).toBe(0);
   });
 });
+
+describe('bases', () => {
+  it('names the bases it serves; any other base, or a ref made for one, is refused with unknown_base', async () => {
+    expect(engine.bases().map((b) => b.id)).toEqual([BASE]);
+    expect(engine.model(BASE).prefix).toBe('models/brown-4m/');
+    expect(() => engine.model('other-base')).toThrow(expect.objectContaining({ code: 'unknown_base' }));
+    expect(() => engine.generate('x', { base: 'other-base', maxTokens: 1 })).toThrow(/other-base/);
+    await expect(engine.score(['x'], { base: 'other-base' })).rejects.toMatchObject({ code: 'unknown_base' });
+    const foreign = { ...adapterRef('foreign', 4), base: 'other-base' };
+    await expect(engine.prepareAdapters([foreign], { base: BASE })).rejects.toMatchObject({
+      code: 'unknown_base',
+      message: expect.stringMatching(/foreign was made for base model other-base/),
+    });
+  });
+});
+
+describe('token ids in place of text', () => {
+  const encode = (text: string) => engine.model(BASE).tokenizer.encode(text);
+
+  it('a prompt and memory given as ids generate what their text generates', async () => {
+    const opts = { base: BASE, temperature: 0.8, seed: 5, maxTokens: 12 };
+    const prompt = 'The detective opened the door and';
+    const memory = 'The storm had lasted three days.\n\n';
+    const byText = await engine.generate(prompt, { ...opts, memory }).result;
+    const byIds = await engine.generate({ ids: encode(prompt) }, { ...opts, memory: { ids: encode(memory) } })
+      .result;
+    const { timings: _a, ...a } = byText;
+    const { timings: _b, ...b } = byIds;
+    expect(b).toEqual(a);
+  });
+
+  it('texts, context and memory given as ids score what their text scores', async () => {
+    const texts = [' The rain fell.', ' He ran home.'];
+    const context = 'It was a dark and stormy night.';
+    const memory = 'The storm had lasted three days.\n\n';
+    const byText = await engine.score(texts, { base: BASE, context, memory });
+    const byIds = await engine.score(
+      texts.map((t) => ({ ids: encode(t) })),
+      { base: BASE, context: { ids: encode(context) }, memory: { ids: encode(memory) } },
+    );
+    expect(byIds).toEqual(byText);
+  });
+
+  it('refuses an id the tokenizer does not have', async () => {
+    const vocab = engine.model(BASE).tokenizer.vocabSize;
+    await expect(engine.generate({ ids: [1, vocab] }, { base: BASE, maxTokens: 1 }).result).rejects.toThrow(
+      RangeError,
+    );
+    await expect(engine.score([{ ids: [-1] }], { base: BASE })).rejects.toThrow(/not in the vocabulary/);
+  });
+});

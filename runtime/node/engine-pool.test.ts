@@ -109,7 +109,7 @@ describe('EnginePool', () => {
     for (const [i, r] of a.entries()) expect(r.nll).toBeCloseTo((b[i] as (typeof b)[number]).nll, 4);
   });
 
-  it('loads an adapter set once: the same route goes to the same thread, unless that one is busier', async () => {
+  it('loads an adapter set once: the same affinity goes to the same thread, unless that one is busier', async () => {
     const loads = async () => {
       await new Promise((r) => setTimeout(r, 50)); // the threads' metrics arrive after each answer
       return pool.metrics().adapterCache.loads;
@@ -133,6 +133,16 @@ describe('EnginePool', () => {
     const missing = ref('nobody');
     const err = await pool.prepareAdapters([missing], { base: BASE, affinity: 'nobody' }).catch((e) => e);
     expect(err.name).toBe('StorageError');
+  });
+
+  it('serves the bases its threads are pinned to; a ref for another base is refused in the thread, by code', async () => {
+    expect(pool.bases().map((b) => b.id)).toEqual([BASE]);
+    expect(() => pool.model('other-base')).toThrow(expect.objectContaining({ code: 'unknown_base' }));
+    const foreign = { ...ref('ann'), base: 'other-base' };
+    await expect(pool.prepareAdapters([foreign], { base: BASE })).rejects.toMatchObject({
+      code: 'unknown_base',
+      message: expect.stringMatching(/made for base model other-base/),
+    });
   });
 
   it('stops decoding within a step when the caller aborts or stops reading', async () => {

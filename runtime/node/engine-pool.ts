@@ -98,7 +98,7 @@ export interface EnginePoolOptions {
   adapterCacheBytes?: number;
   /** Batching, the base-only graph and merged hot users, in each thread (the engine's defaults when absent). */
   serving?: ServingOptions;
-  /** A thread this many requests busier than the least busy one takes no routed request. Default 2. */
+  /** A thread this many requests busier than the least busy one takes no request by affinity. Default 2. */
   spill?: number;
   log?: (line: string) => void;
 }
@@ -127,7 +127,7 @@ const THREAD_BOOT = `import { register } from 'tsx/esm/api';
 register();
 await import(${JSON.stringify(new URL('./engine-thread.ts', import.meta.url).href)});`;
 
-/** FNV-1a, for rendezvous hashing of routes over threads. */
+/** FNV-1a, for rendezvous hashing of affinities over threads. */
 function hash(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
