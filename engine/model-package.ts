@@ -4,7 +4,7 @@
 // process and shared: a module-level cache keyed by (store, prefix); a failed load is not kept.
 
 import { type BaseModelConfig, type DecoderShape, decoderShapeFromConfig } from '../core/model/config.js';
-import { MODEL_MARKER, type ModelMarker } from '../core/model/package-files.js';
+import type { ModelMarker } from '../core/model/package-files.js';
 import { TextTokenizer, type TokenizerConfig, type TokenizerJson } from '../core/model/tokenizer.js';
 import type { BlobStore } from '../core/storage/store.js';
 import { Decoder, type DecoderLike } from './decoder.js';
@@ -31,6 +31,12 @@ export interface ModelPackage extends ModelInfo {
   /** Reads the decoder graph's bytes again (not kept in memory), for graphs derived from it (onnx-graph.ts). */
   graph?: () => Promise<Uint8Array>;
 }
+
+/**
+ * The publisher's marker (core/model/package-files.ts MODEL_MARKER), named here rather than imported: that file
+ * brings zod, which the SDK's on-device bundle of the engine must not carry.
+ */
+const MODEL_MARKER = 'tailor-package.json';
 
 const packages = new WeakMap<BlobStore, Map<string, Promise<ModelPackage>>>();
 
