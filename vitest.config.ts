@@ -13,7 +13,7 @@ const INTEGRATION = [
   'runtime/node/{cli,engine-pool}.test.ts',
   'gpu-worker/{orchestrator,cli-training,trainer-process,scheduler}.test.ts',
   'functions/routes/**/*.test.ts',
-  'functions/engine/{engine,parity,decoder,batch,lanes}.test.ts',
+  'engine/{engine,parity,decoder,batch,lanes}.test.ts',
   'core/model/tokenizer.test.ts',
   'core/db/{pglite,postgres,compaction}.test.ts',
   'core/storage/{s3,r2}-store.test.ts',

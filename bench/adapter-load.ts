@@ -3,28 +3,28 @@
 // call on a cached key). Rank-8 adapters on every target; each cold sample is a different adapter. The files
 // were written earlier, so the OS page cache most likely holds them: this is storage through the FileStore
 // API, not a disk seek.
-import { type AdapterRef, Engine } from '../functions/engine/engine.js';
+import { type AdapterRef, Engine } from '../engine/index.js';
 import { type Measured, median, percentile, round } from './harness.js';
-import { type BenchContext, storeRef } from './setup.js';
+import { ADAPTERS, BASE, type BenchContext, storeRef } from './setup.js';
 import { userAdapters } from './users.js';
 
 export async function run(ctx: BenchContext): Promise<Measured[]> {
   const cold = ctx.quick ? 20 : 200;
   const warm = ctx.quick ? 2_000 : 20_000;
   const users = await userAdapters(ctx.pkg, cold, ctx.log);
-  const engine = new Engine(ctx.pkg, { adapterCacheBytes: 1 << 30 });
+  const engine = new Engine(ctx.pkg, { loader: ADAPTERS, adapterCacheBytes: 1 << 30 });
   const refs = users.prefixes.map((p) => storeRef(users.store, p));
 
   // A few loads first so code paths are compiled; those keys are then warm, so they are not timed cold.
-  for (const r of refs.slice(0, 3)) await engine.resolveAdapters([r]);
+  for (const r of refs.slice(0, 3)) await engine.resolveAdapters([r], BASE);
   const coldMs: number[] = [];
   const readMs: number[] = [];
   for (const r of refs.slice(3)) {
     let t0 = performance.now();
-    await r.load();
+    await ADAPTERS.files(r);
     readMs.push(performance.now() - t0);
     t0 = performance.now();
-    await engine.resolveAdapters([r]);
+    await engine.resolveAdapters([r], BASE);
     coldMs.push(performance.now() - t0);
   }
   const m = engine.metrics().adapterCache;
@@ -34,7 +34,7 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
   const warmMs: number[] = [];
   for (let i = 0; i < warm; i++) {
     const t0 = performance.now();
-    await engine.resolveAdapters(hot);
+    await engine.resolveAdapters(hot, BASE);
     warmMs.push(performance.now() - t0);
   }
   const adapterKb = users.fileBytes / 1024;

@@ -1,4 +1,4 @@
-// Continuous batching (functions/engine/batch.ts): concurrent generations for different users' adapters
+// Continuous batching (engine/batch.ts): concurrent generations for different users' adapters
 // decoding together, against the same requests served one after another, in the same run, interleaved.
 // - one engine (this thread): 8 users with distinct rank-8 adapters; 7 rank-8 + 1 rank-64; and the same 8 at
 //   once with batching off (TAILOR_MAX_BATCH=1: generations interleave step by step, as before batching);
@@ -11,12 +11,19 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileStore } from '../core/node/file-store.js';
 import { mulberry32 } from '../core/util/rng.js';
-import { type AdapterRef, Engine } from '../functions/engine/engine.js';
-import type { GenerateResult, Generation } from '../functions/engine/generate.js';
+import {
+  type AdapterRef,
+  Engine,
+  type EngineGenerateOptions,
+  type GenerateResult,
+  type Generation,
+} from '../engine/index.js';
 import { EnginePool } from '../runtime/node/engine-pool.js';
 import { interleave, type Measured, median, percentile, round, zipfSampler } from './harness.js';
 import { benchPlatform, close, type Platform } from './serving.js';
 import {
+  ADAPTERS,
+  BASE,
   type BenchContext,
   GREEDY,
   MODEL_DIR,
@@ -44,12 +51,12 @@ interface Req {
   adapters: AdapterRef[];
 }
 
-type Generator = { generate: (prompt: string, opts: object) => Generation };
+type Generator = { generate: (prompt: string, opts: EngineGenerateOptions) => Generation };
 
 /** Tokens generated and the wall time of running `reqs` all at once (or one after another). */
 async function serve(engine: Generator, reqs: Req[], tokens: number, together: boolean) {
   const one = (r: Req) =>
-    engine.generate(r.prompt, { ...GREEDY, maxTokens: tokens, adapters: r.adapters })
+    engine.generate(r.prompt, { ...GREEDY, base: BASE, maxTokens: tokens, adapters: r.adapters })
       .result as Promise<GenerateResult>;
   const t0 = performance.now();
   const results: GenerateResult[] = [];
@@ -95,10 +102,15 @@ async function versus(
 
 /** Gaps between a stream's consecutive pieces (ms), while `others` generate at the same time. */
 async function gaps(engine: Generator, stream: Req, others: Req[], tokens: number): Promise<number[]> {
-  const gen = engine.generate(stream.prompt, { ...GREEDY, maxTokens: tokens, adapters: stream.adapters });
+  const gen = engine.generate(stream.prompt, {
+    ...GREEDY,
+    base: BASE,
+    maxTokens: tokens,
+    adapters: stream.adapters,
+  });
   const rest = others.map(
     (r) =>
-      engine.generate(r.prompt, { ...GREEDY, maxTokens: tokens + 16, adapters: r.adapters })
+      engine.generate(r.prompt, { ...GREEDY, base: BASE, maxTokens: tokens + 16, adapters: r.adapters })
         .result as Promise<GenerateResult>,
   );
   const out: number[] = [];
@@ -116,16 +128,16 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
   const tokens = ctx.quick ? 8 : 48;
   const rounds = ctx.quick ? 1 : 6;
   const users = await userAdapters(ctx.pkg, ctx.quick ? 40 : 1000, ctx.log);
-  const refs = users.prefixes.map((p) => ({ ...storeRef(users.store, p), prefix: p }));
+  const refs = users.prefixes.map((p) => storeRef(users.store, p));
   const big = await putAdapter(users.store, 'rank64', rankAdapter(ctx.pkg, 64_064, 64));
-  const bigRef = { ...storeRef(users.store, big), prefix: big };
+  const bigRef = storeRef(users.store, big);
   const eight: Req[] = PROMPTS.map((prompt, i) => ({ prompt, adapters: [refs[i] as AdapterRef] }));
   const mixed: Req[] = eight.map((r, i) => (i === 7 ? { ...r, adapters: [bigRef] } : r));
   const out: Measured[] = [];
 
   // One engine, this thread.
-  const batched = new Engine(ctx.pkg, { maxBatch: 16 });
-  const alone = new Engine(ctx.pkg, { maxBatch: 1 });
+  const batched = new Engine(ctx.pkg, { loader: ADAPTERS, maxBatch: 16 });
+  const alone = new Engine(ctx.pkg, { loader: ADAPTERS, maxBatch: 1 });
   const one = await versus(
     [
       { name: 'together', engine: batched, together: true, reqs: () => eight },
@@ -193,15 +205,15 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
   const root = poolStore();
   const count = users.prefixes.length;
   const adapterBytes = await (async () => {
-    const probe = new Engine(ctx.pkg);
-    await probe.resolveAdapters([refs[0] as AdapterRef]);
+    const probe = new Engine(ctx.pkg, { loader: ADAPTERS });
+    await probe.resolveAdapters([refs[0] as AdapterRef], BASE);
     return probe.metrics().adapterCache.bytes;
   })();
   const pool = await EnginePool.start({
     threads: 2,
     store: new FileStore(root),
     storage: { driver: 'file', root },
-    modelPrefix: MODEL_PREFIX,
+    bases: [{ id: BASE, prefix: MODEL_PREFIX }],
     adapterCacheBytes: Math.ceil(count / 10) * adapterBytes + 2 * adapterBytes,
   });
   try {

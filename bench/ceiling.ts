@@ -10,12 +10,12 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import * as ort from 'onnxruntime-web';
-import type { Decoder, LoraInputs } from '../functions/engine/decoder.js';
-import { Engine } from '../functions/engine/engine.js';
-import { parseSafetensors } from '../functions/engine/safetensors.js';
+import { type Decoder, Engine, type LoraInputs, parseSafetensors } from '../engine/index.js';
 import { interleave, type Measured, median, round, type Side, timeMs } from './harness.js';
 import { countNodes, type TinyGraph, tinyModel } from './onnx-proto.js';
 import {
+  ADAPTERS,
+  BASE,
   type BenchContext,
   baseOnlyDecoder,
   ensureBaseOnlyExport,
@@ -289,9 +289,10 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
   for (let p = 1; p <= prefillLen; p++) prefillFlops += attnFlops(p);
   const blocks = q ? 2 : 15;
   const files = rankAdapter(ctx.pkg, 11, 8);
-  const rank8 = await new Engine(ctx.pkg).resolveAdapters([
-    { key: 'ceiling-rank8', load: async () => files },
-  ]);
+  const rank8 = await new Engine(ctx.pkg, { loader: ADAPTERS }).resolveAdapters(
+    [ADAPTERS.ref('ceiling-rank8', files)],
+    BASE,
+  );
   const lora = ctx.pkg.decoder as Decoder;
   const [stepMs, rank0StepMs, rank8StepMs] = (await decodeStepMs(
     [{ decoder: base }, { decoder: lora }, { decoder: lora, lora: rank8?.lora }],

@@ -9,11 +9,13 @@
 import { join } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
-import { Engine } from '../functions/engine/engine.js';
+import { Engine } from '../engine/index.js';
 import { interleave, type Measured, median, round, type Side, speedup } from './harness.js';
 import { Child } from './peers/child.js';
 import { loadTransformersPeer, type PeerRun } from './peers/transformers.js';
 import {
+  ADAPTERS,
+  BASE,
   type BenchContext,
   baseOnlyDecoder,
   engineWith,
@@ -29,7 +31,7 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
   const n = ctx.quick ? 16 : 128;
   const rounds = ctx.quick ? 2 : 24;
   const dir = ensureBaseOnlyExport(ctx.log);
-  const shipped = new Engine(ctx.pkg); // as served: a request without an adapter runs the base-only lane
+  const shipped = new Engine(ctx.pkg, { loader: ADAPTERS }); // as served: a request without an adapter runs the base-only lane
   await shipped.ready;
   const baseOnly = engineWith(ctx.pkg, await baseOnlyDecoder(ctx.pkg), 'bench/base-only/');
   const { prompt, ids } = await promptWithoutEos(n, [[baseOnly], [shipped]]);
@@ -87,7 +89,7 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
         side('bare-loop', async () => {
           const t0 = performance.now();
           let firstMs = 0;
-          await greedyIds(baseOnly.model, ids, n, () => {
+          await greedyIds(baseOnly.model(BASE), ids, n, () => {
             firstMs ||= performance.now() - t0;
           });
           return { ms: performance.now() - t0, firstMs };

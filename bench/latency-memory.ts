@@ -2,10 +2,10 @@
 // resolution and prefill included), without and with a cached rank-8 adapter; and the memory of a serving
 // process, measured in a child of its own (engine loaded, generations with and without an adapter).
 import { join } from 'node:path';
-import { Engine } from '../functions/engine/engine.js';
+import { Engine } from '../engine/index.js';
 import { interleave, type Measured, median, percentile, round } from './harness.js';
 import { Child } from './peers/child.js';
-import { type BenchContext, GREEDY, rankAdapter } from './setup.js';
+import { ADAPTERS, BASE, type BenchContext, GREEDY, rankAdapter } from './setup.js';
 
 const TEXT =
   'The sheriff rode into town late in the afternoon, tired and dusty from the long trail. He tied his horse ' +
@@ -13,20 +13,22 @@ const TEXT =
 
 export async function run(ctx: BenchContext): Promise<Measured[]> {
   const rounds = ctx.quick ? 5 : 100;
-  const engine = new Engine(ctx.pkg);
+  const engine = new Engine(ctx.pkg, { loader: ADAPTERS });
   const tok = ctx.pkg.tokenizer;
   const prompt = tok.decode(tok.encode(TEXT).slice(0, 32));
   const files = rankAdapter(ctx.pkg, 3, 8);
-  const adapters = [{ key: 'bench/ttft-rank8', load: async () => files }];
+  const adapters = [ADAPTERS.ref('bench/ttft-rank8', files)];
   const first = async (withAdapter: boolean) => {
     const r = await engine.generate(prompt, {
       ...GREEDY,
+      base: BASE,
       maxTokens: 1,
       adapters: withAdapter ? adapters : [],
     }).result;
     return r.timings.firstTokenMs;
   };
-  const promptTokens = (await engine.generate(prompt, { ...GREEDY, maxTokens: 1 }).result).promptTokens;
+  const promptTokens = (await engine.generate(prompt, { ...GREEDY, base: BASE, maxTokens: 1 }).result)
+    .promptTokens;
   const s = await interleave(
     [
       { name: 'base', run: () => first(false) },

@@ -5,11 +5,12 @@
 // prefix (prefix tuning) runs 16 more past positions. As served (lanes.ts), a request without a LoRA (a prefix
 // alone included) runs the graph without LoRA inputs derived from the shipped one, and a hot user's adapter can
 // be merged into a session of its own (TAILOR_MERGE_HOT): both are measured against the same base-only graph.
-import { Engine } from '../functions/engine/engine.js';
-import { randomAdapter, randomPrefix } from '../functions/engine/testing.js';
+import { Engine } from '../engine/index.js';
+import { randomAdapter, randomPrefix } from '../engine/testing.js';
 import { ALL_TARGETS } from '../schema/training.js';
 import { interleave, type Measured, median, round, speedup } from './harness.js';
 import {
+  ADAPTERS,
   type BenchContext,
   baseOnlyDecoder,
   engineWith,
@@ -22,13 +23,13 @@ import {
 export async function run(ctx: BenchContext): Promise<Measured[]> {
   const n = ctx.quick ? 16 : 128;
   const rounds = ctx.quick ? 2 : 30;
-  const lora = new Engine(ctx.pkg, { baseOnlyGraph: false }); // every request on the LoRA graph
-  const served = new Engine(ctx.pkg); // as `npm start` serves: lanes
-  const merging = new Engine(ctx.pkg, { mergeHot: 1 });
+  const lora = new Engine(ctx.pkg, { loader: ADAPTERS, baseOnlyGraph: false }); // every request on the LoRA graph
+  const served = new Engine(ctx.pkg, { loader: ADAPTERS }); // as `npm start` serves: lanes
+  const merging = new Engine(ctx.pkg, { loader: ADAPTERS, mergeHot: 1 });
   await Promise.all([served.ready, merging.ready]);
   const base = engineWith(ctx.pkg, await baseOnlyDecoder(ctx.pkg), 'bench/base-only/');
   const files = rankAdapter(ctx.pkg, 7, 8);
-  const adapter = [{ key: 'bench/rank8', load: async () => files }];
+  const adapter = [ADAPTERS.ref('bench/rank8', files)];
   // The PEFT table's other shapes (bench/peft.ts): ranks 2 and 16 on every target, rank 8 on attention only.
   const shaped = (key: string, r: number, targets?: string[]) => {
     const f = randomAdapter(ctx.pkg.shape, {
@@ -38,14 +39,14 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
       seed: 7,
       scale: 0.05,
     });
-    return [{ key, load: async () => f }];
+    return [ADAPTERS.ref(key, f)];
   };
   const rank2 = shaped('bench/rank2', 2);
   const rank16 = shaped('bench/rank16', 16);
   const attention = shaped('bench/rank8-attention', 8, ['q_proj', 'k_proj', 'v_proj', 'o_proj']);
   // Prefix tuning's default: 16 virtual tokens, fed as past positions through the same graph (rank-0 pairs).
   const prefixFiles = randomPrefix(ctx.pkg.shape, { tokens: 16, seed: 7 }).files;
-  const prefix16 = [{ key: 'bench/prefix16', load: async () => prefixFiles }];
+  const prefix16 = [ADAPTERS.ref('bench/prefix16', prefixFiles)];
   // An adapter changes the text, and so where EOS might come: the prompt must run n tokens on every side.
   const { prompt } = await promptWithoutEos(n, [
     [base],

@@ -8,10 +8,9 @@
 // - 10%-cache, Zipf(1): users drawn with a popularity skew, as real traffic has.
 
 import { mulberry32 } from '../core/util/rng.js';
-import type { AdapterRef } from '../functions/engine/engine.js';
-import { Engine } from '../functions/engine/engine.js';
+import { type AdapterRef, Engine } from '../engine/index.js';
 import { interleave, type Measured, median, round, speedup, zipfSampler } from './harness.js';
-import { type BenchContext, generate, storeRef } from './setup.js';
+import { ADAPTERS, BASE, type BenchContext, generate, storeRef } from './setup.js';
 import { userAdapters } from './users.js';
 
 const PROMPT = 'The old man walked slowly down the road toward the town, and';
@@ -24,15 +23,15 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
   const refs = users.prefixes.map((p) => storeRef(users.store, p));
 
   // The size of one parsed adapter decides the cache sizes.
-  const probe = new Engine(ctx.pkg);
-  await probe.resolveAdapters([refs[0] as AdapterRef]);
+  const probe = new Engine(ctx.pkg, { loader: ADAPTERS });
+  await probe.resolveAdapters([refs[0] as AdapterRef], BASE);
   const adapterBytes = probe.metrics().adapterCache.bytes;
   const tenth = Math.ceil(count / 10);
 
-  const single = new Engine(ctx.pkg, { adapterCacheBytes: 4 * adapterBytes });
-  const all = new Engine(ctx.pkg, { adapterCacheBytes: (count + 1) * adapterBytes });
-  const lruRR = new Engine(ctx.pkg, { adapterCacheBytes: tenth * adapterBytes });
-  const lruZipf = new Engine(ctx.pkg, { adapterCacheBytes: tenth * adapterBytes });
+  const single = new Engine(ctx.pkg, { loader: ADAPTERS, adapterCacheBytes: 4 * adapterBytes });
+  const all = new Engine(ctx.pkg, { loader: ADAPTERS, adapterCacheBytes: (count + 1) * adapterBytes });
+  const lruRR = new Engine(ctx.pkg, { loader: ADAPTERS, adapterCacheBytes: tenth * adapterBytes });
+  const lruZipf = new Engine(ctx.pkg, { loader: ADAPTERS, adapterCacheBytes: tenth * adapterBytes });
 
   let generated = 0;
   let requests = 0;

@@ -2,9 +2,9 @@
 // FileStore, generates without and with a rank-8 adapter — and reports its resident set size: sampled
 // process.memoryUsage().rss (max) and the kernel's high-water mark of this process image (VmHWM; its
 // resourceUsage().maxRSS would include the parent's RSS, see RssSampler.stop).
-import { Engine } from '../functions/engine/engine.js';
+import { Engine } from '../engine/index.js';
 import { RssSampler } from './harness.js';
-import { GREEDY, loadShippedPackage, rankAdapter } from './setup.js';
+import { ADAPTERS, BASE, GREEDY, loadShippedPackage, rankAdapter } from './setup.js';
 
 process.on('message', async (m: { tokens?: number; exit?: true }) => {
   if (m.exit) {
@@ -14,13 +14,12 @@ process.on('message', async (m: { tokens?: number; exit?: true }) => {
   try {
     const sampler = new RssSampler(5);
     const pkg = await loadShippedPackage();
-    const engine = new Engine(pkg);
+    const engine = new Engine(pkg, { loader: ADAPTERS });
     const loadedRssMB = process.memoryUsage.rss() / 2 ** 20;
     const files = rankAdapter(pkg, 5, 8);
-    const opts = { ...GREEDY, maxTokens: m.tokens ?? 64 };
+    const opts = { ...GREEDY, base: BASE, maxTokens: m.tokens ?? 64 };
     await engine.generate('Once upon a time', opts).result;
-    await engine.generate('Once upon a time', { ...opts, adapters: [{ key: 'a', load: async () => files }] })
-      .result;
+    await engine.generate('Once upon a time', { ...opts, adapters: [ADAPTERS.ref('a', files)] }).result;
     process.send?.({ ...sampler.stop(), loadedRssMB });
   } catch (e) {
     process.send?.({ error: String((e as Error)?.stack ?? e) });

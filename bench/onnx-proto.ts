@@ -1,7 +1,7 @@
 // Just enough of the ONNX protobuf to write tiny single-purpose graphs (a MatMul, a chain of Adds) for the
 // ceiling measurements, and to count the nodes of a model file. Field numbers are onnx.proto3's.
 
-import { concat, varint } from '../functions/engine/onnx-graph.js';
+import { concat, varint } from '../engine/testing.js';
 
 // --- writing ---
 

@@ -2,14 +2,21 @@
 // one thread) vs the very same engine over an onnxruntime-node session (native, one intra-op thread), the
 // shipped LoRA graph with rank-0 inputs, greedy, interleaved. Shows what the wasm build costs.
 import * as ortNode from 'onnxruntime-node';
-import { Engine } from '../functions/engine/engine.js';
+import { Engine } from '../engine/index.js';
 import { interleave, type Measured, median, round, speedup } from './harness.js';
-import { type BenchContext, engineWith, generate, nativeDecoder, promptWithoutEos } from './setup.js';
+import {
+  ADAPTERS,
+  type BenchContext,
+  engineWith,
+  generate,
+  nativeDecoder,
+  promptWithoutEos,
+} from './setup.js';
 
 export async function run(ctx: BenchContext): Promise<Measured[]> {
   const n = ctx.quick ? 16 : 128;
   const rounds = ctx.quick ? 2 : 30;
-  const web = new Engine(ctx.pkg);
+  const web = new Engine(ctx.pkg, { loader: ADAPTERS });
   const native = engineWith(ctx.pkg, await nativeDecoder(ctx.pkg), 'bench/native/');
   const { prompt } = await promptWithoutEos(n, [[web], [native]]);
   if ((await generate(web, prompt, n)).text !== (await generate(native, prompt, n)).text)

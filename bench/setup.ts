@@ -6,16 +6,17 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import { FileStore } from '../core/node/file-store.js';
-import type { AdapterFiles } from '../functions/engine/adapter.js';
-import { Decoder } from '../functions/engine/decoder.js';
-import { type AdapterRef, Engine } from '../functions/engine/engine.js';
-import type { GenerateResult } from '../functions/engine/generate.js';
 import {
+  type AdapterFiles,
+  type AdapterRef,
+  Decoder,
+  Engine,
+  type GenerateResult,
   loadModelPackage,
   type ModelPackage,
   modelPackageFromParts,
-} from '../functions/engine/model-package.js';
-import { randomAdapter } from '../functions/engine/testing.js';
+} from '../engine/index.js';
+import { randomAdapter, TestAdapters } from '../engine/testing.js';
 import { ALL_TARGETS } from '../schema/training.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
@@ -23,6 +24,15 @@ export const TMP = join(ROOT, 'bench/tmp');
 export const MODEL_PREFIX = 'models/brown-4m/';
 export const MODEL_DIR = join(ROOT, MODEL_PREFIX);
 export const BASE_ONLY_DIR = join(TMP, 'brown-4m-base');
+
+/** The shipped base model: what every engine here serves and every adapter here is for. */
+export const BASE = 'brown-4m';
+
+/**
+ * The benchmarks' adapters, by key: files in hand, or versions in a FileStore (storeRef). Every engine built
+ * here loads through it.
+ */
+export const ADAPTERS = new TestAdapters(BASE);
 
 /** What every benchmark gets from the runner. */
 export interface BenchContext {
@@ -62,9 +72,12 @@ export function ensureBaseOnlyExport(log: (m: string) => void = () => {}): strin
   return BASE_ONLY_DIR;
 }
 
-/** An engine over the same tokenizer and config but another decoder. */
-export function engineWith(pkg: ModelPackage, decoder: Decoder, id: string, cacheBytes?: number): Engine {
-  return new Engine(modelPackageFromParts({ ...pkg, id, decoder }), { adapterCacheBytes: cacheBytes });
+/** An engine over the same base model (tokenizer, config) but another decoder, as if read from `prefix`. */
+export function engineWith(pkg: ModelPackage, decoder: Decoder, prefix: string, cacheBytes?: number): Engine {
+  return new Engine(modelPackageFromParts({ ...pkg, prefix, decoder }), {
+    loader: ADAPTERS,
+    adapterCacheBytes: cacheBytes,
+  });
 }
 
 /** Tailor's decoder (onnxruntime-web, same session options) over the base-only graph: no LoRA inputs. */
@@ -113,19 +126,16 @@ export async function putAdapter(store: FileStore, user: string, files: AdapterF
   return prefix;
 }
 
-/** An AdapterRef that reads the version's files from the store on a cache miss. */
+/** A reference to the version under `prefix`, whose files ADAPTERS reads from the store on a cache miss. */
 export function storeRef(store: FileStore, prefix: string): AdapterRef {
-  return {
-    key: prefix,
-    load: async () => {
-      const [config, weights] = await Promise.all([
-        store.get(`${prefix}adapter_config.json`),
-        store.get(`${prefix}adapter_model.safetensors`),
-      ]);
-      if (!config || !weights) throw new Error(`adapter ${prefix} is missing`);
-      return { config, weights };
-    },
-  };
+  return ADAPTERS.ref(prefix, async () => {
+    const [config, weights] = await Promise.all([
+      store.get(`${prefix}adapter_config.json`),
+      store.get(`${prefix}adapter_model.safetensors`),
+    ]);
+    if (!config || !weights) throw new Error(`adapter ${prefix} is missing`);
+    return { config, weights };
+  });
 }
 
 export function generate(
@@ -134,7 +144,7 @@ export function generate(
   maxTokens: number,
   adapters?: AdapterRef[],
 ): Promise<GenerateResult> {
-  return engine.generate(prompt, { ...GREEDY, maxTokens, adapters }).result;
+  return engine.generate(prompt, { ...GREEDY, base: BASE, maxTokens, adapters }).result;
 }
 
 const CANDIDATE_PROMPTS = [
@@ -163,7 +173,7 @@ export async function promptWithoutEos(
       const r = await generate(engine, prompt, n, adapters);
       ok &&= r.completionTokens === n && r.finishReason === 'length';
     }
-    const tok = runs[0]?.[0].model.tokenizer;
+    const tok = runs[0]?.[0].model(BASE).tokenizer;
     if (ok && tok) return { prompt, ids: [tok.bosId, ...tok.encode(prompt)] };
   }
   throw new Error(`every candidate prompt hits EOS within ${n} greedy tokens`);

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FileStore } from '../core/node/file-store.js';
-import type { ModelPackage } from '../functions/engine/model-package.js';
+import type { ModelPackage } from '../engine/index.js';
 import { putAdapter, rankAdapter, TMP } from './setup.js';
 
 export const USERS_DIR = join(TMP, 'users-r8');

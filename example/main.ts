@@ -3,8 +3,7 @@
 // the form, or from a link's fragment (`/example/#token=…`, never sent to a server), and stays in this tab.
 // A link's token is anyone's: whoever made the link chooses whose reader you would be (and would read what you
 // write), so the page says whose it is and asks before using it.
-import { type GenerateResponse, type GenerationStream, Tailor } from '../sdk/src/index.js';
-import type { LocalModel } from '../sdk/src/local.js';
+import { type GenerateResponse, type GenerationStream, type LocalModel, Tailor } from '../sdk/src/index.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const status = (text: string) => {

@@ -4,7 +4,7 @@ import type { Config } from '../core/config.js';
 import type { Db } from '../core/db/database.js';
 import type { BlobStore } from '../core/storage/store.js';
 import type { TrainingControl } from '../core/training/control.js';
-import type { InferenceEngine } from './engine/inference.js';
+import type { InferenceEngine } from '../engine/index.js';
 
 /** Static files the platform serves itself (the API reference's scripts, the console), by relative path. */
 export interface StaticAssets {

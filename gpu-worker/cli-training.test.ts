@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ServerType, serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomAdapter } from '../functions/engine/testing.js';
+import { randomAdapter } from '../engine/testing.js';
 import { run } from '../runtime/node/cli.js';
 import { freePort } from '../runtime/node/launch.js';
 import { ADMIN, startPlatform, type TestPlatform } from '../test/support/platform.js';
@@ -67,7 +67,7 @@ describe('tailor train / styles', () => {
   it('imports a PEFT directory as a style', async () => {
     const peft = join(dir, 'peft');
     await mkdir(peft, { recursive: true });
-    const files = randomAdapter(p.engine.model.shape, {
+    const files = randomAdapter(p.engine.model(p.services.baseModelId).shape, {
       r: 2,
       alpha: 4,
       targets: ['q_proj'],

@@ -12,7 +12,7 @@ import { eraseEndUser } from '../core/db/erase.js';
 import { claimJobs, getJob, heartbeatJob } from '../core/db/jobs.js';
 import type { BlobStore } from '../core/storage/store.js';
 import { enqueue } from '../core/training/jobs.js';
-import { randomAdapter } from '../functions/engine/testing.js';
+import { randomAdapter } from '../engine/testing.js';
 import { adapters, feedback, trainingJobs } from '../schema/tables.js';
 import type { AdapterMetrics, RecipeOverrides } from '../schema/training.js';
 import { fakePython } from '../test/support/fake-trainer.js';
@@ -647,7 +647,7 @@ describe('style adapters', () => {
     // import: a PEFT directory (here a random one in PEFT's layout), through the admin API as the CLI sends it
     const dir = join(cacheDir, 'peft-import');
     await mkdir(dir, { recursive: true });
-    const files = randomAdapter(p.engine.model.shape, {
+    const files = randomAdapter(p.engine.model(p.services.baseModelId).shape, {
       r: 4,
       alpha: 8,
       targets: ['q_proj', 'v_proj'],

@@ -6,12 +6,8 @@
 // from its files, `baseline_adapter`) or, with none, the base model alone (`heldout_loss_before`).
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  ADAPTER_CONFIG,
-  ADAPTER_WEIGHTS,
-  ErasedSinceError,
-  publishAdapter,
-} from '../core/adapters/publish.js';
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS } from '../core/adapters/package.js';
+import { ErasedSinceError, publishAdapter } from '../core/adapters/publish.js';
 import { type AdapterOwner, getActiveAdapter } from '../core/db/adapters.js';
 import type { Db } from '../core/db/database.js';
 import { isTrainable } from '../core/db/users.js';

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stamp=example/dist/app.js
-if [ -f "$stamp" ] && [ -z "$(find example/index.html example/main.ts sdk/src functions/engine core/model schema/contracts.ts package-lock.json -newer "$stamp" -print -quit 2>/dev/null)" ]; then
+if [ -f "$stamp" ] && [ -z "$(find example/index.html example/main.ts sdk/src engine core/model schema/contracts.ts package-lock.json -newer "$stamp" -print -quit 2>/dev/null)" ]; then
   exit 0
 fi
 echo "setup: building the example app (example/ → example/dist)"

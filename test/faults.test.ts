@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readAdapterFiles } from '../core/adapters/publish.js';
+import { readAdapterFiles } from '../core/adapters/package.js';
 import { getActiveAdapter } from '../core/db/adapters.js';
 import type { Database } from '../core/db/database.js';
 import { openPostgres } from '../core/db/postgres.js';

@@ -1,18 +1,20 @@
 // The walls between the floors, checked on every import of every source file:
 //
 //   runtime/     process entries: the Node server, the CLI, the standalone worker, the demo, the Workers entries
-//   functions/   the edge API (Hono, engine)      gpu-worker/   training (orchestrator, trainer)
+//   functions/   the edge API (Hono)              gpu-worker/   training (orchestrator, trainer)
+//   engine/      inference (onnxruntime-web): generation, scoring, adapters; one entry, engine/index.ts
 //   core/        what both stand on: config, database, storage, job registry, trainer contract, model format
 //   schema/      tables, migrations, API contracts
 //   sdk/         the client SDK (@tailor/sdk): imports only sdk/ and schema/'s types, no package, no Node built-in;
-//                its on-device part (sdk/src/local*) also the web-only engine (functions/engine/, core/) and
-//                onnxruntime-web
+//                its on-device part (sdk/src/local*) also the engine's entry, web-only core/ and onnxruntime-web
 //
-// Imports go downward only: functions/ and gpu-worker/ never import each other or runtime/; core/ imports only
-// core/ and schema/. Web-only floors (functions/, core/ but core/node/) import no Node built-in, so they run on
-// Workers; the Workers entries only the built-ins workerd provides with nodejs_compat. Only core/db/ (and the
-// drivers that open a database) speaks SQL; schema/ declares the tables. No runtime code imports build code (models/build/), benchmarks or
-// test code.
+// Imports go downward only: functions/ and gpu-worker/ never import each other or runtime/; engine/ imports only
+// engine/, core/ (not core/node/) and schema/; core/ imports only core/ and schema/. Outside engine/, the engine
+// is reached through engine/index.ts only (test code and benchmarks also through its helpers, engine/testing.ts).
+// Web-only floors (functions/, engine/, core/ but core/node/) import no Node built-in, so they run on Workers;
+// the Workers entries only the built-ins workerd provides with nodejs_compat. Only core/db/ (and the drivers
+// that open a database) speaks SQL; schema/ declares the tables. No runtime code imports build code
+// (models/build/), benchmarks or test code.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -63,6 +65,7 @@ const under = (f: string, dir: string) => f.startsWith(`${dir}/`);
 const files = [
   'schema',
   'core',
+  'engine',
   'functions',
   'gpu-worker',
   'runtime',
@@ -74,21 +77,27 @@ const files = [
 ].flatMap((d) => sources(d));
 const code = files.filter((f) => !isTestCode(f));
 const edges = code.flatMap(importsOf);
+/** Every file's imports, test code's included. */
+const allEdges = files.flatMap(importsOf);
+
+/** The engine's one entry, and the helpers test code and benchmarks may use beside it. */
+const ENGINE_ENTRY = 'engine/index.ts';
+const ENGINE_TESTING = 'engine/testing.ts';
 
 /** Each floor's files may import project files only from these folders. */
 const ALLOWED: Record<string, string[]> = {
   schema: ['schema'],
   core: ['core', 'schema'],
-  functions: ['functions', 'core', 'schema'],
+  engine: ['engine', 'core', 'schema'],
+  functions: ['functions', 'engine', 'core', 'schema'],
   'gpu-worker': ['gpu-worker', 'core', 'schema'],
-  runtime: ['runtime', 'functions', 'gpu-worker', 'core', 'schema'],
+  runtime: ['runtime', 'functions', 'engine', 'gpu-worker', 'core', 'schema'],
   sdk: ['sdk', 'schema'],
 };
 const RUNTIME_FLOORS = Object.keys(ALLOWED);
 /** The SDK's on-device generation: it runs the server's own engine (web-only code) on onnxruntime-web. */
 const isOnDevice = (f: string) => /^sdk\/src\/local([./-]|$)/.test(f);
-const onDeviceMay = (to: string) =>
-  under(to, 'functions/engine') || (under(to, 'core') && !under(to, 'core/node'));
+const onDeviceMay = (to: string) => to === ENGINE_ENTRY || (under(to, 'core') && !under(to, 'core/node'));
 const ON_DEVICE_PACKAGES = ['onnxruntime-web'];
 /** `import … from '…'` and `export … from '…'`: [1] is ` type` when type-only, [2] the specifier. */
 const IMPORT_FROM = /(?:^|\n)\s*(?:import|export)(\s+type)?\b[^'"]*?from\s*['"]([^'"]+)['"]/g;
@@ -107,6 +116,25 @@ describe('the layers of the repository', () => {
     expect(offenders).toEqual([]);
   });
 
+  it('reaches the engine from outside engine/ only through its entry (tests and benchmarks: its helpers too)', () => {
+    const outside = allEdges.filter((e) => e.local && under(e.to, 'engine') && !under(e.from, 'engine'));
+    expect(outside.length).toBeGreaterThan(20);
+    const offenders = outside
+      .filter((e) => e.to !== ENGINE_ENTRY)
+      .filter((e) => !(e.to === ENGINE_TESTING && (isTestCode(e.from) || under(e.from, 'bench'))))
+      .map((e) => `${e.from} → ${e.to}`);
+    expect(offenders).toEqual([]);
+  });
+
+  it('lets the engine stand on engine/, web-only core/ and schema/ alone', () => {
+    const offenders = allEdges
+      .filter((e) => e.local && under(e.from, 'engine'))
+      .filter((e) => !isTestCode(e.from) || !under(e.to, 'core/node'))
+      .filter((e) => !['engine', 'core', 'schema'].includes(floor(e.to)) || under(e.to, 'core/node'))
+      .map((e) => `${e.from} → ${e.to}`);
+    expect(offenders).toEqual([]);
+  });
+
   it('keeps the web-only floors free of Node built-ins (the Workers entries: nodejs_compat only)', () => {
     const offenders = edges
       .filter((e) => !e.local && e.to.startsWith('node:'))
@@ -114,6 +142,7 @@ describe('the layers of the repository', () => {
         if (under(e.from, 'runtime/workers')) return !NODEJS_COMPAT.has(e.to);
         return (
           under(e.from, 'functions') ||
+          under(e.from, 'engine') ||
           under(e.from, 'sdk') ||
           (under(e.from, 'core') && !under(e.from, 'core/node'))
         );

@@ -7,86 +7,23 @@
 //      version to it.
 // A crash before 3 leaves the old version active and no database row pointing at the partial files (at worst
 // orphan objects under an unreferenced prefix). Web APIs only: the admin API's style import uses it too.
+// The package's files and how a server reads them back: package.ts.
 
 import type { Adapter } from '../../schema/tables.js';
 import { type AdapterOwner, insertAdapter, promoteAdapter } from '../db/adapters.js';
 import type { Db } from '../db/database.js';
 import { erasureEpoch, lockUserForErasure } from '../db/erasures.js';
-import type { FileDigests } from '../model/package-files.js';
 import { deletePrefix } from '../storage/delete-prefix.js';
 import { styleAdaptersPrefix, userAdaptersPrefix } from '../storage/keys.js';
-import { type BlobStore, StorageError, StorageUnavailableError } from '../storage/store.js';
+import type { BlobStore } from '../storage/store.js';
 import { sha256Hex } from '../util/encoding.js';
-
-export const ADAPTER_CONFIG = 'adapter_config.json';
-export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
-export const PACKAGE_MANIFEST = 'tailor.json';
-
-export interface PackageFiles {
-  config: Uint8Array;
-  weights: Uint8Array;
-}
-
-/** A stored package that can never be served: the version is marked bad rather than read again. */
-export class BadPackageError extends Error {
-  override name = 'AdapterError';
-}
-
-/**
- * The two files an engine needs of the version under `prefix`. A StorageError when either is missing, a
- * StorageUnavailable error when storage does not answer (neither message names a server path). With
- * `baseModel`, the package's manifest must name that base model (id and weights' hash): an adapter trained
- * against other weights is refused (BadPackageError) before any engine parses it.
- */
-export async function readAdapterFiles(
-  store: BlobStore,
-  prefix: string,
-  opts: { baseModel?: { id: string; hash: string } } = {},
-): Promise<PackageFiles> {
-  let config: Uint8Array | null;
-  let weights: Uint8Array | null;
-  let manifest: Uint8Array | null = null;
-  try {
-    [config, weights, manifest] = await Promise.all([
-      store.get(prefix + ADAPTER_CONFIG),
-      store.get(prefix + ADAPTER_WEIGHTS),
-      opts.baseModel ? store.get(prefix + PACKAGE_MANIFEST) : Promise.resolve(null),
-    ]);
-  } catch (e) {
-    throw new StorageUnavailableError('storage did not answer while reading the adapter files', { cause: e });
-  }
-  if (!config || !weights) throw new StorageError(`adapter files missing under ${prefix}`);
-  if (opts.baseModel && manifest) checkManifestBase(manifest, opts.baseModel);
-  return { config, weights };
-}
-
-function checkManifestBase(bytes: Uint8Array, want: { id: string; hash: string }): void {
-  let base: { id?: unknown; hash?: unknown } | undefined;
-  try {
-    base = (JSON.parse(new TextDecoder().decode(bytes)) as Partial<PackageManifest>).base_model;
-  } catch {
-    throw new BadPackageError('tailor.json: not JSON');
-  }
-  if (!base || base.id !== want.id || base.hash !== want.hash) {
-    throw new BadPackageError(
-      `tailor.json: trained for base model ${String(base?.id)} (${String(base?.hash).slice(0, 12)}), this server serves ${want.id} (${want.hash.slice(0, 12)})`,
-    );
-  }
-}
-
-/** The `tailor.json` of a package. */
-export interface PackageManifest {
-  format: 'tailor-adapter/1';
-  owner: { app: string; user: string } | { app: string; style: string };
-  version: string;
-  base_model: { id: string; hash: string };
-  /** SHA-256 over the training data (token ids), or of the imported files. */
-  data_hash: string;
-  metrics: Record<string, unknown>;
-  created_at: string;
-  /** The package's other files as published (manifests written before these were recorded lack it). */
-  files?: FileDigests;
-}
+import {
+  ADAPTER_CONFIG,
+  ADAPTER_WEIGHTS,
+  PACKAGE_MANIFEST,
+  type PackageFiles,
+  type PackageManifest,
+} from './package.js';
 
 /** `v20261128-043012-ab12`: UTC time to the second and a random suffix. Sorts by creation time. */
 export function newVersion(now = new Date()): string {

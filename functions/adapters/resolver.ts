@@ -1,16 +1,14 @@
 // Which adapters a request applies: the user's active version (read through a short-TTL cache, since it
 // changes once per training cycle), an explicit version, and app-level styles with their weights. The
-// result is a list of engine AdapterRefs whose files load from storage on an engine cache miss.
+// result is a list of plain engine references (base, storage prefix, kind, weight); the engine's loader reads
+// their files from storage on a cache miss, and checks each package names the base it serves.
 
-import { readAdapterFiles } from '../../core/adapters/publish.js';
 import { type AdapterOwner, badReason, getActiveAdapter, getAdapterVersion } from '../../core/db/adapters.js';
-import { getBaseModel } from '../../core/db/base-models.js';
 import type { Db } from '../../core/db/database.js';
-import type { BlobStore } from '../../core/storage/store.js';
+import { Fences } from '../../core/util/fences.js';
+import type { AdapterRef } from '../../engine/index.js';
 import type { AdapterChoice, StyleWeight } from '../../schema/contracts.js';
 import type { Adapter } from '../../schema/tables.js';
-import type { AdapterRef } from '../engine/engine.js';
-import { Fences } from '../engine/fences.js';
 import { ApiError, notFound } from '../http/errors.js';
 
 export interface ResolvedAdapters {
@@ -32,25 +30,12 @@ export class AdapterResolver {
   private readonly fences = new Fences();
   /** `${appId}\u0000${userId}` of users resolved lately, least recent first. */
   private readonly known = new Map<string, true>();
-  private served: Promise<{ id: string; hash: string } | undefined> | undefined;
 
-  /** `baseModelId`: the model this process serves; every package must name it and its weights' hash. */
   constructor(
     private readonly db: Db,
-    private readonly store: BlobStore,
     private readonly now: () => number,
-    private readonly baseModelId?: string,
     private readonly ttlMs = ACTIVE_TTL_MS,
   ) {}
-
-  /** The served base model's id and hash, read once (the row is written at start, before serving). */
-  private baseModel(): Promise<{ id: string; hash: string } | undefined> {
-    const id = this.baseModelId;
-    if (!id) return Promise.resolve(undefined);
-    this.served ??= getBaseModel(this.db, id).then((row) => (row ? { id, hash: row.hash } : undefined));
-    this.served.catch(() => (this.served = undefined)); // a database hiccup: ask again next time
-    return this.served;
-  }
 
   async resolve(
     appId: string,
@@ -71,11 +56,10 @@ export class AdapterResolver {
       if (bad)
         throw new ApiError(409, 'conflict', `adapter version ${choice.version} cannot be served: ${bad}`);
     }
-    const baseModel = await this.baseModel();
     const refs: AdapterRef[] = [];
     const sources: ResolvedAdapters['sources'] = [];
     if (userRow) {
-      refs.push(this.ref(userRow, 1, baseModel));
+      refs.push(this.ref(userRow, 'user', 1));
       sources.push({ owner: { appId, userId }, version: userRow.version });
     }
     const applied: ResolvedAdapters['styles'] = [];
@@ -83,7 +67,7 @@ export class AdapterResolver {
       const row = await this.activeOf({ appId, styleId: s.id });
       if (!row) throw notFound(`this app has no active style adapter "${s.id}"`);
       if (s.weight !== 0) {
-        refs.push(this.ref(row, s.weight, baseModel));
+        refs.push(this.ref(row, 'style', s.weight));
         sources.push({ owner: { appId, styleId: s.id }, version: row.version });
       }
       applied.push({ id: s.id, version: row.version, weight: s.weight });
@@ -133,15 +117,9 @@ export class AdapterResolver {
     return row;
   }
 
-  private ref(row: Adapter, weight: number, baseModel: { id: string; hash: string } | undefined): AdapterRef {
-    const prefix = row.storagePrefix;
-    return {
-      key: prefix,
-      prefix,
-      weight,
-      ...(baseModel ? { baseModel } : {}),
-      load: () => readAdapterFiles(this.store, prefix, baseModel ? { baseModel } : {}),
-    };
+  /** A version as the engine is asked for it: it runs on the base it was trained (or imported) for. */
+  private ref(row: Adapter, kind: AdapterRef['kind'], weight: number): AdapterRef {
+    return { base: row.baseModelId, key: row.storagePrefix, kind, weight };
   }
 }
 

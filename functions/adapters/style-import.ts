@@ -3,13 +3,14 @@
 // the style's active version. There is no held-out data to gate on: the operator chose this adapter.
 // Web APIs only: the admin API runs it.
 
-import { type PackageFiles, type Published, publishAdapter } from '../../core/adapters/publish.js';
+import type { PackageFiles } from '../../core/adapters/package.js';
+import { type Published, publishAdapter } from '../../core/adapters/publish.js';
 import type { AdapterOwner } from '../../core/db/adapters.js';
 import type { Db } from '../../core/db/database.js';
 import type { DecoderShape } from '../../core/model/config.js';
 import type { BlobStore } from '../../core/storage/store.js';
 import { sha256Hex } from '../../core/util/encoding.js';
-import { type AdapterLimits, parseAdapter } from '../engine/adapter.js';
+import { type AdapterLimits, parseAdapter } from '../../engine/index.js';
 
 export interface StyleImport {
   appId: string;

@@ -5,7 +5,7 @@
 // marker), so neither a listing nor a download reads and hashes the file; only files published before these
 // records existed are hashed, once per store and version of the bytes.
 
-import { PACKAGE_MANIFEST } from '../../core/adapters/publish.js';
+import { PACKAGE_MANIFEST } from '../../core/adapters/package.js';
 import { type FileDigests, fileDigests, MODEL_MARKER } from '../../core/model/package-files.js';
 import type { BlobInfo, BlobStore } from '../../core/storage/store.js';
 import { base64UrlDecode, base64UrlEncode } from '../../core/util/encoding.js';

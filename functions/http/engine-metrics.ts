@@ -1,6 +1,6 @@
 // The engine's own counters (generations, tokens, its adapter cache) as Prometheus families, read at each
 // scrape. The cache hit rate is per process: every process (every isolate on Workers) has its own cache.
-import type { EngineMetrics } from '../engine/engine.js';
+import type { EngineMetrics } from '../../engine/index.js';
 import type { Family } from './metrics.js';
 
 export function engineFamilies(m: EngineMetrics): Family[] {

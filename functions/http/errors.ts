@@ -1,11 +1,11 @@
 // One error type with a status, mapped to the API's error shape `{ error: { code, message, details? } }` in
-// exactly one place (`errorResponse`, used by app.onError and notFound).
+// exactly one place (`errorResponse`, used by app.onError and notFound); the engine's codes by engine-errors.ts.
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { isDatabaseUnavailable, RepoError } from '../../core/db/errors.js';
-import { EngineUnavailableError } from '../engine/inference.js';
+import { engineAnswer } from './engine-errors.js';
 
 export class ApiError extends Error {
   override name = 'ApiError';
@@ -56,9 +56,8 @@ function fromHono(err: HTTPException): ApiError {
 
 function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
-  if (err instanceof EngineUnavailableError) {
-    return new ApiError(503, 'unavailable', err.message, undefined, { 'retry-after': '1' });
-  }
+  const engine = engineAnswer(err);
+  if (engine) return new ApiError(engine.status, engine.code, engine.message, undefined, engine.headers);
   if (err instanceof HTTPException) return fromHono(err);
   if (err instanceof z.ZodError) return fromZod(err);
   if (err instanceof RepoError) return new ApiError(REPO_STATUS[err.code], err.code, err.message);

@@ -86,7 +86,7 @@ export function buildServices(deps: AppDeps): Services {
       deps.config.auth.clockSkewS,
       deps.config.auth.maxLifetimeS,
     ),
-    adapters: new AdapterResolver(deps.db, deps.store, now, deps.baseModelId),
+    adapters: new AdapterResolver(deps.db, now),
     settings: new AppSettingsCache(deps.db, deps.config, now),
     generationIds: new GenerationIds(deps.urlSecret),
     perKey: new RateLimiter(now),

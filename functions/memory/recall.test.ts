@@ -28,6 +28,7 @@ describe('packMemory', () => {
     expect(r.items).toEqual(['a', 'b', 'c']);
     expect(r.text).toBe(`${a.text}\n\n${b.text}\n\n${c.text}\n\n`);
     expect(r.tokens).toBe(tokenizer.encode(r.text).length);
+    expect(r.ids).toEqual(tokenizer.encode(r.text)); // what the engine is handed: tokenized once
   });
 
   it('never goes over the budget: an item that does not fit is skipped, a smaller later one may fit', () => {

@@ -1,7 +1,8 @@
 // Memory at request time: the user's most relevant passages (core/db/memory.ts finds them) packed into a fixed
 // budget of the model's context, in the order the user wrote or liked them, each followed by a blank line.
 // The engine places the packed text right after BOS and keeps it through prompt truncation and window
-// slides (functions/engine/generate.ts), so the budget is exact and survives long generations.
+// slides (engine/generate.ts), so the budget is exact and survives long generations. The token ids counted
+// here are the ones handed to the engine: memory is tokenized once.
 
 import type { Db } from '../../core/db/database.js';
 import { type MemoryItem, searchMemory } from '../../core/db/memory.js';
@@ -13,6 +14,8 @@ export interface Recalled {
   items: string[];
   /** Tokens `text` takes. */
   tokens: number;
+  /** Those tokens (`tokenizer.encode(text)`), for the engine; absent when nothing was recalled. */
+  ids?: number[];
 }
 
 export const NOTHING_RECALLED: Recalled = { text: '', items: [], tokens: 0 };
@@ -59,29 +62,30 @@ export function packMemory(items: readonly MemoryItem[], tokenizer: Encoder, bud
     chronological(list)
       .map((t) => t.text + SEPARATOR)
       .join('');
-  let tokens = 0;
+  let ids: number[] = []; // of the layout of what is taken so far: the text returned
   for (const item of items) {
     const text = item.text.trim();
     if (!text) continue;
     const trial = [...taken, { item, text }];
-    const n = tokenizer.encode(layout(trial)).length;
-    if (n <= budget) {
+    const trialIds = tokenizer.encode(layout(trial));
+    if (trialIds.length <= budget) {
       taken.push({ item, text });
-      tokens = n;
+      ids = trialIds;
     } else if (taken.length === 0) {
       const tail = tailThatFits(text, tokenizer, budget);
       if (!tail) continue;
       taken.push({ item, text: tail });
-      tokens = tokenizer.encode(layout(taken)).length;
+      ids = tokenizer.encode(layout(taken));
     }
-    if (budget - tokens < 8) break; // no passage is that short: stop searching
+    if (budget - ids.length < 8) break; // no passage is that short: stop searching
   }
   if (taken.length === 0) return NOTHING_RECALLED;
   const ordered = chronological(taken);
   return {
     text: ordered.map((t) => t.text + SEPARATOR).join(''),
     items: ordered.map((t) => t.item.id),
-    tokens,
+    tokens: ids.length,
+    ids,
   };
 }
 
@@ -89,14 +93,14 @@ export function packMemory(items: readonly MemoryItem[], tokenizer: Encoder, bud
 export async function recall(
   db: Db,
   tokenizer: Encoder,
-  o: { appId: string; userId: string; query: string; budget: number },
+  request: { appId: string; userId: string; query: string; budget: number },
 ): Promise<Recalled> {
-  if (o.budget <= 0) return NOTHING_RECALLED;
+  if (request.budget <= 0) return NOTHING_RECALLED;
   const found = await searchMemory(db, {
-    appId: o.appId,
-    userId: o.userId,
-    query: o.query,
+    appId: request.appId,
+    userId: request.userId,
+    query: request.query,
     limit: CANDIDATES,
   });
-  return packMemory(found, tokenizer, o.budget);
+  return packMemory(found, tokenizer, request.budget);
 }

@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getAdapterVersion } from '../../core/db/adapters.js';
 import { getBaseModel } from '../../core/db/base-models.js';
 import { findDueUsers } from '../../core/db/training.js';
+import { parseSafetensors } from '../../engine/index.js';
+import { writeSafetensors } from '../../engine/testing.js';
 import { ADMIN, startPlatform, type TestPlatform } from '../../test/support/platform.js';
-import { parseSafetensors } from '../engine/safetensors.js';
-import { writeSafetensors } from '../engine/testing.js';
 
 const LOAD_TIMEOUT_MS = 400;
 let p: TestPlatform;

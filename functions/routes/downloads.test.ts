@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertAdapter, promoteAdapter } from '../../core/db/adapters.js';
 import { MODELS_DIR } from '../../core/node/repo.js';
 import { styleAdaptersPrefix } from '../../core/storage/keys.js';
+import { randomAdapter } from '../../engine/testing.js';
 import { ADMIN, startPlatform, type TestPlatform } from '../../test/support/platform.js';
-import { randomAdapter } from '../engine/testing.js';
 
 let p: TestPlatform;
 let app: { app_id: string; api_key: string };
@@ -33,7 +33,12 @@ beforeAll(async () => {
   await p.store.put(`${prefix}tailor.json`, new TextEncoder().encode('{"format":"tailor-adapter/1"}'));
   const style = { appId: app.app_id, styleId: 'noir' };
   const stylePrefix = `${styleAdaptersPrefix(app.app_id, 'noir')}s1/`;
-  const files = randomAdapter(p.engine.model.shape, { r: 4, alpha: 8, targets: ['q_proj'], seed: 5 });
+  const files = randomAdapter(p.engine.model(p.services.baseModelId).shape, {
+    r: 4,
+    alpha: 8,
+    targets: ['q_proj'],
+    seed: 5,
+  });
   await p.store.put(`${stylePrefix}adapter_config.json`, files.config);
   await p.store.put(`${stylePrefix}adapter_model.safetensors`, files.weights);
   await insertAdapter(p.database.db, style, {

@@ -4,8 +4,8 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Compactor } from '../../core/db/compaction.js';
+import { randomAdapter } from '../../engine/testing.js';
 import { ADMIN, startPlatform, type TestPlatform } from '../../test/support/platform.js';
-import { randomAdapter } from '../engine/testing.js';
 
 const TABLES = [
   'generations',
@@ -97,7 +97,12 @@ describe('erasure', () => {
     });
     expect(rotated.status, rotated.text).toBe(201);
     const kid = rotated.json.kid as string;
-    const files = randomAdapter(p.engine.model.shape, { r: 1, alpha: 2, targets: ['q_proj'], seed: 5 });
+    const files = randomAdapter(p.engine.model(p.services.baseModelId).shape, {
+      r: 1,
+      alpha: 2,
+      targets: ['q_proj'],
+      seed: 5,
+    });
     const imported = await p.call('POST', `/admin/apps/${app_id}/styles/import`, {
       key: ADMIN,
       body: {

@@ -9,8 +9,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { publishAdapter } from '../../core/adapters/publish.js';
 import { MODELS_DIR } from '../../core/node/repo.js';
 import type { BlobStore } from '../../core/storage/store.js';
+import { randomAdapter } from '../../engine/testing.js';
 import { startPlatform, type TestPlatform } from '../../test/support/platform.js';
-import { randomAdapter } from '../engine/testing.js';
 import { downloadLink } from '../http/download-links.js';
 
 let p: TestPlatform;
@@ -221,7 +221,12 @@ describe('the signed-file route streams', () => {
 
 describe('adapter packages record their files', () => {
   it("publish records each file's SHA-256 and size in tailor.json; listing and downloading read neither file", async () => {
-    const files = randomAdapter(p.engine.model.shape, { r: 2, alpha: 4, targets: ['q_proj'], seed: 11 });
+    const files = randomAdapter(p.engine.model(p.services.baseModelId).shape, {
+      r: 2,
+      alpha: 4,
+      targets: ['q_proj'],
+      seed: 11,
+    });
     const hash = sha(shipped('model.safetensors'));
     const { adapter } = await publishAdapter(p.database.db, p.store, {
       owner: { appId: app.app_id, userId: 'published' },

@@ -6,9 +6,9 @@
 // every stored file as they were). The route list comes from /openapi.json: a route without a case fails.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomAdapter } from '../../engine/testing.js';
 import { b64, jwt, nowS, userToken, watchWrites } from '../../test/support/hostile.js';
 import { ADMIN, startPlatform, type TestPlatform } from '../../test/support/platform.js';
-import { randomAdapter } from '../engine/testing.js';
 
 const SEED = 20_260_517;
 /** A request that takes longer than this is a hang (generations here are one or two tokens). */
@@ -527,7 +527,12 @@ beforeAll(async () => {
   rotatedHookId = (
     await p.call('POST', '/v1/webhooks', { key: A.api_key, body: { url: 'https://h.example/rotated' } })
   ).json.id;
-  const files = randomAdapter(p.engine.model.shape, { r: 1, alpha: 2, targets: ['q_proj'], seed: 7 });
+  const files = randomAdapter(p.engine.model(p.services.baseModelId).shape, {
+    r: 1,
+    alpha: 2,
+    targets: ['q_proj'],
+    seed: 7,
+  });
   styleFiles = {
     config: Buffer.from(files.config).toString('base64'),
     model: Buffer.from(files.weights).toString('base64'),

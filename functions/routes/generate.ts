@@ -7,6 +7,13 @@ import { armOf, type GenerationArm } from '../../core/apps/experiment.js';
 import { markAdapterBad } from '../../core/db/adapters.js';
 import { insertGeneration } from '../../core/db/generations.js';
 import {
+  type AdapterRef,
+  adapterSetKey,
+  EngineError,
+  type TextPiece,
+  type TokenLogprob,
+} from '../../engine/index.js';
+import {
   type AdapterChoice,
   type GenerateRequest,
   type GenerateResponse,
@@ -17,10 +24,7 @@ import {
 } from '../../schema/contracts.js';
 import type { App } from '../../schema/tables.js';
 import type { ResolvedAdapters } from '../adapters/resolver.js';
-import type { AdapterRef } from '../engine/engine.js';
-import type { TextPiece } from '../engine/generate.js';
-import { adapterRoute, EngineUnavailableError } from '../engine/inference.js';
-import type { TokenLogprob } from '../engine/logprobs.js';
+import { engineCode, fallbackOf, isEngineUnavailable, streamErrorOf } from '../http/engine-errors.js';
 import { invalid } from '../http/errors.js';
 import { APP_ERRORS, appSecurity, body, errors, routes } from '../http/openapi.js';
 import {
@@ -72,32 +76,18 @@ export function generateRoutes(s: Services) {
 /** A generation request once the acting user is known. */
 export type Generation = GenerateRequest & { user: string };
 
-/** Errors whose messages say what was wrong with an adapter and nothing of the server (paths, stacks). */
-const SAFE_FALLBACKS = new Set([
-  'AdapterError',
-  'StorageError',
-  'StorageUnavailable',
-  'StorageTimeout',
-  'ModelPackageError',
-]);
-
-/** Why an adapter set could not be applied: a code for metrics and charts, a message safe to show a caller. */
-export function fallbackOf(e: unknown): { code: string; reason: string } {
-  if (e instanceof Error && SAFE_FALLBACKS.has(e.name))
-    return { code: e.name, reason: `${e.name}: ${e.message}` };
-  return { code: 'LoadError', reason: 'LoadError: the adapter could not be loaded' };
-}
-
-class LoadTimeout extends Error {
-  override name = 'StorageTimeout';
-}
-
-/** `loading`, or a LoadTimeout after `ms` (the load goes on: a later request finds it in the cache). */
+/** `loading`, or a `storage_timeout` after `ms` (the load goes on: a later request finds it in the cache). */
 function within<T>(loading: Promise<T>, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new LoadTimeout(`the adapter did not load within ${ms} ms; served by the base model`)),
+      () =>
+        reject(
+          new EngineError(
+            'storage_timeout',
+            `the adapter did not load within ${ms} ms; served by the base model`,
+          ),
+        ),
       ms,
     );
   });
@@ -109,21 +99,18 @@ function within<T>(loading: Promise<T>, ms: number): Promise<T> {
  * A package that parsed badly (corrupt, truncated, wrong shapes, NaN weights, another base model's) is marked
  * bad so that no request loads it again. With several refs the one at fault is found by loading each alone.
  */
-async function markBad(
-  s: Services,
-  resolved: ResolvedAdapters,
-  route: string | undefined,
-  error: Error,
-): Promise<void> {
+async function markBad(s: Services, resolved: ResolvedAdapters, error: Error): Promise<void> {
+  // Each alone on the thread the set went to, so what loads is cached where the set is.
+  const affinity = adapterSetKey(resolved.refs);
   const suspects =
     resolved.refs.length === 1
       ? [0]
       : (
           await Promise.all(
             resolved.refs.map((ref, i) =>
-              s.engine.prepareAdapters([ref], { route }).then(
+              s.engine.prepareAdapters([ref], { base: s.baseModelId, affinity }).then(
                 () => -1,
-                (e: unknown) => (e instanceof Error && e.name === 'AdapterError' ? i : -1),
+                (e: unknown) => (engineCode(e) === 'adapter_invalid' ? i : -1),
               ),
             ),
           )
@@ -158,17 +145,20 @@ export async function adaptersOrFallback(
 /** Loads resolved adapters into the engine's cache, or falls back to the base model with the reason. */
 async function prepared(s: Services, resolved: ResolvedAdapters): Promise<Prepared> {
   if (resolved.refs.length === 0) return { resolved, refs: [] };
-  const route = adapterRoute(resolved.refs);
   try {
-    // Loads into the cache of the engine the route goes to; the generation then finds them there.
-    await within(s.engine.prepareAdapters(resolved.refs, { route }), s.config.engine.adapterLoadTimeoutMs);
+    // Loads into the cache of the engine (thread) the set goes to; the generation then finds them there.
+    await within(
+      s.engine.prepareAdapters(resolved.refs, { base: s.baseModelId }),
+      s.config.engine.adapterLoadTimeoutMs,
+    );
     return { resolved, refs: resolved.refs };
   } catch (e) {
-    if (e instanceof EngineUnavailableError) throw e; // no engine at all: a 503, not the base model
+    if (isEngineUnavailable(e)) throw e; // no engine at all: a 503, not the base model
     const fallback = fallbackOf(e);
     s.adapterFallbacks.inc({ reason: fallback.code });
-    if (e instanceof Error && e.name === 'AdapterError') await markBad(s, resolved, route, e);
-    else if (!(e instanceof LoadTimeout)) s.onError?.(e);
+    const code = engineCode(e);
+    if (code === 'adapter_invalid') await markBad(s, resolved, e as Error);
+    else if (code !== 'storage_timeout') s.onError?.(e);
     return { resolved: { ...resolved, user: null, styles: [], sources: [] }, refs: [], fallback };
   }
 }
@@ -188,8 +178,9 @@ export async function memoryFor(
 ): Promise<Recalled | undefined> {
   const memory = choice ?? (await s.settings.of(app.id)).defaults.memory;
   if (memory === 'none') return undefined;
-  const budget = Math.min(room(), memoryBudget(s.config.memory.tokens, s.engine.model.contextLength));
-  return recall(s.db, s.engine.model.tokenizer, { appId: app.id, userId: user, query, budget });
+  const { contextLength, tokenizer } = s.engine.model(s.baseModelId);
+  const budget = Math.min(room(), memoryBudget(s.config.memory.tokens, contextLength));
+  return recall(s.db, tokenizer, { appId: app.id, userId: user, query, budget });
 }
 
 /** A generation under way: its id, its text pieces, and `finish`, which stores it and gives the JSON answer. */
@@ -225,7 +216,9 @@ export async function startGeneration(
   req: Generation,
   opts: StartOptions = {},
 ): Promise<StartedGeneration> {
-  const promptTokens = s.engine.model.tokenizer.encode(req.prompt).length;
+  // Tokenized once: counted here against the limit, and handed to the engine as they are.
+  const promptIds = s.engine.model(s.baseModelId).tokenizer.encode(req.prompt);
+  const promptTokens = promptIds.length;
   if (promptTokens > s.config.limits.maxPromptTokens) {
     throw invalid(`prompt: ${promptTokens} tokens, over the limit of ${s.config.limits.maxPromptTokens}`, {
       issues: [{ path: 'prompt', message: `at most ${s.config.limits.maxPromptTokens} tokens` }],
@@ -254,20 +247,23 @@ export async function startGeneration(
   // Seen only once the adapters resolve: a refused request (an unknown version or style) writes nothing.
   const { resolved, refs, fallback } = await prepared(s, adapters);
   await s.seen(app.id, req.user);
-  const gen = s.engine.generate(req.prompt, {
-    maxTokens: req.max_tokens,
-    temperature: req.temperature,
-    topP: req.top_p,
-    topK: req.top_k,
-    ...(req.seed !== undefined ? { seed: req.seed } : {}),
-    ...(req.stop ? { stop: req.stop } : {}),
-    adapters: refs,
-    route: adapterRoute(refs),
-    stream: req.stream,
-    signal: opts.signal ? AbortSignal.any([c.req.raw.signal, opts.signal]) : c.req.raw.signal,
-    ...(opts.logprobs !== undefined ? { logprobs: opts.logprobs } : {}),
-    ...(memory?.text ? { memory: memory.text } : {}),
-  });
+  const gen = s.engine.generate(
+    { ids: promptIds },
+    {
+      base: s.baseModelId,
+      maxTokens: req.max_tokens,
+      temperature: req.temperature,
+      topP: req.top_p,
+      topK: req.top_k,
+      ...(req.seed !== undefined ? { seed: req.seed } : {}),
+      ...(req.stop ? { stop: req.stop } : {}),
+      adapters: refs,
+      stream: req.stream,
+      signal: opts.signal ? AbortSignal.any([c.req.raw.signal, opts.signal]) : c.req.raw.signal,
+      ...(opts.logprobs !== undefined ? { logprobs: opts.logprobs } : {}),
+      ...(memory?.ids?.length ? { memory: { ids: memory.ids } } : {}),
+    },
+  );
   const memoryUsed = memory ? { items: memory.items, tokens: memory.tokens } : undefined;
 
   const finish = async (): Promise<GenerateResponse> => {
@@ -335,13 +331,8 @@ export async function generate(
       await stream.writeSSE({ event: 'done', data: JSON.stringify(await finish()) });
     } catch (e) {
       if (stream.aborted) return; // the client left: nothing to tell, nothing stored
-      const unavailable = e instanceof EngineUnavailableError;
-      if (!unavailable) s.onError?.(e);
-      const message = e instanceof RangeError || unavailable ? e.message : 'generation failed';
-      await stream.writeSSE({
-        event: 'error',
-        data: JSON.stringify({ error: { code: unavailable ? 'unavailable' : 'internal', message } }),
-      });
+      if (!isEngineUnavailable(e)) s.onError?.(e);
+      await stream.writeSSE({ event: 'error', data: JSON.stringify({ error: streamErrorOf(e) }) });
     }
   });
 }

@@ -6,9 +6,9 @@
 // every app credential. The list comes from the app itself (/openapi.json and the router): a route that is in
 // neither the matrix nor the lists of routes that hold no tenant's data fails the test.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomAdapter } from '../../engine/testing.js';
 import { fingerprint, jwt, nowS, userToken } from '../../test/support/hostile.js';
 import { ADMIN, startPlatform, type TestPlatform } from '../../test/support/platform.js';
-import { randomAdapter } from '../engine/testing.js';
 
 type App = { app_id: string; api_key: string; signing_secret: string };
 type Res = Awaited<ReturnType<TestPlatform['call']>>;
@@ -477,7 +477,12 @@ beforeAll(async () => {
   f1 = f.json.id;
   await p.call('POST', '/v1/feedback', { key: A.api_key, body: { user: u2, text: 'u2 liked', rating: 1 } });
   await p.activeAdapter(A.app_id, u1, 'v1', 11);
-  const files = randomAdapter(p.engine.model.shape, { r: 1, alpha: 2, targets: ['q_proj'], seed: 12 });
+  const files = randomAdapter(p.engine.model(p.services.baseModelId).shape, {
+    r: 1,
+    alpha: 2,
+    targets: ['q_proj'],
+    seed: 12,
+  });
   const imported = await p.call('POST', `/admin/apps/${A.app_id}/styles/import`, {
     key: ADMIN,
     body: {

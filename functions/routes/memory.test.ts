@@ -135,7 +135,7 @@ describe('memory on /v1/score', () => {
       body: { user: 'reader', texts: [long], memory: 'auto', adapter: 'none' },
     });
     expect(r.status).toBe(200);
-    const ctx = p.engine.model.contextLength;
+    const ctx = p.engine.model(p.services.baseModelId).contextLength;
     expect(r.json.memory.tokens).toBeLessThanOrEqual(ctx - 1 - r.json.results[0].tokens);
   });
 });

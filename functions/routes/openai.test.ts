@@ -2,11 +2,10 @@
 // generation ids as /v1/generate, styles as `base:style` models, refusals of what Tailor cannot honour (400
 // naming the field, nothing written) and the app's errors in OpenAI's shape.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EngineUnavailableError, Generation } from '../../engine/index.js';
+import { randomAdapter } from '../../engine/testing.js';
 import { ADMIN, startPlatform, type TestPlatform } from '../../test/support/platform.js';
 import { signUserToken } from '../auth/jwt.js';
-import { Generation } from '../engine/generate.js';
-import { EngineUnavailableError } from '../engine/inference.js';
-import { randomAdapter } from '../engine/testing.js';
 import { chatPrompt } from './openai.js';
 
 let p: TestPlatform;
@@ -33,7 +32,7 @@ beforeAll(async () => {
   p = await startPlatform();
   app = await p.newApp('openai');
   model = p.services.baseModelId;
-  const files = randomAdapter(p.engine.model.shape, {
+  const files = randomAdapter(p.engine.model(p.services.baseModelId).shape, {
     r: 2,
     alpha: 4,
     targets: ['q_proj', 'v_proj'],
@@ -57,7 +56,7 @@ describe('POST /v1/completions', () => {
     const r = await post('/v1/completions', { model, prompt, max_tokens: 10, seed: 7, user: 'reader-1' });
     expect(r.status).toBe(200);
     const g = await post('/v1/generate', { user: 'reader-1', prompt, max_tokens: 10, seed: 7 });
-    const promptTokens = p.engine.model.tokenizer.encode(prompt).length;
+    const promptTokens = p.engine.model(p.services.baseModelId).tokenizer.encode(prompt).length;
     expect(r.json).toMatchObject({
       object: 'text_completion',
       model,
@@ -384,7 +383,7 @@ describe('n choices', () => {
       const f = await post('/v1/feedback', { user: 'many', generation_id: c.generation_id, rating: 1 });
       expect(f.status).toBe(201);
     }
-    const promptTokens = p.engine.model.tokenizer.encode(prompt).length;
+    const promptTokens = p.engine.model(p.services.baseModelId).tokenizer.encode(prompt).length;
     expect(r.json.usage).toEqual({
       prompt_tokens: promptTokens,
       completion_tokens: completion,

@@ -8,6 +8,7 @@ import { streamSSE } from 'hono/streaming';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { listStyles } from '../../core/db/adapters.js';
+import type { TokenLogprob } from '../../engine/index.js';
 import {
   DEFAULT_MAX_TOKENS,
   type GenerateResponse,
@@ -30,8 +31,7 @@ import {
   openAiError,
 } from '../../schema/openai.js';
 import type { App } from '../../schema/tables.js';
-import { EngineUnavailableError } from '../engine/inference.js';
-import type { TokenLogprob } from '../engine/logprobs.js';
+import { isEngineUnavailable, streamErrorOf } from '../http/engine-errors.js';
 import { ApiError, errorResponse } from '../http/errors.js';
 import { appSecurity, body, json, routes } from '../http/openapi.js';
 import {
@@ -523,15 +523,9 @@ async function run(
       stopper.abort(siblingFailed());
       await queue.catch(() => {});
       if (stream.aborted) return; // the client left: nothing to tell, nothing stored
-      const unavailable = e instanceof EngineUnavailableError;
-      if (!unavailable) s.onError?.(e);
-      const message = e instanceof RangeError || unavailable ? e.message : 'generation failed';
-      const error: OpenAiErrorBody['error'] = {
-        message,
-        type: 'server_error',
-        param: null,
-        code: unavailable ? 'unavailable' : 'internal',
-      };
+      if (!isEngineUnavailable(e)) s.onError?.(e);
+      const { code, message } = streamErrorOf(e);
+      const error: OpenAiErrorBody['error'] = { message, type: 'server_error', param: null, code };
       await stream.writeSSE({ data: JSON.stringify({ error }) });
     }
     await stream.writeSSE({ data: '[DONE]' });

@@ -8,7 +8,7 @@ import {
   scoreResponse,
 } from '../../schema/contracts.js';
 import type { App } from '../../schema/tables.js';
-import { adapterRoute } from '../engine/inference.js';
+import { isInputRefused } from '../http/engine-errors.js';
 import { invalid } from '../http/errors.js';
 import { APP_ERRORS, appSecurity, body, errors, json, routes } from '../http/openapi.js';
 import { actingUser, callerApp, type Services, takeRateLimits } from '../http/services.js';
@@ -44,23 +44,34 @@ export function scoreRoutes(s: Services) {
 export async function score(s: Services, app: App, user: string, req: ScoreRequest): Promise<ScoreResponse> {
   // Memory takes what the longest text leaves of the context; its words come from the context, else
   // (no context) the user's latest passages are recalled.
-  const { tokenizer, contextLength } = s.engine.model;
-  const room = () => contextLength - 1 - Math.max(...req.texts.map((t) => tokenizer.encode(t).length));
+  const { tokenizer, contextLength } = s.engine.model(s.baseModelId);
+  // Tokenized once: measured here for the room memory may take, and handed to the engine as they are.
+  let texts: number[][] | undefined;
+  const textIds = () => {
+    texts ??= req.texts.map((t) => tokenizer.encode(t));
+    return texts;
+  };
+  const room = () => contextLength - 1 - Math.max(...textIds().map((ids) => ids.length));
   const [{ resolved, refs, fallback }, memory] = await Promise.all([
     adaptersOrFallback(s, app, user, req.adapter, req.styles),
     memoryFor(s, app, user, req.memory, req.context ?? '', room),
   ]);
   let results: Awaited<ReturnType<typeof s.engine.score>>;
   try {
-    results = await s.engine.score(req.texts, {
-      ...(req.context ? { context: req.context } : {}),
-      ...(memory?.text ? { memory: memory.text } : {}),
-      adapters: refs,
-      route: adapterRoute(refs),
-    });
+    results = await s.engine.score(
+      textIds().map((ids) => ({ ids })),
+      {
+        base: s.baseModelId,
+        ...(req.context ? { context: req.context } : {}),
+        ...(memory?.ids?.length ? { memory: { ids: memory.ids } } : {}),
+        adapters: refs,
+      },
+    );
   } catch (e) {
-    if (e instanceof RangeError)
-      throw invalid(`texts: ${e.message}`, { issues: [{ path: 'texts', message: e.message }] });
+    if (isInputRefused(e)) {
+      const message = (e as Error).message;
+      throw invalid(`texts: ${message}`, { issues: [{ path: 'texts', message }] });
+    }
     throw e;
   }
   const out: ScoreResponse = {

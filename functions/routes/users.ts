@@ -1,6 +1,6 @@
 // A user's adapter (with a download link, to run it on the device), and erasure of everything about a user.
 import { createRoute } from '@hono/zod-openapi';
-import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, PACKAGE_MANIFEST } from '../../core/adapters/publish.js';
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, PACKAGE_MANIFEST } from '../../core/adapters/package.js';
 import { getActiveAdapter, listAdapters, listStyles } from '../../core/db/adapters.js';
 import { eraseEndUser } from '../../core/db/erase.js';
 import { listFeedback } from '../../core/db/feedback.js';

@@ -1,11 +1,10 @@
 // API v1 through app.request(): generation (JSON and SSE), user tokens, feedback idempotency, scoring,
 // adapters (applied, and the base-model fallback), the user's adapter download, erasure.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EngineUnavailableError, Generation } from '../../engine/index.js';
 import { ADMIN, startPlatform, type TestPlatform } from '../../test/support/platform.js';
 import { parseSse } from '../../test/support/sse.js';
 import { signUserToken } from '../auth/jwt.js';
-import { Generation } from '../engine/generate.js';
-import { EngineUnavailableError } from '../engine/inference.js';
 
 let p: TestPlatform;
 let app: { app_id: string; api_key: string; signing_secret: string };
@@ -24,7 +23,7 @@ describe('POST /v1/generate', () => {
     const a = await p.call('POST', '/v1/generate', { key: app.api_key, body });
     const b = await p.call('POST', '/v1/generate', { key: app.api_key, body });
     expect(a.status).toBe(200);
-    const promptTokens = p.engine.model.tokenizer.encode(body.prompt).length; // BOS is not counted
+    const promptTokens = p.engine.model(p.services.baseModelId).tokenizer.encode(body.prompt).length; // BOS is not counted
     expect(a.json).toMatchObject({ adapter: null, seed: 7, usage: { prompt_tokens: promptTokens } });
     expect(a.json.usage.completion_tokens).toBeGreaterThanOrEqual(1);
     expect(a.json.usage.completion_tokens).toBeLessThanOrEqual(12);

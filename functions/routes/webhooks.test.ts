@@ -15,10 +15,10 @@ import { MAX_WEBHOOKS_PER_APP } from '../../core/db/webhooks.js';
 import { nodeWebhookFetch, type ResolveHost, resolveHost } from '../../core/node/webhook-fetch.js';
 import { WebhookDeliverer } from '../../core/webhooks/deliverer.js';
 import { verifyStandardWebhook, verifyWebhookSignature } from '../../core/webhooks/signature.js';
+import { randomAdapter } from '../../engine/testing.js';
 import { webhookEndpoints } from '../../schema/tables.js';
 import { fingerprint, userToken } from '../../test/support/hostile.js';
 import { ADMIN, startPlatform, type TestPlatform } from '../../test/support/platform.js';
-import { randomAdapter } from '../engine/testing.js';
 
 type App = { app_id: string; api_key: string; signing_secret: string };
 
@@ -346,7 +346,12 @@ describe('webhook delivery to a real receiver', () => {
     expect(rolled.status).toBe(200);
     await until('the rollback', () => seen() >= n0 + 2);
     // What the worker does when the gate passes.
-    const files = randomAdapter(p.engine.model.shape, { r: 1, alpha: 2, targets: ['q_proj'], seed: 9 });
+    const files = randomAdapter(p.engine.model(p.services.baseModelId).shape, {
+      r: 1,
+      alpha: 2,
+      targets: ['q_proj'],
+      seed: 9,
+    });
     const published = await publishAdapter(p.database.db, p.store, {
       owner: { appId: app.app_id, userId: 'reader' },
       files,

@@ -5,7 +5,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { readBrown } from '../../core/node/brown.js';
 import { FileStore } from '../../core/node/file-store.js';
-import { Engine } from '../../functions/engine/engine.js';
+import { Engine } from '../../engine/index.js';
 
 const NAME = process.argv[2] ?? 'brown-4m';
 const dir = join(import.meta.dirname, '..', NAME);
@@ -61,8 +61,14 @@ async function samples(): Promise<string[]> {
   ];
   const out: string[] = [];
   for (const p of prompts) {
-    const r = await engine.generate(p, { maxTokens: 48, temperature: 0.8, topK: 50, topP: 0.95, seed: 1 })
-      .result;
+    const r = await engine.generate(p, {
+      base: NAME,
+      maxTokens: 48,
+      temperature: 0.8,
+      topK: 50,
+      topP: 0.95,
+      seed: 1,
+    }).result;
     out.push(`> **${p}**${r.text.replace(/\n+/g, ' ')}`);
   }
   return out;
@@ -141,7 +147,7 @@ ${sampleLines.join('\n\n')}
 ## Checks
 - ONNX parity with the PyTorch model (max abs logit diff ≤ 1e-4, fp32) for a full prompt, token-by-token
   decoding through the KV cache, a random rank-8 adapter on all targets and two adapters composed by rank
-  concatenation: \`functions/engine/parity.test.ts\`, run in CI.
+  concatenation: \`engine/parity.test.ts\`, run in CI.
 - Adapters written by the trainer follow PEFT's file layout and key names
   (\`gpu-worker/trainer/tests/test_train_lora.py\`).
 - Hugging Face \`LlamaForCausalLM\` + \`peft.PeftModel\` on a CUDA GPU: not run yet (no GPU was available to the

@@ -5,15 +5,13 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADAPTER_CONFIG, ADAPTER_WEIGHTS } from '../../core/adapters/publish.js';
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS } from '../../core/adapters/package.js';
 import { publishBaseModel } from '../../core/node/base-model.js';
 import { FileStore } from '../../core/node/file-store.js';
 import { openPglite } from '../../core/node/pglite.js';
 import { MODELS_DIR } from '../../core/node/repo.js';
-import { type AdapterRef, Engine } from '../../functions/engine/engine.js';
-import type { Generation } from '../../functions/engine/generate.js';
-import { EngineUnavailableError } from '../../functions/engine/inference.js';
-import { randomAdapter } from '../../functions/engine/testing.js';
+import { type AdapterRef, Engine, EngineUnavailableError, type Generation } from '../../engine/index.js';
+import { randomAdapter } from '../../engine/testing.js';
 import { EnginePool } from './engine-pool.js';
 
 let root: string;
@@ -21,6 +19,7 @@ let pool: EnginePool;
 let local: Engine;
 
 const PREFIX = 'models/brown-4m/';
+const BASE = 'brown-4m';
 
 async function collect(gen: Generation) {
   const pieces: string[] = [];
@@ -28,15 +27,12 @@ async function collect(gen: Generation) {
   return { pieces, result: await gen.result };
 }
 
-const ref = (user: string, weight = 1): AdapterRef => {
-  const prefix = `adapters/app/${user}/v1/`;
-  return {
-    key: prefix,
-    prefix,
-    weight,
-    load: async () => ({ config: new Uint8Array(), weights: new Uint8Array() }),
-  };
-};
+const ref = (user: string, weight = 1): AdapterRef => ({
+  base: BASE,
+  key: `adapters/app/${user}/v1/`,
+  kind: 'user',
+  weight,
+});
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'tailor-pool-'));
@@ -48,7 +44,7 @@ beforeAll(async () => {
   await db.close();
   local = await Engine.load(store, PREFIX);
   for (const [i, user] of ['ann', 'bob', 'cal', 'dan'].entries()) {
-    const files = randomAdapter(local.model.shape, {
+    const files = randomAdapter(local.model(BASE).shape, {
       r: 4,
       alpha: 8,
       targets: ['q_proj', 'v_proj', 'down_proj'],
@@ -62,7 +58,7 @@ beforeAll(async () => {
     threads: 2,
     store,
     storage: { driver: 'file', root },
-    modelPrefix: PREFIX,
+    bases: [{ id: BASE, prefix: PREFIX }],
     adapterCacheBytes: 32 << 20,
   });
 }, 120_000);
@@ -71,18 +67,8 @@ afterAll(async () => {
   await pool?.close();
 });
 
-/** The in-thread engine's refs load the same files the pool's threads read from storage. */
-const localRef = (user: string, weight = 1): AdapterRef => {
-  const r = ref(user, weight);
-  const store = new FileStore(root);
-  return {
-    ...r,
-    load: async () => ({
-      config: (await store.get(`${r.prefix}${ADAPTER_CONFIG}`)) as Uint8Array,
-      weights: (await store.get(`${r.prefix}${ADAPTER_WEIGHTS}`)) as Uint8Array,
-    }),
-  };
-};
+/** The in-thread engine loads the same files the pool's threads read from storage (its loader: the store's). */
+const localRef = ref;
 
 describe('EnginePool', () => {
   it('generates what the engine in this thread generates, for the same seed and adapters', async () => {
@@ -96,10 +82,10 @@ describe('EnginePool', () => {
     ] as const) {
       const opts = { maxTokens: 24, seed: 11, stop: ['\n\n'] };
       const a = await collect(
-        pool.generate('The detective opened the door and', { ...opts, adapters, route: 'r' }),
+        pool.generate('The detective opened the door and', { base: BASE, ...opts, adapters, affinity: 'r' }),
       );
       const b = await collect(
-        local.generate('The detective opened the door and', { ...opts, adapters: lref }),
+        local.generate('The detective opened the door and', { base: BASE, ...opts, adapters: lref }),
       );
       // A thread sends what came within a few milliseconds as one piece: pieces may join, never split.
       expect(a.pieces.join('')).toBe(b.pieces.join(''));
@@ -118,38 +104,55 @@ describe('EnginePool', () => {
 
   it('scores what the engine in this thread scores', async () => {
     const texts = ['It was a dark and stormy night.', 'zq xv qqq'];
-    const a = await pool.score(texts, { context: 'She said', adapters: [ref('cal')] });
-    const b = await local.score(texts, { context: 'She said', adapters: [localRef('cal')] });
+    const a = await pool.score(texts, { base: BASE, context: 'She said', adapters: [ref('cal')] });
+    const b = await local.score(texts, { base: BASE, context: 'She said', adapters: [localRef('cal')] });
     for (const [i, r] of a.entries()) expect(r.nll).toBeCloseTo((b[i] as (typeof b)[number]).nll, 4);
   });
 
-  it('loads an adapter set once: the same route goes to the same thread, unless that one is busier', async () => {
+  it('loads an adapter set once: the same affinity goes to the same thread, unless that one is busier', async () => {
     const loads = async () => {
       await new Promise((r) => setTimeout(r, 50)); // the threads' metrics arrive after each answer
       return pool.metrics().adapterCache.loads;
     };
     const before = await loads();
-    const route = 'adapters/app/dan/v1/*1';
-    for (let i = 0; i < 4; i++) await pool.score(['x'], { adapters: [ref('dan')], route });
+    const affinity = 'adapters/app/dan/v1/*1';
+    for (let i = 0; i < 4; i++) await pool.score(['x'], { base: BASE, adapters: [ref('dan')], affinity });
     for (let i = 0; i < 4; i++)
-      await pool.generate('x', { maxTokens: 2, adapters: [ref('dan')], route }).result;
+      await pool.generate('x', { base: BASE, maxTokens: 2, adapters: [ref('dan')], affinity }).result;
     expect((await loads()) - before).toBe(1);
     // A burst spills over to the idle thread, which loads the set too: at most once per thread.
     const burst = await loads();
-    await Promise.all(Array.from({ length: 6 }, () => pool.score(['x'], { adapters: [ref('dan')], route })));
+    await Promise.all(
+      Array.from({ length: 6 }, () => pool.score(['x'], { base: BASE, adapters: [ref('dan')], affinity })),
+    );
     expect((await loads()) - burst).toBeLessThanOrEqual(1);
   });
 
   it('reports a thread’s errors as the engine would: a RangeError for a text too long, a StorageError for missing files', async () => {
-    await expect(pool.score(['word '.repeat(400)])).rejects.toBeInstanceOf(RangeError);
-    const missing = { ...ref('nobody'), prefix: 'adapters/app/nobody/v1/' };
-    const err = await pool.prepareAdapters([missing], { route: 'nobody' }).catch((e) => e);
+    await expect(pool.score(['word '.repeat(400)], { base: BASE })).rejects.toBeInstanceOf(RangeError);
+    const missing = ref('nobody');
+    const err = await pool.prepareAdapters([missing], { base: BASE, affinity: 'nobody' }).catch((e) => e);
     expect(err.name).toBe('StorageError');
+  });
+
+  it('serves the bases its threads are pinned to; a ref for another base is refused in the thread, by code', async () => {
+    expect(pool.bases().map((b) => b.id)).toEqual([BASE]);
+    expect(() => pool.model('other-base')).toThrow(expect.objectContaining({ code: 'unknown_base' }));
+    const foreign = { ...ref('ann'), base: 'other-base' };
+    await expect(pool.prepareAdapters([foreign], { base: BASE })).rejects.toMatchObject({
+      code: 'unknown_base',
+      message: expect.stringMatching(/made for base model other-base/),
+    });
   });
 
   it('stops decoding within a step when the caller aborts or stops reading', async () => {
     const stop = new AbortController();
-    const gen = pool.generate('Once upon a time', { maxTokens: 512, signal: stop.signal, route: 'long' });
+    const gen = pool.generate('Once upon a time', {
+      base: BASE,
+      maxTokens: 512,
+      signal: stop.signal,
+      affinity: 'long',
+    });
     const t0 = performance.now();
     for await (const _ of gen) {
       stop.abort(new DOMException('gone', 'AbortError'));
@@ -163,7 +166,7 @@ describe('EnginePool', () => {
   });
 
   it('fails the requests of a crashed thread, replaces it, and keeps serving', async () => {
-    const gen = pool.generate('Once upon a time', { maxTokens: 512, route: 'crash-me' });
+    const gen = pool.generate('Once upon a time', { base: BASE, maxTokens: 512, affinity: 'crash-me' });
     const it = gen[Symbol.asyncIterator]();
     await it.next(); // it is running
     const busy = pool.load().findIndex((n) => n > 0);
@@ -171,11 +174,16 @@ describe('EnginePool', () => {
     await pool.crash(busy);
     await expect(gen.result).rejects.toBeInstanceOf(EngineUnavailableError);
     // the other thread answers meanwhile, and the replacement joins
-    expect((await pool.generate('x', { maxTokens: 2 }).result).completionTokens).toBeGreaterThan(0);
+    expect((await pool.generate('x', { base: BASE, maxTokens: 2 }).result).completionTokens).toBeGreaterThan(
+      0,
+    );
     for (let i = 0; i < 600 && pool.readyThreads() < 2; i++) await new Promise((r) => setTimeout(r, 50));
     expect(pool.readyThreads()).toBe(2);
     const ok = await Promise.all(
-      Array.from({ length: 4 }, (_, i) => pool.generate('x', { maxTokens: 2, route: `r${i}` }).result),
+      Array.from(
+        { length: 4 },
+        (_, i) => pool.generate('x', { base: BASE, maxTokens: 2, affinity: `r${i}` }).result,
+      ),
     );
     expect(ok).toHaveLength(4);
     expect(pool.restarts).toBe(1);

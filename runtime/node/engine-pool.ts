@@ -1,45 +1,54 @@
 // Inference off the HTTP thread: a pool of worker threads, each with its own engine (onnxruntime-web instance,
 // model session, adapter cache), so the event loop that answers HTTP never decodes, and every core decodes.
 //
-// Routing: requests with the same route (the same adapter set: a user's version, a style combination) go to the
-// same thread by rendezvous hashing, so an adapter is loaded into one thread's cache, not every thread's; a
-// thread already running `spill` more requests than the least busy one sends the request to the least busy
-// instead. Requests without adapters go to the least busy thread. The adapter memory budget is split evenly.
+// Affinity: requests with the same affinity (by default the key of their adapter set: a user's version, a style
+// combination) go to the same thread by rendezvous hashing, so an adapter is loaded into one thread's cache, not
+// every thread's; a thread already running `spill` more requests than the least busy one sends the request to
+// the least busy instead. Requests without adapters go to the least busy thread. The adapter memory budget is
+// split evenly.
+//
+// Bases: each thread is pinned to the base models it loads at its start (a wasm heap never shrinks: a base lives
+// in the threads it was pinned to), and takes only requests for those. Today every thread serves every base.
+//
+// Messages carry plain data only: adapter references, token ids (the caller tokenized already), and errors as
+// codes (engine/errors.ts), thrown again here as the engine would have thrown them.
 //
 // Failure: a thread that crashes fails its requests with EngineUnavailableError (an `error` event on a stream,
-// a 503 otherwise) and is replaced; the replacement loads its model before it takes requests.
+// a 503 otherwise) and is replaced; the replacement loads its models before it takes requests.
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../../core/config.js';
 import type { BlobStore } from '../../core/storage/store.js';
-import type {
-  AdapterRef,
-  EngineGenerateOptions,
-  EngineMetrics,
-  EngineScoreOptions,
-  ServingOptions,
-} from '../../functions/engine/engine.js';
-import { type Emit, type GenerateResult, Generation } from '../../functions/engine/generate.js';
 import {
+  type AdapterRef,
+  adapterSetKey,
+  type BaseSpec,
+  type Emit,
+  EngineError,
+  type EngineErrorData,
+  type EngineGenerateOptions,
+  type EngineMetrics,
+  type EngineScoreOptions,
   EngineUnavailableError,
+  engineErrorFrom,
+  type GenerateResult,
+  Generation,
   type InferenceEngine,
-  type Routed,
-} from '../../functions/engine/inference.js';
-import type { TokenLogprob } from '../../functions/engine/logprobs.js';
-import { loadModelInfo, type ModelInfo } from '../../functions/engine/model-package.js';
-import type { ScoreResult } from '../../functions/engine/score.js';
+  loadModelInfo,
+  type ModelInfo,
+  type RemoteOptions,
+  type ScoreResult,
+  type ServingOptions,
+  sumEngineMetrics,
+  type TextInput,
+  type TokenLogprob,
+} from '../../engine/index.js';
 
 export interface ThreadSetup {
   storage: Config['storage'];
-  modelPrefix: string;
+  /** The base models this thread loads and serves: it is pinned to them. */
+  bases: BaseSpec[];
   adapterCacheBytes: number;
   serving?: ServingOptions;
-}
-
-export interface WireAdapter {
-  key: string;
-  prefix: string;
-  weight: number;
-  baseModel?: { id: string; hash: string };
 }
 
 type WireGenerateOptions = Pick<
@@ -51,14 +60,23 @@ export type PoolRequest =
   | {
       t: 'generate';
       id: number;
-      prompt: string;
+      base: string;
+      prompt: TextInput;
       opts: WireGenerateOptions;
-      adapters: WireAdapter[];
+      adapters: AdapterRef[];
       /** Pieces wanted as they come (a stream); otherwise only the result is sent back. */
       stream: boolean;
     }
-  | { t: 'score'; id: number; texts: string[]; context?: string; memory?: string; adapters: WireAdapter[] }
-  | { t: 'prepare'; id: number; adapters: WireAdapter[] }
+  | {
+      t: 'score';
+      id: number;
+      base: string;
+      texts: TextInput[];
+      context?: TextInput;
+      memory?: TextInput;
+      adapters: AdapterRef[];
+    }
+  | { t: 'prepare'; id: number; base: string; adapters: AdapterRef[] }
   | { t: 'cancel'; id: number }
   | { t: 'forget'; prefix: string };
 
@@ -67,19 +85,20 @@ export type ThreadMessage =
   /** `logprobs` only when the request asked for them: the tokens this text brings (TextPiece). */
   | { t: 'piece'; id: number; text: string; logprobs?: TokenLogprob[] }
   | { t: 'done'; id: number; result: unknown }
-  | { t: 'error'; id: number; error: { name: string; message: string } }
+  | { t: 'error'; id: number; error: EngineErrorData }
   | { t: 'metrics'; metrics: EngineMetrics };
 
 export interface EnginePoolOptions {
   threads: number;
   store: BlobStore;
   storage: Config['storage'];
-  modelPrefix: string;
+  /** The base models to serve (`hash`: their weights' hash as published). */
+  bases: readonly BaseSpec[];
   /** Bytes of adapter tensors cached in all threads together. Default 64 MiB. */
   adapterCacheBytes?: number;
   /** Batching, the base-only graph and merged hot users, in each thread (the engine's defaults when absent). */
   serving?: ServingOptions;
-  /** A thread this many requests busier than the least busy one takes no routed request. Default 2. */
+  /** A thread this many requests busier than the least busy one takes no request by affinity. Default 2. */
   spill?: number;
   log?: (line: string) => void;
 }
@@ -95,6 +114,8 @@ interface Pending {
 
 interface Slot {
   index: number;
+  /** The base models the thread was pinned to. */
+  bases: ReadonlySet<string>;
   worker: Worker;
   ready: boolean;
   pending: Map<number, Pending>;
@@ -106,29 +127,16 @@ const THREAD_BOOT = `import { register } from 'tsx/esm/api';
 register();
 await import(${JSON.stringify(new URL('./engine-thread.ts', import.meta.url).href)});`;
 
-/** FNV-1a, for rendezvous hashing of routes over threads. */
+/** FNV-1a, for rendezvous hashing of affinities over threads. */
 function hash(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
   return h >>> 0;
 }
 
-/** An error a thread reported, as the type the HTTP layer maps (RangeError: 422, AbortError, names for metrics). */
-function revive(e: { name: string; message: string }): Error {
-  if (e.name === 'RangeError') return new RangeError(e.message);
-  if (e.name === 'AbortError') return new DOMException(e.message, 'AbortError') as unknown as Error;
-  const err = new Error(e.message);
-  err.name = e.name;
-  return err;
-}
-
-const wire = (refs: readonly AdapterRef[] | undefined): WireAdapter[] =>
-  (refs ?? []).map((r) => ({
-    key: r.key,
-    prefix: r.prefix ?? r.key,
-    weight: r.weight ?? 1,
-    ...(r.baseModel ? { baseModel: r.baseModel } : {}),
-  }));
+/** References as a message carries them: the four fields, whatever else the caller's objects hold. */
+const plain = (refs: readonly AdapterRef[] | undefined): AdapterRef[] =>
+  (refs ?? []).map(({ base, key, kind, weight }) => ({ base, key, kind, weight }));
 
 export class EnginePool implements InferenceEngine {
   private readonly slots: Slot[] = [];
@@ -140,15 +148,19 @@ export class EnginePool implements InferenceEngine {
   restarts = 0;
 
   private constructor(
-    readonly model: ModelInfo,
-    private readonly o: EnginePoolOptions,
+    private readonly models: ReadonlyMap<string, ModelInfo>,
+    private readonly options: EnginePoolOptions,
   ) {}
 
-  /** Starts the threads and waits until each has loaded the model: a load slows decoding elsewhere. */
-  static async start(o: EnginePoolOptions): Promise<EnginePool> {
-    if (!(o.threads >= 1)) throw new RangeError('an engine pool needs at least one thread');
-    const pool = new EnginePool(await loadModelInfo(o.store, o.modelPrefix), o);
-    await Promise.all(Array.from({ length: o.threads }, (_, i) => pool.spawn(i)));
+  /** Starts the threads and waits until each has loaded its models: a load slows decoding elsewhere. */
+  static async start(options: EnginePoolOptions): Promise<EnginePool> {
+    if (!(options.threads >= 1)) throw new RangeError('an engine pool needs at least one thread');
+    if (options.bases.length === 0) throw new RangeError('an engine pool serves at least one base model');
+    const infos = await Promise.all(
+      options.bases.map(async (b) => ({ ...(await loadModelInfo(options.store, b.prefix)), id: b.id })),
+    );
+    const pool = new EnginePool(new Map(infos.map((m) => [m.id, m])), options);
+    await Promise.all(Array.from({ length: options.threads }, (_, i) => pool.spawn(i)));
     return pool;
   }
 
@@ -156,15 +168,44 @@ export class EnginePool implements InferenceEngine {
     return this.slots.length;
   }
 
+  bases(): ModelInfo[] {
+    return [...this.models.values()];
+  }
+
+  model(base: string): ModelInfo {
+    const m = this.models.get(base);
+    if (!m)
+      throw new EngineError(
+        'unknown_base',
+        `base model ${String(base)} is not served here (served: ${[...this.models.keys()].join(', ')})`,
+      );
+    return m;
+  }
+
+  /** The bases thread `index` is pinned to: every base, today. */
+  private pinnedTo(_index: number): BaseSpec[] {
+    return [...this.options.bases];
+  }
+
   private spawn(index: number): Promise<void> {
+    const bases = this.pinnedTo(index);
     const setup: ThreadSetup = {
-      storage: this.o.storage,
-      modelPrefix: this.o.modelPrefix,
-      adapterCacheBytes: Math.floor((this.o.adapterCacheBytes ?? 64 * 1024 * 1024) / this.o.threads),
-      ...(this.o.serving ? { serving: this.o.serving } : {}),
+      storage: this.options.storage,
+      bases,
+      adapterCacheBytes: Math.floor(
+        (this.options.adapterCacheBytes ?? 64 * 1024 * 1024) / this.options.threads,
+      ),
+      ...(this.options.serving ? { serving: this.options.serving } : {}),
     };
     const worker = new Worker(THREAD_BOOT, { eval: true, workerData: setup });
-    const slot: Slot = { index, worker, ready: false, pending: new Map(), metrics: null };
+    const slot: Slot = {
+      index,
+      bases: new Set(bases.map((b) => b.id)),
+      worker,
+      ready: false,
+      pending: new Map(),
+      metrics: null,
+    };
     this.slots[index] = slot;
     return new Promise((resolve, reject) => {
       worker.on('message', (m: ThreadMessage) => {
@@ -188,7 +229,7 @@ export class EnginePool implements InferenceEngine {
         slot.pending.delete(m.id); // the thread is done with it: a cancelled request stops counting here
         if (p.cancelled) return;
         if (m.t === 'done') p.resolve(m.result);
-        else p.reject(revive(m.error));
+        else p.reject(engineErrorFrom(m.error));
       });
       const died = (why: string) => {
         if (this.slots[index] !== slot) return;
@@ -202,7 +243,7 @@ export class EnginePool implements InferenceEngine {
         const tries = slot.ready || !this.failures[index] ? 0 : this.failures[index];
         this.failures[index] = tries + 1;
         const wait = Math.min(30_000, tries === 0 ? 0 : 1000 * 2 ** (tries - 1));
-        this.o.log?.(`[engine] thread ${index} stopped (${why}); a new one starts in ${wait / 1000} s`);
+        this.options.log?.(`[engine] thread ${index} stopped (${why}); a new one starts in ${wait / 1000} s`);
         setTimeout(() => {
           if (!this.closed) this.spawn(index).catch(() => {}); // a failed start is reported by its own exit
         }, wait).unref();
@@ -212,23 +253,29 @@ export class EnginePool implements InferenceEngine {
     });
   }
 
-  /** The thread a request goes to. */
-  private pick(route: string | undefined): Slot {
-    const ready = this.slots.filter((s) => s?.ready);
+  /** The thread a request for `base` goes to: among those pinned to it, by affinity, unless it is too busy. */
+  private pick(base: string, affinity: string | undefined): Slot {
+    this.model(base); // unknown_base for a base no thread serves
+    const ready = this.slots.filter((s) => s?.ready && s.bases.has(base));
     if (ready.length === 0) throw new EngineUnavailableError('no inference thread is ready; retry');
     const least = Math.min(...ready.map((s) => s.pending.size));
-    if (route === undefined) return ready.find((s) => s.pending.size === least) as Slot;
+    if (affinity === undefined) return ready.find((s) => s.pending.size === least) as Slot;
     const ranked = ready
-      .map((s) => ({ s, h: hash(`${route}#${s.index}`) }))
+      .map((s) => ({ s, h: hash(`${affinity}#${s.index}`) }))
       .sort((a, b) => b.h - a.h)
       .map((x) => x.s);
     const first = ranked[0] as Slot;
-    if (first.pending.size - least < (this.o.spill ?? 2)) return first;
+    if (first.pending.size - least < (this.options.spill ?? 2)) return first;
     return ranked.find((s) => s.pending.size === least) as Slot;
   }
 
-  private request<T>(route: string | undefined, build: (id: number) => PoolRequest, piece?: Emit) {
-    const slot = this.pick(route);
+  private request<T>(
+    base: string,
+    affinity: string | undefined,
+    build: (id: number) => PoolRequest,
+    piece?: Emit,
+  ) {
+    const slot = this.pick(base, affinity);
     const id = this.nextId++;
     const message = build(id);
     const result = new Promise<T>((resolve, reject) => {
@@ -250,19 +297,21 @@ export class EnginePool implements InferenceEngine {
     return { result, cancel };
   }
 
-  generate(prompt: string, opts: EngineGenerateOptions & Routed = {}): Generation {
-    const { signal, adapters, route, stream, ...rest } = opts;
+  generate(prompt: TextInput, opts: EngineGenerateOptions & RemoteOptions): Generation {
+    const { signal, adapters, affinity, stream, base, ...rest } = opts;
     let cancel: ((reason: unknown) => void) | undefined;
     return new Generation(
       (emit) => {
         const r = this.request<GenerateResult>(
-          route,
+          base,
+          affinity ?? adapterSetKey(adapters),
           (id) => ({
             t: 'generate',
             id,
+            base,
             prompt,
             opts: rest,
-            adapters: wire(adapters),
+            adapters: plain(adapters),
             stream: stream ?? true,
           }),
           emit,
@@ -276,82 +325,40 @@ export class EnginePool implements InferenceEngine {
     );
   }
 
-  score(texts: readonly string[], opts: EngineScoreOptions & Routed = {}): Promise<ScoreResult[]> {
-    return this.request<ScoreResult[]>(opts.route, (id) => ({
+  score(texts: readonly TextInput[], opts: EngineScoreOptions & RemoteOptions): Promise<ScoreResult[]> {
+    const { base, adapters } = opts;
+    return this.request<ScoreResult[]>(base, opts.affinity ?? adapterSetKey(adapters), (id) => ({
       t: 'score',
       id,
+      base,
       texts: [...texts],
       ...(opts.context !== undefined ? { context: opts.context } : {}),
       ...(opts.memory !== undefined ? { memory: opts.memory } : {}),
-      adapters: wire(opts.adapters),
+      adapters: plain(adapters),
     })).result;
   }
 
-  async prepareAdapters(refs: readonly AdapterRef[], opts: Routed = {}): Promise<void> {
+  async prepareAdapters(refs: readonly AdapterRef[], opts: { base: string } & RemoteOptions): Promise<void> {
     if (refs.length === 0) return;
-    await this.request(opts.route, (id) => ({ t: 'prepare', id, adapters: wire(refs) })).result;
+    const { base } = opts;
+    await this.request(base, opts.affinity ?? adapterSetKey(refs), (id) => ({
+      t: 'prepare',
+      id,
+      base,
+      adapters: plain(refs),
+    })).result;
   }
 
   /** Every thread's counters, summed. */
   metrics(): EngineMetrics {
     const all = this.slots.flatMap((s) => (s?.metrics ? [s.metrics] : []));
-    const sum = (f: (m: EngineMetrics) => number) => all.reduce((n, m) => n + f(m), 0);
-    const buckets: Record<string, number> = {};
-    for (const m of all) {
-      for (const [le, n] of Object.entries(m.adapterCache.loadSeconds.buckets))
-        buckets[le] = (buckets[le] ?? 0) + n;
-    }
-    const c = (k: keyof Omit<EngineMetrics['adapterCache'], 'loadSeconds'>) => sum((m) => m.adapterCache[k]);
     return {
-      generationsStarted: sum((m) => m.generationsStarted),
-      generationsFailed: sum((m) => m.generationsFailed),
+      ...sumEngineMetrics(all),
       // Live, not from the threads' last reports: generations a thread is decoding (cancelled ones until it stops).
       generationsActive: this.slots.reduce(
         (n, s) => n + [...(s?.pending.values() ?? [])].filter((p) => p.kind === 'generate').length,
         0,
       ),
-      finishReasons: {
-        stop: sum((m) => m.finishReasons.stop),
-        length: sum((m) => m.finishReasons.length),
-        eos: sum((m) => m.finishReasons.eos),
-      },
-      promptTokens: sum((m) => m.promptTokens),
-      completionTokens: sum((m) => m.completionTokens),
-      scoreRequests: sum((m) => m.scoreRequests),
-      scoredTexts: sum((m) => m.scoredTexts),
-      scoredTokens: sum((m) => m.scoredTokens),
-      adapterCache: {
-        hits: c('hits'),
-        misses: c('misses'),
-        loads: c('loads'),
-        loadErrors: c('loadErrors'),
-        evictions: c('evictions'),
-        oversize: c('oversize'),
-        fenced: c('fenced'),
-        entries: c('entries'),
-        bytes: c('bytes'),
-        maxBytes: c('maxBytes'),
-        loadSeconds: {
-          buckets,
-          sum: sum((m) => m.adapterCache.loadSeconds.sum),
-          count: sum((m) => m.adapterCache.loadSeconds.count),
-        },
-      },
-      batching: {
-        maxBatch: Math.max(0, ...all.map((m) => m.batching.maxBatch)),
-        runs: sum((m) => m.batching.runs),
-        rows: sum((m) => m.batching.rows),
-        ghostRows: sum((m) => m.batching.ghostRows),
-        regroups: sum((m) => m.batching.regroups),
-        active: sum((m) => m.batching.active),
-      },
-      lanes: {
-        baseOnlyGraph: all.length > 0 && all.every((m) => m.lanes.baseOnlyGraph),
-        merged: sum((m) => m.lanes.merged),
-        merges: sum((m) => m.lanes.merges),
-        mergeEvictions: sum((m) => m.lanes.mergeEvictions),
-        mergedRequests: sum((m) => m.lanes.mergedRequests),
-      },
     };
   }
 

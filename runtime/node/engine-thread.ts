@@ -1,35 +1,27 @@
-// One engine in a worker thread (see engine-pool.ts): its own onnxruntime-web instance, model session and
-// adapter cache, loading adapter files from storage itself. Messages in: generate, score, prepare, cancel.
-// Messages out: ready, piece, done, error, metrics (after each request, and after a forget).
+// One engine in a worker thread (see engine-pool.ts): its own onnxruntime-web instance, the sessions of the base
+// models it is pinned to, and their adapter caches, loading adapter files from storage itself (its loader: the
+// requests carry plain references). Messages in: generate, score, prepare, cancel, forget. Messages out:
+// ready, piece, done, error (a code: engine/errors.ts), metrics (after each request, and after a forget).
 import { parentPort, workerData } from 'node:worker_threads';
-import { readAdapterFiles } from '../../core/adapters/publish.js';
 import { openBlobStore } from '../../core/node/open.js';
-import { type AdapterRef, Engine } from '../../functions/engine/engine.js';
-import type { TokenLogprob } from '../../functions/engine/logprobs.js';
-import type { PoolRequest, ThreadMessage, ThreadSetup, WireAdapter } from './engine-pool.js';
+import { Engine, engineErrorOf, StoreAdapterLoader, type TokenLogprob } from '../../engine/index.js';
+import type { PoolRequest, ThreadMessage, ThreadSetup } from './engine-pool.js';
 
 const port = parentPort;
 if (!port) throw new Error('engine-thread.ts runs as a worker thread');
 const setup = workerData as ThreadSetup;
 const send = (m: ThreadMessage) => port.postMessage(m);
 const store = openBlobStore(setup.storage);
-const engine = await Engine.load(store, setup.modelPrefix, {
+const engine = await Engine.load(store, setup.bases, {
+  loader: new StoreAdapterLoader(store),
   adapterCacheBytes: setup.adapterCacheBytes,
   ...setup.serving,
 });
 const running = new Map<number, AbortController>();
 const PIECE_MS = 8;
 
-const refs = (adapters: WireAdapter[]): AdapterRef[] =>
-  adapters.map((a) => ({
-    key: a.key,
-    weight: a.weight,
-    load: () => readAdapterFiles(store, a.prefix, a.baseModel ? { baseModel: a.baseModel } : {}),
-  }));
-
 function failed(id: number, e: unknown): void {
-  const err = e instanceof Error ? e : new Error(String(e));
-  send({ t: 'error', id, error: { name: err.name, message: err.message } });
+  send({ t: 'error', id, error: engineErrorOf(e) });
 }
 
 async function handle(m: PoolRequest): Promise<void> {
@@ -46,7 +38,12 @@ async function handle(m: PoolRequest): Promise<void> {
   running.set(m.id, stop);
   try {
     if (m.t === 'generate') {
-      const gen = engine.generate(m.prompt, { ...m.opts, adapters: refs(m.adapters), signal: stop.signal });
+      const gen = engine.generate(m.prompt, {
+        ...m.opts,
+        base: m.base,
+        adapters: m.adapters,
+        signal: stop.signal,
+      });
       if (m.stream) {
         // The first piece at once (time to first token), then what came within PIECE_MS in one message:
         // fewer messages for the HTTP thread to handle, a few milliseconds later at most.
@@ -75,13 +72,14 @@ async function handle(m: PoolRequest): Promise<void> {
       send({ t: 'done', id: m.id, result: await gen.result });
     } else if (m.t === 'score') {
       const results = await engine.score(m.texts, {
+        base: m.base,
         ...(m.context !== undefined ? { context: m.context } : {}),
         ...(m.memory !== undefined ? { memory: m.memory } : {}),
-        adapters: refs(m.adapters),
+        adapters: m.adapters,
       });
       send({ t: 'done', id: m.id, result: results });
     } else {
-      await engine.prepareAdapters(refs(m.adapters));
+      await engine.prepareAdapters(m.adapters, { base: m.base });
       send({ t: 'done', id: m.id, result: null });
     }
   } catch (e) {

@@ -9,8 +9,8 @@ import { publishBaseModel } from '../../core/node/base-model.js';
 import { openPglite } from '../../core/node/pglite.js';
 import { MODELS_DIR } from '../../core/node/repo.js';
 import { MemoryStore } from '../../core/storage/memory-store.js';
+import { Engine, servingOptions } from '../../engine/index.js';
 import { createApp } from '../../functions/app.js';
-import { Engine, servingOptions } from '../../functions/engine/engine.js';
 import { nodeAssets } from './assets.js';
 
 export interface InProcessPlatform {
@@ -33,7 +33,11 @@ export async function startInProcess(
   await migrate(database.db);
   const store = new MemoryStore();
   const model = await publishBaseModel(store, database.db, MODELS_DIR, config.baseModel);
-  const engine = await Engine.load(store, model.prefix, servingOptions(config.engine));
+  const engine = await Engine.load(
+    store,
+    { id: config.baseModel, prefix: model.prefix, hash: model.hash },
+    servingOptions(config.engine),
+  );
   const { app, services } = createApp({
     db: database.db,
     store,

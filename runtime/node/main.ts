@@ -14,8 +14,8 @@ import { MODELS_DIR } from '../../core/node/repo.js';
 import { platformSecret } from '../../core/node/secret-file.js';
 import { nodeWebhookFetch } from '../../core/node/webhook-fetch.js';
 import { WebhookDeliverer } from '../../core/webhooks/deliverer.js';
+import { Engine, servingOptions } from '../../engine/index.js';
 import { createApp } from '../../functions/app.js';
-import { Engine, servingOptions } from '../../functions/engine/engine.js';
 import type { Services } from '../../functions/http/services.js';
 import { startTraining } from '../../gpu-worker/runtime.js';
 import { TrainingScheduler } from '../../gpu-worker/scheduler.js';
@@ -35,6 +35,8 @@ async function main(): Promise<void> {
   await checkPlatformSecret(database.db, secret);
   const store = openBlobStore(config.storage);
   const model = await publishBaseModel(store, database.db, MODELS_DIR, config.baseModel);
+  // The base the engine serves, with the weights' hash adapter packages must name (known from publishing).
+  const base = { id: config.baseModel, prefix: model.prefix, hash: model.hash };
   const threads = config.engine.threads === 'auto' ? availableParallelism() : config.engine.threads;
   const engine =
     threads > 0
@@ -42,12 +44,12 @@ async function main(): Promise<void> {
           threads,
           store,
           storage: config.storage,
-          modelPrefix: model.prefix,
+          bases: [base],
           adapterCacheBytes: config.engine.adapterCacheBytes,
           serving: servingOptions(config.engine),
           log: (line) => console.log(line),
         })
-      : await Engine.load(store, model.prefix, {
+      : await Engine.load(store, base, {
           adapterCacheBytes: config.engine.adapterCacheBytes,
           ...servingOptions(config.engine),
         });

@@ -21,9 +21,10 @@
 import './install-ort-wasm.js';
 import type { ExecutionContext } from 'hono';
 import { ConfigError, loadConfig } from '../../core/config.js';
+import { getBaseModel } from '../../core/db/base-models.js';
 import { type R2Bucket, R2Store } from '../../core/storage/r2-store.js';
+import { Engine, servingOptions } from '../../engine/index.js';
 import { createApp } from '../../functions/app.js';
-import { Engine, servingOptions } from '../../functions/engine/engine.js';
 import { perIsolate } from './isolate.js';
 import { WORKERS_DEFAULTS } from './limits.js';
 import { connectPostgres, RequestScopedDb } from './request-db.js';
@@ -80,10 +81,17 @@ const getApp = perIsolate(async (env: AppWorkerEnv) => {
     connectPostgres(databaseUrl, { max: DB_CONNECTIONS_PER_REQUEST }),
   );
   const store = new R2Store(env.BUCKET);
-  const engine = await Engine.load(store, `models/${config.baseModel}/`, {
-    adapterCacheBytes: config.engine.adapterCacheBytes,
-    ...servingOptions(config.engine),
-  });
+  const engine = await Engine.load(
+    store,
+    { id: config.baseModel, prefix: `models/${config.baseModel}/` },
+    {
+      adapterCacheBytes: config.engine.adapterCacheBytes,
+      ...servingOptions(config.engine),
+      // A package uploaded with wrangler has no marker: its weights' hash is the one recorded in the database
+      // (infra/workers/prepare.ts), asked at the first adapter load, inside a request.
+      baseHash: async (id) => (await getBaseModel(databases.db, id))?.hash,
+    },
+  );
   const { app } = createApp({
     db: databases.db,
     store,

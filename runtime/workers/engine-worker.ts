@@ -9,7 +9,7 @@
 // Errors: JSON `{ error: { code, message } }`, 400 for a bad body or options (RangeError), 500 otherwise.
 import './install-ort-wasm.js';
 import { type R2Bucket, R2Store } from '../../core/storage/r2-store.js';
-import { Engine } from '../../functions/engine/engine.js';
+import { Engine } from '../../engine/index.js';
 import { perIsolate } from './isolate.js';
 import { WORKERS_DEFAULTS } from './limits.js';
 import { ortWasmMemoryBytes } from './ort-wasm.js';
@@ -29,6 +29,9 @@ const getEngine = perIsolate((env: EngineWorkerEnv) =>
     baseOnlyGraph: false,
   }),
 );
+
+/** The one base model this Worker serves (the package under MODEL_PREFIX): every call runs on it. */
+const servedBase = (e: Engine): string => e.bases()[0]?.id as string;
 
 class BadRequest extends Error {}
 
@@ -69,6 +72,7 @@ async function generate(env: EngineWorkerEnv, req: Request): Promise<Response> {
   if (typeof body.prompt !== 'string') throw new BadRequest('prompt must be a string');
   const e = await getEngine(env);
   const gen = e.generate(body.prompt, {
+    base: servedBase(e),
     maxTokens: optionalNumber(body, 'maxTokens'),
     temperature: optionalNumber(body, 'temperature'),
     topP: optionalNumber(body, 'topP'),
@@ -88,7 +92,7 @@ async function score(env: EngineWorkerEnv, req: Request): Promise<Response> {
   if (body.context !== undefined && typeof body.context !== 'string')
     throw new BadRequest('context must be a string');
   const e = await getEngine(env);
-  const results = await e.score(texts, { context: body.context as string | undefined });
+  const results = await e.score(texts, { base: servedBase(e), context: body.context as string | undefined });
   return json({ results });
 }
 
@@ -99,7 +103,8 @@ async function route(req: Request, env: EngineWorkerEnv): Promise<Response> {
   if (pathname === '/healthz' && req.method === 'GET') {
     const e = await getEngine(env);
     const { batching } = e.metrics();
-    return json({ ok: true, model: e.model.id, wasmMemoryBytes: ortWasmMemoryBytes(), batching });
+    const model = e.model(servedBase(e)).prefix;
+    return json({ ok: true, model, wasmMemoryBytes: ortWasmMemoryBytes(), batching });
   }
   return json({ error: { code: 'not_found', message: `no route ${req.method} ${pathname}` } }, 404);
 }

@@ -9,14 +9,13 @@ import { Miniflare } from 'miniflare';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileStore } from '../../core/node/file-store.js';
 import type { R2Bucket } from '../../core/storage/r2-store.js';
-import { Engine } from '../../functions/engine/engine.js';
-import type { GenerateResult } from '../../functions/engine/generate.js';
-import type { ScoreResult } from '../../functions/engine/score.js';
+import { Engine, type GenerateResult, type ScoreResult } from '../../engine/index.js';
 import { type BuiltWorker, buildWorker } from '../../infra/workers/build.js';
 import { ISOLATE_LIMIT_BYTES, WORKERS_DEFAULTS } from './limits.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const PREFIX = 'models/brown-4m/';
+const BASE = 'brown-4m';
 /** What loadModelPackage reads (tokenizer_config.json is optional there, but shipped). */
 const PACKAGE_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.onnx'];
 
@@ -109,7 +108,9 @@ describe('engine on workerd (Miniflare) vs Node', () => {
     const cases: { prompt: string; seed?: number }[] = [greedy, seeded, stopped];
     const want = [];
     for (const { prompt, ...opts } of cases) {
-      want.push(comparable(await node.generate(prompt, opts).result, opts.seed !== undefined));
+      want.push(
+        comparable(await node.generate(prompt, { ...opts, base: BASE }).result, opts.seed !== undefined),
+      );
     }
     // Concurrent requests interleave step by step on the Worker's one session: still the same texts.
     const got = await Promise.all(cases.map((c) => post('/generate', c)));
@@ -132,7 +133,7 @@ describe('engine on workerd (Miniflare) vs Node', () => {
     });
     const got = await Promise.all(Array.from({ length: 8 }, (_, i) => post('/generate', body(i))));
     for (const g of got) expect(g.status).toBe(200);
-    const alone = await node.generate(body(3).prompt, body(3)).result;
+    const alone = await node.generate(body(3).prompt, { ...body(3), base: BASE }).result;
     expect((got[3]?.json as GenerateResult | undefined)?.text).toBe(alone.text); // batching changed nothing
     const res = await mf.dispatchFetch('http://worker/healthz');
     const h = (await res.json()) as { wasmMemoryBytes: number; batching: { runs: number; rows: number } };
@@ -158,8 +159,8 @@ describe('engine on workerd (Miniflare) vs Node', () => {
     expect(plain.status).toBe(200);
     expect(withContext.status).toBe(200);
     const results = (r: { json: unknown }) => (r.json as { results: ScoreResult[] }).results;
-    expect(results(plain)).toEqual(await node.score(texts));
-    expect(results(withContext)).toEqual(await node.score(texts, { context }));
+    expect(results(plain)).toEqual(await node.score(texts, { base: BASE }));
+    expect(results(withContext)).toEqual(await node.score(texts, { base: BASE, context }));
   });
 
   it('answers bad requests with 400 and a JSON error', async () => {

@@ -3,29 +3,40 @@
 // The types are the API's own zod contracts (schema/contracts.ts), imported as types only: no zod at runtime.
 import type * as C from '../../schema/contracts.js';
 import { aborted, errorFromResponse, TailorError } from './errors.js';
-import type { LocalModel, LocalOptions } from './local.js';
 import { backoffMs, type RetryDelay, sleep } from './retry.js';
 import { type GenerationStream, SseGenerationStream } from './stream.js';
+import type {
+  FeedbackRequest,
+  FeedbackResponse,
+  GenerateRequest,
+  GenerateResponse,
+  LocalModel,
+  LocalOptions,
+  ScoreRequest,
+  ScoreResponse,
+  UserAdapterResponse,
+} from './types.js';
 
 export { TailorError } from './errors.js';
-// ── on-device generation: `tailor.local(user)`, in ./local.ts, loaded on first use (engine + onnxruntime-web)
-export type { LocalDownloads, LocalModel, LocalOptions } from './local.js';
 export type { RetryDelay } from './retry.js';
 export { type SseEvent, SseParser } from './sse.js';
 export type { GenerationStream } from './stream.js';
-
-/** What `generate` and `complete` take: /v1/generate's body (defaults left out), without `stream`. */
-export type GenerateRequest = Omit<C.GenerateRequestInput, 'stream'>;
-export type GenerateResponse = C.GenerateResponse;
-/** /v1/score's body; `styles` may be left out. */
-export type ScoreRequest = Omit<C.ScoreRequest, 'styles'> & { styles?: C.ScoreRequest['styles'] };
-export type ScoreResponse = C.ScoreResponse;
-/** /v1/feedback's body; `idempotency_key` is made up when left out. */
-export type FeedbackRequest = C.FeedbackRequest;
-export type FeedbackResponse = { id: string; duplicate: boolean };
-export type UserAdapterResponse = C.UserAdapterResponse;
-export type StyleWeight = C.StyleWeight;
-export type AdapterChoice = C.AdapterChoice;
+// The request and answer types, and those of on-device generation (`tailor.local(user)`, in ./local.ts, loaded
+// on first use: engine + onnxruntime-web).
+export type {
+  AdapterChoice,
+  FeedbackRequest,
+  FeedbackResponse,
+  GenerateRequest,
+  GenerateResponse,
+  LocalDownloads,
+  LocalModel,
+  LocalOptions,
+  ScoreRequest,
+  ScoreResponse,
+  StyleWeight,
+  UserAdapterResponse,
+} from './types.js';
 
 export interface TailorOptions {
   /** The platform's origin, e.g. 'http://127.0.0.1:8787'. */
@@ -194,11 +205,16 @@ export class Tailor {
   }
 
   /** The request, retried as allowed; resolves with a 2xx answer, rejects with a TailorError. */
-  private async send(method: string, path: string, body: unknown, o: RequestOptions): Promise<Response> {
-    const idempotent = o.idempotent ?? IDEMPOTENT_METHODS.has(method.toUpperCase());
+  private async send(
+    method: string,
+    path: string,
+    body: unknown,
+    options: RequestOptions,
+  ): Promise<Response> {
+    const idempotent = options.idempotent ?? IDEMPOTENT_METHODS.has(method.toUpperCase());
     let refreshed: string | undefined;
     for (let attempt = 0; ; attempt++) {
-      if (o.signal?.aborted) throw aborted(o.signal.reason);
+      if (options.signal?.aborted) throw aborted(options.signal.reason);
       const credential = this.apiKey ?? refreshed ?? (await this.currentToken());
       let res: Response;
       try {
@@ -208,17 +224,17 @@ export class Tailor {
           headers: {
             authorization: `Bearer ${credential}`,
             ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-            ...o.headers,
+            ...options.headers,
           },
           ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-          ...(o.signal ? { signal: o.signal } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
         });
       } catch (e) {
-        if (o.signal?.aborted || (e as { name?: unknown })?.name === 'AbortError') throw aborted(e);
+        if (options.signal?.aborted || (e as { name?: unknown })?.name === 'AbortError') throw aborted(e);
         if (!(e instanceof TypeError)) throw e;
         const err = new TailorError(0, 'network_error', e.message, { cause: e });
         if (!idempotent || attempt >= this.retries) throw err;
-        await sleep(backoffMs(attempt, this.retryDelay), o.signal);
+        await sleep(backoffMs(attempt, this.retryDelay), options.signal);
         continue;
       }
       if (res.ok) return res;
@@ -234,7 +250,7 @@ export class Tailor {
         const wait =
           err.retryAfter !== undefined ? err.retryAfter * 1000 : backoffMs(attempt, this.retryDelay);
         if (wait <= (this.retryDelay.maxMs ?? 30_000)) {
-          await sleep(wait, o.signal);
+          await sleep(wait, options.signal);
           continue;
         }
       }

@@ -9,7 +9,7 @@
 // cached files of the old one are dropped.
 import * as ort from 'onnxruntime-web';
 import type { BlobInfo, BlobStore } from '../../core/storage/store.js';
-import { type AdapterRef, Engine } from '../../functions/engine/engine.js';
+import { type AdapterRef, Engine } from '../../engine/index.js';
 import type {
   FileLink,
   GenerateResponse,
@@ -17,38 +17,8 @@ import type {
   UserAdapterResponse,
 } from '../../schema/contracts.js';
 import { TailorError } from './errors.js';
-import type { GenerateRequest, Tailor } from './index.js';
-import type { GenerationStream } from './stream.js';
-
-export interface LocalOptions {
-  /**
-   * Where onnxruntime-web's `ort-wasm-simd-threaded.wasm` is served (a folder URL ending in `/`, or the file's
-   * URL). Default: the platform's copy, `${baseUrl}/example/ort/`.
-   */
-  wasmPaths?: string;
-  /** Cache Storage name (default `tailor`); `false` keeps files in memory only. */
-  cache?: string | false;
-}
-
-/** What the device downloaded: sizes in bytes, and how much of it came from the cache. */
-export interface LocalDownloads {
-  model: { bytes: number; cached: boolean };
-  adapter: { version: string; bytes: number; cached: boolean } | null;
-}
-
-export interface LocalModel {
-  readonly user: string;
-  /** The adapter version applied, or null (the user has none: the base model answers). */
-  readonly adapter: { version: string } | null;
-  readonly downloads: LocalDownloads;
-  /** Streams a generation on this device. The answer's `id` is `local`: send feedback with `text`, not an id. */
-  generate(req: Omit<GenerateRequest, 'user' | 'adapter'>, opts?: { signal?: AbortSignal }): GenerationStream;
-  /** The same, awaited whole. */
-  complete(
-    req: Omit<GenerateRequest, 'user' | 'adapter'>,
-    opts?: { signal?: AbortSignal },
-  ): Promise<GenerateResponse>;
-}
+import { SignedLinkLoader } from './local-loader.js';
+import type { GenerateRequest, LocalClient, LocalDownloads, LocalModel, LocalOptions } from './types.js';
 
 // /v1/generate's defaults (schema/contracts.ts generateRequest): the same request gives the same text.
 const DEFAULTS = { max_tokens: 64, temperature: 0.8, top_p: 0.95, top_k: 50 };
@@ -123,7 +93,7 @@ async function sha256Hex(bytes: Uint8Array): Promise<string> {
 
 /** A file's bytes: from the cache, or downloaded through its signed link and checked against its hash. */
 async function fetchFile(
-  tailor: Tailor,
+  tailor: LocalClient,
   cache: FileCache,
   f: FileLink,
 ): Promise<{ bytes: Uint8Array; cached: boolean }> {
@@ -175,14 +145,17 @@ class FilesStore implements BlobStore {
   }
 }
 
-/** One engine per base model package (by content), shared by every LocalModel of the page. */
-const engines = new Map<string, Promise<Engine>>();
+/**
+ * One engine per base model package (by content), shared by every LocalModel of the page, with its loader: the
+ * signed links of the adapter versions the page's LocalModels apply.
+ */
+const engines = new Map<string, Promise<{ engine: Engine; links: SignedLinkLoader }>>();
 
 async function engineFor(
-  tailor: Tailor,
+  tailor: LocalClient,
   cache: FileCache,
   model: ModelFilesResponse,
-): Promise<{ engine: Engine; bytes: number; cached: boolean }> {
+): Promise<{ engine: Engine; links: SignedLinkLoader; bytes: number; cached: boolean }> {
   const got = await Promise.all(model.files.map((f) => fetchFile(tailor, cache, f)));
   const bytes = got.reduce((n, g) => n + g.bytes.length, 0);
   const cached = got.every((g) => g.cached);
@@ -193,34 +166,25 @@ async function engineFor(
     const store = new FilesStore(
       new Map(model.files.map((f, i) => [prefix + f.name, got[i]?.bytes as Uint8Array])),
     );
+    const links = new SignedLinkLoader();
     // One reader per device, decoding with their adapter: no second session for adapter-less requests.
-    engine = Engine.load(store, prefix, { baseOnlyGraph: false });
+    engine = Engine.load(
+      store,
+      { id: model.id, prefix, hash: model.hash },
+      { baseOnlyGraph: false, loader: links },
+    ).then((e) => ({ engine: e, links }));
     engines.set(key, engine);
     engine.catch(() => engines.delete(key));
   }
-  return { engine: await engine, bytes, cached };
-}
-
-const fileNamed = (files: FileLink[], name: string) => {
-  const f = files.find((x) => x.name === name);
-  if (!f) throw new TailorError(502, 'download_failed', `the adapter package has no ${name}`);
-  return f;
-};
-
-/** An engine ref whose files come from the signed links (downloaded, or from the cache). */
-function refOf(tailor: Tailor, cache: FileCache, key: string, files: FileLink[], weight = 1): AdapterRef {
-  return {
-    key,
-    weight,
-    load: async () => ({
-      config: (await fetchFile(tailor, cache, fileNamed(files, 'adapter_config.json'))).bytes,
-      weights: (await fetchFile(tailor, cache, fileNamed(files, 'adapter_model.safetensors'))).bytes,
-    }),
-  };
+  return { ...(await engine), bytes, cached };
 }
 
 /** `tailor.local(user)`: everything downloaded (or found in the cache), ready to generate on this device. */
-export async function openLocal(tailor: Tailor, user: string, opts: LocalOptions = {}): Promise<LocalModel> {
+export async function openLocal(
+  tailor: LocalClient,
+  user: string,
+  opts: LocalOptions = {},
+): Promise<LocalModel> {
   ort.env.wasm.numThreads = 1; // the server runs one thread per engine: same kernels, same sums, same text
   // Only the .wasm is fetched: the glue code is bundled with the engine (onnxruntime-web/wasm).
   const wasm = opts.wasmPaths ?? `${tailor.baseUrl}/example/ort/`;
@@ -245,14 +209,19 @@ export async function openLocal(tailor: Tailor, user: string, opts: LocalOptions
     for (const h of before.hashes) if (!hashes.includes(h)) await cache.delete(h);
   }
 
-  const { engine, bytes: modelBytes, cached: modelCached } = await engineFor(tailor, cache, info);
+  const { engine, links, bytes: modelBytes, cached: modelCached } = await engineFor(tailor, cache, info);
+  /** A plain reference for a version whose files come through `files`' signed links (or the cache). */
+  const refOf = (key: string, kind: AdapterRef['kind'], files: FileLink[], weight = 1): AdapterRef => {
+    links.register(key, files, async (f) => (await fetchFile(tailor, cache, f)).bytes);
+    return { base: info.id, key, kind, weight };
+  };
   let adapter: LocalDownloads['adapter'] = null;
   let userRef: AdapterRef | undefined;
   if (adapterInfo) {
     const files = adapterInfo.files.filter((f) => f.name !== 'tailor.json');
     const wasCached = (await Promise.all(files.map((f) => cache.get(f.sha256)))).every((b) => b !== null);
-    userRef = refOf(tailor, cache, `user:${user}:${adapterInfo.version}`, adapterInfo.files);
-    await engine.prepareAdapters([userRef]);
+    userRef = refOf(`user:${user}:${adapterInfo.version}`, 'user', adapterInfo.files);
+    await engine.prepareAdapters([userRef], { base: info.id });
     adapter = {
       version: adapterInfo.version,
       bytes: files.reduce((n, f) => n + f.size, 0),
@@ -271,11 +240,11 @@ export async function openLocal(tailor: Tailor, user: string, opts: LocalOptions
       const st = styles.get(sw.id);
       if (!st)
         throw new TailorError(404, 'not_found', `this app has no active style adapter "${sw.id}" here`);
-      if (sw.weight !== 0)
-        refs.push(refOf(tailor, cache, `style:${st.id}:${st.version}`, st.files, sw.weight));
+      if (sw.weight !== 0) refs.push(refOf(`style:${st.id}:${st.version}`, 'style', st.files, sw.weight));
       used.push({ id: st.id, version: st.version, weight: sw.weight });
     }
     const gen = engine.generate(req.prompt, {
+      base: info.id,
       maxTokens: req.max_tokens ?? DEFAULTS.max_tokens,
       temperature: req.temperature ?? DEFAULTS.temperature,
       topP: req.top_p ?? DEFAULTS.top_p,
@@ -307,9 +276,9 @@ export async function openLocal(tailor: Tailor, user: string, opts: LocalOptions
     user,
     adapter: adapter ? { version: adapter.version } : null,
     downloads: { model: { bytes: modelBytes, cached: modelCached }, adapter },
-    generate(req, o = {}) {
+    generate(req, opts = {}) {
       const ctrl = new AbortController();
-      const signal = o.signal ? AbortSignal.any([o.signal, ctrl.signal]) : ctrl.signal;
+      const signal = opts.signal ? AbortSignal.any([opts.signal, ctrl.signal]) : ctrl.signal;
       const { gen, done } = start(req, signal);
       done.catch(() => {});
       return {
@@ -321,8 +290,8 @@ export async function openLocal(tailor: Tailor, user: string, opts: LocalOptions
         },
       };
     },
-    async complete(req, o = {}) {
-      const { gen, done } = start(req, o.signal);
+    async complete(req, opts = {}) {
+      const { gen, done } = start(req, opts.signal);
       for await (const _ of gen) {
         // drain: the result is complete once the stream ends
       }

@@ -2,7 +2,7 @@
 // checked against the API contract, row counts, adapters made active. Requests go through app.request(): no ports.
 import { sql } from 'drizzle-orm';
 import { insertAdapter, promoteAdapter } from '../../core/db/adapters.js';
-import { randomAdapter } from '../../functions/engine/testing.js';
+import { randomAdapter } from '../../engine/testing.js';
 import { type InProcessPlatform, startInProcess } from '../../runtime/node/in-process.js';
 import { checkAnswer } from './contract.js';
 
@@ -90,7 +90,7 @@ export async function startPlatform(
     },
     async activeAdapter(appId, userId, version, seed = 1) {
       const prefix = `adapters/${appId}/${userId}/${version}/`;
-      const files = randomAdapter(engine.model.shape, {
+      const files = randomAdapter(engine.model(config.baseModel).shape, {
         r: 8,
         alpha: 16,
         targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],

@@ -7,8 +7,8 @@ import { insertAdapter, promoteAdapter } from '../../core/db/adapters.js';
 import type { Db } from '../../core/db/database.js';
 import { REPO_ROOT } from '../../core/node/repo.js';
 import type { BlobStore } from '../../core/storage/store.js';
-import { loadModelInfo } from '../../functions/engine/model-package.js';
-import { randomAdapter } from '../../functions/engine/testing.js';
+import { loadModelInfo } from '../../engine/index.js';
+import { randomAdapter } from '../../engine/testing.js';
 import { type PostgresServer, startPostgres } from './postgres.js';
 
 export interface Answer {

@@ -9,6 +9,7 @@ import {
 } from '../../../core/db/adapters.js';
 import type { AuditSubject } from '../../../core/db/audit.js';
 import { getBaseModel } from '../../../core/db/base-models.js';
+import { AdapterError } from '../../../engine/index.js';
 import {
   activeFlipResponse,
   appParams,
@@ -20,7 +21,6 @@ import {
   styleImportResponse,
 } from '../../../schema/contracts.js';
 import { importStyleAdapter } from '../../adapters/style-import.js';
-import { AdapterError } from '../../engine/adapter.js';
 import { audit } from '../../http/audit.js';
 import { ApiError } from '../../http/errors.js';
 import { ADMIN_ERRORS, adminSecurity, body, errors, json, routes } from '../../http/openapi.js';
@@ -131,7 +131,7 @@ export function adminAdapterRoutes(s: Services) {
       const req = c.req.valid('json');
       const base = await getBaseModel(s.db, s.baseModelId);
       if (!base) throw new ApiError(503, 'unavailable', `base model ${s.baseModelId} is not published`);
-      const model = s.engine.model;
+      const model = s.engine.model(s.baseModelId);
       try {
         const published = await importStyleAdapter(s.db, s.store, {
           appId: app.id,

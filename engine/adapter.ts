@@ -5,13 +5,10 @@
 // Per target module the graph computes y += B·(A·x); the PEFT scaling lora_alpha / r is baked into B here.
 // Composition is exact by rank concatenation: A = [A1; A2], B = [w1·B1, w2·B2] (B·A = w1·B1·A1 + w2·B2·A2).
 import * as ort from 'onnxruntime-web';
-import type { DecoderShape } from '../../core/model/config.js';
+import type { DecoderShape } from '../core/model/config.js';
 import type { LoraInputs } from './decoder.js';
+import { AdapterError } from './errors.js';
 import { parseSafetensors, SafetensorsError } from './safetensors.js';
-
-export class AdapterError extends Error {
-  override name = 'AdapterError';
-}
 
 /** The two files of an adapter version, as stored. */
 export interface AdapterFiles {

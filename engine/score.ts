@@ -4,8 +4,10 @@
 // A prefix adapter's virtual tokens come first in every row (as past positions) and take room of the context.
 
 import type { Conditioning } from './conditioning.js';
+import { InputTooLongError } from './errors.js';
 import type { ModelPackage } from './model-package.js';
 import { tilePrefix } from './prefix.js';
+import { isEmptyInput, type TextInput, tokenIdsOf } from './text-input.js';
 import { yieldToEventLoop } from './yield.js';
 
 export interface ScoreResult {
@@ -24,9 +26,9 @@ export interface ScoreResult {
 }
 
 export interface ScoreOptions {
-  context?: string;
+  context?: TextInput;
   /** Text before the context (the user's own passages): kept before any context is. */
-  memory?: string;
+  memory?: TextInput;
   conditioning?: Conditioning;
   /** Default 2048. */
   maxBatchTokens?: number;
@@ -34,7 +36,7 @@ export interface ScoreOptions {
 
 export async function scoreTexts(
   pkg: ModelPackage,
-  texts: readonly string[],
+  texts: readonly TextInput[],
   opts: ScoreOptions = {},
 ): Promise<ScoreResult[]> {
   const { tokenizer, decoder } = pkg;
@@ -43,12 +45,16 @@ export async function scoreTexts(
   const virtual = prefix?.length ?? 0;
   const ctx = pkg.contextLength - virtual;
   const vocab = decoder.shape.vocabSize;
-  const context = opts.context ? tokenizer.encode(opts.context) : [];
-  const memory = opts.memory ? tokenizer.encode(opts.memory) : [];
+  const idsOf = (input: TextInput | undefined, what: string) =>
+    input === undefined || isEmptyInput(input) ? [] : tokenIdsOf(tokenizer, input, what);
+  const context = idsOf(opts.context, 'context');
+  const memory = idsOf(opts.memory, 'memory');
   const rows = texts.map((text, i) => {
-    const ids = tokenizer.encode(text);
+    const ids = idsOf(text, `text ${i}`);
     if (ids.length + 1 > ctx)
-      throw new RangeError(`text ${i} has ${ids.length} tokens; at most ${ctx - 1} fit the model's context`);
+      throw new InputTooLongError(
+        `text ${i} has ${ids.length} tokens; at most ${ctx - 1} fit the model's context`,
+      );
     const mem = Math.min(memory.length, ctx - 1 - ids.length);
     const keep = Math.min(context.length, ctx - 1 - mem - ids.length);
     return {

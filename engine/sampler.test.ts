@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mulberry32 } from '../../core/util/rng.js';
+import { mulberry32 } from '../core/util/rng.js';
 import { argmax, Sampler } from './sampler.js';
 
 const V = 4096;

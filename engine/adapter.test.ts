@@ -3,12 +3,13 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decoderShapeFromConfig } from '../../core/model/config.js';
-import { AdapterError, type AdapterFiles, composeLora, parseAdapter } from './adapter.js';
+import { decoderShapeFromConfig } from '../core/model/config.js';
+import { type AdapterFiles, composeLora, parseAdapter } from './adapter.js';
+import { AdapterError } from './errors.js';
 import { adapterFiles, peftConfig, randomLoraTensors, writeSafetensors } from './testing.js';
 
 const config = JSON.parse(
-  readFileSync(resolve(import.meta.dirname, '../../models/brown-4m/config.json'), 'utf8'),
+  readFileSync(resolve(import.meta.dirname, '../models/brown-4m/config.json'), 'utf8'),
 );
 const shape = decoderShapeFromConfig(config);
 const limits = {

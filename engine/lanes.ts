@@ -21,8 +21,8 @@ export interface Lane {
   users: number;
 }
 
-/** A request's lane and what it feeds there (a merged lane has the LoRA in its weights already). */
-export interface Route {
+/** The lane chosen for a request and what it feeds there (a merged lane has the LoRA in its weights already). */
+export interface LaneChoice {
   lane: Lane;
   conditioning: Conditioning | undefined;
 }
@@ -53,17 +53,18 @@ const isLoraInput = (name: string) => /\.lora_[AB]\.weight$/.test(name);
 const MIN_HEAT = 512;
 const HALF_LIFE_TOKENS = 50_000;
 
-const baseDecoders = new WeakMap<ModelPackage, Promise<Decoder>>();
+/** By the package's own decoder (its session), which every copy of the package shares. */
+const baseDecoders = new WeakMap<DecoderLike, Promise<Decoder>>();
 
 /** The package's graph without LoRA inputs: one session per package and process, like the package's own. */
 function baseDecoder(pkg: ModelPackage): Promise<Decoder> | undefined {
   const graph = pkg.graph;
   if (!graph || pkg.shape.loraModules.length === 0) return undefined;
-  let p = baseDecoders.get(pkg);
+  let p = baseDecoders.get(pkg.decoder);
   if (!p) {
     p = graph().then((bytes) => Decoder.create(baseOnlyGraph(bytes, isLoraInput), baseShape(pkg)));
-    baseDecoders.set(pkg, p);
-    p.catch(() => baseDecoders.delete(pkg));
+    baseDecoders.set(pkg.decoder, p);
+    p.catch(() => baseDecoders.delete(pkg.decoder));
   }
   return p;
 }
@@ -88,10 +89,10 @@ export class Lanes {
 
   constructor(
     private readonly model: ModelPackage,
-    private readonly opts: LaneOptions = {},
+    private readonly options: LaneOptions = {},
   ) {
     this.lora = this.laneOf(model.decoder);
-    const base = opts.baseOnlyGraph === false ? undefined : baseDecoder(model);
+    const base = options.baseOnlyGraph === false ? undefined : baseDecoder(model);
     this.ready = base
       ? base.then(
           (decoder) => {
@@ -103,7 +104,7 @@ export class Lanes {
   }
 
   /** The lane for a request: `key` names its adapter set (undefined: none). */
-  pick(key: string | undefined, conditioning: Conditioning | undefined): Route {
+  pick(key: string | undefined, conditioning: Conditioning | undefined): LaneChoice {
     if (!conditioning?.lora) return { lane: this.base ?? this.lora, conditioning };
     const merged = key === undefined ? undefined : this.merged.get(key);
     if (merged) {
@@ -115,19 +116,19 @@ export class Lanes {
   }
 
   /** Runs `fn` on the lane, counted as one of its users. */
-  async use<T>(route: Route, fn: (lane: Lane) => Promise<T>): Promise<T> {
-    route.lane.users++;
+  async use<T>(choice: LaneChoice, fn: (lane: Lane) => Promise<T>): Promise<T> {
+    choice.lane.users++;
     try {
-      return await fn(route.lane);
+      return await fn(choice.lane);
     } finally {
-      route.lane.users--;
+      choice.lane.users--;
       this.releaseRetired();
     }
   }
 
   /** Counts tokens served for an adapter set; merges the hottest when `mergeHot` allows. */
   record(key: string | undefined, conditioning: Conditioning | undefined, tokens: number): void {
-    const hot = this.opts.mergeHot ?? 0;
+    const hot = this.options.mergeHot ?? 0;
     if (hot <= 0 || key === undefined || !conditioning?.lora || !this.model.graph) return;
     this.served += tokens;
     if (this.served >= HALF_LIFE_TOKENS) {
@@ -185,7 +186,7 @@ export class Lanes {
   private laneOf(decoder: DecoderLike): Lane {
     return {
       pkg: { ...this.model, decoder },
-      batcher: new Batcher(decoder, { maxBatch: this.opts.maxBatch, maxWaitMs: this.opts.maxWaitMs }),
+      batcher: new Batcher(decoder, { maxBatch: this.options.maxBatch, maxWaitMs: this.options.maxWaitMs }),
       users: 0,
     };
   }

@@ -2,10 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { decoderShapeFromConfig } from '../../core/model/config.js';
+import { decoderShapeFromConfig } from '../core/model/config.js';
 import { Decoder } from './decoder.js';
 
-const dir = join(import.meta.dirname, '../../models/brown-4m');
+const dir = join(import.meta.dirname, '../models/brown-4m');
 
 it('runs two sessions at once without corrupting either', async () => {
   const shape = decoderShapeFromConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')));

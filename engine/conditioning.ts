@@ -1,9 +1,8 @@
 // What a request's adapters do to the decoder: LoRA pairs on the projections and/or a prefix of keys and
 // values in front of the KV cache. Any mix composes exactly: LoRAs by rank concatenation (each scaled by its
 // weight), prefixes one after another, and a prefix does not pass through the projections a LoRA changes.
-import type { DecoderShape } from '../../core/model/config.js';
+import type { DecoderShape } from '../core/model/config.js';
 import {
-  AdapterError,
   type AdapterFiles,
   type AdapterLimits,
   composeLora,
@@ -12,6 +11,7 @@ import {
   readAdapterConfig,
 } from './adapter.js';
 import type { LoraInputs } from './decoder.js';
+import { AdapterError } from './errors.js';
 import { concatPrefixes, maxPrefixTokens, type PrefixAdapter, parsePrefixAdapter } from './prefix.js';
 
 export type Adapter = LoraAdapter | PrefixAdapter;

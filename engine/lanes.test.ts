@@ -4,18 +4,20 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FileStore } from '../../core/node/file-store.js';
-import { ALL_TARGETS } from '../../schema/training.js';
+import { FileStore } from '../core/node/file-store.js';
+import { ALL_TARGETS } from '../schema/training.js';
 import { parseAdapter } from './adapter.js';
 import { Decoder } from './decoder.js';
-import { type AdapterRef, Engine } from './engine.js';
+import { Engine } from './engine.js';
 import { loadModelPackage, type ModelPackage } from './model-package.js';
 import { baseOnlyGraph, mergeLora } from './onnx-graph.js';
-import { randomAdapter } from './testing.js';
+import { randomAdapter, TestAdapters } from './testing.js';
 
-const root = resolve(import.meta.dirname, '../..');
+const root = resolve(import.meta.dirname, '..');
 const bytes = new Uint8Array(readFileSync(join(root, 'models/brown-4m/model.onnx')));
 const isLora = (n: string) => n.includes('.lora_');
+const BASE = 'brown-4m';
+const adapters = new TestAdapters(BASE);
 let pkg: ModelPackage;
 
 beforeAll(async () => {
@@ -63,45 +65,53 @@ describe('graphs derived from the shipped one', () => {
 });
 
 describe('lanes', () => {
-  const ref = (key: string, seed: number): AdapterRef => ({ key, load: async () => files(seed) });
+  const ref = (key: string, seed: number) => adapters.ref(key, async () => files(seed));
   const greedy = { temperature: 0, topK: 0, topP: 1, seed: 1, maxTokens: 24 };
 
   it('a request without a LoRA runs the base-only session, with the same text as the LoRA graph at rank 0', async () => {
-    const engine = new Engine(pkg);
+    const engine = new Engine(pkg, { loader: adapters });
     await engine.ready;
-    const off = new Engine(pkg, { baseOnlyGraph: false });
+    const off = new Engine(pkg, { loader: adapters, baseOnlyGraph: false });
     expect(engine.metrics().lanes.baseOnlyGraph).toBe(true);
     expect(off.metrics().lanes.baseOnlyGraph).toBe(false);
-    const a = await engine.generate('The river ran', greedy).result;
-    const b = await off.generate('The river ran', greedy).result;
+    const a = await engine.generate('The river ran', { base: BASE, ...greedy }).result;
+    const b = await off.generate('The river ran', { base: BASE, ...greedy }).result;
     expect(a.text).toBe(b.text);
-    expect((await engine.score(['It rained.']))[0]?.nll).toBe((await off.score(['It rained.']))[0]?.nll);
+    expect((await engine.score(['It rained.'], { base: BASE }))[0]?.nll).toBe(
+      (await off.score(['It rained.'], { base: BASE }))[0]?.nll,
+    );
   });
 
   it('merges the hottest user into a session of their own, and gives it up when the user is erased', async () => {
-    const engine = new Engine(pkg, { mergeHot: 1 });
+    const engine = new Engine(pkg, { loader: adapters, mergeHot: 1 });
     const hot = ref('adapters/app/hot/v1/', 5);
-    const lora = (await engine.generate('The door opened', { ...greedy, adapters: [hot] }).result).text;
+    const lora = (await engine.generate('The door opened', { base: BASE, ...greedy, adapters: [hot] }).result)
+      .text;
     for (let i = 0; i < 24 && engine.metrics().lanes.merged === 0; i++) {
-      await engine.generate('The door opened', { ...greedy, maxTokens: 48, adapters: [hot] }).result;
+      await engine.generate('The door opened', { base: BASE, ...greedy, maxTokens: 48, adapters: [hot] })
+        .result;
       await new Promise((r) => setTimeout(r, 20)); // the merge runs in the background
     }
     expect(engine.metrics().lanes).toMatchObject({ merged: 1, merges: 1 });
     const served = engine.metrics().lanes.mergedRequests;
-    const merged = await engine.generate('The door opened', { ...greedy, adapters: [hot] }).result;
+    const merged = await engine.generate('The door opened', { base: BASE, ...greedy, adapters: [hot] })
+      .result;
     expect(merged.text).toBe(lora); // greedy text unchanged by merging
     expect(engine.metrics().lanes.mergedRequests).toBe(served + 1);
     await engine.forgetAdapters('adapters/app/hot/');
     expect(engine.metrics().lanes.merged).toBe(0);
-    expect((await engine.generate('The door opened', { ...greedy, adapters: [hot] }).result).text).toBe(lora);
+    expect(
+      (await engine.generate('The door opened', { base: BASE, ...greedy, adapters: [hot] }).result).text,
+    ).toBe(lora);
     expect(engine.metrics().lanes.mergedRequests).toBe(served + 1); // back on the LoRA graph
   }, 60_000);
 
   it('a generation that runs across an erasure heats nothing: its set is never merged after', async () => {
-    const engine = new Engine(pkg, { mergeHot: 1 });
+    const engine = new Engine(pkg, { loader: adapters, mergeHot: 1 });
     const erased = ref('adapters/app/erased/v1/', 6);
     // Enough tokens in one generation to make the set hot (512), and an erasure while it decodes.
     const long = engine.generate('The door opened and the wind came in', {
+      base: BASE,
       ...greedy,
       maxTokens: 600,
       adapters: [erased],
@@ -123,18 +133,19 @@ describe('lanes', () => {
   }, 60_000);
 
   it('an adapter load that lands after its erasure serves its request but is not cached', async () => {
-    const engine = new Engine(pkg);
+    const engine = new Engine(pkg, { loader: adapters });
     let release: () => void = () => {};
     const gate = new Promise<void>((r) => (release = r));
-    const base = ref('adapters/app/late/v1/', 7);
-    const slow = {
-      ...base,
-      load: async () => {
-        await gate;
-        return base.load();
-      },
-    };
-    const loading = engine.generate('The door opened', { ...greedy, maxTokens: 2, adapters: [slow] }).result;
+    const slow = adapters.ref('adapters/app/late/v1/', async () => {
+      await gate;
+      return files(7);
+    });
+    const loading = engine.generate('The door opened', {
+      base: BASE,
+      ...greedy,
+      maxTokens: 2,
+      adapters: [slow],
+    }).result;
     await new Promise((r) => setTimeout(r, 20));
     await engine.forgetAdapters('adapters/app/late/');
     release();

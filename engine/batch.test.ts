@@ -3,19 +3,20 @@
 // seeded sampling gives the same text alone, batched, or with batching off; rows join and leave mid-flight.
 import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FileStore } from '../../core/node/file-store.js';
-import { ALL_TARGETS } from '../../schema/training.js';
+import { FileStore } from '../core/node/file-store.js';
+import { ALL_TARGETS } from '../schema/training.js';
 import { parseAdapter } from './adapter.js';
 import { Batcher, DecodeRow } from './batch.js';
 import { batchLora, partition } from './batch-layout.js';
 import { type Conditioning, conditioningOf } from './conditioning.js';
-import { type AdapterRef, Engine } from './engine.js';
+import { Engine } from './engine.js';
 import { loadModelPackage, type ModelPackage } from './model-package.js';
 import { parsePrefixAdapter } from './prefix.js';
 import { argmax } from './sampler.js';
-import { randomAdapter, randomPrefix } from './testing.js';
+import { randomAdapter, randomPrefix, TestAdapters } from './testing.js';
 
-const root = resolve(import.meta.dirname, '../..');
+const root = resolve(import.meta.dirname, '..');
+const BASE = 'brown-4m';
 let pkg: ModelPackage;
 
 beforeAll(async () => {
@@ -175,15 +176,15 @@ function maxRank(inputs: Record<string, { dims: readonly number[] }>): number {
 describe('the engine with batching', () => {
   let engine: Engine;
   let unbatched: Engine;
-  const ref = (key: string, seed: number, r = 8): AdapterRef => ({
-    key,
-    load: async () =>
+  const adapters = new TestAdapters(BASE);
+  const ref = (key: string, seed: number, r = 8) =>
+    adapters.ref(key, async () =>
       randomAdapter(pkg.shape, { r, alpha: 2 * r, targets: [...ALL_TARGETS], seed, scale: 0.3 }),
-  });
+    );
 
   beforeAll(() => {
-    engine = new Engine(pkg, { maxBatch: 8 });
-    unbatched = new Engine(pkg, { maxBatch: 1 });
+    engine = new Engine(pkg, { loader: adapters, maxBatch: 8 });
+    unbatched = new Engine(pkg, { loader: adapters, maxBatch: 1 });
   });
 
   it('a seeded request gives the same text alone, batched with others, and with batching off', async () => {
@@ -200,9 +201,14 @@ describe('the engine with batching', () => {
       },
     }));
     const alone = [];
-    for (const r of reqs) alone.push((await engine.generate(r.prompt, r.opts).result).text);
-    const batched = await Promise.all(reqs.map((r) => engine.generate(r.prompt, r.opts).result));
-    const off = await Promise.all(reqs.map((r) => unbatched.generate(r.prompt, r.opts).result));
+    for (const r of reqs)
+      alone.push((await engine.generate(r.prompt, { base: BASE, ...r.opts }).result).text);
+    const batched = await Promise.all(
+      reqs.map((r) => engine.generate(r.prompt, { base: BASE, ...r.opts }).result),
+    );
+    const off = await Promise.all(
+      reqs.map((r) => unbatched.generate(r.prompt, { base: BASE, ...r.opts }).result),
+    );
     expect(batched.map((r) => r.text)).toEqual(alone);
     expect(off.map((r) => r.text)).toEqual(alone);
     expect(unbatched.metrics().batching.rows).toBe(unbatched.metrics().batching.runs); // one row per run
@@ -220,13 +226,15 @@ describe('the engine with batching', () => {
     });
     const plan = [o(1, 40), o(2, 4), o(3, 6), o(4, 30)]; // two leave early: ghosts beside two live rows
     const want = [];
-    for (const p of [...plan, o(5, 12)]) want.push((await engine.generate('The lamp', p).result).text);
+    for (const p of [...plan, o(5, 12)])
+      want.push((await engine.generate('The lamp', { base: BASE, ...p }).result).text);
     const { regroups: regroups0, ghostRows: ghosts0 } = engine.metrics().batching;
-    const first = plan.map((p) => engine.generate('The lamp', p));
+    const first = plan.map((p) => engine.generate('The lamp', { base: BASE, ...p }));
     let pieces = 0;
     let late: Promise<string> | undefined;
     for await (const _ of first[0] as (typeof first)[number]) {
-      if (++pieces === 12) late = engine.generate('The lamp', o(5, 12)).result.then((r) => r.text); // joins
+      if (++pieces === 12)
+        late = engine.generate('The lamp', { base: BASE, ...o(5, 12) }).result.then((r) => r.text); // joins
     }
     const got = [...(await Promise.all(first.map((g) => g.result))).map((r) => r.text), await late];
     expect(got).toEqual(want);
@@ -236,7 +244,7 @@ describe('the engine with batching', () => {
   }, 60_000);
 
   it('with a wait window, requests that start a little apart begin in one batch', async () => {
-    const waiting = new Engine(pkg, { maxBatch: 8, batchWaitMs: 200 });
+    const waiting = new Engine(pkg, { loader: adapters, maxBatch: 8, batchWaitMs: 200 });
     const prompt = 'The ship';
     const o = (seed: number) => ({
       temperature: 0.8,
@@ -245,10 +253,14 @@ describe('the engine with batching', () => {
       adapters: [ref(`w-${seed}`, seed)],
     });
     const want = [];
-    for (const s of [1, 2, 3]) want.push((await engine.generate(prompt, o(s)).result).text);
-    const first = waiting.generate(prompt, o(1)).result;
+    for (const s of [1, 2, 3])
+      want.push((await engine.generate(prompt, { base: BASE, ...o(s) }).result).text);
+    const first = waiting.generate(prompt, { base: BASE, ...o(1) }).result;
     await new Promise((r) => setTimeout(r, 30)); // the first is prefilled and waiting by now
-    const rest = [waiting.generate(prompt, o(2)).result, waiting.generate(prompt, o(3)).result];
+    const rest = [
+      waiting.generate(prompt, { base: BASE, ...o(2) }).result,
+      waiting.generate(prompt, { base: BASE, ...o(3) }).result,
+    ];
     const got = (await Promise.all([first, ...rest])).map((r) => r.text);
     expect(got).toEqual(want);
     const m = waiting.metrics().batching;
@@ -263,10 +275,10 @@ describe('the engine with batching', () => {
       maxTokens: 24,
       adapters: [ref(`c-${seed}`, seed)],
     });
-    const want = await engine.generate('The captain', opts(7)).result;
+    const want = await engine.generate('The captain', { base: BASE, ...opts(7) }).result;
     const stopper = new AbortController();
-    const doomed = engine.generate('The captain', { ...opts(8), signal: stopper.signal });
-    const kept = engine.generate('The captain', opts(7));
+    const doomed = engine.generate('The captain', { base: BASE, ...opts(8), signal: stopper.signal });
+    const kept = engine.generate('The captain', { base: BASE, ...opts(7) });
     let pieces = 0;
     await expect(
       (async () => {

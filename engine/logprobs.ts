@@ -4,7 +4,7 @@
 // NUL byte are never sampled: they have no probability and are never listed). Temperature, top-k and top-p
 // change which token is drawn, not the numbers reported.
 
-import type { TextTokenizer } from '../../core/model/tokenizer.js';
+import type { TextTokenizer } from '../core/model/tokenizer.js';
 
 /** The most alternatives a caller may ask for per token. */
 export const MAX_TOP_LOGPROBS = 20;

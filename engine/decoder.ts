@@ -1,7 +1,7 @@
 // The decoder graph on onnxruntime-web: one session per base model, fed token ids, the KV cache and a LoRA
 // pair for every target (rank 0 where no adapter applies: the graph lists every pair as a required input).
 import * as ort from 'onnxruntime-web';
-import type { DecoderShape } from '../../core/model/config.js';
+import type { DecoderShape } from '../core/model/config.js';
 
 /** One tensor pair per LoRA target, keyed by graph input name, with the scaling already in B. */
 export type LoraInputs = Record<string, ort.Tensor>;

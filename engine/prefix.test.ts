@@ -4,36 +4,41 @@
 import { resolve } from 'node:path';
 import type { Tensor } from 'onnxruntime-web';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FileStore } from '../../core/node/file-store.js';
-import { AdapterError, type AdapterFiles } from './adapter.js';
+import { FileStore } from '../core/node/file-store.js';
+import type { AdapterFiles } from './adapter.js';
 import { compose, readAdapter } from './conditioning.js';
 import type { KVCache } from './decoder.js';
-import { type AdapterRef, Engine } from './engine.js';
+import { Engine } from './engine.js';
+import { AdapterError } from './errors.js';
 import { concatPrefixes, type PrefixAdapter, parsePrefixAdapter, tilePrefix } from './prefix.js';
 import { argmax } from './sampler.js';
-import { prefixFiles, randomAdapter, randomPrefix, writeSafetensors } from './testing.js';
+import { prefixFiles, randomAdapter, randomPrefix, TestAdapters, writeSafetensors } from './testing.js';
 
-const root = resolve(import.meta.dirname, '../..');
+const root = resolve(import.meta.dirname, '..');
+const BASE = 'brown-4m';
+const adapters = new TestAdapters(BASE);
 let engine: Engine;
-const limits = () => ({ maxRank: 64, targets: engine.model.config.tailor.lora_targets });
+const limits = () => ({ maxRank: 64, targets: engine.model(BASE).config.tailor.lora_targets });
 
 beforeAll(async () => {
-  engine = await Engine.load(new FileStore(root), 'models/brown-4m');
+  engine = await Engine.load(new FileStore(root), 'models/brown-4m', { loader: adapters });
 }, 60_000);
 
-const prefixRef = (key: string, tokens: number, seed: number, weight?: number): AdapterRef => ({
-  key,
-  ...(weight === undefined ? {} : { weight }),
-  load: async () => randomPrefix(engine.model.shape, { tokens, seed }).files,
-});
-const loraRef = (key: string, seed: number): AdapterRef => ({
-  key,
-  load: async () =>
-    randomAdapter(engine.model.shape, { r: 4, alpha: 8, targets: ['q_proj', 'down_proj'], seed, scale: 0.3 }),
-});
+const prefixRef = (key: string, tokens: number, seed: number, weight?: number) =>
+  adapters.ref(key, async () => randomPrefix(engine.model(BASE).shape, { tokens, seed }).files, weight);
+const loraRef = (key: string, seed: number) =>
+  adapters.ref(key, async () =>
+    randomAdapter(engine.model(BASE).shape, {
+      r: 4,
+      alpha: 8,
+      targets: ['q_proj', 'down_proj'],
+      seed,
+      scale: 0.3,
+    }),
+  );
 
 function parse(files: AdapterFiles): PrefixAdapter {
-  return parsePrefixAdapter(files, engine.model.shape, {}, engine.model.contextLength);
+  return parsePrefixAdapter(files, engine.model(BASE).shape, {}, engine.model(BASE).contextLength);
 }
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -49,8 +54,8 @@ async function manualNlls(
   past?: KVCache,
   lora?: Record<string, import('onnxruntime-web').Tensor>,
 ) {
-  const v = engine.model.shape.vocabSize;
-  const { logits } = await engine.model.decoder.run({ ids: [ids], ...(past ? { past } : {}), lora });
+  const v = engine.model(BASE).shape.vocabSize;
+  const { logits } = await engine.model(BASE).decoder.run({ ids: [ids], ...(past ? { past } : {}), lora });
   const out: number[] = [];
   for (let p = 1; p < ids.length; p++) {
     const row = logits.subarray((p - 1) * v, p * v);
@@ -65,11 +70,11 @@ async function manualNlls(
 
 describe('the prefix file (PEFT prefix tuning)', () => {
   it("maps prompt_embeddings [P, 2L·K·D] to each layer's keys and values as PEFT's get_prompt does", () => {
-    const { nLayers: L, nKvHeads: K, headDim: D } = engine.model.shape;
+    const { nLayers: L, nKvHeads: K, headDim: D } = engine.model(BASE).shape;
     const P = 3;
     const width = L * 2 * K * D;
     const emb = Float32Array.from({ length: P * width }, (_, i) => i);
-    const prefix = parse(prefixFiles(engine.model.shape, emb));
+    const prefix = parse(prefixFiles(engine.model(BASE).shape, emb));
     expect(prefix.length).toBe(P);
     for (const [i, half, k, v, d] of [
       [0, 0, 0, 0, 0],
@@ -86,7 +91,7 @@ describe('the prefix file (PEFT prefix tuning)', () => {
   });
 
   it('refuses what is malformed or not made for this base model, naming the problem', () => {
-    const shape = engine.model.shape;
+    const shape = engine.model(BASE).shape;
     const ok = randomPrefix(shape, { tokens: 4 }).embeddings;
     const width = ok.length / 4;
     const cases: [AdapterFiles, RegExp][] = [
@@ -128,9 +133,9 @@ describe('the prefix file (PEFT prefix tuning)', () => {
       ],
     ];
     for (const [files, message] of cases) {
-      expect(() => readAdapter(files, shape, limits(), engine.model.contextLength)).toThrow(message);
+      expect(() => readAdapter(files, shape, limits(), engine.model(BASE).contextLength)).toThrow(message);
       try {
-        readAdapter(files, shape, limits(), engine.model.contextLength);
+        readAdapter(files, shape, limits(), engine.model(BASE).contextLength);
       } catch (e) {
         expect(e).toBeInstanceOf(AdapterError);
       }
@@ -138,7 +143,7 @@ describe('the prefix file (PEFT prefix tuning)', () => {
   });
 
   it('concatenates prefixes in order and tiles one over a batch', () => {
-    const shape = engine.model.shape;
+    const shape = engine.model(BASE).shape;
     const a = parse(randomPrefix(shape, { tokens: 2, seed: 1 }).files);
     const b = parse(randomPrefix(shape, { tokens: 3, seed: 2 }).files);
     const ab = concatPrefixes(shape, [a, b]);
@@ -159,9 +164,14 @@ describe('the prefix file (PEFT prefix tuning)', () => {
   });
 
   it('composes with LoRAs; a prefix applies at weight 1 or 0 only', async () => {
-    const shape = engine.model.shape;
+    const shape = engine.model(BASE).shape;
     const prefix = parse(randomPrefix(shape, { tokens: 4 }).files);
-    const lora = readAdapter(await loraRef('l', 3).load(), shape, limits(), engine.model.contextLength);
+    const lora = readAdapter(
+      await adapters.files(loraRef('l', 3)),
+      shape,
+      limits(),
+      engine.model(BASE).contextLength,
+    );
     const both = compose(
       shape,
       [
@@ -182,27 +192,27 @@ describe('the prefix file (PEFT prefix tuning)', () => {
 
 describe('the engine serving a prefix', () => {
   it('scores as the decoder fed the prefix as past positions (positions after it), batched as alone', async () => {
-    const { tokenizer } = engine.model;
+    const { tokenizer } = engine.model(BASE);
     const texts = [' the door opened slowly', ' and she said nothing at all to him', ' yes'];
     const ref = prefixRef('adapters/a/u/p1/', 6, 5);
-    const prefix = parse(await ref.load());
-    const batched = await engine.score(texts, { context: 'It was late.', adapters: [ref] });
-    const base = await engine.score(texts, { context: 'It was late.' });
+    const prefix = parse(await adapters.files(ref));
+    const batched = await engine.score(texts, { base: BASE, context: 'It was late.', adapters: [ref] });
+    const base = await engine.score(texts, { base: BASE, context: 'It was late.' });
     for (const [i, text] of texts.entries()) {
       const ids = [tokenizer.bosId, ...tokenizer.encode('It was late.'), ...tokenizer.encode(text)];
       const nlls = (await manualNlls(ids, prefix.kv)).slice(ids.length - 1 - (batched[i]?.tokens ?? 0));
       expect(maxAbsDiff(batched[i]?.tokenNlls ?? [], nlls)).toBeLessThan(1e-4);
-      const [alone] = await engine.score([text], { context: 'It was late.', adapters: [ref] });
+      const [alone] = await engine.score([text], { base: BASE, context: 'It was late.', adapters: [ref] });
       expect(maxAbsDiff(alone?.tokenNlls ?? [], batched[i]?.tokenNlls ?? [])).toBeLessThan(1e-4);
       expect(Math.abs((base[i]?.nll ?? 0) - (batched[i]?.nll ?? 0))).toBeGreaterThan(1e-3); // it does something
     }
   });
 
   it('generates greedily what full forward passes over prefix + sequence give (the KV cache after a prefix)', async () => {
-    const { tokenizer, decoder } = engine.model;
+    const { tokenizer, decoder } = engine.model(BASE);
     const v = decoder.shape.vocabSize;
     const ref = prefixRef('adapters/a/u/p2/', 8, 6);
-    const prefix = parse(await ref.load());
+    const prefix = parse(await adapters.files(ref));
     const seq = [tokenizer.bosId, ...tokenizer.encode('The captain looked at the sea and')];
     const want: number[] = [];
     for (let i = 0; i < 12; i++) {
@@ -213,6 +223,7 @@ describe('the engine serving a prefix', () => {
       seq.push(tok);
     }
     const gen = engine.generate('The captain looked at the sea and', {
+      base: BASE,
       maxTokens: want.length,
       temperature: 0,
       adapters: [ref],
@@ -221,6 +232,7 @@ describe('the engine serving a prefix', () => {
     const d = new TextDecoder();
     expect(r.text).toBe(want.map((id) => d.decode(tokenizer.tokenBytes(id), { stream: true })).join(''));
     const plain = await engine.generate('The captain looked at the sea and', {
+      base: BASE,
       maxTokens: 12,
       temperature: 0,
     }).result;
@@ -228,22 +240,24 @@ describe('the engine serving a prefix', () => {
   });
 
   it('composes exactly with a LoRA underneath (style + reader), and a seeded sample repeats', async () => {
-    const { tokenizer } = engine.model;
+    const { tokenizer } = engine.model(BASE);
     const pRef = prefixRef('adapters/a/u/p3/', 4, 7);
     const lRef = loraRef('adapters/a/style/s1/', 8);
-    const prefix = parse(await pRef.load());
-    const lora = readAdapter(await lRef.load(), engine.model.shape, limits(), 256);
+    const prefix = parse(await adapters.files(pRef));
+    const lora = readAdapter(await adapters.files(lRef), engine.model(BASE).shape, limits(), 256);
     if (lora.kind !== 'lora') throw new Error('expected a LoRA');
     const text = ' the night was cold and the wind came from the hills';
-    const [got] = await engine.score([text], { adapters: [lRef, pRef] });
+    const [got] = await engine.score([text], { base: BASE, adapters: [lRef, pRef] });
     const ids = [tokenizer.bosId, ...tokenizer.encode(text)];
     expect(maxAbsDiff(got?.tokenNlls ?? [], await manualNlls(ids, prefix.kv, lora.inputs))).toBeLessThan(
       1e-4,
     );
-    const a = await engine.generate('Once', { maxTokens: 16, seed: 11, adapters: [lRef, pRef] }).result;
-    const b = await engine.generate('Once', { maxTokens: 16, seed: 11, adapters: [lRef, pRef] }).result;
+    const a = await engine.generate('Once', { base: BASE, maxTokens: 16, seed: 11, adapters: [lRef, pRef] })
+      .result;
+    const b = await engine.generate('Once', { base: BASE, maxTokens: 16, seed: 11, adapters: [lRef, pRef] })
+      .result;
     expect(a.text).toBe(b.text);
-    await expect(engine.score([text], { adapters: [{ ...pRef, weight: 0.5 }] })).rejects.toThrow(
+    await expect(engine.score([text], { base: BASE, adapters: [{ ...pRef, weight: 0.5 }] })).rejects.toThrow(
       /adapter|weight 1/,
     );
   });
@@ -252,19 +266,25 @@ describe('the engine serving a prefix', () => {
     const long = 'and then the old man walked along the road to the town '.repeat(30);
     const P = 16;
     const ref = prefixRef('adapters/a/u/p4/', P, 9);
-    const withPrefix = await engine.generate(long, { maxTokens: 8, temperature: 0, adapters: [ref] }).result;
-    const without = await engine.generate(long, { maxTokens: 8, temperature: 0 }).result;
+    const withPrefix = await engine.generate(long, {
+      base: BASE,
+      maxTokens: 8,
+      temperature: 0,
+      adapters: [ref],
+    }).result;
+    const without = await engine.generate(long, { base: BASE, maxTokens: 8, temperature: 0 }).result;
     expect(without.promptTokens).toBe(256 - 8 - 1);
     expect(withPrefix.promptTokens).toBe(256 - P - 8 - 1);
     expect(withPrefix.promptTruncated).toBe(true);
     // Past the window: the slide keeps the prefix in front and the model's positions within 256.
-    const slid = await engine.generate(long, { maxTokens: 150, temperature: 0, adapters: [ref] }).result;
+    const slid = await engine.generate(long, { base: BASE, maxTokens: 150, temperature: 0, adapters: [ref] })
+      .result;
     expect(slid.promptTokens).toBe(256 - P - 120 - 1);
     expect(slid.finishReason).toBe('length');
     expect(slid.completionTokens).toBe(150);
     // Scoring: a text must fit what the prefix leaves.
-    const tokens = engine.model.tokenizer.encode(long).slice(0, 250);
-    const text = engine.model.tokenizer.decode(tokens);
-    await expect(engine.score([text], { adapters: [ref] })).rejects.toThrow(/at most 239 fit/);
+    const tokens = engine.model(BASE).tokenizer.encode(long).slice(0, 250);
+    const text = engine.model(BASE).tokenizer.decode(tokens);
+    await expect(engine.score([text], { base: BASE, adapters: [ref] })).rejects.toThrow(/at most 239 fit/);
   });
 });

@@ -11,14 +11,16 @@
 // - when the window fills during generation, it slides: the head + the last half of what remains after it
 //   are prefilled again and decoding goes on, so maxTokens may exceed the context length.
 
-import { Utf8StreamDecoder } from '../../core/model/tokenizer.js';
-import { mulberry32, randomSeed } from '../../core/util/rng.js';
+import { Utf8StreamDecoder } from '../core/model/tokenizer.js';
+import { mulberry32, randomSeed } from '../core/util/rng.js';
 import type { Batcher } from './batch.js';
 import type { Conditioning } from './conditioning.js';
+import { InputTooLongError } from './errors.js';
 import { LogprobScorer, type TokenLogprob } from './logprobs.js';
 import type { ModelPackage } from './model-package.js';
 import { Sampler } from './sampler.js';
 import { StopMatcher } from './stop.js';
+import { isEmptyInput, isTextInput, type TextInput, tokenIdsOf } from './text-input.js';
 import { yieldToEventLoop } from './yield.js';
 
 export type FinishReason = 'stop' | 'length' | 'eos';
@@ -44,7 +46,7 @@ export interface GenerateOptions {
    */
   logprobs?: number;
   /** Text the model sees before the prompt, kept whole through truncation and slides (see above). */
-  memory?: string;
+  memory?: TextInput;
 }
 
 export interface GenerateResult {
@@ -159,23 +161,23 @@ export interface ResolvedGenerateOptions {
   stop: readonly string[];
   signal: AbortSignal | undefined;
   logprobs: number | undefined;
-  memory: string;
+  memory: TextInput;
 }
 
 /** Defaults applied and ranges checked (RangeError names the bad option). */
-export function resolveGenerateOptions(o: GenerateOptions = {}): ResolvedGenerateOptions {
+export function resolveGenerateOptions(options: GenerateOptions = {}): ResolvedGenerateOptions {
   const r: ResolvedGenerateOptions = {
-    maxTokens: o.maxTokens ?? 64,
-    temperature: o.temperature ?? 0.8,
-    topP: o.topP ?? 0.95,
-    topK: o.topK ?? 50,
-    seed: o.seed ?? randomSeed(),
-    stop: o.stop ?? [],
-    signal: o.signal,
-    logprobs: o.logprobs,
-    memory: o.memory ?? '',
+    maxTokens: options.maxTokens ?? 64,
+    temperature: options.temperature ?? 0.8,
+    topP: options.topP ?? 0.95,
+    topK: options.topK ?? 50,
+    seed: options.seed ?? randomSeed(),
+    stop: options.stop ?? [],
+    signal: options.signal,
+    logprobs: options.logprobs,
+    memory: options.memory ?? '',
   };
-  if (typeof r.memory !== 'string') throw new RangeError('memory must be a string');
+  if (!isTextInput(r.memory)) throw new RangeError('memory must be a string or token ids');
   if (!Number.isSafeInteger(r.maxTokens) || r.maxTokens < 1)
     throw new RangeError('maxTokens must be an integer ≥ 1');
   if (!(Number.isFinite(r.temperature) && r.temperature >= 0))
@@ -198,24 +200,27 @@ const samplers = new WeakMap<ModelPackage, Sampler[]>();
 export async function runGeneration(
   pkg: ModelPackage,
   batcher: Batcher,
-  prompt: string,
-  o: ResolvedGenerateOptions,
+  prompt: TextInput,
+  settings: ResolvedGenerateOptions,
   conditioning: Conditioning | undefined,
   emit: Emit,
   t0: number,
 ): Promise<GenerateResult> {
   const { tokenizer, decoder } = pkg;
-  o.signal?.throwIfAborted();
+  settings.signal?.throwIfAborted();
   const lora = conditioning?.lora;
   const prefix = conditioning?.prefix;
   const ctx = pkg.contextLength - (prefix?.length ?? 0);
   const vocab = decoder.shape.vocabSize;
   const bos = tokenizer.bosId;
-  const promptIds = tokenizer.encode(prompt);
-  const head = [bos, ...(o.memory ? tokenizer.encode(o.memory) : [])];
+  const promptIds = tokenIdsOf(tokenizer, prompt, 'prompt');
+  const memory = settings.memory;
+  const head = [bos, ...(isEmptyInput(memory) ? [] : tokenIdsOf(tokenizer, memory, 'memory'))];
   if (head.length > Math.floor(ctx / 2))
-    throw new RangeError(`memory has ${head.length - 1} tokens; at most ${Math.floor(ctx / 2) - 1} fit`);
-  const maxPrompt = ctx - Math.min(o.maxTokens, Math.floor(ctx / 2)) - head.length;
+    throw new InputTooLongError(
+      `memory has ${head.length - 1} tokens; at most ${Math.floor(ctx / 2) - 1} fit`,
+    );
+  const maxPrompt = ctx - Math.min(settings.maxTokens, Math.floor(ctx / 2)) - head.length;
   const promptTruncated = promptIds.length > maxPrompt;
   let seq = [...head, ...(promptTruncated ? promptIds.slice(promptIds.length - maxPrompt) : promptIds)];
   const promptTokens = seq.length - head.length;
@@ -227,14 +232,15 @@ export async function runGeneration(
   const sampler = pool.pop() ?? new Sampler(vocab);
   const row = batcher.open(lora);
   try {
-    const rng = mulberry32(o.seed);
-    const params = { temperature: o.temperature, topK: o.topK, topP: o.topP };
+    const rng = mulberry32(settings.seed);
+    const params = { temperature: settings.temperature, topK: settings.topK, topP: settings.topP };
     const utf8 = new Utf8StreamDecoder();
-    const stops = new StopMatcher(o.stop);
+    const stops = new StopMatcher(settings.stop);
     let text = '';
     // Log-probabilities only when asked: `scored` holds every generated token's, `listed` how many of them
     // have reached the text (a token's offset is where its first character lands in the decoded stream).
-    const scorer = o.logprobs === undefined ? null : new LogprobScorer(tokenizer, vocab, o.logprobs);
+    const scorer =
+      settings.logprobs === undefined ? null : new LogprobScorer(tokenizer, vocab, settings.logprobs);
     const scored: TokenLogprob[] = [];
     let listed = 0;
     let decoded = 0;
@@ -254,7 +260,7 @@ export async function runGeneration(
     let finishReason: FinishReason;
     for (;;) {
       await yieldToEventLoop();
-      o.signal?.throwIfAborted();
+      settings.signal?.throwIfAborted();
       for (const id of tokenizer.nulIds) logits[id] = Number.NEGATIVE_INFINITY; // unstorable, unreadable
       const tok = sampler.sample(logits, params, rng);
       if (firstTokenAt === 0) firstTokenAt = performance.now();
@@ -275,7 +281,7 @@ export async function runGeneration(
           break;
         }
       }
-      if (completion >= o.maxTokens) {
+      if (completion >= settings.maxTokens) {
         finishReason = 'length';
         break;
       }
@@ -297,7 +303,7 @@ export async function runGeneration(
       promptTruncated,
       memoryTokens: head.length - 1,
       completionTokens: completion,
-      seed: o.seed,
+      seed: settings.seed,
       ...(scorer ? { logprobs: scored.slice(0, listed) } : {}),
       timings: {
         firstTokenMs: firstTokenAt - t0,

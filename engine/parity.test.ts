@@ -8,13 +8,13 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-web';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decoderShapeFromConfig } from '../../core/model/config.js';
+import { decoderShapeFromConfig } from '../core/model/config.js';
 import { Decoder, type KVCache, type LoraInputs } from './decoder.js';
 import { parsePrefixAdapter } from './prefix.js';
 import { parseSafetensors, type SafetensorsFile } from './safetensors.js';
 import { prefixFiles } from './testing.js';
 
-const root = resolve(import.meta.dirname, '../..');
+const root = resolve(import.meta.dirname, '..');
 const modelDir = resolve(root, process.env.TAILOR_PARITY_MODEL ?? 'models/brown-4m');
 const golden = join(root, 'data/golden', `${modelDir.split('/').pop()}.safetensors`);
 const TOLERANCE = 1e-4;

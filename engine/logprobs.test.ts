@@ -3,14 +3,16 @@
 // across tokens, stop strings, the NUL mask), and nothing at all when not asked for.
 import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FileStore } from '../../core/node/file-store.js';
+import type { TextTokenizer } from '../core/model/tokenizer.js';
+import { FileStore } from '../core/node/file-store.js';
 import { Engine } from './engine.js';
 import type { Generation, TextPiece } from './generate.js';
 import { LogprobScorer, type TokenLogprob, tokenText } from './logprobs.js';
 import { modelPackageFromParts } from './model-package.js';
 import { ScriptedDecoder } from './testing.js';
 
-const root = resolve(import.meta.dirname, '../..');
+const root = resolve(import.meta.dirname, '..');
+const BASE = 'brown-4m';
 let engine: Engine;
 
 beforeAll(async () => {
@@ -27,7 +29,7 @@ const streamed = (pieces: TextPiece[]) => pieces.flatMap((p) => p.logprobs ?? []
 
 describe('log-probabilities on the shipped model', () => {
   it('the full distribution sums to 1, and masked (NUL) tokens have none', async () => {
-    const { tokenizer, decoder } = engine.model;
+    const { tokenizer, decoder } = engine.model(BASE);
     const v = decoder.shape.vocabSize;
     const seq = [tokenizer.bosId, ...tokenizer.encode('The night was')];
     const { logits } = await decoder.run({ ids: [seq] });
@@ -45,7 +47,13 @@ describe('log-probabilities on the shipped model', () => {
   });
 
   it('greedy: each chosen token is the top alternative; values ≤ 0, sorted; the stream carries the same', async () => {
-    const gen = engine.generate('Once upon a time', { temperature: 0, maxTokens: 12, seed: 1, logprobs: 5 });
+    const gen = engine.generate('Once upon a time', {
+      base: BASE,
+      temperature: 0,
+      maxTokens: 12,
+      seed: 1,
+      logprobs: 5,
+    });
     const { pieces, result } = await collect(gen);
     const lp = result.logprobs as TokenLogprob[];
     expect(lp.length).toBeGreaterThan(0);
@@ -66,42 +74,56 @@ describe('log-probabilities on the shipped model', () => {
   });
 
   it('sampling reports the model distribution: the same tokens, the same numbers whatever the temperature', async () => {
-    const a = await engine.generate('The door', { temperature: 0.7, maxTokens: 8, seed: 4, logprobs: 2 })
-      .result;
-    const b = await engine.generate('The door', { temperature: 0.7, maxTokens: 8, seed: 4, logprobs: 0 })
-      .result;
+    const a = await engine.generate('The door', {
+      base: BASE,
+      temperature: 0.7,
+      maxTokens: 8,
+      seed: 4,
+      logprobs: 2,
+    }).result;
+    const b = await engine.generate('The door', {
+      base: BASE,
+      temperature: 0.7,
+      maxTokens: 8,
+      seed: 4,
+      logprobs: 0,
+    }).result;
     expect(a.text).toBe(b.text);
     expect(b.logprobs?.map((t) => t.logprob)).toEqual(a.logprobs?.map((t) => t.logprob));
     for (const t of b.logprobs ?? []) expect(t.top).toEqual([]);
     // Not asked: not there, in the result or the pieces.
-    const { pieces, result } = await collect(engine.generate('The door', { maxTokens: 8, seed: 4 }));
+    const { pieces, result } = await collect(
+      engine.generate('The door', { base: BASE, maxTokens: 8, seed: 4 }),
+    );
     expect(result).not.toHaveProperty('logprobs');
     for (const p of pieces) expect(p).not.toHaveProperty('logprobs');
   });
 
   it('refuses more than 20 alternatives', () => {
-    expect(() => engine.generate('x', { logprobs: 21 })).toThrow(RangeError);
-    expect(() => engine.generate('x', { logprobs: -1 })).toThrow(RangeError);
+    expect(() => engine.generate('x', { base: BASE, logprobs: 21 })).toThrow(RangeError);
+    expect(() => engine.generate('x', { base: BASE, logprobs: -1 })).toThrow(RangeError);
   });
 });
 
 describe('log-probabilities on a token script', () => {
-  async function scripted(script: (t: Engine['model']['tokenizer']) => number[], opts = {}) {
-    const m = engine.model;
+  async function scripted(script: (t: TextTokenizer) => number[], opts = {}) {
+    const m = engine.model(BASE);
     const decoder = new ScriptedDecoder(m.decoder.shape, script(m.tokenizer));
     const e = new Engine(
       modelPackageFromParts({ id: 'scripted', config: m.config, tokenizer: m.tokenizer, decoder }),
     );
-    return collect(e.generate('x', { temperature: 0, maxTokens: 100, logprobs: 3, ...opts }));
+    return collect(
+      e.generate('x', { temperature: 0, maxTokens: 100, logprobs: 3, ...opts, base: 'scripted' }),
+    );
   }
-  const byteToken = (t: Engine['model']['tokenizer'], b: number) => {
+  const byteToken = (t: TextTokenizer, b: number) => {
     for (let id = 0; id < t.vocabSize; id++) {
       const bytes = t.tokenBytes(id);
       if (bytes.length === 1 && bytes[0] === b) return id;
     }
     throw new Error(`no token for byte ${b}`);
   };
-  const bytesOf = (t: Engine['model']['tokenizer'], s: string) =>
+  const bytesOf = (t: TextTokenizer, s: string) =>
     Array.from(new TextEncoder().encode(s), (b) => byteToken(t, b));
 
   it('a character split across tokens: \\xHH for its bytes, exact bytes, both at the character’s offset', async () => {
@@ -141,7 +163,7 @@ describe('log-probabilities on a token script', () => {
   });
 
   it('never lists a NUL-carrying token among the alternatives', async () => {
-    const nul = engine.model.tokenizer.nulIds[0];
+    const nul = engine.model(BASE).tokenizer.nulIds[0];
     if (nul === undefined) return;
     // All other logits tie at 0: the lowest ids are the alternatives, NUL-carrying ones among them skipped.
     const { result } = await scripted((t) => [...bytesOf(t, 'ok'), nul, t.eosId], { logprobs: 20 });

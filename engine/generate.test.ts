@@ -3,19 +3,20 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type BaseModelConfig, decoderShapeFromConfig } from '../../core/model/config.js';
-import { TextTokenizer } from '../../core/model/tokenizer.js';
+import { type BaseModelConfig, decoderShapeFromConfig } from '../core/model/config.js';
+import { TextTokenizer } from '../core/model/tokenizer.js';
 import { Engine } from './engine.js';
 import { modelPackageFromParts } from './model-package.js';
 import { ScriptedDecoder } from './testing.js';
 
-const dir = resolve(import.meta.dirname, '../../models/brown-4m');
+const dir = resolve(import.meta.dirname, '../models/brown-4m');
 const config = JSON.parse(readFileSync(resolve(dir, 'config.json'), 'utf8')) as BaseModelConfig;
 const tokenizer = new TextTokenizer(
   JSON.parse(readFileSync(resolve(dir, 'tokenizer.json'), 'utf8')),
   JSON.parse(readFileSync(resolve(dir, 'tokenizer_config.json'), 'utf8')),
 );
 const shape = decoderShapeFromConfig(config);
+const BASE = 'scripted';
 
 const byteToken = new Map<number, number>();
 for (let id = 0; id < tokenizer.vocabSize; id++) {
@@ -32,9 +33,9 @@ function engineFor(script: number[]) {
   return { engine, decoder };
 }
 
-async function run(script: number[], opts: Parameters<Engine['generate']>[1] = {}) {
+async function run(script: number[], opts: Partial<Parameters<Engine['generate']>[1]> = {}) {
   const { engine, decoder } = engineFor(script);
-  const gen = engine.generate('🙂 café', { temperature: 0, maxTokens: 100, ...opts });
+  const gen = engine.generate('🙂 café', { temperature: 0, maxTokens: 100, ...opts, base: BASE });
   const pieces: string[] = [];
   for await (const p of gen) pieces.push(p.text);
   return { pieces, result: await gen.result, decoder };
@@ -125,7 +126,7 @@ describe('generation on a token script', () => {
     const mem = tokenizer.encode(memory);
     const ctx = config.max_position_embeddings;
     const { engine, decoder } = engineFor(new Array(300).fill(a));
-    const gen = engine.generate('word '.repeat(400), { temperature: 0, maxTokens: 300, memory });
+    const gen = engine.generate('word '.repeat(400), { base: BASE, temperature: 0, maxTokens: 300, memory });
     const result = await gen.result;
     expect(result).toMatchObject({ finishReason: 'length', completionTokens: 300, memoryTokens: mem.length });
     expect(result.promptTruncated).toBe(true);
@@ -142,7 +143,7 @@ describe('generation on a token script', () => {
 
   it('refuses memory longer than half the context', async () => {
     const { engine } = engineFor([tokenizer.eosId]);
-    const gen = engine.generate('x', { memory: 'a '.repeat(config.max_position_embeddings) });
+    const gen = engine.generate('x', { base: BASE, memory: 'a '.repeat(config.max_position_embeddings) });
     await expect(gen.result).rejects.toThrow(/memory has \d+ tokens/);
   });
 });

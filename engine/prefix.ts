@@ -6,9 +6,10 @@
 // The file is PEFT's: `adapter_config.json` with peft_type PREFIX_TUNING, and one tensor `prompt_embeddings`
 // [P, L·2·K·D], read as [P, 2L, K, D]: index 2i is layer i's keys, 2i + 1 its values (PEFT's get_prompt).
 import * as ort from 'onnxruntime-web';
-import type { DecoderShape } from '../../core/model/config.js';
-import { AdapterError, type AdapterFiles, type AdapterLimits, readAdapterConfig } from './adapter.js';
+import type { DecoderShape } from '../core/model/config.js';
+import { type AdapterFiles, type AdapterLimits, readAdapterConfig } from './adapter.js';
 import type { KVCache } from './decoder.js';
+import { AdapterError } from './errors.js';
 import { parseSafetensors, SafetensorsError } from './safetensors.js';
 
 export interface PrefixAdapter {

@@ -1,9 +1,16 @@
-// Test helpers (Web APIs only): a safetensors writer and random PEFT adapters (LoRA, prefix) for a base model's shape.
+// Test helpers (Web APIs only): a safetensors writer, random PEFT adapters (LoRA, prefix) for a base model's
+// shape, a scripted decoder, and an adapter loader over files made in the test.
 
-import type { DecoderShape } from '../../core/model/config.js';
-import { mulberry32 } from '../../core/util/rng.js';
+import type { DecoderShape } from '../core/model/config.js';
+import { mulberry32 } from '../core/util/rng.js';
 import type { AdapterFiles } from './adapter.js';
 import type { DecoderLike, DecoderOutput, DecoderStep } from './decoder.js';
+import { EngineError } from './errors.js';
+import type { AdapterLoader } from './loader.js';
+import type { AdapterKind, AdapterRef } from './refs.js';
+
+// Protobuf writing, for tests and benchmarks that build ONNX graphs of their own.
+export { concat, varint } from './onnx-graph.js';
 
 export interface RawTensor {
   dtype: 'F32' | 'I32';
@@ -178,4 +185,38 @@ export function prefixFiles(
       { format: 'pt' },
     ),
   };
+}
+
+/**
+ * Adapters made in a test, by key: `ref` registers a version's files (or a function that makes them, called on
+ * each load) and gives the plain reference an engine is asked with; the engine loads them through this loader.
+ */
+export class TestAdapters implements AdapterLoader {
+  private readonly sources = new Map<string, () => Promise<AdapterFiles>>();
+  /** Loads asked of this loader (cache misses of the engines that use it). */
+  loads = 0;
+
+  constructor(readonly base: string) {}
+
+  ref(
+    key: string,
+    files: AdapterFiles | (() => Promise<AdapterFiles>),
+    weight = 1,
+    kind: AdapterKind = 'user',
+  ): AdapterRef {
+    this.sources.set(key, typeof files === 'function' ? files : async () => files);
+    return { base: this.base, key, kind, weight };
+  }
+
+  /** The files of a registered version, as a load gives them. */
+  async files(ref: AdapterRef): Promise<AdapterFiles> {
+    const source = this.sources.get(ref.key);
+    if (!source) throw new EngineError('adapter_missing', `adapter files missing under ${ref.key}`);
+    return source();
+  }
+
+  async load(ref: AdapterRef): Promise<AdapterFiles> {
+    this.loads++;
+    return this.files(ref);
+  }
 }

@@ -5,8 +5,9 @@
 // of finite values, lora_alpha / r included), or throws an AdapterError: never another exception, never a hang.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decoderShapeFromConfig } from '../../core/model/config.js';
-import { AdapterError, type AdapterFiles, type LoraAdapter, parseAdapter } from './adapter.js';
+import { decoderShapeFromConfig } from '../core/model/config.js';
+import { type AdapterFiles, type LoraAdapter, parseAdapter } from './adapter.js';
+import { AdapterError } from './errors.js';
 import { peftConfig, type RawTensor, randomLoraTensors, writeSafetensors } from './testing.js';
 
 const SEED = 20_260_519;
