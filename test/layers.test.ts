@@ -15,7 +15,7 @@
 // the Workers entries only the built-ins workerd provides with nodejs_compat. Only core/db/ (and the drivers
 // that open a database) speaks SQL; schema/ declares the tables. No runtime code imports build code
 // (models/build/), benchmarks or test code.
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../core/node/repo.js';
@@ -47,18 +47,55 @@ function importsOf(file: string): Import[] {
   ].map((m) => (m[1] ?? m[2] ?? m[3]) as string);
   return specs.map((s) =>
     s.startsWith('.')
-      ? {
-          from: file,
-          to: relative(REPO_ROOT, resolve(REPO_ROOT, dirname(file), s)).replace(/\.js$/, '.ts'),
-          local: true,
-        }
+      ? { from: file, to: localFile(relative(REPO_ROOT, resolve(REPO_ROOT, dirname(file), s))), local: true }
       : { from: file, to: s, local: false },
   );
 }
 
+/** The file an import names: `.js` stands for `.ts`; the console's imports leave out `.ts`/`.tsx`. */
+function localFile(path: string): string {
+  const ts = path.replace(/\.js$/, '.ts');
+  for (const p of [ts, `${path}.ts`, `${path}.tsx`, join(path, 'index.ts')])
+    if (existsSync(join(REPO_ROOT, p))) return p;
+  return ts;
+}
+
+/** Groups of files that import each other, directly or through others (Tarjan's strongly connected components). */
+function cycles(graph: Map<string, string[]>): string[][] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const found: string[][] = [];
+  const visit = (v: string) => {
+    index.set(v, index.size);
+    low.set(v, index.get(v) as number);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v) as number, low.get(w) as number));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v) as number, index.get(w) as number));
+    }
+    if (low.get(v) === index.get(v)) {
+      const group: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop() as string;
+        onStack.delete(w);
+        group.push(w);
+      } while (w !== v);
+      if (group.length > 1) found.push(group.sort());
+    }
+  };
+  for (const v of graph.keys()) if (!index.has(v)) visit(v);
+  return found;
+}
+
 /** Test code: test files, the cross-cutting tests and what they share, suites and fixtures for tests. */
 const isTestCode = (f: string) =>
-  /\.test\.tsx?$/.test(f) || f.startsWith('test/') || /(-suite|testing)\.ts$/.test(f);
+  /\.test\.tsx?$/.test(f) || f.startsWith('test/') || /(-suite|testing|test-setup)\.ts$/.test(f);
 const floor = (f: string) => f.split('/')[0] as string;
 const under = (f: string, dir: string) => f.startsWith(`${dir}/`);
 
@@ -74,6 +111,8 @@ const files = [
   'infra',
   'test',
   'sdk',
+  'web',
+  'example',
 ].flatMap((d) => sources(d));
 const code = files.filter((f) => !isTestCode(f));
 const edges = code.flatMap(importsOf);
@@ -91,8 +130,13 @@ const ALLOWED: Record<string, string[]> = {
   engine: ['engine', 'core', 'schema'],
   functions: ['functions', 'engine', 'core', 'schema'],
   'gpu-worker': ['gpu-worker', 'core', 'schema'],
-  runtime: ['runtime', 'functions', 'engine', 'gpu-worker', 'core', 'schema'],
+  // The demo drives the platform as an app would: through the SDK.
+  runtime: ['runtime', 'functions', 'engine', 'gpu-worker', 'core', 'schema', 'sdk'],
   sdk: ['sdk', 'schema'],
+  // The console talks to the platform over HTTP; from schema/ it takes only types (checked below).
+  web: ['web', 'schema'],
+  // The example app is built on the SDK alone.
+  example: ['example', 'sdk'],
 };
 const RUNTIME_FLOORS = Object.keys(ALLOWED);
 /** The SDK's on-device generation: it runs the server's own engine (web-only code) on onnxruntime-web. */
@@ -106,6 +150,33 @@ describe('the layers of the repository', () => {
   it('finds the code it checks', () => {
     expect(code.length).toBeGreaterThan(100);
     expect(edges.filter((e) => e.local).length).toBeGreaterThan(300);
+    expect(code.filter((f) => under(f, 'web')).length).toBeGreaterThan(30);
+    expect(code.filter((f) => under(f, 'example')).length).toBeGreaterThan(0);
+    // Every local import resolves to a file it checks: a miss would hide edges.
+    const known = new Set(files);
+    expect(edges.filter((e) => e.local && !known.has(e.to)).map((e) => `${e.from} → ${e.to}`)).toEqual([]);
+  });
+
+  it('has no import cycle (an `import type` closes one as surely as any other)', () => {
+    const graph = new Map<string, string[]>();
+    for (const f of code) graph.set(f, []);
+    for (const e of edges) if (e.local && graph.has(e.to)) graph.get(e.from)?.push(e.to);
+    expect(cycles(graph)).toEqual([]);
+  });
+
+  it('lets the console take only types from schema/ (its bundle carries no zod, no drizzle)', () => {
+    const valueImports = code
+      .filter((f) => under(f, 'web'))
+      .flatMap((f) =>
+        [...readFileSync(join(REPO_ROOT, f), 'utf8').matchAll(IMPORT_FROM)]
+          .filter(
+            (m) =>
+              !m[1] &&
+              under(localFile(relative(REPO_ROOT, resolve(REPO_ROOT, dirname(f), m[2] as string))), 'schema'),
+          )
+          .map((m) => `${f} → ${m[2]}`),
+      );
+    expect(valueImports).toEqual([]);
   });
 
   it('no file of functions/ imports gpu-worker/ (nor the other way), and imports only go downward', () => {
@@ -144,6 +215,8 @@ describe('the layers of the repository', () => {
           under(e.from, 'functions') ||
           under(e.from, 'engine') ||
           under(e.from, 'sdk') ||
+          under(e.from, 'web') ||
+          under(e.from, 'example') ||
           (under(e.from, 'core') && !under(e.from, 'core/node'))
         );
       })
