@@ -5,7 +5,7 @@
 // carries its own `generation_id`.
 
 import { z } from 'zod';
-import { adapterChoice, memoryChoice, styleWeight, userId } from './contracts.js';
+import { adapterChoice, memoryChoice, styleWeight, userId } from './shared.js';
 
 /** The most choices (`n`) a request may ask for: each is its own generation. */
 export const MAX_CHOICES = 4;

@@ -235,7 +235,7 @@ export const trainingJobs = pgTable(
 
 /**
  * Each app's settings, as the operator set them: only fields that differ from the platform's defaults (a JSON
- * object shaped like `appSettingsOverrides` in contracts.ts). No row: every default applies.
+ * object shaped like `appSettingsOverrides` in settings.ts). No row: every default applies.
  */
 export const appSettings = pgTable('app_settings', {
   appId: text('app_id')

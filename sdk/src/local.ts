@@ -20,7 +20,7 @@ import { TailorError } from './errors.js';
 import { SignedLinkLoader } from './local-loader.js';
 import type { GenerateRequest, LocalClient, LocalDownloads, LocalModel, LocalOptions } from './types.js';
 
-// /v1/generate's defaults (schema/contracts.ts generateRequest): the same request gives the same text.
+// /v1/generate's defaults (schema/v1.ts generateRequest): the same request gives the same text.
 const DEFAULTS = { max_tokens: 64, temperature: 0.8, top_p: 0.95, top_k: 50 };
 
 const CACHE_ORIGIN = 'https://tailor.invalid';
