@@ -10,7 +10,7 @@ import { generateText, streamText } from 'ai';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signUserToken } from '../functions/auth/jwt.js';
-import { chatPrompt } from '../functions/routes/openai.js';
+import { chatPrompt } from '../functions/openai/request.js';
 import { type RunningServer, startServer } from '../runtime/node/launch.js';
 import { ADMIN } from './support/platform.js';
 import { callJson } from './support/processes.js';

@@ -9,7 +9,7 @@ import { Fences } from '../../core/util/fences.js';
 import type { AdapterRef } from '../../engine/index.js';
 import type { AdapterChoice, StyleWeight } from '../../schema/contracts.js';
 import type { Adapter } from '../../schema/tables.js';
-import { ApiError, notFound } from '../http/errors.js';
+import { conflict, notFound } from '../usecases/errors.js';
 
 export interface ResolvedAdapters {
   refs: AdapterRef[];
@@ -50,11 +50,10 @@ export class AdapterResolver {
       userRow = await getAdapterVersion(this.db, { appId, userId }, choice.version);
       if (!userRow) throw notFound(`user ${userId} has no adapter version ${choice.version}`);
       if (userRow.status === 'training') {
-        throw new ApiError(409, 'conflict', `adapter version ${choice.version} is still training`);
+        throw conflict(`adapter version ${choice.version} is still training`);
       }
       const bad = badReason(userRow);
-      if (bad)
-        throw new ApiError(409, 'conflict', `adapter version ${choice.version} cannot be served: ${bad}`);
+      if (bad) throw conflict(`adapter version ${choice.version} cannot be served: ${bad}`);
     }
     const refs: AdapterRef[] = [];
     const sources: ResolvedAdapters['sources'] = [];

@@ -1,10 +1,13 @@
-// One error type with a status, mapped to the API's error shape `{ error: { code, message, details? } }` in
-// exactly one place (`errorResponse`, used by app.onError and notFound); the engine's codes by engine-errors.ts.
+// The HTTP side of errors: one error type with a status (ApiError), and the one place every error becomes the
+// API's error shape `{ error: { code, message, details? } }` (`errorResponse`, used by app.onError and notFound;
+// OpenAI's paths reshape its answer). The use cases' UseCaseError gets its status and headers here, by code; the
+// engine's codes by engine-errors.ts, the repository's by theirs.
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { isDatabaseUnavailable, RepoError } from '../../core/db/errors.js';
+import { UseCaseError, type UseCaseErrorCode } from '../usecases/errors.js';
 import { engineAnswer } from './engine-errors.js';
 
 export class ApiError extends Error {
@@ -40,6 +43,23 @@ export function fromZod(error: z.ZodError): ApiError {
 
 const REPO_STATUS = { not_found: 404, conflict: 409, invalid_cursor: 422 } as const;
 
+/** Each use case error's status; its code is the `error.code` callers read. */
+const USE_CASE_STATUS: Record<UseCaseErrorCode, ContentfulStatusCode> = {
+  invalid_request: 422,
+  invalid_adapter: 422,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  idempotency_conflict: 409,
+  rate_limited: 429,
+  unavailable: 503,
+};
+
+function fromUseCase(err: UseCaseError): ApiError {
+  const headers = err.retryAfterS === undefined ? undefined : { 'retry-after': String(err.retryAfterS) };
+  return new ApiError(USE_CASE_STATUS[err.code], err.code, err.message, err.details, headers);
+}
+
 /** What Hono's own validation middleware throws, in the API's words. */
 function fromHono(err: HTTPException): ApiError {
   if (err.status === 415) {
@@ -54,8 +74,10 @@ function fromHono(err: HTTPException): ApiError {
   return new ApiError(status, status >= 500 ? 'internal' : 'bad_request', err.message || 'bad request');
 }
 
-function toApiError(err: unknown): ApiError {
+/** Any error as the answer it makes: its status, code, message, details and headers. */
+export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
+  if (err instanceof UseCaseError) return fromUseCase(err);
   const engine = engineAnswer(err);
   if (engine) return new ApiError(engine.status, engine.code, engine.message, undefined, engine.headers);
   if (err instanceof HTTPException) return fromHono(err);

@@ -1,15 +1,12 @@
 // The app's per-process parts, built once from its dependencies and shared by the routes.
-import type { Context } from 'hono';
 import { touchEndUser } from '../../core/db/users.js';
 import { type UserHasher, userHasher } from '../../core/erasure/user-hash.js';
 import { userAdaptersPrefix } from '../../core/storage/keys.js';
-import type { App } from '../../schema/tables.js';
 import { AdapterResolver } from '../adapters/resolver.js';
 import type { AppDeps } from '../deps.js';
 import { AppSettingsCache } from './app-settings.js';
 import { type Caller, CallerDirectory } from './directory.js';
 import { engineFamilies } from './engine-metrics.js';
-import { ApiError, forbidden, invalid } from './errors.js';
 import { GenerationIds } from './generation-id.js';
 import { CacheInvalidator } from './invalidations.js';
 import { type Counter, type Histogram, Registry } from './metrics.js';
@@ -122,84 +119,4 @@ export function buildServices(deps: AppDeps): Services {
   });
   registry.collect(() => engineFamilies(deps.engine.metrics()));
   return s as Services;
-}
-
-/**
- * The user a request acts for: a user token acts only for its own user (a body or path naming another is
- * refused); an app key must name one.
- */
-export function actingUser(c: Context<HonoEnv>, named: string | undefined): string {
-  const caller = c.get('caller');
-  if (caller.kind === 'user') {
-    if (named !== undefined && named !== caller.userId) {
-      throw forbidden(`this user token acts for user ${caller.userId} only`);
-    }
-    return caller.userId;
-  }
-  if (named === undefined) {
-    throw invalid('invalid request: user: required with an app key (the end user the request acts for)', {
-      issues: [{ path: 'user', message: 'required with an app key' }],
-    });
-  }
-  return named;
-}
-
-export function callerApp(c: Context<HonoEnv>) {
-  const caller = c.get('caller');
-  if (caller.kind === 'admin') throw forbidden('this route needs an app key or a user token');
-  return caller.app;
-}
-
-/**
- * What the rate limits count: units of work, not requests. One unit is one generation of up to
- * GENERATION_UNIT_TOKENS requested tokens, or one scored text; every other call is one unit. A request is
- * charged for what it asks (`max_tokens`, or its default), not for what it turns out to use: the charge is
- * taken before the work starts.
- */
-export const GENERATION_UNIT_TOKENS = 128;
-
-/** `generations` generations of up to `maxTokens` tokens each (OpenAI's `n` choices are `n` generations). */
-export const generationUnits = (generations: number, maxTokens: number): number =>
-  generations * Math.max(1, Math.ceil(maxTokens / GENERATION_UNIT_TOKENS));
-
-/**
- * Takes `units` from the user's bucket, then from the app key's, with the app's limits. A request refused by
- * the user's limit costs the app key nothing, so one user cannot drain the key for everybody else; a request
- * refused by the key's limit gives the user's units back. A cost over a bucket's size takes that whole bucket
- * (rate-limit.ts): the request waits for a full bucket rather than being impossible.
- */
-export async function takeRateLimits(s: Services, app: App, userId: string, units = 1): Promise<void> {
-  const limits = (await s.settings.of(app.id)).rate_limits;
-  const userKey = `${app.id}:${userId}`;
-  const user = s.perUser.take(userKey, limits.per_user_per_minute, units);
-  if (!user.allowed) throw rateLimited(s, 'user', user.retryAfter);
-  const key = s.perKey.take(app.id, limits.per_minute, units);
-  if (!key.allowed) {
-    s.perUser.refund(userKey, limits.per_user_per_minute, user.units);
-    throw rateLimited(s, 'key', key.retryAfter);
-  }
-}
-
-/**
- * The caller's limits for a call that names no user: a user token's user and the app key, or the app key
- * alone (the models routes).
- */
-export async function takeCallerLimits(s: Services, c: Context<HonoEnv>, units = 1): Promise<void> {
-  const caller = c.get('caller');
-  if (caller.kind === 'admin') throw forbidden('this route needs an app key or a user token');
-  if (caller.kind === 'user') return takeRateLimits(s, caller.app, caller.userId, units);
-  const limit = (await s.settings.of(caller.app.id)).rate_limits.per_minute;
-  const key = s.perKey.take(caller.app.id, limit, units);
-  if (!key.allowed) throw rateLimited(s, 'key', key.retryAfter);
-}
-
-function rateLimited(s: Services, scope: 'key' | 'user', retryAfter: number): ApiError {
-  s.rateLimited.inc({ scope });
-  return new ApiError(
-    429,
-    'rate_limited',
-    `rate limit per ${scope === 'key' ? 'API key' : 'user'} exceeded; retry in ${retryAfter} s`,
-    undefined,
-    { 'retry-after': String(retryAfter) },
-  );
 }

@@ -1,11 +1,12 @@
-// POST /v1/feedback: a rating of a generation, or of text the user wrote or read; idempotent by key.
+// POST /v1/feedback: a rating of a generation, or of text the user wrote or read; idempotent by key (the use
+// case: usecases/feedback.ts).
 import { createRoute } from '@hono/zod-openapi';
-import { insertFeedback } from '../../core/db/feedback.js';
-import { getGeneration } from '../../core/db/generations.js';
 import { feedbackRequest, feedbackResponse } from '../../schema/contracts.js';
-import { ApiError, notFound } from '../http/errors.js';
 import { APP_ERRORS, appSecurity, body, errors, json, routes } from '../http/openapi.js';
-import { actingUser, callerApp, type Services, takeRateLimits } from '../http/services.js';
+import type { Services } from '../http/services.js';
+import { actingUser, callerApp } from '../usecases/caller.js';
+import { recordFeedback } from '../usecases/feedback.js';
+import { takeRateLimits } from '../usecases/rate-limits.js';
 
 export const feedbackRoute = createRoute({
   method: 'post',
@@ -27,56 +28,12 @@ export const feedbackRoute = createRoute({
 
 export function feedbackRoutes(s: Services) {
   return routes().openapi(feedbackRoute, async (c) => {
-    const app = callerApp(c);
+    const caller = c.get('caller');
+    const app = callerApp(caller);
     const req = c.req.valid('json');
-    const user = actingUser(c, req.user);
+    const user = actingUser(caller, req.user);
     await takeRateLimits(s, app, user);
-    let prompt = req.prompt ?? null;
-    let text = req.text ?? null;
-    if (req.generation_id !== undefined) {
-      // Only ids this app issued to this user pass; a generation erased since keeps its id valid, and the
-      // rating is recorded without its text (nothing left to train on, but nothing accepted is lost). An id
-      // of the previous scheme passes only for a generation that exists: its tag is forgeable by anyone
-      // holding the app's original signing secret.
-      const check = await s.generationIds.check(app, req.generation_id, user);
-      const gen = check
-        ? await getGeneration(s.db, { appId: app.id, id: req.generation_id, userId: user })
-        : null;
-      if (check === null || (check === 'legacy' && !gen)) {
-        throw notFound(`no generation ${req.generation_id} for user ${user}`);
-      }
-      prompt ??= gen?.prompt ?? null;
-      text ??= gen?.text ?? '';
-    }
-    const { feedback, created } = await insertFeedback(s.db, {
-      appId: app.id,
-      userId: user,
-      generationId: req.generation_id ?? null,
-      prompt,
-      text: text ?? '',
-      rating: req.rating,
-      editedText: req.edited_text ?? null,
-      idempotencyKey: req.idempotency_key ?? null,
-    });
-    // A retry sends the same body; a different one under a used key is a mistake, not a retry (Stripe's rule).
-    if (
-      !created &&
-      (feedback.rating !== req.rating ||
-        feedback.editedText !== (req.edited_text ?? null) ||
-        feedback.generationId !== (req.generation_id ?? null) ||
-        (req.text !== undefined && feedback.text !== req.text) ||
-        (req.prompt !== undefined && feedback.prompt !== req.prompt))
-    ) {
-      throw new ApiError(
-        409,
-        'idempotency_conflict',
-        'this idempotency key was already used with a different body: send a new key for new feedback',
-      );
-    }
-    if (created) {
-      await s.seen(app.id, user);
-      return c.json({ id: feedback.id }, 201);
-    }
-    return c.json({ id: feedback.id }, 200);
+    const { id, created } = await recordFeedback(s, app, user, req);
+    return created ? c.json({ id }, 201) : c.json({ id }, 200);
   });
 }

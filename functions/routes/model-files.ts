@@ -8,7 +8,9 @@ import { type ModelFilesResponse, modelFilesResponse, modelParams } from '../../
 import { linkFiles } from '../http/download-links.js';
 import { ApiError, notFound } from '../http/errors.js';
 import { appSecurity, errors, json, routes } from '../http/openapi.js';
-import { callerApp, type Services, takeCallerLimits } from '../http/services.js';
+import type { Services } from '../http/services.js';
+import { callerApp } from '../usecases/caller.js';
+import { takeCallerLimits } from '../usecases/rate-limits.js';
 
 const LINK_TTL_S = 3600;
 
@@ -32,8 +34,8 @@ export const modelFilesRoute = createRoute({
 
 export function modelFileRoutes(s: Services) {
   return routes().openapi(modelFilesRoute, async (c) => {
-    callerApp(c);
-    await takeCallerLimits(s, c);
+    callerApp(c.get('caller'));
+    await takeCallerLimits(s, c.get('caller'));
     const { model } = c.req.valid('param');
     if (model !== s.baseModelId) throw notFound(`this platform serves ${s.baseModelId}, not ${model}`);
     const row = await getBaseModel(s.db, model);

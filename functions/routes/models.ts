@@ -4,12 +4,13 @@
 import { createRoute } from '@hono/zod-openapi';
 import { listStyles } from '../../core/db/adapters.js';
 import { getBaseModel } from '../../core/db/base-models.js';
-import { modelParams } from '../../schema/contracts.js';
-import { modelItem, modelList } from '../../schema/openai.js';
+import { modelItem, modelList, modelParams } from '../../schema/contracts.js';
 import type { App } from '../../schema/tables.js';
 import { appSecurity, json, routes } from '../http/openapi.js';
-import { callerApp, type Services, takeCallerLimits } from '../http/services.js';
-import { OpenAiError, oaErrors } from './openai.js';
+import type { Services } from '../http/services.js';
+import { OpenAiError, oaErrors } from '../openai/errors.js';
+import { callerApp } from '../usecases/caller.js';
+import { takeCallerLimits } from '../usecases/rate-limits.js';
 
 export const modelsRoute = createRoute({
   method: 'get',
@@ -58,13 +59,13 @@ async function modelsOf(s: Services, app: App) {
 export function modelRoutes(s: Services) {
   return routes()
     .openapi(modelsRoute, async (c) => {
-      const app = callerApp(c);
-      await takeCallerLimits(s, c);
+      const app = callerApp(c.get('caller'));
+      await takeCallerLimits(s, c.get('caller'));
       return c.json({ object: 'list' as const, data: await modelsOf(s, app) }, 200);
     })
     .openapi(modelRoute, async (c) => {
-      const app = callerApp(c);
-      await takeCallerLimits(s, c);
+      const app = callerApp(c.get('caller'));
+      await takeCallerLimits(s, c.get('caller'));
       const { model } = c.req.valid('param');
       const found = (await modelsOf(s, app)).find((m) => m.id === model);
       if (!found)

@@ -6,7 +6,7 @@ import { EngineUnavailableError, Generation } from '../../engine/index.js';
 import { randomAdapter } from '../../engine/testing.js';
 import { ADMIN, startPlatform, type TestPlatform } from '../../test/support/platform.js';
 import { signUserToken } from '../auth/jwt.js';
-import { chatPrompt } from './openai.js';
+import { chatPrompt } from '../openai/request.js';
 
 let p: TestPlatform;
 let app: { app_id: string; api_key: string; signing_secret: string };

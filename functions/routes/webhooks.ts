@@ -4,7 +4,6 @@
 // The console reads an app's endpoints and recent deliveries. Delivery itself runs outside the request path
 // (core/webhooks/deliverer.ts), on Node only.
 import { createRoute } from '@hono/zod-openapi';
-import type { Context } from 'hono';
 import {
   createWebhookEndpoint,
   deleteWebhookEndpoint,
@@ -14,11 +13,9 @@ import {
   rotateWebhookSecret,
 } from '../../core/db/webhooks.js';
 import { webhookUrlProblem } from '../../core/webhooks/url.js';
-import { appParams } from '../../schema/contracts.js';
-import type { WebhookDelivery, WebhookEndpoint } from '../../schema/tables.js';
-import { webhookEventTypes } from '../../schema/tables.js';
 import {
   adminWebhooksResponse,
+  appParams,
   DEFAULT_SECRET_OVERLAP_S,
   webhookCreateRequest,
   webhookCreateResponse,
@@ -26,13 +23,17 @@ import {
   webhookParams,
   webhookRotateRequest,
   webhookRotateResponse,
-} from '../../schema/webhooks.js';
-import { audit } from '../http/audit.js';
-import { ApiError, forbidden, invalid, notFound } from '../http/errors.js';
+} from '../../schema/contracts.js';
+import type { WebhookDelivery, WebhookEndpoint } from '../../schema/tables.js';
+import { webhookEventTypes } from '../../schema/tables.js';
+import { invalid, notFound } from '../http/errors.js';
 import { APP_ERRORS, adminSecurity, appSecurity, body, errors, json, routes } from '../http/openapi.js';
-import type { HonoEnv, Services } from '../http/services.js';
-import { appOf } from './admin/apps.js';
-import { iso } from './admin/views.js';
+import type { Services } from '../http/services.js';
+import { appOf } from '../usecases/apps.js';
+import { audit } from '../usecases/audit.js';
+import { keyApp } from '../usecases/caller.js';
+import { takeKeyLimit } from '../usecases/rate-limits.js';
+import { iso } from '../usecases/views.js';
 
 const tags = ['webhooks'];
 
@@ -101,31 +102,6 @@ const adminWebhooksRoute = createRoute({
   },
 });
 
-/** The app whose API key called: a user token is refused. */
-function keyApp(c: Context<HonoEnv>) {
-  const caller = c.get('caller');
-  if (caller.kind !== 'app') throw forbidden("webhooks are managed with the app's API key, not a user token");
-  return caller.app;
-}
-
-/** The app key's rate limit alone: these routes act for no user. */
-async function takeKeyLimit(s: Services, appId: string): Promise<void> {
-  const limit = (await s.settings.of(appId)).rate_limits.per_minute;
-  const taken = s.perKey.take(appId, limit);
-  if (!taken.allowed) {
-    s.rateLimited.inc({ scope: 'key' });
-    throw new ApiError(
-      429,
-      'rate_limited',
-      `rate limit per API key exceeded; retry in ${taken.retryAfter} s`,
-      undefined,
-      {
-        'retry-after': String(taken.retryAfter),
-      },
-    );
-  }
-}
-
 const endpointView = (e: WebhookEndpoint) => ({
   id: e.id,
   url: e.url,
@@ -156,7 +132,7 @@ const deliveryView = (d: WebhookDelivery) => ({
 export function webhookRoutes(s: Services) {
   return routes()
     .openapi(createWebhookRoute, async (c) => {
-      const app = keyApp(c);
+      const app = keyApp(c.get('caller'));
       await takeKeyLimit(s, app.id);
       const req = c.req.valid('json');
       const problem = webhookUrlProblem(req.url, { allowPrivate: s.config.webhooks.allowPrivateUrls });
@@ -171,26 +147,26 @@ export function webhookRoutes(s: Services) {
       return c.json({ ...endpointView(row), secret: row.secret }, 201);
     })
     .openapi(listWebhooksRoute, async (c) => {
-      const app = keyApp(c);
+      const app = keyApp(c.get('caller'));
       await takeKeyLimit(s, app.id);
       const items = (await listWebhookEndpoints(s.db, app.id)).map(endpointView);
       return c.json({ items, max: MAX_WEBHOOKS_PER_APP }, 200);
     })
     .openapi(deleteWebhookRoute, async (c) => {
-      const app = keyApp(c);
+      const app = keyApp(c.get('caller'));
       await takeKeyLimit(s, app.id);
       const { id } = c.req.valid('param');
       if (!(await deleteWebhookEndpoint(s.db, app.id, id))) throw notFound(`no webhook endpoint ${id}`);
       return c.body(null, 204);
     })
     .openapi(rotateWebhookSecretRoute, async (c) => {
-      const app = keyApp(c);
+      const app = keyApp(c.get('caller'));
       await takeKeyLimit(s, app.id);
       const { id } = c.req.valid('param');
       const overlapS = c.req.valid('json').overlap_s ?? DEFAULT_SECRET_OVERLAP_S;
       const row = await rotateWebhookSecret(s.db, app.id, id, overlapS);
       if (!row) throw notFound(`no webhook endpoint ${id}`);
-      await audit(s, c, 'webhook.secret_rotated', {
+      await audit(s, c.get('caller'), 'webhook.secret_rotated', {
         appId: app.id,
         subject: { kind: 'webhook', id },
         details: { overlap_s: overlapS },

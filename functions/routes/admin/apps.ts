@@ -4,7 +4,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { effectiveSettings, patchOverrides, readOverrides } from '../../../core/apps/settings.js';
 import { listStyles } from '../../../core/db/adapters.js';
 import { getAppSettings, putAppSettings } from '../../../core/db/app-settings.js';
-import { type AppSummary, createApp, getApp, listAppSummaries } from '../../../core/db/apps.js';
+import { type AppSummary, createApp, listAppSummaries } from '../../../core/db/apps.js';
 import { listFeedback } from '../../../core/db/feedback.js';
 import { listGenerations } from '../../../core/db/generations.js';
 import { getEndUser, listEndUsers, userActivity } from '../../../core/db/users.js';
@@ -30,21 +30,16 @@ import {
   userDetail,
   userDetailParams,
 } from '../../../schema/contracts.js';
-import type { App } from '../../../schema/tables.js';
-import { audit } from '../../http/audit.js';
 import { notFound } from '../../http/errors.js';
+import { answerGeneration, GENERATION_ANSWER } from '../../http/generation-stream.js';
 import { ADMIN_ERRORS, adminSecurity, body, errors, json, routes } from '../../http/openapi.js';
 import type { Services } from '../../http/services.js';
-import { GENERATION_ANSWER, generate } from '../generate.js';
-import { score } from '../score.js';
-import { eraseUser } from '../users.js';
-import { iso, page, views } from './views.js';
-
-export async function appOf(s: Services, id: string): Promise<App> {
-  const app = await getApp(s.db, id);
-  if (!app) throw notFound(`no app ${id}`);
-  return app;
-}
+import { appOf } from '../../usecases/apps.js';
+import { audit } from '../../usecases/audit.js';
+import { eraseUser } from '../../usecases/erase.js';
+import { startGeneration } from '../../usecases/generate.js';
+import { score } from '../../usecases/score.js';
+import { iso, page, views } from '../../usecases/views.js';
 
 const tags = ['apps'];
 const security = adminSecurity;
@@ -210,7 +205,7 @@ export function adminAppRoutes(s: Services) {
       const { name } = c.req.valid('json');
       const created = await createApp(s.db, { name });
       s.callers.forgetApps();
-      await audit(s, c, 'app.created', { appId: created.app.id, details: { name } });
+      await audit(s, c.get('caller'), 'app.created', { appId: created.app.id, details: { name } });
       return c.json(
         { app_id: created.app.id, api_key: created.apiKey, signing_secret: created.signingSecret, name },
         201,
@@ -230,7 +225,10 @@ export function adminAppRoutes(s: Services) {
       const patch = c.req.valid('json');
       await putAppSettings(s.db, app.id, patchOverrides(current, patch));
       s.settings.forget(app.id);
-      await audit(s, c, 'settings.changed', { appId: app.id, details: { patch: JSON.stringify(patch) } });
+      await audit(s, c.get('caller'), 'settings.changed', {
+        appId: app.id,
+        details: { patch: JSON.stringify(patch) },
+      });
       return c.json(await settingsOf(app.id), 200);
     })
     .openapi(listUsersRoute, async (c) => {
@@ -251,7 +249,9 @@ export function adminAppRoutes(s: Services) {
     })
     .openapi(adminGenerateRoute, async (c) => {
       const app = await appOf(s, c.req.valid('param').app);
-      return generate(s, c, app, c.req.valid('json'), { experiment: false });
+      const req = c.req.valid('json');
+      const options = { experiment: false, signal: c.req.raw.signal };
+      return answerGeneration(c, await startGeneration(s, app, req, options), req.stream, s.onError);
     })
     .openapi(adminScoreRoute, async (c) => {
       const app = await appOf(s, c.req.valid('param').app);
@@ -284,8 +284,7 @@ export function adminAppRoutes(s: Services) {
     .openapi(eraseUserRoute, async (c) => {
       const { app: appId, user } = c.req.valid('param');
       const app = await appOf(s, appId);
-      await eraseUser(s, app.id, user);
-      await audit(s, c, 'user.erased', { appId: app.id, subject: { kind: 'user', id: user } });
+      await eraseUser(s, c.get('caller'), app.id, user);
       return c.body(null, 204);
     })
     .openapi(listStylesRoute, async (c) => {

@@ -8,7 +8,7 @@ import { appParams, effectQuery, effectResponse } from '../../../schema/contract
 import { badRequest } from '../../http/errors.js';
 import { adminSecurity, errors, json, routes } from '../../http/openapi.js';
 import type { Services } from '../../http/services.js';
-import { appOf } from './apps.js';
+import { appOf } from '../../usecases/apps.js';
 
 const DAY_MS = 86_400_000;
 /** The default period: the last 30 days. */

@@ -21,12 +21,12 @@ import {
   type signingSecretItem,
 } from '../../../schema/contracts.js';
 import type { ApiKey, SigningSecret } from '../../../schema/tables.js';
-import { audit } from '../../http/audit.js';
 import { notFound } from '../../http/errors.js';
 import { ADMIN_ERRORS, adminSecurity, body, errors, json, routes } from '../../http/openapi.js';
 import type { Services } from '../../http/services.js';
-import { appOf } from './apps.js';
-import { iso } from './views.js';
+import { appOf } from '../../usecases/apps.js';
+import { audit } from '../../usecases/audit.js';
+import { iso } from '../../usecases/views.js';
 
 const tags = ['apps'];
 const security = adminSecurity;
@@ -107,7 +107,7 @@ export function adminKeyRoutes(s: Services) {
     .openapi(createKeyRoute, async (c) => {
       const app = await appOf(s, c.req.valid('param').app);
       const { key, row } = await createApiKey(s.db, app.id);
-      await audit(s, c, 'key.created', { appId: app.id, subject: { kind: 'key', id: row.id } });
+      await audit(s, c.get('caller'), 'key.created', { appId: app.id, subject: { kind: 'key', id: row.id } });
       return c.json({ key: keyView(row), api_key: key }, 201);
     })
     .openapi(revokeKeyRoute, async (c) => {
@@ -116,7 +116,7 @@ export function adminKeyRoutes(s: Services) {
       if (!(await revokeApiKey(s.db, app.id, key)))
         throw notFound(`no unrevoked key ${key} in app ${app.id}`);
       s.callers.forgetApps();
-      await audit(s, c, 'key.revoked', { appId: app.id, subject: { kind: 'key', id: key } });
+      await audit(s, c.get('caller'), 'key.revoked', { appId: app.id, subject: { kind: 'key', id: key } });
       const row = (await listApiKeys(s.db, app.id)).find((k) => k.id === key);
       if (!row) throw notFound(`no key ${key}`);
       return c.json(keyView(row), 200);
@@ -130,7 +130,7 @@ export function adminKeyRoutes(s: Services) {
       const { overlap_s } = c.req.valid('json');
       const { created, retiring } = await rotateSigningSecret(s.db, app.id, overlap_s);
       s.callers.forgetApps();
-      await audit(s, c, 'signing_secret.rotated', {
+      await audit(s, c.get('caller'), 'signing_secret.rotated', {
         appId: app.id,
         subject: { kind: 'secret', id: created.id },
         details: { overlap_s },

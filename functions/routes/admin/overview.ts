@@ -22,8 +22,8 @@ import type { AuditEntry } from '../../../schema/tables.js';
 import { ApiError } from '../../http/errors.js';
 import { adminSecurity, errors, json, routes } from '../../http/openapi.js';
 import type { Services } from '../../http/services.js';
-import { appOf } from './apps.js';
-import { page } from './views.js';
+import { appOf } from '../../usecases/apps.js';
+import { page } from '../../usecases/views.js';
 
 const security = adminSecurity;
 

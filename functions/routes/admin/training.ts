@@ -14,12 +14,12 @@ import {
   trainingRunRequest,
   trainingRunResponse,
 } from '../../../schema/contracts.js';
-import { audit } from '../../http/audit.js';
 import { ApiError, notFound } from '../../http/errors.js';
 import { ADMIN_ERRORS, adminSecurity, body, errors, json, routes } from '../../http/openapi.js';
 import type { Services } from '../../http/services.js';
-import { appOf } from './apps.js';
-import { page, views } from './views.js';
+import { appOf } from '../../usecases/apps.js';
+import { audit } from '../../usecases/audit.js';
+import { page, views } from '../../usecases/views.js';
 
 const tags = ['training'];
 const security = adminSecurity;
@@ -94,7 +94,7 @@ export function adminTrainingRoutes(s: Services) {
       if (!s.training)
         throw new ApiError(503, 'unavailable', 'no training worker is attached to this process');
       if (req.app) await appOf(s, req.app);
-      await audit(s, c, 'training.run', {
+      await audit(s, c.get('caller'), 'training.run', {
         appId: req.app ?? null,
         subject: req.users?.length === 1 ? { kind: 'user', id: req.users[0] as string } : null,
         details: { wait: req.wait, users: req.users?.length ?? 'due' },
@@ -119,7 +119,7 @@ export function adminTrainingRoutes(s: Services) {
         { baseModel: s.baseModelId, appId: app.id, styleId: req.style, source },
         { appId: app.id },
       );
-      await audit(s, c, 'style.training', {
+      await audit(s, c.get('caller'), 'style.training', {
         appId: app.id,
         subject: { kind: 'style', id: `style:${req.style}` },
         details: { job: job.id, source: req.texts ? `${req.texts.length} texts` : `genre ${req.genre}` },

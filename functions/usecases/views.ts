@@ -1,6 +1,7 @@
-// Rows as the admin API shows them: the wire's snake_case and ISO times, typed by the contracts.
+// Rows as the API shows them (the admin listings, a user's export): the wire's snake_case and ISO times,
+// typed by the contracts.
 import type { z } from 'zod';
-import type { Page } from '../../../core/db/pagination.js';
+import type { Page } from '../../core/db/pagination.js';
 import type {
   adapterItem,
   appItem,
@@ -8,9 +9,9 @@ import type {
   generationItem,
   jobItem,
   userItem,
-} from '../../../schema/contracts.js';
-import type { Adapter, App, EndUser, Feedback, Generation, TrainingJob } from '../../../schema/tables.js';
-import type { JobKind, JobPayload, OwnerOutcome, TrainUsersResult } from '../../../schema/training.js';
+} from '../../schema/contracts.js';
+import type { Adapter, App, EndUser, Feedback, Generation, TrainingJob } from '../../schema/tables.js';
+import type { JobKind, JobPayload, OwnerOutcome, TrainUsersResult } from '../../schema/training.js';
 
 export const iso = (d: Date | null) => (d ? d.toISOString() : null);
 

@@ -1,8 +1,10 @@
 // takeRateLimits with fake settings and a clock: what a request costs, and the refund when the key refuses.
 import { describe, expect, it } from 'vitest';
 import type { App } from '../../schema/tables.js';
-import { RateLimiter } from './rate-limit.js';
-import { GENERATION_UNIT_TOKENS, generationUnits, type Services, takeRateLimits } from './services.js';
+import { toApiError } from '../http/errors.js';
+import { RateLimiter } from '../http/rate-limit.js';
+import type { Services } from '../http/services.js';
+import { GENERATION_UNIT_TOKENS, generationUnits, takeRateLimits } from './rate-limits.js';
 
 const app = { id: 'app_1' } as App;
 
@@ -16,10 +18,11 @@ function services(perMinute: number, perUser: number): Services {
   } as unknown as Services;
 }
 
+/** The status the refusal answers with (a use case error gets it from the routes' one mapper). */
 const status = (p: Promise<void>) =>
   p.then(
     () => 200,
-    (e: { status: number }) => e.status,
+    (e: unknown) => toApiError(e).status,
   );
 
 describe('generationUnits', () => {

@@ -1,0 +1,95 @@
+// An OpenAI-compatible request in Tailor's terms: the chat template (messages become one prompt), the styles a
+// `model` names, the generation request it stands for (checked as /v1/generate checks its own), and the
+// log-probabilities it asks.
+import { listStyles } from '../../core/db/adapters.js';
+import {
+  type ChatMessage,
+  type ChatRequest,
+  type CompletionRequest,
+  generateRequest,
+  type StyleWeight,
+} from '../../schema/contracts.js';
+import type { App } from '../../schema/tables.js';
+import type { Services } from '../http/services.js';
+import type { GenerationRequest } from '../usecases/generate.js';
+import { OpenAiError } from './errors.js';
+
+export type Kind = 'text_completion' | 'chat.completion';
+export type OpenAiRequest = CompletionRequest | ChatRequest;
+
+/** The chat template: the base model continues one text made of the messages. */
+export function chatPrompt(messages: ChatMessage[]): string {
+  const text = (m: ChatMessage) =>
+    typeof m.content === 'string' ? m.content : m.content.map((p) => p.text).join('\n');
+  const isSystem = (m: ChatMessage) => m.role === 'system' || m.role === 'developer';
+  const parts = [...messages.filter(isSystem), ...messages.filter((m) => !isSystem(m))]
+    .map(text)
+    .filter((t) => t.length > 0);
+  const joined = parts.join('\n\n');
+  return messages.at(-1)?.role === 'assistant' || joined === '' ? joined : `${joined}\n\n`;
+}
+
+/** The styles a `model` applies: none for the base model, one for `base:style`; anything else is a 404. */
+export async function modelStyles(s: Services, app: App, model: string): Promise<StyleWeight[]> {
+  if (model === s.baseModelId) return [];
+  const prefix = `${s.baseModelId}:`;
+  if (model.startsWith(prefix)) {
+    const id = model.slice(prefix.length);
+    const styles = await listStyles(s.db, app.id);
+    if (styles.some((st) => st.styleId === id && st.activeVersion !== null)) return [{ id, weight: 1 }];
+  }
+  throw new OpenAiError(
+    404,
+    `The model '${model}' does not exist: GET /v1/models lists the models`,
+    'model',
+    'model_not_found',
+  );
+}
+
+/** The tokens a request asks for each choice (`max_completion_tokens` over `max_tokens`), if any. */
+export const maxTokensOf = (req: OpenAiRequest) =>
+  ('max_completion_tokens' in req ? req.max_completion_tokens : undefined) ?? req.max_tokens;
+
+/** The generation each choice is, checked as /v1/generate checks its body (a failure is a 422 naming the field). */
+export function generationOf(
+  req: OpenAiRequest,
+  prompt: string,
+  user: string,
+  styles: StyleWeight[],
+): GenerationRequest {
+  const maxTokens = maxTokensOf(req);
+  const stop = typeof req.stop === 'string' ? [req.stop] : (req.stop ?? undefined);
+  const parsed = generateRequest.safeParse({
+    prompt,
+    ...(maxTokens != null ? { max_tokens: maxTokens } : {}),
+    ...(req.temperature != null ? { temperature: req.temperature } : {}),
+    ...(req.top_p != null ? { top_p: req.top_p } : {}),
+    ...(req.top_k != null ? { top_k: req.top_k } : {}),
+    ...(req.seed != null ? { seed: req.seed } : {}),
+    ...(stop?.length ? { stop } : {}),
+    ...(req.adapter !== undefined ? { adapter: req.adapter } : {}),
+    ...(req.memory !== undefined ? { memory: req.memory } : {}),
+    styles,
+    stream: req.stream ?? false,
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new OpenAiError(
+      422,
+      `invalid request: ${issue?.path.join('.')}: ${issue?.message}`,
+      issue?.path.join('.') || null,
+      'invalid_request',
+    );
+  }
+  return { ...parsed.data, user };
+}
+
+/** Log-probabilities: chat `logprobs: true` (+ `top_logprobs`), completions `logprobs: k`; undefined = none. */
+export function logprobsOf(req: OpenAiRequest, kind: Kind): number | undefined {
+  if (kind === 'chat.completion') {
+    const chat = req as ChatRequest;
+    return chat.logprobs === true ? (chat.top_logprobs ?? 0) : undefined;
+  }
+  const { logprobs } = req as CompletionRequest;
+  return typeof logprobs === 'number' ? logprobs : undefined;
+}
