@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stamp=web/dist/index.html
-if [ -f "$stamp" ] && [ -z "$(find web/src web/index.html web/vite.config.ts schema/contracts.ts package-lock.json -newer "$stamp" -print -quit 2>/dev/null)" ]; then
+if [ -f "$stamp" ] && [ -z "$(find web/src web/index.html web/vite.config.ts schema package-lock.json -newer "$stamp" -print -quit 2>/dev/null)" ]; then
   exit 0
 fi
 echo "setup: building the console (web/ → web/dist)"
