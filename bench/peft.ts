@@ -98,7 +98,6 @@ async function measure(ctx: BenchContext, v: Variant) {
     pollMs: 100,
     recipe,
     platformSecret: p.services.urlSecret,
-    onPromoted: (o) => p.services.adapters.forget(o),
   });
   worker.start();
   p.services.training = new TrainingScheduler({

@@ -26,9 +26,10 @@ export interface AppDeps {
    */
   urlSecret: string;
   /**
-   * How this process hears of what other processes changed (core/db/invalidations.ts): `background` polls (and
-   * listens, given `listen`) from `start()` on; `per-request` looks before a request when the last look is
-   * older than the poll interval (Workers); `off`: this is the only process (the embedded database). Default off.
+   * How this process hears of what was changed in the database (core/db/invalidations.ts), by other processes
+   * or beside the API in this one (a training worker's promotions): `background` polls (and listens, given
+   * `listen`: PostgreSQL's NOTIFY, or PGlite's within its instance) from `start()` on; `per-request` looks before
+   * a request when the last look is older than the poll interval (Workers); `off`: hears nothing. Default off.
    */
   invalidations?:
     | { mode: 'background'; listen?: (onNotice: () => void) => Promise<() => Promise<void>> }

@@ -56,7 +56,6 @@ function worker(over: Partial<WorkerOptions> = {}): Worker {
     recipe: TINY,
     log: (l) => lines.push(`${Date.now() % 100000} ${l}`),
     platformSecret: p.services.urlSecret,
-    onPromoted: (o) => p.services.adapters.forget(o),
     ...over,
   });
 }

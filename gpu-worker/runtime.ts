@@ -3,7 +3,6 @@
 // machine, against PostgreSQL and S3).
 import { join } from 'node:path';
 import type { Config } from '../core/config.js';
-import type { AdapterOwner } from '../core/db/adapters.js';
 import type { Db } from '../core/db/database.js';
 import type { BlobStore } from '../core/storage/store.js';
 import type { RecipeOverrides } from '../schema/training.js';
@@ -22,7 +21,6 @@ export interface TrainingRuntimeOptions {
   recipe?: RecipeOverrides;
   worker?: Partial<Omit<WorkerOptions, 'db' | 'store' | 'baseModels'>>;
   log?: (line: string) => void;
-  onPromoted?: (owner: AdapterOwner) => void;
   /** The platform's secret, the same the API processes use (runtime/node/platform-secret.ts). */
   platformSecret: string;
 }
@@ -60,7 +58,6 @@ export function startTraining(o: TrainingRuntimeOptions): TrainingRuntime {
     leaseSeconds: o.config.worker.leaseS,
     platformSecret: o.platformSecret,
     ...(o.log ? { log: o.log } : {}),
-    ...(o.onPromoted ? { onPromoted: o.onPromoted } : {}),
     ...o.worker,
   });
   const recipe = usersRecipe(o.config, o.recipe);

@@ -44,8 +44,6 @@ export interface JobContext {
   trainer: { python?: string; device?: string; threads?: number; timeoutS?: number };
   /** The worker's own recipe overrides, applied over the job's (a small machine, tests). */
   recipe?: RecipeOverrides;
-  /** Called after a version of `owner` became active (drop caches of the active version). */
-  onPromoted?: (owner: AdapterOwner) => void;
   /** The keyed hash erased users are known by (their erase epoch is read before their feedback). */
   userHash: UserHasher;
 }
@@ -273,7 +271,6 @@ export async function trainAndPublish(
       jobId: ctx.job.id,
       ...(o.fence ? { fence: o.fence } : {}),
     });
-    if (gate.passed) ctx.onPromoted?.(o.owner);
     const verdict = gate.passed ? 'promoted' : 'rejected';
     ctx.log(
       `${ownerLabel(o.owner)}: ${published.adapter.version} ${verdict} (held-out ${r.heldout_loss_after.toFixed(4)} vs ${baseline} ${gate.baseline.toFixed(4)})`,

@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AdapterOwner } from '../core/db/adapters.js';
 import type { Db } from '../core/db/database.js';
 import { claimJobs, completeJob, failJob, getJob, heartbeatJob } from '../core/db/jobs.js';
 import { type UserHasher, userHasher } from '../core/erasure/user-hash.js';
@@ -51,7 +50,6 @@ export interface WorkerOptions {
   recipe?: RecipeOverrides;
   /** Progress and log lines (default console.log). */
   log?: (line: string) => void;
-  onPromoted?: (owner: AdapterOwner) => void;
   /**
    * The platform's secret, shared with the API processes (TAILOR_URL_SECRET): it keys the hash erased users are
    * known by, so a version of a user erased while it trained is never published (core/db/erasures.ts).
@@ -178,7 +176,6 @@ export class Worker {
       trainer: this.o.trainer ?? {},
       userHash: this.userHash,
       ...(this.o.recipe ? { recipe: this.o.recipe } : {}),
-      ...(this.o.onPromoted ? { onPromoted: this.o.onPromoted } : {}),
       progress: (p) => {
         progress = p;
         const loss = typeof p.loss === 'number' ? ` loss ${p.loss.toFixed(4)}` : '';

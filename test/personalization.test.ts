@@ -40,7 +40,6 @@ beforeAll(async () => {
     baseModels,
     pollMs: 100,
     platformSecret: p.services.urlSecret,
-    onPromoted: (o) => p.services.adapters.forget(o),
   });
   worker.start();
   const scheduler = new TrainingScheduler({

@@ -130,8 +130,7 @@ export async function promoteAdapter(db: Db, owner: AdapterOwner, version: strin
       .where(eq(adapters.id, target.id))
       .returning();
     if (!active) throw new Error('promoted adapter row vanished');
-    await recordAdapterEvent(tx, owner, 'adapter.promoted', active, retired);
-    await activeChanged(tx, owner);
+    await activated(tx, owner, 'adapter.promoted', { active, retired });
     return { active, retired };
   });
 }
@@ -162,8 +161,7 @@ export async function rollbackAdapter(db: Db, owner: AdapterOwner): Promise<Acti
       throw new RepoError('conflict', `${describe(owner)} has no earlier version to roll back to`);
     const retired = await setStatus(tx, current.id, 'retired');
     const active = await setStatus(tx, previous.id, 'active');
-    await recordAdapterEvent(tx, owner, 'adapter.rolled_back', active, retired);
-    await activeChanged(tx, owner);
+    await activated(tx, owner, 'adapter.rolled_back', { active, retired });
     return { active, retired };
   });
 }
@@ -199,7 +197,23 @@ export async function markAdapterBad(
   });
 }
 
-/** Other processes drop their cached active version of the owner (core/db/invalidations.ts). */
+/**
+ * What every activation writes in its transaction, whoever makes it (the admin API's promotion, rollback or
+ * style import, the training worker's publish): the webhook event in the outbox and the notice on which every
+ * API process, the one that made the change included, drops its cached active version and wakes its webhook
+ * deliverer (core/db/invalidations.ts). Nobody is called back: the notice is the one signal.
+ */
+async function activated(
+  tx: Db,
+  owner: AdapterOwner,
+  event: 'adapter.promoted' | 'adapter.rolled_back',
+  flip: ActiveFlip,
+): Promise<void> {
+  await recordAdapterEvent(tx, owner, event, flip.active, flip.retired);
+  await activeChanged(tx, owner);
+}
+
+/** Every API process drops its cached active version of the owner (core/db/invalidations.ts). */
 export function activeChanged(tx: Db, owner: AdapterOwner): Promise<void> {
   return recordInvalidation(tx, {
     kind: 'adapter_activated',

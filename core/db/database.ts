@@ -12,7 +12,10 @@ export type Db = PgDatabase<PgQueryResultHKT, Tables>;
 export interface Database {
   db: Db;
   driver: 'pglite' | 'postgres';
-  /** Calls `onNotify` on every NOTIFY on `channel` (PostgreSQL); resolves to the unsubscribe. */
+  /**
+   * Calls `onNotify` on every NOTIFY on `channel` (PostgreSQL: any process's; PGlite: its own instance's);
+   * resolves to the unsubscribe.
+   */
   listen?(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }

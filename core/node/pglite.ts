@@ -47,7 +47,9 @@ function clusterTemplate(): Promise<Blob> {
 }
 
 /** PGlite's data lives under `<dataDir>/pglite`; with no dataDir, in memory (tests). */
-export async function openPglite(opts: { dataDir?: string } = {}): Promise<Database> {
+export async function openPglite(
+  opts: { dataDir?: string } = {},
+): Promise<Database & Required<Pick<Database, 'listen'>>> {
   let client: PGlite;
   if (opts.dataDir === undefined) {
     client = new PGlite({ loadDataDir: await clusterTemplate() });
@@ -59,5 +61,15 @@ export async function openPglite(opts: { dataDir?: string } = {}): Promise<Datab
   }
   await client.waitReady;
   const db = drizzle(client, { schema: tables }) as unknown as Db;
-  return { db, driver: 'pglite', close: () => client.close() };
+  return {
+    db,
+    driver: 'pglite',
+    // LISTEN/NOTIFY within this instance: the embedded database's only process hears its own notices (a
+    // NOTIFY in a transaction is heard when it commits, before the commit's promise settles).
+    async listen(channel, onNotify) {
+      const unlisten = await client.listen(channel, () => onNotify());
+      return () => unlisten();
+    },
+    close: () => client.close(),
+  };
 }

@@ -41,6 +41,12 @@ export interface DelivererOptions {
   fetch: WebhookFetch;
   /** Names this deliverer's claims (default: a random id). */
   workerId?: string;
+  /**
+   * Subscribes to the invalidation feed's notices (core/db/invalidations.ts): an activation writes its webhook
+   * event and its notice in one transaction, so a notice wakes the deliverer, whichever process made the
+   * change. None: polling alone.
+   */
+  listen?: (onNotice: () => void) => Promise<() => Promise<void>>;
   log?: (line: string) => void;
 }
 
@@ -49,6 +55,7 @@ export class WebhookDeliverer {
   private running = false;
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
+  private listening: Promise<(() => Promise<void>) | null> | null = null;
 
   constructor(private readonly o: DelivererOptions) {
     this.workerId = o.workerId ?? `whd-${crypto.randomUUID()}`;
@@ -58,9 +65,19 @@ export class WebhookDeliverer {
     if (this.running) return;
     this.running = true;
     this.loop = this.run();
+    if (this.o.listen) {
+      this.listening = this.o
+        .listen(() => this.wake())
+        .catch((e: unknown) => {
+          this.o.log?.(
+            `[webhooks] cannot listen (${e instanceof Error ? e.message : String(e)}); polling only`,
+          );
+          return null;
+        });
+    }
   }
 
-  /** Looks for due deliveries now (after a promotion in this process). */
+  /** Looks for due deliveries now (an activation's notice, or a test). */
   wake(): void {
     this.wakeUp?.();
   }
@@ -68,6 +85,9 @@ export class WebhookDeliverer {
   /** Stops looking; waits for the attempts in flight (at most the timeout) to be recorded. */
   async stop(): Promise<void> {
     this.running = false;
+    const unlisten = await this.listening;
+    this.listening = null;
+    await unlisten?.().catch(() => {});
     this.wake();
     await this.loop;
     this.loop = null;

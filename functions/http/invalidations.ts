@@ -4,8 +4,10 @@
 //     it resolved adapters for, those it saw lately) and forgets the one that matches, everywhere it keeps them;
 //   - `key_revoked`: the caller caches (API keys, signing secrets) are dropped, so the key is refused at once;
 //   - `adapter_activated`: the owner's cached active version is dropped.
-// On Node a process listens (PostgreSQL NOTIFY) and polls as a floor; on Workers, which cannot listen, each
-// request polls when the last look is older than the poll interval.
+// On Node a process listens and polls as a floor: PostgreSQL's NOTIFY carries every process's changes, PGlite's
+// the embedded database's own (its one process hears what it changed itself, a training worker's promotions
+// included, as any other process would); on Workers, which cannot listen, each request polls when the last look
+// is older than the poll interval.
 import type { Db } from '../../core/db/database.js';
 import { invalidationsAfter, latestInvalidation, pruneInvalidations } from '../../core/db/invalidations.js';
 import type { UserHasher } from '../../core/erasure/user-hash.js';
@@ -29,7 +31,7 @@ export interface InvalidationOptions {
   targets: InvalidationTargets;
   /** Milliseconds between looks (a floor under notices; on Workers, the staleness bound). */
   pollMs: number;
-  /** Subscribes to the feed's NOTIFY channel (Node, PostgreSQL); none: polling alone. */
+  /** Subscribes to the feed's NOTIFY channel (Node: PostgreSQL, PGlite); none: polling alone. */
   listen?: (onNotice: () => void) => Promise<() => Promise<void>>;
   now?: () => number;
   log?: (line: string) => void;
@@ -44,33 +46,39 @@ export class CacheInvalidator {
   private lastPrune = 0;
   private looking: Promise<void> | null = null;
   private again = false;
+  private started = false;
   private timer: ReturnType<typeof setInterval> | null = null;
   private unlisten: (() => Promise<void>) | null = null;
   /** Notices applied, by kind (tests, /metrics). */
   readonly counts = { user_erased: 0, key_revoked: 0, adapter_activated: 0, looks: 0 };
 
-  constructor(private readonly o: InvalidationOptions) {}
+  constructor(private readonly options: InvalidationOptions) {}
 
   private get now(): number {
-    return (this.o.now ?? Date.now)();
+    return (this.options.now ?? Date.now)();
   }
 
-  /** Starts listening and polling (Node). Changes made before this are not replayed. */
+  /** Starts listening and polling (Node). Changes made before this are not replayed. Once: again is a no-op. */
   async start(): Promise<void> {
-    this.last = await latestInvalidation(this.o.db);
+    if (this.started) return;
+    this.started = true;
+    this.last = await latestInvalidation(this.options.db);
     this.lastLook = this.now;
-    if (this.o.listen) {
+    if (this.options.listen) {
       try {
-        this.unlisten = await this.o.listen(() => void this.look());
+        this.unlisten = await this.options.listen(() => void this.look());
       } catch (e) {
-        this.o.log?.(`[invalidations] cannot listen (${e instanceof Error ? e.message : e}); polling only`);
+        this.options.log?.(
+          `[invalidations] cannot listen (${e instanceof Error ? e.message : e}); polling only`,
+        );
       }
     }
-    this.timer = setInterval(() => void this.look(), this.o.pollMs);
+    this.timer = setInterval(() => void this.look(), this.options.pollMs);
     this.timer.unref?.();
   }
 
   async stop(): Promise<void> {
+    this.started = false;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.unlisten?.().catch(() => {});
@@ -80,7 +88,7 @@ export class CacheInvalidator {
 
   /** Workers: looks when the last look is older than the poll interval (each request calls this). */
   async maybeLook(): Promise<void> {
-    if (this.now - this.lastLook < this.o.pollMs) return this.looking ?? undefined;
+    if (this.now - this.lastLook < this.options.pollMs) return this.looking ?? undefined;
     await this.look();
   }
 
@@ -97,7 +105,7 @@ export class CacheInvalidator {
           await this.readOnce();
         } while (this.again);
       } catch (e) {
-        this.o.log?.(`[invalidations] ${e instanceof Error ? e.message : String(e)}`);
+        this.options.log?.(`[invalidations] ${e instanceof Error ? e.message : String(e)}`);
       } finally {
         this.looking = null;
       }
@@ -108,8 +116,8 @@ export class CacheInvalidator {
   private async readOnce(): Promise<void> {
     this.lastLook = this.now;
     this.counts.looks++;
-    if (this.last < 0) this.last = await latestInvalidation(this.o.db); // Workers: the first look sets the start
-    const rows = await invalidationsAfter(this.o.db, this.last, { overlap: OVERLAP });
+    if (this.last < 0) this.last = await latestInvalidation(this.options.db); // Workers: the first look sets the start
+    const rows = await invalidationsAfter(this.options.db, this.last, { overlap: OVERLAP });
     for (const row of rows) {
       if (this.applied.has(row.seq)) continue;
       await this.apply(row);
@@ -119,12 +127,12 @@ export class CacheInvalidator {
     for (const seq of this.applied) if (seq <= this.last - OVERLAP) this.applied.delete(seq);
     if (this.now - this.lastPrune > PRUNE_EVERY_MS) {
       this.lastPrune = this.now;
-      await pruneInvalidations(this.o.db);
+      await pruneInvalidations(this.options.db);
     }
   }
 
   private async apply(row: Invalidation): Promise<void> {
-    const { targets } = this.o;
+    const { targets } = this.options;
     this.counts[row.kind]++;
     if (row.kind === 'key_revoked') return targets.forgetCallers();
     if (row.kind === 'adapter_activated') {
@@ -144,7 +152,7 @@ export class CacheInvalidator {
     let h = this.hashes.get(k);
     if (!h) {
       if (this.hashes.size >= 200_000) this.hashes.clear();
-      h = this.o.userHash(appId, userId);
+      h = this.options.userHash(appId, userId);
       this.hashes.set(k, h);
     }
     return h;

@@ -1,9 +1,12 @@
 // The whole API in this process, without a port: PGlite (in memory or on disk, migrated), an in-memory store
 // holding the shipped base model, the real engine in this thread, the app. Requests go through app.request().
+// The app hears the database's invalidation notices as `npm start` does (PGlite's LISTEN), so a version a
+// training worker promotes against this database is what the next request gets.
 // The route tests build on it (test/support/platform.ts), and so do benchmarks that train through the real
 // worker without starting a server (bench/peft.ts).
 import { type Config, loadConfig } from '../../core/config.js';
 import type { Database } from '../../core/db/database.js';
+import { INVALIDATION_CHANNEL } from '../../core/db/invalidations.js';
 import { migrate } from '../../core/db/migrate.js';
 import { publishBaseModel } from '../../core/node/base-model.js';
 import { openPglite } from '../../core/node/pglite.js';
@@ -46,7 +49,16 @@ export async function startInProcess(
     config,
     urlSecret: 'url-secret-in-process',
     assets: nodeAssets(),
+    invalidations: {
+      mode: 'background',
+      listen: (onNotice) => database.listen(INVALIDATION_CHANNEL, onNotice),
+    },
     ...(opts.onError ? { onError: opts.onError } : {}),
   });
-  return { app, services, config, database, store, engine, close: () => database.close() };
+  await services.invalidator.start();
+  const close = async () => {
+    await services.invalidator.stop();
+    await database.close();
+  };
+  return { app, services, config, database, store, engine, close };
 }

@@ -16,7 +16,6 @@ import { nodeWebhookFetch } from '../../core/node/webhook-fetch.js';
 import { WebhookDeliverer } from '../../core/webhooks/deliverer.js';
 import { Engine, servingOptions } from '../../engine/index.js';
 import { createApp } from '../../functions/app.js';
-import type { Services } from '../../functions/http/services.js';
 import { startTraining } from '../../gpu-worker/runtime.js';
 import { TrainingScheduler } from '../../gpu-worker/scheduler.js';
 import { nodeAssets } from './assets.js';
@@ -53,20 +52,28 @@ async function main(): Promise<void> {
           adapterCacheBytes: config.engine.adapterCacheBytes,
           ...servingOptions(config.engine),
         });
-  // The training worker runs in this process unless TAILOR_WORKER=0 (workers of their own: `tailor worker`);
-  // then training runs asked for here are only enqueued, for them.
-  let services: Services | undefined;
+  // The invalidation feed's notices (core/db/invalidations.ts): what any process changed, this one included.
+  // PGlite hears its own instance's; PostgreSQL every process's, unless a pooler drops them
+  // (TAILOR_INVALIDATION_LISTEN=0: polling alone).
+  const listenable =
+    database.driver === 'pglite' || config.invalidations.listen ? database.listen?.bind(database) : undefined;
+  const listen = listenable
+    ? (onNotice: () => void) => listenable(INVALIDATION_CHANNEL, onNotice)
+    : undefined;
   // Webhook deliveries (the outbox the promotions write) go out from here unless WEBHOOKS_DELIVER=0; any number
-  // of processes may deliver from one database.
+  // of processes may deliver from one database. A promotion's notice wakes the deliverer, whoever promoted.
   const webhooks = config.webhooks.deliver
     ? new WebhookDeliverer({
         db: database.db,
         config: config.webhooks,
         // Connects only to the addresses it checked: a name that resolves inside is refused.
         fetch: nodeWebhookFetch({ allowPrivate: config.webhooks.allowPrivateUrls }),
+        ...(listen ? { listen } : {}),
         log: (line) => console.log(line),
       })
     : null;
+  // The training worker runs in this process unless TAILOR_WORKER=0 (workers of their own: `tailor worker`);
+  // then training runs asked for here are only enqueued, for them.
   const training = config.worker.inProcess
     ? startTraining({
         db: database.db,
@@ -75,17 +82,12 @@ async function main(): Promise<void> {
         schedule: config.worker.schedule,
         platformSecret: secret,
         localModelDirs: { [config.baseModel]: join(MODELS_DIR, config.baseModel) },
-        onPromoted: (owner) => {
-          services?.adapters.forget(owner);
-          webhooks?.wake();
-        },
       })
     : null;
   const control =
     training?.scheduler ??
     new TrainingScheduler({ db: database.db, baseModel: config.baseModel, policy: config.training });
-  const listen = config.invalidations.listen ? database.listen?.bind(database) : undefined;
-  const created = createApp({
+  const { app, services } = createApp({
     db: database.db,
     store,
     engine,
@@ -94,19 +96,12 @@ async function main(): Promise<void> {
     training: control,
     assets: nodeAssets(),
     urlSecret: secret,
-    // Other processes of a PostgreSQL database change what this one caches; the embedded one has no others.
-    invalidations:
-      database.driver === 'postgres'
-        ? {
-            mode: 'background',
-            ...(listen ? { listen: (onNotice) => listen(INVALIDATION_CHANNEL, onNotice) } : {}),
-          }
-        : { mode: 'off' },
+    // What other processes (and this one's training worker) change in the database drops from this one's
+    // caches on its notice, or at the next poll.
+    invalidations: { mode: 'background', ...(listen ? { listen } : {}) },
     onError: (e) => console.error('[tailor]', e),
   });
-  const { app } = created;
-  services = created.services;
-  if (database.driver === 'postgres') await services.invalidator.start();
+  await services.invalidator.start();
   // The embedded database has no autovacuum: what erasures leave is compacted here, in the background.
   const compactor =
     database.driver === 'pglite'
@@ -170,7 +165,7 @@ First request:
     await training?.stop();
     await webhooks?.stop();
     await compactor?.stop();
-    await services?.invalidator.stop();
+    await services.invalidator.stop();
     await database.close();
     process.exit(0);
   };
