@@ -40,7 +40,7 @@ export class AppSettingsCache {
     if (!this.origins || this.origins.until <= t) {
       const set = new Set<string>();
       for (const row of await listAppSettings(this.db)) {
-        for (const o of readOverrides(row.settings).cors?.allowed_origins ?? []) set.add(o);
+        for (const origin of readOverrides(row.settings).cors?.allowed_origins ?? []) set.add(origin);
       }
       this.origins = { set, until: t + this.ttlMs };
     }

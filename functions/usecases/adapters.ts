@@ -101,7 +101,7 @@ const flipDetails = (flip: ActiveFlip) => ({
   replaced: flip.retired?.version ?? null,
 });
 
-const subjectOf = (o: AdapterOwner): AuditSubject =>
-  'userId' in o ? { kind: 'user', id: o.userId } : { kind: 'style', id: `style:${o.styleId}` };
+const subjectOf = (owner: AdapterOwner): AuditSubject =>
+  'userId' in owner ? { kind: 'user', id: owner.userId } : { kind: 'style', id: `style:${owner.styleId}` };
 
 const fromBase64 = (b64: string) => Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));

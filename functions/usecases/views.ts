@@ -7,11 +7,14 @@ import type {
   appItem,
   feedbackItem,
   generationItem,
+  JobKind,
+  JobPayload,
   jobItem,
+  OwnerOutcome,
+  TrainUsersResult,
   userItem,
 } from '../../schema/contracts.js';
 import type { Adapter, App, EndUser, Feedback, Generation, TrainingJob } from '../../schema/tables.js';
-import type { JobKind, JobPayload, OwnerOutcome, TrainUsersResult } from '../../schema/training.js';
 
 export const iso = (d: Date | null) => (d ? d.toISOString() : null);
 

@@ -39,18 +39,18 @@ export interface LaunchOptions {
  */
 export async function startServer(
   env: Record<string, string>,
-  o: LaunchOptions = {},
+  launch: LaunchOptions = {},
 ): Promise<RunningServer> {
   const port = await freePort();
-  const [cmd, ...args] = o.command ?? [
+  const [cmd, ...args] = launch.command ?? [
     process.execPath,
     '--import',
     'tsx',
     join(REPO_ROOT, 'runtime/node/main.ts'),
   ];
   const child: ChildProcess = spawn(cmd as string, args, {
-    cwd: o.cwd ?? REPO_ROOT,
-    env: o.exactEnv
+    cwd: launch.cwd ?? REPO_ROOT,
+    env: launch.exactEnv
       ? { ...env, PORT: String(port) }
       : { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -65,7 +65,7 @@ export async function startServer(
     } catch {}
   };
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + (o.timeoutMs ?? 90_000);
+  const deadline = Date.now() + (launch.timeoutMs ?? 90_000);
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${out}`);
     try {
@@ -73,7 +73,7 @@ export async function startServer(
     } catch {}
     if (Date.now() > deadline) {
       group('SIGKILL');
-      throw new Error(`server not healthy after ${o.timeoutMs ?? 90_000} ms:\n${out}`);
+      throw new Error(`server not healthy after ${launch.timeoutMs ?? 90_000} ms:\n${out}`);
     }
     await new Promise((r) => setTimeout(r, 250));
   }
