@@ -1,6 +1,6 @@
 // The OpenAI-compatible routes (/v1/completions, /v1/chat/completions, /v1/models) as zod schemas, in OpenAI's
 // wire shapes. Requests are strict: a field Tailor does not know is refused before validation (400 naming it,
-// functions/routes/openai.ts), and the neutral values of fields it cannot honour are the only ones accepted
+// functions/openai/refusals.ts), and the neutral values of fields it cannot honour are the only ones accepted
 // here. Tailor's own controls ride along as extension fields (`adapter`, `styles`, `top_k`, `memory`); each answer's choice
 // carries its own `generation_id`.
 

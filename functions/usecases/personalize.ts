@@ -44,7 +44,7 @@ export function withoutUserAdapter(resolved: ResolvedAdapters): ResolvedAdapters
 /**
  * Loads resolved adapters into the engine's cache within the configured time, or falls back to the base model
  * with the reason: counted in `tailor_adapter_fallbacks_total`, a package that parsed badly marked bad, any
- * other failure but a timeout reported. No engine at all is not a fallback: it throws (a 503).
+ * other failure but a timeout reported. No engine at all is not a fallback: it throws (unavailable).
  */
 export async function loadOrFallBack(s: Services, resolved: ResolvedAdapters): Promise<AppliedAdapters> {
   if (resolved.refs.length === 0) return { resolved, refs: [] };
@@ -56,7 +56,7 @@ export async function loadOrFallBack(s: Services, resolved: ResolvedAdapters): P
     );
     return { resolved, refs: resolved.refs };
   } catch (e) {
-    if (isEngineUnavailable(e)) throw e; // no engine at all: a 503, not the base model
+    if (isEngineUnavailable(e)) throw e; // no engine at all: unavailable, not the base model
     const fallback = fallbackOf(e);
     s.adapterFallbacks.inc({ reason: fallback.code });
     const code = engineCode(e);
