@@ -1,4 +1,4 @@
-// The app's per-process parts, built once from its dependencies and shared by the routes.
+// The app's per-process parts, built once from its dependencies and shared by the routes and the use cases.
 import { touchEndUser } from '../../core/db/users.js';
 import { type UserHasher, userHasher } from '../../core/erasure/user-hash.js';
 import { userAdaptersPrefix } from '../../core/storage/keys.js';
