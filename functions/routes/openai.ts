@@ -18,7 +18,7 @@ import {
 } from '../../schema/contracts.js';
 import { appSecurity, body, routes } from '../http/openapi.js';
 import type { HonoEnv, Services } from '../http/services.js';
-import { answerJson, answerStream } from '../openai/answer.js';
+import { answerJson, answerStream, type Choices } from '../openai/answer.js';
 import { OpenAiError, oaErrors } from '../openai/errors.js';
 import { refusals } from '../openai/refusals.js';
 import {
@@ -112,7 +112,7 @@ async function complete(
   const styles = [...(req.styles ?? []), ...(await modelStyles(s, app, req.model))];
   const generation = generationOf(req, prompt, user, styles);
   const logprobs = logprobsOf(req, kind);
-  let run: Awaited<ReturnType<typeof startChoices>>;
+  let run: Choices;
   try {
     run = await startChoices(s, app, generation, n, {
       signal: c.req.raw.signal,
