@@ -18,6 +18,7 @@ import * as manyUsers from './many-users.js';
 import * as memorySearch from './memory-search.js';
 import * as peft from './peft.js';
 import { updateReadme } from './report.js';
+import * as requestPath from './request-path.js';
 import * as runtime from './runtime.js';
 import * as serving from './serving.js';
 import { type BenchContext, loadShippedPackage, ROOT, TMP } from './setup.js';
@@ -37,6 +38,7 @@ export const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<Measured[
   compaction: compaction.run,
   'memory-search': memorySearch.run,
   serving: serving.run,
+  'request-path': requestPath.run,
   training: training.run,
   load: load.run,
   soak: soak.run,

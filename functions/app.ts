@@ -8,6 +8,7 @@ import { corsHeaders, corsPreflight } from './http/cors.js';
 import { ApiError, errorResponse, forbidden, notFound } from './http/errors.js';
 import { requestHygiene } from './http/hygiene.js';
 import { routes } from './http/openapi.js';
+import { StageTimes } from './http/server-timing.js';
 import { buildServices, type Services } from './http/services.js';
 import { isOpenAiPath, openAiErrorResponse } from './openai/errors.js';
 import { adminAdapterRoutes } from './routes/admin/adapters.js';
@@ -36,6 +37,7 @@ export function createApp(deps: AppDeps) {
 
   app.use('*', async function measure(c, next) {
     const t0 = performance.now();
+    c.set('timing', new StageTimes(t0));
     await next();
     const route = c.req.routePath === '/*' ? 'unmatched' : c.req.routePath;
     s.requests.inc({ route, method: c.req.method, status: String(c.res.status) });
@@ -68,8 +70,10 @@ export function createApp(deps: AppDeps) {
   app.use('/v1/*', corsPreflight(s));
   app.use('/v1/*', async function authenticateApp(c, next) {
     if (c.req.path.startsWith('/v1/files/')) return next(); // signed links carry their own authorisation
+    const timing = c.get('timing');
     const token = s.callers.bearer(c.req.header('authorization'));
-    c.set('caller', await s.callers.appCaller(token, clientAddress(c, deps.config.trustedProxyHeader)));
+    const address = clientAddress(c, deps.config.trustedProxyHeader);
+    c.set('caller', await timing.time('auth', () => s.callers.appCaller(token, address)));
     // Before the route, so they go into its answer as it is made (and into an error's): a header set on a
     // finished answer makes Node's adapter turn it into a web Response and copy it, on every request.
     await corsHeaders(s, c);

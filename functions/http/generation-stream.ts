@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { generateResponse } from '../../schema/contracts.js';
 import type { StartedGeneration } from '../usecases/generate.js';
 import { isEngineUnavailable, streamErrorOf } from './engine-errors.js';
+import type { StageTimes } from './server-timing.js';
 
 /** A generation's answer: JSON, or Server-Sent Events with `stream: true` (this route's and the admin one's). */
 export const GENERATION_ANSWER = {
@@ -22,8 +23,14 @@ export async function answerGeneration(
   started: StartedGeneration,
   stream: boolean,
   onError: ((e: unknown) => void) | undefined,
+  timing?: StageTimes,
 ): Promise<Response> {
-  if (!stream) return c.json(await started.finish(), 200);
+  if (!stream) {
+    const answer = await started.finish();
+    // Set before the answer is made (a header added to a made answer costs a copy of it on Node).
+    if (timing) c.header('server-timing', timing.header());
+    return c.json(answer, 200);
+  }
   return streamSSE(c, async (sse) => {
     try {
       for await (const piece of started.pieces)

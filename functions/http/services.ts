@@ -11,6 +11,7 @@ import { GenerationIds } from './generation-id.js';
 import { CacheInvalidator } from './invalidations.js';
 import { type Counter, type Histogram, Registry } from './metrics.js';
 import { RateLimiter } from './rate-limit.js';
+import type { StageTimes } from './server-timing.js';
 
 export interface Services extends AppDeps {
   now: () => number;
@@ -40,7 +41,7 @@ export interface Services extends AppDeps {
   rateLimited: Counter;
 }
 
-export type HonoEnv = { Variables: { caller: Caller } };
+export type HonoEnv = { Variables: { caller: Caller; timing: StageTimes } };
 
 /** last_seen is a coarse signal: one write a minute per user, not one per request. */
 const SEEN_EVERY_MS = 60_000;

@@ -33,7 +33,8 @@ export function generateRoutes(s: Services) {
     const req = c.req.valid('json');
     const user = actingUser(caller, req.user);
     await takeRateLimits(s, app, user, generationUnits(1, req.max_tokens));
-    const started = await startGeneration(s, app, { ...req, user }, { signal: c.req.raw.signal });
-    return answerGeneration(c, started, req.stream, s.onError);
+    const timing = c.get('timing');
+    const started = await startGeneration(s, app, { ...req, user }, { signal: c.req.raw.signal, timing });
+    return answerGeneration(c, started, req.stream, s.onError, timing);
   });
 }

@@ -1,10 +1,12 @@
 // API v1 through app.request(): generation (JSON and SSE), user tokens, feedback idempotency, scoring,
 // adapters (applied, and the base-model fallback), the user's adapter download, erasure.
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EngineUnavailableError, Generation } from '../../engine/index.js';
 import { ADMIN, startPlatform, type TestPlatform } from '../../test/support/platform.js';
 import { parseSse } from '../../test/support/sse.js';
 import { signUserToken } from '../auth/jwt.js';
+import { parseServerTiming } from '../http/server-timing.js';
 
 let p: TestPlatform;
 let app: { app_id: string; api_key: string; signing_secret: string };
@@ -34,6 +36,33 @@ describe('POST /v1/generate', () => {
     expect(listed.json.items.map((g: { id: string }) => g.id)).toEqual(
       expect.arrayContaining([a.json.id, b.json.id]),
     );
+  });
+
+  it('says where the time went in a Server-Timing header, stage by stage', async () => {
+    const r = await p.call('POST', '/v1/generate', {
+      key: app.api_key,
+      body: { user: 'reader-1', prompt: 'The night was', max_tokens: 4, seed: 7 },
+    });
+    const stages = parseServerTiming(r.headers.get('server-timing'));
+    // In the order they ran (resolve and memory run side by side: either may end first).
+    expect(Object.keys(stages).sort()).toEqual(
+      [
+        'auth',
+        'tokenize',
+        'settings',
+        'resolve',
+        'memory',
+        'load',
+        'seen',
+        'prefill',
+        'decode',
+        'hop',
+        'insert',
+        'total',
+      ].sort(),
+    );
+    for (const ms of Object.values(stages)) expect(ms).toBeGreaterThanOrEqual(0);
+    expect(stages.prefill).toBeCloseTo(r.json.timings_ms.first_token, 0);
   });
 
   it('streams Server-Sent Events: token pieces, then done with the same text', async () => {

@@ -7,6 +7,7 @@ import { insertGeneration } from '../../core/db/generations.js';
 import type { TextPiece, TokenLogprob } from '../../engine/index.js';
 import type { GenerateRequest, GenerateResponse } from '../../schema/contracts.js';
 import type { App } from '../../schema/tables.js';
+import { StageTimes } from '../http/server-timing.js';
 import type { Services } from '../http/services.js';
 import { invalidInput } from './errors.js';
 import { loadOrFallBack, memoryFor, withoutUserAdapter } from './personalize.js';
@@ -25,6 +26,8 @@ export interface GenerationOptions {
   logprobs?: number;
   /** Stops the generation: the client left, or a sibling choice failed. */
   signal?: AbortSignal;
+  /** Where the request's time goes, stage by stage (the route's Server-Timing header). */
+  timing?: StageTimes;
 }
 
 /** A generation under way: its id, its text pieces, and `finish`, which stores it and gives the answer. */
@@ -42,8 +45,11 @@ export async function startGeneration(
   req: GenerationRequest,
   options: GenerationOptions = {},
 ): Promise<StartedGeneration> {
+  const timing = options.timing ?? new StageTimes();
   // Tokenized once: counted here against the limit, and handed to the engine as they are.
-  const promptIds = s.engine.model(s.baseModelId).tokenizer.encode(req.prompt);
+  const promptIds = timing.timeSync('tokenize', () =>
+    s.engine.model(s.baseModelId).tokenizer.encode(req.prompt),
+  );
   const promptTokens = promptIds.length;
   const maxPromptTokens = s.config.limits.maxPromptTokens;
   if (promptTokens > maxPromptTokens) {
@@ -52,11 +58,13 @@ export async function startGeneration(
       message: `at most ${maxPromptTokens} tokens`,
     });
   }
-  const settings = await s.settings.of(app.id);
+  const settings = await timing.time('settings', () => s.settings.of(app.id));
   const choice = req.adapter ?? settings.defaults.adapter;
   const [resolution, recalled] = await Promise.all([
-    s.adapters.resolve(app.id, req.user, choice, req.styles),
-    memoryFor(s, app, req.user, req.memory ?? settings.defaults.memory, req.prompt),
+    timing.time('resolve', () => s.adapters.resolve(app.id, req.user, choice, req.styles)),
+    timing.time('memory', () =>
+      memoryFor(s, app, req.user, req.memory ?? settings.defaults.memory, req.prompt),
+    ),
   ]);
   let adapters = resolution;
   let memory = recalled;
@@ -73,8 +81,9 @@ export async function startGeneration(
     }
   }
   // Seen only once the adapters resolve: a refused request (an unknown version or style) writes nothing.
-  const { resolved, refs, fallback } = await loadOrFallBack(s, adapters);
-  await s.seen(app.id, req.user);
+  const { resolved, refs, fallback } = await timing.time('load', () => loadOrFallBack(s, adapters));
+  await timing.time('seen', () => s.seen(app.id, req.user));
+  const started = performance.now();
   const gen = s.engine.generate(
     { ids: promptIds },
     {
@@ -96,34 +105,42 @@ export async function startGeneration(
 
   const finish = async (): Promise<GenerateResponse> => {
     const r = await gen.result;
+    // The engine's own prefill and decode; what the caller waited beyond them is the hop to the engine
+    // (an engine thread's queue and messages) and back.
+    const waited = performance.now() - started;
+    timing.add('prefill', r.timings.firstTokenMs);
+    timing.add('decode', r.timings.totalMs - r.timings.firstTokenMs);
+    timing.add('hop', Math.max(0, waited - r.timings.totalMs));
     const timings = {
       first_token: round(r.timings.firstTokenMs),
       total: round(r.timings.totalMs),
     };
-    await insertGeneration(s.db, {
-      id,
-      appId: app.id,
-      userId: req.user,
-      prompt: req.prompt,
-      text: r.text,
-      adapterVersion: resolved.user?.version ?? null,
-      styles: resolved.styles.map(({ id, weight }) => ({ id, weight })),
-      params: {
-        max_tokens: req.max_tokens,
-        temperature: req.temperature,
-        top_p: req.top_p,
-        top_k: req.top_k,
-        seed: r.seed,
-        stop: req.stop ?? [],
-        ...(memoryUsed ? { memory: memoryUsed } : {}),
-      },
-      finishReason: r.finishReason,
-      promptTokens: r.promptTokens,
-      completionTokens: r.completionTokens,
-      timingsMs: timings,
-      fallbackReason: fallback?.code ?? null,
-      arm,
-    });
+    await timing.time('insert', () =>
+      insertGeneration(s.db, {
+        id,
+        appId: app.id,
+        userId: req.user,
+        prompt: req.prompt,
+        text: r.text,
+        adapterVersion: resolved.user?.version ?? null,
+        styles: resolved.styles.map(({ id, weight }) => ({ id, weight })),
+        params: {
+          max_tokens: req.max_tokens,
+          temperature: req.temperature,
+          top_p: req.top_p,
+          top_k: req.top_k,
+          seed: r.seed,
+          stop: req.stop ?? [],
+          ...(memoryUsed ? { memory: memoryUsed } : {}),
+        },
+        finishReason: r.finishReason,
+        promptTokens: r.promptTokens,
+        completionTokens: r.completionTokens,
+        timingsMs: timings,
+        fallbackReason: fallback?.code ?? null,
+        arm,
+      }),
+    );
     return {
       id,
       text: r.text,
