@@ -49,6 +49,14 @@ def main(argv: list[str] | None = None) -> None:
     t = sub.add_parser("train-lora", help="train LoRA adapters from a JSON job (see train_lora.py)")
     t.add_argument("--job", required=True, help="job JSON file, or - for stdin")
 
+    h = sub.add_parser("import-hf", help="a Hugging Face checkpoint directory → a Tailor model package")
+    h.add_argument("--src", required=True)
+    h.add_argument("--out", required=True)
+    h.add_argument("--name", required=True)
+    h.add_argument("--context", type=int, default=512, help="the most positions the platform serves")
+    h.add_argument("--sample", help="JSON {genre: [passage, ...]}: held-out text for bits per byte")
+    h.add_argument("--no-check", action="store_true", help="skip the check against transformers")
+
     args = ap.parse_args(argv)
     torch.set_num_threads(max(1, args.threads))
     Progress.json_lines = args.progress_json
@@ -73,6 +81,17 @@ def main(argv: list[str] | None = None) -> None:
         from .golden import dump_golden
 
         dump_golden(args.model, args.out)
+    elif args.cmd == "import-hf":
+        from .errors import JobError
+        from .hf_import import import_checkpoint
+
+        try:
+            report = import_checkpoint(args.src, args.out, name=args.name, served_context=args.context,
+                                       sample=args.sample, check=not args.no_check)
+        except JobError as e:
+            print(json.dumps({"event": "error", "message": str(e)}), flush=True)
+            sys.exit(2)
+        print(json.dumps({"event": "result", **report}), flush=True)
     elif args.cmd == "train-lora":
         from .train_lora import run_job
 

@@ -12,6 +12,35 @@ MLP_TARGETS = ("gate_proj", "up_proj", "down_proj")
 ALL_TARGETS = ATTN_TARGETS + MLP_TARGETS
 
 
+FAMILIES = ("llama", "mistral", "qwen2")
+
+
+def rope_params(cfg: dict) -> dict:
+    """Rotary parameters in one form: transformers 5 writes `rope_parameters`; checkpoints saved before it,
+    `rope_theta` beside `rope_scaling` (whose kind is `rope_type`, or `type` in older files)."""
+    if isinstance(cfg.get("rope_parameters"), dict):
+        return dict(cfg["rope_parameters"])
+    out = dict(cfg.get("rope_scaling") or {})
+    if "type" in out and "rope_type" not in out:
+        out["rope_type"] = out.pop("type")
+    out.setdefault("rope_type", "default")
+    out["rope_theta"] = cfg.get("rope_theta", 10000.0)
+    return out
+
+
+def rope_of(cfg: dict) -> tuple:
+    p = rope_params(cfg)
+    kind = p.get("rope_type", "default")
+    if kind == "default":
+        return ("default",)
+    if kind == "linear":
+        return ("linear", float(p["factor"]))
+    if kind == "llama3":
+        return ("llama3", float(p["factor"]), float(p["low_freq_factor"]), float(p["high_freq_factor"]),
+                float(p["original_max_position_embeddings"]))
+    raise ValueError(f'rope_scaling.type "{kind}" is not supported')
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     vocab_size: int = 4096
@@ -27,19 +56,30 @@ class ModelConfig:
     eos_id: int = 0
     lora_targets: tuple[str, ...] = ALL_TARGETS
     max_lora_rank: int = 64
+    # What imported bases (hf_import.py) vary; the defaults are the shipped base's.
+    model_type: str = "llama"  # llama | mistral | qwen2
+    explicit_head_dim: int = 0  # 0: dim / n_heads
+    qkv_bias: bool = False  # Qwen2; Llama's attention_bias (which also biases o_proj)
+    o_bias: bool = False
+    tie_embeddings: bool = True
+    # Rotary frequencies: ("default",) or ("linear", factor) or ("llama3", factor, low, high, original_max)
+    rope: tuple = ("default",)
+    # The source checkpoint's config.json, kept whole so the package's config still loads in transformers.
+    source: dict | None = field(default=None, compare=False, hash=False)
 
     @property
     def head_dim(self) -> int:
-        return self.dim // self.n_heads
+        return self.explicit_head_dim or self.dim // self.n_heads
 
     def target_shape(self, target: str) -> tuple[int, int]:
         """(in_features, out_features) of a projection."""
         kv = self.n_kv_heads * self.head_dim
+        q = self.n_heads * self.head_dim
         return {
-            "q_proj": (self.dim, self.dim),
+            "q_proj": (self.dim, q),
             "k_proj": (self.dim, kv),
             "v_proj": (self.dim, kv),
-            "o_proj": (self.dim, self.dim),
+            "o_proj": (q, self.dim),
             "gate_proj": (self.dim, self.ffn_dim),
             "up_proj": (self.dim, self.ffn_dim),
             "down_proj": (self.ffn_dim, self.dim),
@@ -55,6 +95,13 @@ class ModelConfig:
         return out
 
     def to_hf(self, extra: dict | None = None) -> dict:
+        if self.source is not None:  # an imported base: its own config, Tailor's section beside it
+            cfg = {k: v for k, v in self.source.items() if k != "tailor"}
+            cfg["torch_dtype"] = cfg["dtype"] = "float32"  # the package's weights are fp32 whatever came in
+            tailor = {"lora_targets": list(self.lora_targets), "max_lora_rank": self.max_lora_rank}
+            tailor.update(extra or {})
+            cfg["tailor"] = tailor
+            return cfg
         cfg = {
             "architectures": ["LlamaForCausalLM"],
             "model_type": "llama",
@@ -88,11 +135,12 @@ class ModelConfig:
 
     @staticmethod
     def from_hf(cfg: dict) -> "ModelConfig":
-        if cfg.get("model_type") != "llama":
-            raise ValueError(f"not a llama config: model_type={cfg.get('model_type')!r}")
-        if not cfg.get("tie_word_embeddings", False):
-            raise ValueError("this trainer expects tie_word_embeddings=true")
+        if cfg.get("model_type") not in FAMILIES:
+            raise ValueError(f"model_type {cfg.get('model_type')!r} is not supported (supported: {', '.join(FAMILIES)})")
         tailor = cfg.get("tailor", {})
+        imported = "import" in tailor  # the shipped base predates these fields; an imported one names them all
+        kind = cfg["model_type"]
+        first = lambda v: v[0] if isinstance(v, list) and v else v  # noqa: E731 - eos lists: the first is the id
         return ModelConfig(
             vocab_size=cfg["vocab_size"],
             dim=cfg["hidden_size"],
@@ -101,12 +149,26 @@ class ModelConfig:
             n_kv_heads=cfg.get("num_key_value_heads", cfg["num_attention_heads"]),
             ffn_dim=cfg["intermediate_size"],
             max_seq_len=cfg["max_position_embeddings"],
-            rope_theta=cfg.get("rope_theta", 10000.0),
+            rope_theta=float(rope_params(cfg).get("rope_theta", 10000.0)),
             norm_eps=cfg.get("rms_norm_eps", 1e-5),
-            bos_id=cfg.get("bos_token_id", 0),
-            eos_id=cfg.get("eos_token_id", 0),
+            bos_id=-1 if first(cfg.get("bos_token_id")) is None else first(cfg.get("bos_token_id")),
+            eos_id=-1 if first(cfg.get("eos_token_id")) is None else first(cfg.get("eos_token_id")),
             lora_targets=tuple(tailor.get("lora_targets", ALL_TARGETS)),
             max_lora_rank=tailor.get("max_lora_rank", 64),
+            model_type=kind,
+            explicit_head_dim=int(cfg.get("head_dim") or 0) if imported else 0,
+            qkv_bias=kind == "qwen2" or bool(cfg.get("attention_bias", False)),
+            o_bias=kind != "qwen2" and bool(cfg.get("attention_bias", False)),
+            tie_embeddings=bool(cfg.get("tie_word_embeddings", kind == "llama" and not imported)),
+            rope=rope_of(cfg),
+            source=cfg if imported else None,
+        ) if imported else ModelConfig(
+            vocab_size=cfg["vocab_size"], dim=cfg["hidden_size"], n_layers=cfg["num_hidden_layers"],
+            n_heads=cfg["num_attention_heads"], n_kv_heads=cfg.get("num_key_value_heads", cfg["num_attention_heads"]),
+            ffn_dim=cfg["intermediate_size"], max_seq_len=cfg["max_position_embeddings"],
+            rope_theta=cfg.get("rope_theta", 10000.0), norm_eps=cfg.get("rms_norm_eps", 1e-5),
+            bos_id=first(cfg.get("bos_token_id")) or 0, eos_id=first(cfg.get("eos_token_id")) or 0,
+            lora_targets=tuple(tailor.get("lora_targets", ALL_TARGETS)), max_lora_rank=tailor.get("max_lora_rank", 64),
         )
 
     @staticmethod

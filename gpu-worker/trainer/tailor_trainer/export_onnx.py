@@ -10,8 +10,10 @@ applied to every row. Outputs: `logits`,
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -213,9 +215,12 @@ def export(model: LlamaForCausalLM, out: str | Path, with_lora: bool, opset: int
     cfg = model.cfg
     graph = DecoderGraph(model.cpu().eval(), with_lora)
     inputs, outputs, axes = graph_io(cfg, with_lora)
-    with torch.no_grad(), _export_attention():
+    # The TorchScript exporter, which `_static_reshapes` knows the output of (torch 2.x defaults to dynamo)
+    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
+    with torch.no_grad(), _export_attention(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch 2.x's deprecation notice for that exporter, every export
         torch.onnx.export(graph, example_inputs(cfg, with_lora), str(out), input_names=inputs, output_names=outputs,
-                          dynamic_axes=axes, opset_version=opset, do_constant_folding=True)
+                          dynamic_axes=axes, opset_version=opset, do_constant_folding=True, **legacy)
     _static_reshapes(out)
     return out
 

@@ -22,12 +22,13 @@ from torch import nn
 
 
 class LoraLinear(nn.Module):
-    def __init__(self, in_features: int, out_features: int):
+    def __init__(self, in_features: int, out_features: int, bias: bool = False):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
         self.weight = nn.Parameter(torch.empty(out_features, in_features))
         nn.init.normal_(self.weight, std=0.02)
+        self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None
         self.lora_A: nn.Parameter | None = None
         self.lora_B: nn.Parameter | None = None
         self.scaling = 1.0
@@ -48,6 +49,8 @@ class LoraLinear(nn.Module):
     def forward(self, x: torch.Tensor, lora: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
         # x: [B, T, in]
         y = torch.matmul(x, self.weight.t())
+        if self.bias is not None:
+            y = y + self.bias
         if self.lora_A is not None and self.lora_B is not None:
             y = y + torch.matmul(torch.matmul(x, self.lora_A.t()), self.lora_B.t()) * self.scaling
         if lora is not None:

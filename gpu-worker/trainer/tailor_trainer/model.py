@@ -4,9 +4,14 @@ Parameter names are Hugging Face's (`model.layers.{i}.self_attn.q_proj.weight`, 
 `model.safetensors` load in `transformers.LlamaForCausalLM`, and the maths follows it (rotate-half rotary,
 keys cached after rotation, tied input/output embeddings).
 
+Imported bases (hf_import.py) add what their families vary: q/k/v biases (Qwen2), an untied head, an explicit
+head dim, scaled rotary frequencies.
+
 Shapes: B batch, T new tokens, P cached tokens, S = P + T, H heads, K kv heads, D head dim, C model dim.
 """
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -36,11 +41,28 @@ def rotate_half(x: torch.Tensor) -> torch.Tensor:
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
+def rope_frequencies(head_dim: int, theta: float, rope: tuple = ("default",)) -> torch.Tensor:
+    """Rotary inverse frequencies as transformers computes them: default, `linear` (positions divided by the
+    factor) and `llama3` (long wavelengths divided by the factor, short ones kept, a smooth blend between)."""
+    inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim))
+    if rope[0] == "linear":
+        return inv_freq / rope[1]
+    if rope[0] == "llama3":
+        factor, low, high, original = rope[1:]
+        low_wavelen, high_wavelen = original / low, original / high
+        wavelen = 2 * math.pi / inv_freq
+        scaled = torch.where(wavelen > low_wavelen, inv_freq / factor, inv_freq)
+        smooth = (original / wavelen - low) / (high - low)
+        blended = (1 - smooth) * scaled / factor + smooth * scaled
+        medium = ~(wavelen < high_wavelen) & ~(wavelen > low_wavelen)
+        return torch.where(medium, blended, scaled)
+    return inv_freq
+
+
 class Rotary(nn.Module):
-    def __init__(self, head_dim: int, theta: float):
+    def __init__(self, head_dim: int, theta: float, rope: tuple = ("default",)):
         super().__init__()
-        inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))
-        self.register_buffer("inv_freq", inv_freq, persistent=False)
+        self.register_buffer("inv_freq", rope_frequencies(head_dim, theta, rope), persistent=False)
 
     def forward(self, position_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         freqs = position_ids.to(torch.float32)[:, :, None] * self.inv_freq[None, None, :]  # [B, T, D/2]
@@ -53,10 +75,10 @@ class Attention(nn.Module):
         super().__init__()
         self.prefix = prefix
         self.n_heads, self.n_kv, self.head_dim = cfg.n_heads, cfg.n_kv_heads, cfg.head_dim
-        self.q_proj = LoraLinear(cfg.dim, cfg.n_heads * cfg.head_dim)
-        self.k_proj = LoraLinear(cfg.dim, cfg.n_kv_heads * cfg.head_dim)
-        self.v_proj = LoraLinear(cfg.dim, cfg.n_kv_heads * cfg.head_dim)
-        self.o_proj = LoraLinear(cfg.n_heads * cfg.head_dim, cfg.dim)
+        self.q_proj = LoraLinear(cfg.dim, cfg.n_heads * cfg.head_dim, bias=cfg.qkv_bias)
+        self.k_proj = LoraLinear(cfg.dim, cfg.n_kv_heads * cfg.head_dim, bias=cfg.qkv_bias)
+        self.v_proj = LoraLinear(cfg.dim, cfg.n_kv_heads * cfg.head_dim, bias=cfg.qkv_bias)
+        self.o_proj = LoraLinear(cfg.n_heads * cfg.head_dim, cfg.dim, bias=cfg.o_bias)
 
     def forward(self, x, cos, sin, mask, past, lora: LoraFeed):
         b, t, _ = x.shape
@@ -121,7 +143,7 @@ class LlamaModel(nn.Module):
         nn.init.normal_(self.embed_tokens.weight, std=0.02)
         self.layers = nn.ModuleList(DecoderLayer(cfg, i) for i in range(cfg.n_layers))
         self.norm = RMSNorm(cfg.dim, cfg.norm_eps)
-        self.rotary = Rotary(cfg.head_dim, cfg.rope_theta)
+        self.rotary = Rotary(cfg.head_dim, cfg.rope_theta, cfg.rope)
 
 
 def causal_mask(attention_mask: torch.Tensor, t: int) -> torch.Tensor:
@@ -140,6 +162,8 @@ class LlamaForCausalLM(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.model = LlamaModel(cfg)
+        # An untied head (most imported bases); tied ones multiply by the input embedding.
+        self.lm_head = None if cfg.tie_embeddings else nn.Linear(cfg.dim, cfg.vocab_size, bias=False)
 
     def forward(
         self,
@@ -169,7 +193,8 @@ class LlamaForCausalLM(nn.Module):
         x = self.model.norm(x)
         if logits_at is not None:  # training and scoring: the vocabulary projection only where a loss is taken
             x = x[logits_at]
-        logits = torch.matmul(x, self.model.embed_tokens.weight.t())  # tied embeddings, [B, T, V] (or [N, V])
+        head = self.model.embed_tokens.weight if self.lm_head is None else self.lm_head.weight
+        logits = torch.matmul(x, head.t())  # [B, T, V] (or [N, V])
         return logits, presents
 
     def lora_linears(self) -> dict[str, LoraLinear]:

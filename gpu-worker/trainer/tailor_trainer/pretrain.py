@@ -123,7 +123,8 @@ def load_model(model_dir: str | Path, device: str = "cpu") -> LlamaForCausalLM:
     cfg = ModelConfig.load(model_dir)
     model = LlamaForCausalLM(cfg)
     tensors, _ = safetensors_io.load(Path(model_dir) / "model.safetensors")
-    tensors.pop("lm_head.weight", None)  # tied to embed_tokens
+    if cfg.tie_embeddings:
+        tensors.pop("lm_head.weight", None)  # tied to embed_tokens
     missing, unexpected = model.load_state_dict(tensors, strict=False)
     missing = [k for k in missing if "lora_" not in k]
     if missing or unexpected:
