@@ -10,7 +10,7 @@ import { defineConfig } from 'vitest/config';
  * one at a time, on a machine nothing else loads.
  */
 const INTEGRATION = [
-  'test/{e2e,faults,scale,invalidation,readme,docs,metrics,personalization,responsiveness,console,openai-client,example,sdk}.test.ts',
+  'test/{e2e,faults,scale,invalidation,readme,docs,metrics,personalization,responsiveness,console,openai-client,example,sdk,model-import}.test.ts',
   'bench/**/*.test.ts',
   'runtime/workers/{workerd,app-worker}.test.ts',
   'runtime/node/{cli,engine-pool}.test.ts',

@@ -94,6 +94,18 @@ export const envSchema = z
       .min(1)
       .default('brown-4m')
       .describe('the base model served (models/<id>/)'),
+    TAILOR_IMPORT_ROOTS: z
+      .string()
+      .optional()
+      .describe(
+        'directories (":"-separated) POST /admin/models may import a checkpoint from by path (default <TAILOR_DATA_DIR>/imports)',
+      ),
+    TAILOR_SERVED_CONTEXT: int(16, 131_072)
+      .default(512)
+      .describe('positions served per sequence on an imported base (its own maximum when smaller)'),
+    MAX_UPLOAD_BYTES: int(1024, 64 * 1024 * 1024 * 1024)
+      .default(4 * 1024 * 1024 * 1024)
+      .describe('largest checkpoint file uploaded to /admin/model-uploads (413 above)'),
     MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024)
       .default(1024 * 1024)
       .describe('largest request body (413 above)'),
@@ -298,6 +310,8 @@ export interface Config {
   auth: { clockSkewS: number; maxLifetimeS: number };
   /** The origin of the links the API hands out; the request's own when absent. */
   publicUrl?: string;
+  /** Importing Hugging Face checkpoints: where paths may point, what is served, how large an upload may be. */
+  imports: { roots: string[]; servedContext: number; maxUploadBytes: number };
   baseModel: string;
   limits: {
     maxBodyBytes: number;
@@ -421,6 +435,13 @@ export function loadConfig(
     auth: { clockSkewS: e.TOKEN_CLOCK_SKEW_S, maxLifetimeS: e.TOKEN_MAX_LIFETIME_S },
     ...(e.TAILOR_PUBLIC_URL ? { publicUrl: new URL(e.TAILOR_PUBLIC_URL).origin } : {}),
     baseModel: e.TAILOR_BASE_MODEL,
+    imports: {
+      roots: (e.TAILOR_IMPORT_ROOTS ? e.TAILOR_IMPORT_ROOTS.split(':') : [join(dataDir, 'imports')])
+        .filter(Boolean)
+        .map((r) => (opts.resolvePath ? opts.resolvePath(r) : r)),
+      servedContext: e.TAILOR_SERVED_CONTEXT,
+      maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    },
     limits: {
       maxBodyBytes: e.MAX_BODY_BYTES,
       maxPromptTokens: e.MAX_PROMPT_TOKENS,

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../core/node/repo.js';
 import { OPERATIONS, withEnvTable } from './env-table.js';
 
-const SKIP = new Set(['node_modules', '.git', '.tailor', 'dist', 'tmp', 'data', '.wrangler']);
+const SKIP = new Set(['node_modules', '.git', '.tailor', 'dist', 'tmp', 'data', '.wrangler', '.venv']);
 
 function markdown(dir = REPO_ROOT): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {

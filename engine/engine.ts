@@ -105,28 +105,16 @@ export class Engine implements InferenceEngine {
   };
   private readonly finishReasons: Record<FinishReason, number> = { stop: 0, length: 0, eos: 0 };
 
+  private readonly options: EngineOptions;
+  /** Where `load` found the packages: bases added later come from it too. */
+  private store: BlobStore | undefined;
+
   /** An engine over packages in hand (each base model once), loading adapters through `options.loader`. */
   constructor(models: ModelPackage | readonly ModelPackage[], options: EngineOptions = {}) {
     this.loader = options.loader ?? NO_ADAPTERS;
     this.baseHash = options.baseHash;
-    for (const model of isList(models) ? models : [models]) {
-      if (this.served.has(model.id)) throw new RangeError(`base model ${model.id} is given twice`);
-      this.served.set(model.id, {
-        model,
-        cache: new AdapterCache(options.adapterCacheBytes ?? 64 * 1024 * 1024),
-        lanes: new Lanes(model, {
-          maxBatch: options.maxBatch,
-          maxWaitMs: options.batchWaitMs,
-          baseOnlyGraph: options.baseOnlyGraph,
-          mergeHot: options.mergeHot,
-        }),
-        limits: {
-          maxRank: model.config.tailor.max_lora_rank,
-          targets: model.config.tailor.lora_targets,
-          ...options.adapterLimits,
-        },
-      });
-    }
+    this.options = options;
+    for (const model of isList(models) ? models : [models]) this.serve(model);
     if (this.served.size === 0) throw new RangeError('an engine serves at least one base model');
   }
 
@@ -152,8 +140,43 @@ export class Engine implements InferenceEngine {
       }),
     );
     const engine = new Engine(models, { loader: new StoreAdapterLoader(store), ...options });
+    engine.store = store;
     await engine.ready;
     return engine;
+  }
+
+  private serve(model: ModelPackage): Served {
+    if (this.served.has(model.id)) throw new RangeError(`base model ${model.id} is given twice`);
+    this.served.set(model.id, {
+      model,
+      cache: new AdapterCache(this.options.adapterCacheBytes ?? 64 * 1024 * 1024),
+      lanes: new Lanes(model, {
+        maxBatch: this.options.maxBatch,
+        maxWaitMs: this.options.batchWaitMs,
+        baseOnlyGraph: this.options.baseOnlyGraph,
+        mergeHot: this.options.mergeHot,
+      }),
+      limits: {
+        maxRank: model.config.tailor.max_lora_rank,
+        targets: model.config.tailor.lora_targets,
+        ...this.options.adapterLimits,
+      },
+    });
+    return this.served.get(model.id) as Served;
+  }
+
+  /**
+   * Serves one more base (an imported one, on its first request): its package is loaded from `store` (once per
+   * process). A base already served is left as it is.
+   */
+  async addBase(spec: BaseSpec): Promise<void> {
+    if (this.served.has(spec.id)) return;
+    if (!this.store) throw new EngineError('unknown_base', `base model ${spec.id} is not served here`);
+    const pkg = await loadModelPackage(this.store, spec.prefix);
+    if (this.served.has(spec.id)) return;
+    const hash = spec.hash ?? pkg.hash;
+    await this.serve(pkg.id === spec.id && hash === pkg.hash ? pkg : { ...pkg, id: spec.id, hash }).lanes
+      .ready;
   }
 
   /** Resolves when every session the engine may use is loaded (requests before that are served anyway). */

@@ -42,6 +42,8 @@ export interface InferenceEngine {
   score(texts: readonly TextInput[], opts: EngineScoreOptions & RemoteOptions): Promise<ScoreResult[]>;
   /** Loads the adapters into the cache (of the thread the affinity goes to); throws what loading throws. */
   prepareAdapters(refs: readonly AdapterRef[], opts: { base: string } & RemoteOptions): Promise<void>;
+  /** Serves one more base model (an imported one): loads its package, in every thread. */
+  addBase(spec: { id: string; prefix: string; hash?: string }): Promise<void>;
   /** Drops every cached adapter under a storage prefix (an erased user's), in every thread. */
   forgetAdapters(prefix: string): Promise<void>;
   /** A snapshot for /metrics (summed over bases and threads). */

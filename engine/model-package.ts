@@ -161,7 +161,8 @@ function checkConfig(raw: unknown, id: string): BaseModelConfig {
   };
   if (typeof raw !== 'object' || raw === null) fail('is not an object');
   const c = raw as Record<string, unknown>;
-  if (c.model_type !== 'llama') fail(`model_type is ${String(c.model_type)}, not llama`);
+  if (!['llama', 'mistral', 'qwen2'].includes(String(c.model_type)))
+    fail(`model_type is ${String(c.model_type)}, not llama, mistral or qwen2`);
   for (const k of [
     'vocab_size',
     'hidden_size',

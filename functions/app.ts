@@ -15,6 +15,7 @@ import { adminAdapterRoutes } from './routes/admin/adapters.js';
 import { adminAppRoutes } from './routes/admin/apps.js';
 import { adminEffectRoutes } from './routes/admin/effect.js';
 import { adminKeyRoutes } from './routes/admin/keys.js';
+import { adminModelRoutes } from './routes/admin/models.js';
 import { adminOverviewRoutes } from './routes/admin/overview.js';
 import { adminTrainingRoutes } from './routes/admin/training.js';
 import { consoleRoutes } from './routes/console.js';
@@ -53,6 +54,8 @@ export function createApp(deps: AppDeps) {
     // AbortController) for every request with a body, and the route then reads the body through it. A declared
     // length is checked the same way without that; the rest (chunked bodies) is counted by bodyLimit itself.
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    // A checkpoint's files: their route (admin only, after authentication) takes up to MAX_UPLOAD_BYTES.
+    if (c.req.method === 'PUT' && c.req.path.startsWith('/admin/model-uploads/')) return next();
     const length = c.req.header('content-length');
     if (length !== undefined && c.req.header('transfer-encoding') === undefined) {
       return Number.parseInt(length || '0', 10) > maxBody ? tooLarge() : next();
@@ -103,6 +106,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', adminOverviewRoutes(s));
   app.route('/', adminEffectRoutes(s));
   app.route('/', adminAdapterRoutes(s));
+  app.route('/', adminModelRoutes(s));
   app.route('/', systemRoutes(s));
   app.route('/', consoleRoutes(s));
   let document: Record<string, unknown> | undefined;

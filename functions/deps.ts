@@ -2,6 +2,7 @@
 // imports no runtime.
 import type { Config } from '../core/config.js';
 import type { Db } from '../core/db/database.js';
+import type { CheckpointFiles } from '../core/model/hf-checkpoint.js';
 import type { BlobStore } from '../core/storage/store.js';
 import type { TrainingControl } from '../core/training/control.js';
 import type { InferenceEngine } from '../engine/index.js';
@@ -36,6 +37,15 @@ export interface AppDeps {
     | { mode: 'per-request' }
     | { mode: 'off' };
   training?: TrainingControl;
+  /**
+   * Checkpoint directories on this machine (Node): `resolve` gives the real path of one under the configured
+   * import roots or throws naming why not; `fromPath` lists it for the strict reader. Absent (Workers): imports
+   * come from storage only.
+   */
+  checkpoints?: {
+    resolve(path: string): Promise<string>;
+    fromPath(path: string): Promise<CheckpointFiles>;
+  };
   /** Where absent (Workers serve these files as static assets), their routes answer 404. */
   assets?: StaticAssets;
   /** Milliseconds since the epoch. */

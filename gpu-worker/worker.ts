@@ -16,6 +16,7 @@ import { isJobKind, JOB_KINDS, PermanentJobError, parsePayload } from '../core/t
 import type { TrainingJob } from '../schema/tables.js';
 import type { JobKind, JobPayload, JobProgress, RecipeOverrides } from '../schema/training.js';
 import type { BaseModels } from './base-model.js';
+import { importModel } from './import-model.js';
 import { trainStyle } from './styles.js';
 import type { JobContext } from './train.js';
 import { trainUsers } from './train-users.js';
@@ -27,6 +28,7 @@ type Processor<K extends JobKind> = (ctx: JobContext, payload: JobPayload<K>) =>
 const processors: { [K in JobKind]: Processor<K> } = {
   'train-users': trainUsers,
   'train-style': trainStyle,
+  'import-model': importModel,
 };
 
 export interface WorkerOptions {

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { adapterItem, adapterStatus, feedbackItem, generationItem } from './items.js';
 import { adapterVersion, isoTime, userId } from './shared.js';
 import { auditSubjectKinds } from './tables.js';
-import { jobPayloads, jobProgress, jobResult, styleId } from './training.js';
+import { baseModelName, jobPayloads, jobProgress, jobResult, styleId } from './training.js';
 import { generateRequest, scoreRequest } from './v1.js';
 
 // ── admin ───────────────────────────────────────────────────────────────────────────────────────────
@@ -79,7 +79,7 @@ export const jobItem = z
     status: jobStatus,
     attempts: z.int(),
     max_attempts: z.int(),
-    payload: z.union([jobPayloads['train-users'], jobPayloads['train-style']]),
+    payload: z.union([jobPayloads['train-users'], jobPayloads['train-style'], jobPayloads['import-model']]),
     progress: jobProgress,
     result: jobResult.nullable(),
     error: z.string().nullable(),
@@ -229,3 +229,66 @@ export const listAuditQuery = pageQuery.extend({
   action: z.string().min(1).max(64).optional(),
 });
 export const listAuditResponse = page(auditItem);
+
+// ── base models ────────────────────────────────────────────────────────────────────────────────────
+
+export const modelUploadParams = z.object({
+  upload: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
+  file: z.string().min(1).max(255),
+});
+export const modelUploadResponse = z.object({ key: z.string(), size: z.int() });
+
+/** One of `upload` (files put with PUT /admin/model-uploads), `path` (under the import roots) or `prefix`. */
+export const importModelRequest = z
+  .strictObject({
+    name: baseModelName,
+    upload: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/)
+      .optional(),
+    path: z.string().min(1).max(4096).optional(),
+    prefix: z
+      .string()
+      .regex(/^imports\/[A-Za-z0-9._-]+\/$/)
+      .optional(),
+  })
+  .refine((r) => [r.upload, r.path, r.prefix].filter((v) => v !== undefined).length === 1, {
+    message: 'name exactly one of upload, path, prefix',
+  })
+  .meta({ id: 'ImportModelRequest' });
+
+/** What the strict reader found in the checkpoint. */
+export const checkpointSummary = z.object({
+  family: z.string(),
+  architecture: z.string(),
+  dtype: z.string(),
+  params: z.number(),
+  weightFiles: z.array(z.string()),
+  tokenizer: z.string(),
+  vocabSize: z.number(),
+  tokenizerSize: z.number(),
+  context: z.number(),
+  hasChatTemplate: z.boolean(),
+  addBos: z.boolean(),
+  bosTokenId: z.number().nullable(),
+  eosTokenIds: z.array(z.number()),
+});
+export const importModelResponse = z.object({ job: jobItem, checkpoint: checkpointSummary });
+
+export const baseModelItem = z
+  .object({
+    id: z.string(),
+    hash: z.string(),
+    family: z.string(),
+    /** Positions served per sequence. */
+    context: z.number(),
+    /** What the import measured (parity, bits per byte, sizes); null for the shipped base. */
+    imported: z.record(z.string(), z.unknown()).nullable(),
+    created_at: isoTime,
+  })
+  .meta({ id: 'BaseModel' });
+export const listModelsResponse = z.object({
+  default: z.string(),
+  models: z.array(baseModelItem),
+  imports: z.array(jobItem),
+});

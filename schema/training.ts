@@ -80,6 +80,14 @@ export const recipeOverrides = z
   .partial();
 export type RecipeOverrides = z.infer<typeof recipeOverrides>;
 
+/** A base model's id: what requests name (`model`), and its storage folder (`models/<id>/`). */
+export const baseModelName = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9._-]{0,63}$/,
+    'lowercase letters, digits, ".", "_" and "-"; at most 64; a letter or digit first',
+  );
+
 const owner = z.object({ appId: z.string().min(1), userId: z.string().min(1) });
 
 /** Each job kind's payload. */
@@ -100,6 +108,19 @@ export const jobPayloads = {
       z.strictObject({ genre: z.string().min(1).max(64) }),
     ]),
     recipe: recipeOverrides.optional(),
+  }),
+  /**
+   * Import a Hugging Face checkpoint as base model `name`: a directory under the operator's import roots
+   * (`path`) or the objects under a storage prefix in `imports/` (`prefix`: the CLI's uploads, or a bucket's).
+   */
+  'import-model': z.object({
+    name: baseModelName,
+    source: z.union([
+      z.strictObject({ path: z.string().min(1).max(4096) }),
+      z.strictObject({ prefix: z.string().regex(/^imports\/[A-Za-z0-9._-]+\/$/) }),
+    ]),
+    /** The most positions the platform serves (the base's own maximum when smaller). */
+    servedContext: z.int().min(16).max(131_072),
   }),
 } as const;
 export type JobKind = keyof typeof jobPayloads;
@@ -144,8 +165,17 @@ export const trainUsersResult = z.object({
 });
 export type TrainUsersResult = z.infer<typeof trainUsersResult>;
 
-/** A finished job's result: train-users' outcomes, or train-style's one outcome. */
-export const jobResult = z.union([trainUsersResult, ownerOutcome]);
+/** What an import published: the base's id, its package and what the import measured (hf_import.py). */
+export const importResult = z.object({
+  model: z.string(),
+  prefix: z.string(),
+  hash: z.string(),
+  report: z.record(z.string(), z.unknown()),
+});
+export type ImportResult = z.infer<typeof importResult>;
+
+/** A finished job's result: train-users' outcomes, train-style's one outcome, or an import's package. */
+export const jobResult = z.union([trainUsersResult, ownerOutcome, importResult]);
 
 /** Metrics recorded on an adapter version (a trained one; an imported style records what it was). */
 export const adapterMetrics = z

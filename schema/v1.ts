@@ -29,6 +29,9 @@ const actingUser = userId.optional();
 /** A generation's length when the request names none (also what the rate limits charge for it). */
 export const DEFAULT_MAX_TOKENS = 64;
 
+/** A model as requests name it: a base model's id, or `<base>:<style>`. */
+export const modelName = z.string().min(1).max(160);
+
 export const generateRequest = z
   .strictObject({
     user: actingUser,
@@ -45,6 +48,8 @@ export const generateRequest = z
     styles: z.array(styleWeight).max(4).default([]),
     /** Left out: the app's default (settings `defaults.memory`, `none` unless changed). */
     memory: memoryChoice.optional(),
+    /** The base model (`GET /v1/models`), or `<base>:<style>`; left out, the platform's default base. */
+    model: modelName.optional(),
     stream: z.boolean().default(false),
   })
   .meta({ id: 'GenerateRequest' });
@@ -103,6 +108,8 @@ export const scoreRequest = z
     styles: z.array(styleWeight).max(4).default([]),
     /** Left out: the app's default (settings `defaults.memory`); with `auto` the passages come before `context`. */
     memory: memoryChoice.optional(),
+    /** The base model (`GET /v1/models`), or `<base>:<style>`; left out, the platform's default base. */
+    model: modelName.optional(),
   })
   .meta({ id: 'ScoreRequest' });
 export type ScoreRequest = z.infer<typeof scoreRequest>;

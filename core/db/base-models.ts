@@ -1,6 +1,6 @@
 // Base models known to the platform (the package in storage, its hash and config).
 
-import { eq } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
 import { type BaseModel, baseModels } from '../../schema/tables.js';
 import type { Db } from './database.js';
 
@@ -18,4 +18,9 @@ export async function upsertBaseModel(db: Db, input: Omit<BaseModel, 'createdAt'
 export async function getBaseModel(db: Db, id: string): Promise<BaseModel | null> {
   const [row] = await db.select().from(baseModels).where(eq(baseModels.id, id)).limit(1);
   return row ?? null;
+}
+
+/** Every base model published, oldest first. */
+export async function listBaseModels(db: Db): Promise<BaseModel[]> {
+  return db.select().from(baseModels).orderBy(asc(baseModels.createdAt), asc(baseModels.id));
 }

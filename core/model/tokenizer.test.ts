@@ -168,3 +168,78 @@ describe('Utf8StreamDecoder', () => {
     expect(out.filter((s) => s.length > 0)).toEqual(['a', '€', '😀']);
   });
 });
+
+describe('SentencePiece-style tokenizer.json (Llama 2, TinyLlama, Mistral: BPE with byte fallback)', () => {
+  // Written by tests/tiny_checkpoints.py (gpu-worker/trainer) for the llama2-sentencepiece checkpoint: <unk> <s>
+  // </s>, the byte tokens <0x00>..<0xFF>, then merges over ▁-joined words; Metaspace, prepend_scheme "first".
+  const FIXTURES = new URL('./fixtures/', import.meta.url);
+  const spJson = JSON.parse(
+    readFileSync(new URL('sentencepiece-tokenizer.json', FIXTURES), 'utf8'),
+  ) as TokenizerJson;
+  const spConfig = JSON.parse(readFileSync(new URL('mistral/tokenizer_config.json', FIXTURES), 'utf8'));
+  const sp = new TextTokenizer(spJson, spConfig);
+  const idOf = (token: string) => spJson.model.vocab[token] as number;
+  const bytesOf = (ids: number[]) => concatBytes(ids.map((id) => sp.tokenBytes(id)));
+
+  it('reads each token as bytes: <0xNN> is the byte NN, ▁ a space, specials nothing', () => {
+    expect(sp.style).toBe('sentencepiece');
+    expect(tok.style).toBe('byte-level');
+    expect([sp.vocabSize, sp.bosId, sp.eosId]).toEqual([512, 1, 2]);
+    for (let b = 0; b < 256; b++) {
+      const hex = b.toString(16).toUpperCase().padStart(2, '0');
+      expect(sp.tokenBytes(idOf(`<0x${hex}>`))).toEqual(new Uint8Array([b]));
+    }
+    expect(sp.tokenBytes(idOf('▁'))).toEqual(utf8.encode(' '));
+    expect(sp.tokenBytes(idOf('\n'))).toEqual(utf8.encode('\n'));
+    const word = Object.keys(spJson.model.vocab).find((t) => /^▁[^▁]{2,}$/.test(t)) as string;
+    expect(sp.tokenBytes(idOf(word))).toEqual(utf8.encode(` ${word.slice(1)}`));
+    for (const special of [0, 1, 2]) expect(sp.tokenBytes(special)).toEqual(new Uint8Array(0));
+    expect(sp.nulIds).toEqual([idOf('<0x00>')]);
+  });
+
+  it('encode("Hello world\\n"): the ids tokenizers (Python) gives, bytes " Hello world\\n", decode the text', () => {
+    const ids = sp.encode('Hello world\n');
+    // tokenizers.Tokenizer.from_file(...).encode('Hello world\n', add_special_tokens=False).ids
+    expect(ids).toEqual([370, 299, 328, 335, 438, 370, 346, 392, 335, 327, 259]);
+    // The leading space is Metaspace's prepended ▁; the decoder's Strip takes it off again.
+    expect(new TextDecoder().decode(bytesOf(ids))).toBe(' Hello world\n');
+    expect(sp.decode(ids)).toBe('Hello world\n');
+    // As tokenizers (Python) decodes it: Strip takes one character off the first token only, here <s>.
+    expect(sp.decode([1, ...ids, 2])).toBe('<s> Hello world\n</s>');
+    expect(sp.decode([1, ...ids, 2], { skipSpecial: true })).toBe('Hello world\n');
+  });
+
+  it('characters outside the vocabulary fall back to bytes, streamed back whole', () => {
+    const text = 'héllo 🦀 <0x41> 日本';
+    const ids = sp.encode(text);
+    expect(ids).toContain(idOf('<0xF0>'));
+    expect(bytesOf(ids)).toEqual(utf8.encode(` ${text}`));
+    expect(sp.decode(ids)).toBe(text);
+    const stream = new Utf8StreamDecoder();
+    let out = '';
+    for (const id of ids) {
+      const piece = stream.push(sp.tokenBytes(id));
+      expect(piece).not.toContain('\uFFFD');
+      out += piece;
+    }
+    expect(out + stream.flush()).toBe(` ${text}`);
+  });
+
+  it('random strings (seeded): bytes are the text with ▁ prepended as a space; decode strips it', () => {
+    const rand = mulberry32(20261208);
+    for (let n = 0; n < 300; n++) {
+      const len = 1 + Math.floor(rand() * 30);
+      const cps: number[] = [];
+      for (let i = 0; i < len; i++) {
+        const cp = randomCodePoint(rand);
+        cps.push(cp === 0x2581 ? 0x41 : cp); // a literal ▁ reads back as a space: SentencePiece's own loss
+      }
+      const text = String.fromCodePoint(...cps);
+      const ids = sp.encode(text);
+      for (const id of ids) expect(id >= 0 && id < 512).toBe(true);
+      const spaced = text.startsWith(' ') ? text : ` ${text}`;
+      expect(bytesOf(ids), JSON.stringify(text)).toEqual(utf8.encode(spaced));
+      expect(sp.decode(ids), JSON.stringify(text)).toBe(spaced.slice(1));
+    }
+  });
+});

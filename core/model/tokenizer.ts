@@ -1,6 +1,8 @@
 // The one runtime text encoder. Web APIs only (no `node:` imports): runs in Node, browsers and
-// Cloudflare workerd. Wraps @huggingface/tokenizers over models/brown-4m/tokenizer.json.
+// Cloudflare workerd. Wraps @huggingface/tokenizers over models/brown-4m/tokenizer.json (byte-level BPE) or an
+// imported checkpoint's SentencePiece-style tokenizer.json (Llama 2, TinyLlama, Mistral: BPE with byte fallback).
 import { Tokenizer } from '@huggingface/tokenizers';
+import { type TokenizerStyle, tokenizerStyle } from './hf-checkpoint.js';
 
 /** The parts of a HF tokenizer.json this module relies on. */
 export interface TokenizerJson {
@@ -39,9 +41,31 @@ function unicodeToBytes(): Map<string, number> {
 }
 
 const EMPTY = new Uint8Array(0);
+const BYTE_TOKEN = /^<0x([0-9A-Fa-f]{2})>$/;
+
+/** A SentencePiece-style token's bytes: `<0xNN>` is the byte NN; any other is its text with `▁` as a space. */
+function sentencePieceBytes(token: string, utf8: TextEncoder): Uint8Array {
+  const m = BYTE_TOKEN.exec(token);
+  if (m) return new Uint8Array([Number.parseInt(m[1] as string, 16)]);
+  return utf8.encode(token.replaceAll('\u2581', ' '));
+}
+
+/** A special token's text in tokenizer_config.json: a string or an AddedToken object's content. */
+function specialTokenText(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'object' && v !== null && typeof (v as { content?: unknown }).content === 'string')
+    return (v as { content: string }).content;
+  return undefined;
+}
 
 export class TextTokenizer {
   readonly vocabSize: number;
+  /**
+   * How token strings map to bytes: byte-level (each character one byte, GPT-2's table) or SentencePiece-style
+   * (`▁` is a space, `<0xNN>` a single byte). A SentencePiece tokenizer prepends `▁` to the text, so the bytes
+   * of an encoding start with a space that decode (which strips it) does not return.
+   */
+  readonly style: TokenizerStyle;
   readonly bosId: number;
   readonly eosId: number;
   /**
@@ -66,12 +90,18 @@ export class TextTokenizer {
       if (a.special !== false) this.specialIds.add(a.id);
     }
     this.vocabSize = strings.length;
+    this.style = tokenizerStyle(json) === 'sentencepiece' ? 'sentencepiece' : 'byte-level';
+    const utf8 = new TextEncoder();
     this.bytesById = [];
     for (let id = 0; id < strings.length; id++) {
       const s = strings[id];
       if (s === undefined) throw new Error(`tokenizer.json: no token with id ${id}`);
       if (this.specialIds.has(id)) {
         this.bytesById.push(EMPTY);
+        continue;
+      }
+      if (this.style === 'sentencepiece') {
+        this.bytesById.push(sentencePieceBytes(s, utf8));
         continue;
       }
       const bytes = new Uint8Array(s.length);
@@ -84,8 +114,8 @@ export class TextTokenizer {
       this.bytesById.push(bytes);
     }
     this.nulIds = this.bytesById.flatMap((b, id) => (b.includes(0) ? [id] : []));
-    const eos = typeof config.eos_token === 'string' ? config.eos_token : '<|endoftext|>';
-    const bos = typeof config.bos_token === 'string' ? config.bos_token : eos;
+    const eos = specialTokenText(config.eos_token) ?? '<|endoftext|>';
+    const bos = specialTokenText(config.bos_token) ?? eos;
     this.eosId = this.idOf(eos);
     this.bosId = this.idOf(bos);
   }

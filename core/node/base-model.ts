@@ -21,7 +21,7 @@ export const PACKAGE_FILES = [
  * Published when the package has them: general training text the worker mixes into user training, and the
  * pretraining log and card the console's model page shows.
  */
-const OPTIONAL_FILES = ['replay.bin', 'train_log.jsonl', 'README.md'];
+const OPTIONAL_FILES = ['replay.bin', 'train_log.jsonl', 'README.md', 'generation_config.json'];
 
 export async function publishBaseModel(
   store: BlobStore,

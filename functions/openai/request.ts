@@ -1,6 +1,7 @@
 // An OpenAI-compatible request in Tailor's terms: the chat template (messages become one prompt), the styles a
 // `model` names, the generation request it stands for (checked as /v1/generate checks its own), and the
 // log-probabilities it asks.
+
 import { listStyles } from '../../core/db/adapters.js';
 import {
   type ChatMessage,
@@ -11,6 +12,8 @@ import {
 } from '../../schema/contracts.js';
 import type { App } from '../../schema/tables.js';
 import type { Services } from '../http/services.js';
+import { parseModel, servedBase } from '../usecases/bases.js';
+import { UseCaseError } from '../usecases/errors.js';
 import type { GenerationRequest } from '../usecases/generate.js';
 import { OpenAiError } from './errors.js';
 
@@ -29,21 +32,33 @@ export function chatPrompt(messages: ChatMessage[]): string {
   return messages.at(-1)?.role === 'assistant' || joined === '' ? joined : `${joined}\n\n`;
 }
 
-/** The styles a `model` applies: none for the base model, one for `base:style`; anything else is a 404. */
-export async function modelStyles(s: Services, app: App, model: string): Promise<StyleWeight[]> {
-  if (model === s.baseModelId) return [];
-  const prefix = `${s.baseModelId}:`;
-  if (model.startsWith(prefix)) {
-    const id = model.slice(prefix.length);
-    const styles = await listStyles(s.db, app.id);
-    if (styles.some((st) => st.styleId === id && st.activeVersion !== null)) return [{ id, weight: 1 }];
-  }
-  throw new OpenAiError(
-    404,
-    `The model '${model}' does not exist: GET /v1/models lists the models`,
-    'model',
-    'model_not_found',
-  );
+/**
+ * The base and styles a `model` names: a served or published base (`<base>`), or `<base>:<style>` for one of the
+ * app's active styles; anything else is a 404.
+ */
+export async function modelStyles(
+  s: Services,
+  app: App,
+  model: string,
+): Promise<{ base: string; styles: StyleWeight[] }> {
+  const missing = () =>
+    new OpenAiError(
+      404,
+      `The model '${model}' does not exist: GET /v1/models lists the models`,
+      'model',
+      'model_not_found',
+    );
+  const choice = parseModel(model);
+  const base = await servedBase(s, choice.base).catch((e) => {
+    if (e instanceof UseCaseError && e.code === 'not_found') throw missing();
+    throw e;
+  });
+  if (choice.style === undefined) return { base, styles: [] };
+  const id = choice.style;
+  const styles = await listStyles(s.db, app.id);
+  if (styles.some((st) => st.styleId === id && st.activeVersion !== null))
+    return { base, styles: [{ id, weight: 1 }] };
+  throw missing();
 }
 
 /** The tokens a request asks for each choice (`max_completion_tokens` over `max_tokens`), if any. */
@@ -56,6 +71,7 @@ export function generationOf(
   prompt: string,
   user: string,
   styles: StyleWeight[],
+  base: string,
 ): GenerationRequest {
   const maxTokens = maxTokensOf(req);
   const stop = typeof req.stop === 'string' ? [req.stop] : (req.stop ?? undefined);
@@ -70,6 +86,7 @@ export function generationOf(
     ...(req.adapter !== undefined ? { adapter: req.adapter } : {}),
     ...(req.memory !== undefined ? { memory: req.memory } : {}),
     styles,
+    model: base,
     stream: req.stream ?? false,
   });
   if (!parsed.success) {

@@ -3,7 +3,7 @@
 // call they cost a unit of the caller's rate limits: listing models reads the database.
 import { createRoute } from '@hono/zod-openapi';
 import { listStyles } from '../../core/db/adapters.js';
-import { getBaseModel } from '../../core/db/base-models.js';
+import { listBaseModels } from '../../core/db/base-models.js';
 import { modelItem, modelList, modelParams } from '../../schema/contracts.js';
 import type { App } from '../../schema/tables.js';
 import { appSecurity, json, routes } from '../http/openapi.js';
@@ -18,7 +18,7 @@ export const modelsRoute = createRoute({
   tags: ['openai'],
   summary: 'OpenAI-compatible model list',
   description:
-    "The base model, and `base:style` for each of the app's active styles (a `model` applying that style).",
+    "Every published base model (the default first; imported ones too), and `base:style` for each of the app's active styles (a `model` applying that style).",
   security: appSecurity,
   responses: { 200: json(modelList, 'The models'), ...oaErrors(401, 403, 429, 503) },
 });
@@ -36,17 +36,19 @@ export const modelRoute = createRoute({
 
 const secs = (d: Date) => Math.floor(d.getTime() / 1000);
 
-/** The models an app may name: the base model, then its active styles. */
+/** The models an app may name: every published base (the default first), then the app's active styles. */
 async function modelsOf(s: Services, app: App) {
-  const base = await getBaseModel(s.db, s.baseModelId);
+  const bases = (await listBaseModels(s.db)).sort(
+    (a, b) => Number(b.id === s.baseModelId) - Number(a.id === s.baseModelId),
+  );
   const styles = (await listStyles(s.db, app.id)).filter((st) => st.activeVersion !== null);
   return [
-    {
-      id: s.baseModelId,
+    ...bases.map((base) => ({
+      id: base.id,
       object: 'model' as const,
-      created: secs(base?.createdAt ?? new Date(0)),
+      created: secs(base.createdAt),
       owned_by: 'tailor',
-    },
+    })),
     ...styles.map((st) => ({
       id: `${s.baseModelId}:${st.styleId}`,
       object: 'model' as const,

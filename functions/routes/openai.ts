@@ -109,8 +109,9 @@ async function complete(
   const n = req.n ?? 1;
   // Every choice is a generation: n of them cost n times one.
   await takeRateLimits(s, app, user, generationUnits(n, maxTokensOf(req) ?? DEFAULT_MAX_TOKENS));
-  const styles = [...(req.styles ?? []), ...(await modelStyles(s, app, req.model))];
-  const generation = generationOf(req, prompt, user, styles);
+  const named = await modelStyles(s, app, req.model);
+  const styles = [...(req.styles ?? []), ...named.styles];
+  const generation = generationOf(req, prompt, user, styles, named.base);
   const logprobs = logprobsOf(req, kind);
   let run: Choices;
   try {

@@ -9,6 +9,7 @@ import type { GenerateRequest, GenerateResponse } from '../../schema/contracts.j
 import type { App } from '../../schema/tables.js';
 import { StageTimes } from '../http/server-timing.js';
 import type { Services } from '../http/services.js';
+import { chooseModel } from './bases.js';
 import { invalidInput } from './errors.js';
 import { loadOrFallBack, memoryFor, withoutUserAdapter } from './personalize.js';
 
@@ -46,10 +47,9 @@ export async function startGeneration(
   options: GenerationOptions = {},
 ): Promise<StartedGeneration> {
   const timing = options.timing ?? new StageTimes();
+  const { base, styles } = await chooseModel(s, req.model, req.styles);
   // Tokenized once: counted here against the limit, and handed to the engine as they are.
-  const promptIds = timing.timeSync('tokenize', () =>
-    s.engine.model(s.baseModelId).tokenizer.encode(req.prompt),
-  );
+  const promptIds = timing.timeSync('tokenize', () => s.engine.model(base).tokenizer.encode(req.prompt));
   const promptTokens = promptIds.length;
   const maxPromptTokens = s.config.limits.maxPromptTokens;
   if (promptTokens > maxPromptTokens) {
@@ -61,9 +61,9 @@ export async function startGeneration(
   const settings = await timing.time('settings', () => s.settings.of(app.id));
   const choice = req.adapter ?? settings.defaults.adapter;
   const [resolution, recalled] = await Promise.all([
-    timing.time('resolve', () => s.adapters.resolve(app.id, req.user, choice, req.styles)),
+    timing.time('resolve', () => s.adapters.resolve(app.id, req.user, choice, styles)),
     timing.time('memory', () =>
-      memoryFor(s, app, req.user, req.memory ?? settings.defaults.memory, req.prompt),
+      memoryFor(s, app, req.user, req.memory ?? settings.defaults.memory, req.prompt, undefined, base),
     ),
   ]);
   let adapters = resolution;
@@ -81,13 +81,13 @@ export async function startGeneration(
     }
   }
   // Seen only once the adapters resolve: a refused request (an unknown version or style) writes nothing.
-  const { resolved, refs, fallback } = await timing.time('load', () => loadOrFallBack(s, adapters));
+  const { resolved, refs, fallback } = await timing.time('load', () => loadOrFallBack(s, adapters, base));
   await timing.time('seen', () => s.seen(app.id, req.user));
   const started = performance.now();
   const gen = s.engine.generate(
     { ids: promptIds },
     {
-      base: s.baseModelId,
+      base,
       maxTokens: req.max_tokens,
       temperature: req.temperature,
       topP: req.top_p,

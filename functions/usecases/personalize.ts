@@ -25,9 +25,10 @@ export async function adaptersOrFallback(
   user: string,
   choice: AdapterChoice | undefined,
   styles: StyleWeight[],
+  base: string = s.baseModelId,
 ): Promise<AppliedAdapters> {
   const adapter = choice ?? (await s.settings.of(app.id)).defaults.adapter;
-  return loadOrFallBack(s, await s.adapters.resolve(app.id, user, adapter, styles));
+  return loadOrFallBack(s, await s.adapters.resolve(app.id, user, adapter, styles), base);
 }
 
 /** The same set without the user's own adapter: what a request held out of personalization runs with. */
@@ -46,21 +47,35 @@ export function withoutUserAdapter(resolved: ResolvedAdapters): ResolvedAdapters
  * with the reason: counted in `tailor_adapter_fallbacks_total`, a package that parsed badly marked bad, any
  * other failure but a timeout reported. No engine at all is not a fallback: it throws (unavailable).
  */
-export async function loadOrFallBack(s: Services, resolved: ResolvedAdapters): Promise<AppliedAdapters> {
+export async function loadOrFallBack(
+  s: Services,
+  resolved: ResolvedAdapters,
+  base: string = s.baseModelId,
+): Promise<AppliedAdapters> {
   if (resolved.refs.length === 0) return { resolved, refs: [] };
+  // Adapters are trained on one base: never applied to another (the base model answers, with the reason).
+  const elsewhere = resolved.refs.find((r) => r.base !== base);
+  if (elsewhere) {
+    s.adapterFallbacks.inc({ reason: 'other_base' });
+    return {
+      resolved: { ...resolved, user: null, styles: [], sources: [] },
+      refs: [],
+      fallback: {
+        code: 'other_base',
+        reason: `other_base: the adapters are trained on ${elsewhere.base}, not ${base}`,
+      },
+    };
+  }
   try {
     // Loads into the cache of the engine (thread) the set goes to; the generation then finds them there.
-    await within(
-      s.engine.prepareAdapters(resolved.refs, { base: s.baseModelId }),
-      s.config.engine.adapterLoadTimeoutMs,
-    );
+    await within(s.engine.prepareAdapters(resolved.refs, { base }), s.config.engine.adapterLoadTimeoutMs);
     return { resolved, refs: resolved.refs };
   } catch (e) {
     if (isEngineUnavailable(e)) throw e; // no engine at all: unavailable, not the base model
     const fallback = fallbackOf(e);
     s.adapterFallbacks.inc({ reason: fallback.code });
     const code = engineCode(e);
-    if (code === 'adapter_invalid') await markBad(s, resolved, e as Error);
+    if (code === 'adapter_invalid') await markBad(s, resolved, e as Error, base);
     else if (code !== 'storage_timeout') s.onError?.(e);
     return { resolved: { ...resolved, user: null, styles: [], sources: [] }, refs: [], fallback };
   }
@@ -89,7 +104,7 @@ function within<T>(loading: Promise<T>, ms: number): Promise<T> {
  * A package that parsed badly (corrupt, truncated, wrong shapes, NaN weights, another base model's) is marked
  * bad so that no request loads it again. With several refs the one at fault is found by loading each alone.
  */
-async function markBad(s: Services, resolved: ResolvedAdapters, error: Error): Promise<void> {
+async function markBad(s: Services, resolved: ResolvedAdapters, error: Error, base: string): Promise<void> {
   // Each alone on the thread the set went to, so what loads is cached where the set is.
   const affinity = adapterSetKey(resolved.refs);
   const suspects =
@@ -98,7 +113,7 @@ async function markBad(s: Services, resolved: ResolvedAdapters, error: Error): P
       : (
           await Promise.all(
             resolved.refs.map((ref, i) =>
-              s.engine.prepareAdapters([ref], { base: s.baseModelId, affinity }).then(
+              s.engine.prepareAdapters([ref], { base, affinity }).then(
                 () => -1,
                 (e: unknown) => (engineCode(e) === 'adapter_invalid' ? i : -1),
               ),
@@ -127,10 +142,11 @@ export async function memoryFor(
   choice: MemoryChoice | undefined,
   query: string,
   room: () => number = () => Number.POSITIVE_INFINITY,
+  base: string = s.baseModelId,
 ): Promise<Recalled | undefined> {
   const memory = choice ?? (await s.settings.of(app.id)).defaults.memory;
   if (memory === 'none') return undefined;
-  const { contextLength, tokenizer } = s.engine.model(s.baseModelId);
+  const { contextLength, tokenizer } = s.engine.model(base);
   const budget = Math.min(room(), memoryBudget(s.config.memory.tokens, contextLength));
   return recall(s.db, tokenizer, { appId: app.id, userId: user, query, budget });
 }

@@ -4,6 +4,7 @@ import type { ScoreRequest, ScoreResponse } from '../../schema/contracts.js';
 import type { App } from '../../schema/tables.js';
 import { isInputRefused } from '../http/engine-errors.js';
 import type { Services } from '../http/services.js';
+import { chooseModel } from './bases.js';
 import { invalidInput } from './errors.js';
 import { adaptersOrFallback, memoryFor } from './personalize.js';
 
@@ -11,7 +12,8 @@ import { adaptersOrFallback, memoryFor } from './personalize.js';
 export async function score(s: Services, app: App, user: string, req: ScoreRequest): Promise<ScoreResponse> {
   // Memory takes what the longest text leaves of the context; its words come from the context, else
   // (no context) the user's latest passages are recalled.
-  const { tokenizer, contextLength } = s.engine.model(s.baseModelId);
+  const { base, styles } = await chooseModel(s, req.model, req.styles);
+  const { tokenizer, contextLength } = s.engine.model(base);
   // Tokenized once: measured here for the room memory may take, and handed to the engine as they are.
   let texts: number[][] | undefined;
   const textIds = () => {
@@ -20,15 +22,15 @@ export async function score(s: Services, app: App, user: string, req: ScoreReque
   };
   const room = () => contextLength - 1 - Math.max(...textIds().map((ids) => ids.length));
   const [{ resolved, refs, fallback }, memory] = await Promise.all([
-    adaptersOrFallback(s, app, user, req.adapter, req.styles),
-    memoryFor(s, app, user, req.memory, req.context ?? '', room),
+    adaptersOrFallback(s, app, user, req.adapter, styles, base),
+    memoryFor(s, app, user, req.memory, req.context ?? '', room, base),
   ]);
   let results: Awaited<ReturnType<typeof s.engine.score>>;
   try {
     results = await s.engine.score(
       textIds().map((ids) => ({ ids })),
       {
-        base: s.baseModelId,
+        base,
         ...(req.context ? { context: req.context } : {}),
         ...(memory?.ids?.length ? { memory: { ids: memory.ids } } : {}),
         adapters: refs,

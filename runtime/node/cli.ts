@@ -1,7 +1,7 @@
 // `npm run tailor -- <command>`: the operator's command line. It talks to a running platform's admin API
 // (TAILOR_URL, default http://127.0.0.1:8787, and ADMIN_TOKEN), so it works the same against the embedded
 // platform (whose PGlite only one process may open) and a production deployment.
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { signUserToken } from '../../functions/auth/jwt.js';
@@ -27,6 +27,12 @@ const HELP = `tailor — operate a Tailor platform
   tailor settings <app> [--set <section.field>=<value> ...] [--reset <section.field> ...]
                                       show an app's settings (* = set by the app), or change them, e.g.
                                       --set training.min_feedback=4 --set cors.allowed_origins=https://a,https://b
+  tailor models list                  list base models (the default marked) and recent imports
+  tailor models import <dir> --name <id> [--wait]
+                                      import a Hugging Face checkpoint directory (what save_pretrained
+                                      writes: Llama, Mistral, Qwen2; safetensors) as base model <id>: its
+                                      files are uploaded, checked and converted by the worker; --wait
+                                      shows progress and prints what the import measured
   tailor jobs [--status <status>]     list training jobs
   tailor worker                       run a training worker in this process (DATABASE_URL, S3_*, as the
                                       API; TAILOR_SCHEDULE=0 leaves interval cycles to other workers)
@@ -158,6 +164,57 @@ function settingsTable(
   return table(rows, ['setting', 'value', 'set']);
 }
 
+/** Uploads a checkpoint directory's files, asks for its import, and (with `wait`) follows the job. */
+async function importModel(dir: string, name: string, wait: boolean): Promise<string> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch((e) => {
+    throw new CliError(`cannot read ${dir}: ${(e as Error).message}`);
+  });
+  const files = entries
+    .filter((e) => e.isFile() && /\.json$|\.safetensors$/.test(e.name) && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort();
+  const pickled = entries.find((e) => /\.(bin|pt|pth|ckpt|pkl)$/.test(e.name));
+  if (!files.includes('config.json'))
+    throw new CliError(`${dir} holds no config.json: is it a checkpoint directory (save_pretrained)?`);
+  if (pickled && !files.some((f) => f.endsWith('.safetensors')))
+    throw new CliError(
+      `${pickled.name} is pickled weights, which are never unpickled: save with safe_serialization=True`,
+    );
+  const upload = `${name}-${Date.now().toString(36)}`;
+  const base = process.env.TAILOR_URL ?? 'http://127.0.0.1:8787';
+  for (const [i, file] of files.entries()) {
+    const bytes = await readFile(join(dir, file));
+    process.stderr.write(`upload ${i + 1}/${files.length} ${file} (${(bytes.length / 1e6).toFixed(1)} MB)\n`);
+    const res = await fetch(`${base}/admin/model-uploads/${upload}/${encodeURIComponent(file)}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${process.env.ADMIN_TOKEN ?? ''}` },
+      body: bytes,
+    }).catch(() => {
+      throw new CliError(
+        `no Tailor platform answers at ${base} (start it with npm start, or set TAILOR_URL)`,
+      );
+    });
+    if (!res.ok) {
+      const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
+      throw new CliError(`${res.status}: ${body.error?.message ?? res.statusText}`);
+    }
+  }
+  const { job, checkpoint } = await admin('/admin/models', { method: 'POST', body: { name, upload } });
+  const what = `${checkpoint.architecture}, ${(checkpoint.params / 1e6).toFixed(1)} M parameters, ${checkpoint.dtype}, ${checkpoint.tokenizer} tokenizer`;
+  if (!wait) return `importing ${name} (${what}): job ${job.id}; \`tailor models list\` shows it when ready`;
+  process.stderr.write(`importing ${name}: ${what}\n`);
+  const [done] = (await waitForJobs([job.id])) as any[];
+  if (done.status === 'failed') throw new CliError(`import of ${name} failed: ${done.error}`);
+  const report = done.result?.report ?? {};
+  const bpb = report.bits_per_byte?.all?.bpb;
+  return [
+    `${name} is ready: use "model": "${name}" on /v1/generate, /v1/score and the OpenAI routes`,
+    `  parity     max |Δlogits| ${report.parity?.graph_max_abs_diff?.toExponential(2)} against transformers (limit ${report.parity?.limit})`,
+    ...(bpb !== undefined ? [`  held-out   ${bpb.toFixed(3)} bits per byte (Brown sample)`] : []),
+    `  served     ${report.served_context} positions; graph ${(report.graph_bytes / 1e6).toFixed(1)} MB; import ${report.seconds} s`,
+  ].join('\n');
+}
+
 const OPTIONS = {
   ttl: { type: 'string' },
   kid: { type: 'string' },
@@ -168,6 +225,7 @@ const OPTIONS = {
   text: { type: 'string', multiple: true },
   'texts-file': { type: 'string' },
   status: { type: 'string' },
+  name: { type: 'string' },
   set: { type: 'string', multiple: true },
   reset: { type: 'string', multiple: true },
 } as const;
@@ -288,6 +346,19 @@ export async function run(argv: string[]): Promise<string> {
     const r =
       Object.keys(patch).length > 0 ? await admin(path, { method: 'PATCH', body: patch }) : await admin(path);
     return settingsTable(r.settings, r.overrides);
+  }
+  if (cmd === 'models' && sub === 'list') {
+    const r = await admin('/admin/models');
+    const rows = r.models.map((m: any) => ({
+      ...m,
+      default: m.id === r.default ? '*' : '',
+      bpb: m.imported?.bits_per_byte?.all?.bpb?.toFixed(3),
+    }));
+    return table(rows, ['id', 'default', 'family', 'context', 'bpb', 'created_at']);
+  }
+  if (cmd === 'models' && sub === 'import' && a) {
+    if (!values.name) throw new CliError('name the base model: --name <id>');
+    return importModel(a, values.name, values.wait === true);
   }
   if (cmd === 'jobs') {
     const q = values.status ? `?status=${encodeURIComponent(values.status)}` : '';

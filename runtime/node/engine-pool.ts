@@ -78,7 +78,8 @@ export type PoolRequest =
     }
   | { t: 'prepare'; id: number; base: string; adapters: AdapterRef[] }
   | { t: 'cancel'; id: number }
-  | { t: 'forget'; prefix: string };
+  | { t: 'forget'; prefix: string }
+  | { t: 'add-base'; id: number; base: BaseSpec };
 
 export type ThreadMessage =
   | { t: 'ready'; metrics: EngineMetrics }
@@ -115,7 +116,7 @@ interface Pending {
 interface Slot {
   index: number;
   /** The base models the thread was pinned to. */
-  bases: ReadonlySet<string>;
+  bases: Set<string>;
   worker: Worker;
   ready: boolean;
   pending: Map<number, Pending>;
@@ -182,9 +183,29 @@ export class EnginePool implements InferenceEngine {
     return m;
   }
 
-  /** The bases thread `index` is pinned to: every base, today. */
+  /** The bases thread `index` is pinned to: every base, today (imported ones added as they are first asked for). */
   private pinnedTo(_index: number): BaseSpec[] {
-    return [...this.options.bases];
+    return [...this.options.bases, ...this.added];
+  }
+
+  private readonly added: BaseSpec[] = [];
+
+  /** Loads one more base in every thread (a replacement thread loads it at its start). */
+  async addBase(spec: BaseSpec): Promise<void> {
+    if (this.models.has(spec.id)) return;
+    const info = { ...(await loadModelInfo(this.options.store, spec.prefix)), id: spec.id };
+    if (this.models.has(spec.id)) return;
+    await Promise.all(
+      this.slots.map((slot) =>
+        new Promise<unknown>((resolve, reject) => {
+          const id = this.nextId++;
+          slot.pending.set(id, { kind: 'add-base', resolve, reject });
+          slot.worker.postMessage({ t: 'add-base', id, base: spec } satisfies PoolRequest);
+        }).then(() => slot.bases.add(spec.id)),
+      ),
+    );
+    this.added.push(spec);
+    (this.models as Map<string, ModelInfo>).set(spec.id, info);
   }
 
   private spawn(index: number): Promise<void> {

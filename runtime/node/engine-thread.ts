@@ -30,6 +30,13 @@ async function handle(m: PoolRequest): Promise<void> {
     send({ t: 'metrics', metrics: engine.metrics() }); // /metrics shows the cache without them at once
     return;
   }
+  if (m.t === 'add-base') {
+    await engine.addBase(m.base).then(
+      () => send({ t: 'done', id: m.id, result: null }),
+      (e) => failed(m.id, e),
+    );
+    return;
+  }
   if (m.t === 'cancel') {
     running.get(m.id)?.abort(new DOMException('cancelled', 'AbortError'));
     return;

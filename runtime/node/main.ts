@@ -8,6 +8,7 @@ import { Compactor } from '../../core/db/compaction.js';
 import { INVALIDATION_CHANNEL } from '../../core/db/invalidations.js';
 import { checkPlatformSecret } from '../../core/db/platform-meta.js';
 import { publishBaseModel } from '../../core/node/base-model.js';
+import { localCheckpoints } from '../../core/node/checkpoint-files.js';
 import { loadNodeConfig } from '../../core/node/config.js';
 import { openBlobStore, openDatabase } from '../../core/node/open.js';
 import { MODELS_DIR } from '../../core/node/repo.js';
@@ -94,6 +95,7 @@ async function main(): Promise<void> {
     baseModelId: config.baseModel,
     config,
     training: control,
+    checkpoints: localCheckpoints(config.imports.roots),
     assets: nodeAssets(),
     urlSecret: secret,
     // What other processes (and this one's training worker) change in the database drops from this one's

@@ -1,0 +1,166 @@
+// The `import-model` job: a Hugging Face checkpoint becomes a base model the platform serves and trains on.
+// The checkpoint is read again by the strict reader (the API read it before enqueueing; the files may have
+// changed since), copied into the attempt's scratch directory when it comes from storage, converted by the
+// trainer's `import-hf` in the import environment (.venv: transformers, onnx, onnxruntime), which checks the
+// graph against transformers and measures bits per byte on held-out Brown text, then published like the shipped
+// base (models/<name>/ with its marker, a base_models row). Serving processes load it on its first request.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { storeCheckpointFiles } from '../core/model/checkpoint-store.js';
+import { CheckpointError, inspectCheckpoint } from '../core/model/hf-checkpoint.js';
+import { publishBaseModel } from '../core/node/base-model.js';
+import { readBrown, recordedSplit } from '../core/node/brown.js';
+import { dirCheckpointFiles } from '../core/node/checkpoint-files.js';
+import { PermanentJobError } from '../core/training/jobs.js';
+import type { ImportResult, JobPayload } from '../schema/training.js';
+import type { JobContext } from './train.js';
+import { TRAINER_DIR } from './trainer-process.js';
+
+/** The import environment scripts/setup-venv.sh makes. */
+export const IMPORT_PYTHON = join(dirname(fileURLToPath(import.meta.url)), '..', '.venv', 'bin', 'python');
+
+/** Characters of each genre's first held-out file: a fixed sample, so import stays minutes on a 135 M base. */
+const SAMPLE_CHARS = 1500;
+
+export async function importModel(ctx: JobContext, p: JobPayload<'import-model'>): Promise<ImportResult> {
+  if (!existsSync(IMPORT_PYTHON))
+    throw new PermanentJobError('the import environment is missing: run `bash scripts/setup-venv.sh`');
+  ctx.progress({ stage: 'reading the checkpoint', done: 0, total: 5 });
+  let src: string;
+  if ('path' in p.source) {
+    src = p.source.path;
+    await checked(() => dirCheckpointFiles(src), p.servedContext);
+  } else {
+    const prefix = p.source.prefix;
+    const files = await checked(() => storeCheckpointFiles(ctx.store, prefix), p.servedContext);
+    src = join(ctx.tmpDir, 'checkpoint');
+    await mkdir(src, { recursive: true });
+    for (const name of files) {
+      const bytes = await ctx.store.get(prefix + name);
+      if (!bytes) throw new PermanentJobError(`${prefix}${name} went missing during the import`);
+      await writeFile(join(src, name), bytes);
+    }
+  }
+  const sample = join(ctx.tmpDir, 'sample.json');
+  await writeFile(sample, JSON.stringify(heldoutSample()));
+  const packages = join(ctx.tmpDir, 'package');
+  const out = join(packages, p.name);
+  const report = await runImport(ctx, [
+    '--src',
+    src,
+    '--out',
+    out,
+    '--name',
+    p.name,
+    '--context',
+    String(p.servedContext),
+    '--sample',
+    sample,
+  ]);
+  ctx.progress({ stage: 'publishing', done: 5, total: 5 });
+  const published = await publishBaseModel(ctx.store, ctx.db, packages, p.name);
+  ctx.log(`published ${published.prefix} (weights ${published.hash.slice(0, 12)})`);
+  return { model: p.name, prefix: published.prefix, hash: published.hash, report };
+}
+
+/** The checkpoint's files as the strict reader accepts them; a refusal fails the job for good, named. */
+async function checked(
+  open: () => Promise<Awaited<ReturnType<typeof dirCheckpointFiles>>>,
+  servedContext: number,
+): Promise<string[]> {
+  try {
+    const files = await open();
+    const summary = await inspectCheckpoint(files, { servedContext });
+    return files.names.filter((n) => summary.weightFiles.includes(n) || n.endsWith('.json'));
+  } catch (e) {
+    if (e instanceof CheckpointError) throw new PermanentJobError(e.message);
+    throw e;
+  }
+}
+
+/** The first held-out Brown file of each genre (the shipped base's split), its first SAMPLE_CHARS characters. */
+function heldoutSample(): Record<string, string[]> {
+  const heldout = new Set(recordedSplit().heldout);
+  const out: Record<string, string[]> = {};
+  for (const doc of readBrown()) {
+    if (!heldout.has(doc.file) || out[doc.genre]) continue;
+    out[doc.genre] = [doc.text.slice(0, SAMPLE_CHARS)];
+  }
+  return out;
+}
+
+/** Runs `import-hf`, its progress into the job's, its log into the job's log; the last JSON line is the result. */
+function runImport(ctx: JobContext, args: string[]): Promise<Record<string, unknown>> {
+  const threads = String(ctx.trainer.threads ?? 2);
+  const child = spawn(
+    IMPORT_PYTHON,
+    [
+      '-m',
+      'tailor_trainer',
+      '--progress-json',
+      '--device',
+      'cpu',
+      '--threads',
+      threads,
+      'import-hf',
+      ...args,
+    ],
+    {
+      cwd: TRAINER_DIR,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      signal: ctx.signal,
+      env: { ...process.env, PYTHONUNBUFFERED: '1', OMP_NUM_THREADS: threads, OPENBLAS_NUM_THREADS: threads },
+    },
+  );
+  let result: Record<string, unknown> | null = null;
+  let refusal: string | null = null;
+  const tail: string[] = [];
+  const lines = (stream: NodeJS.ReadableStream, onLine: (line: string) => void) => {
+    let buf = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      buf += chunk;
+      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+        onLine(buf.slice(0, i));
+        buf = buf.slice(i + 1);
+      }
+    });
+    stream.on('end', () => buf && onLine(buf));
+  };
+  lines(child.stdout, (line) => {
+    let msg: { event?: string; [k: string]: unknown };
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      return ctx.log(line);
+    }
+    if (msg.event === 'progress') {
+      const stage = String(msg.stage ?? '').replace(/^import: /, '');
+      ctx.progress({ stage, done: Number(msg.done ?? 0), total: Number(msg.total ?? 5) });
+    } else if (msg.event === 'error') refusal = String(msg.message);
+    else if (msg.event === 'result') {
+      const { event: _, ...rest } = msg;
+      result = rest;
+    }
+  });
+  lines(child.stderr, (line) => {
+    if (/^Loading weights:|it\/s\]$/.test(line)) return; // transformers' progress bars
+    tail.push(line);
+    if (tail.length > 40) tail.shift();
+    ctx.log(line);
+  });
+  return new Promise((resolve, reject) => {
+    child.on('error', (e) => {
+      if (e.name !== 'AbortError') reject(new Error(`the importer did not start: ${e.message}`));
+    });
+    child.on('close', (code) => {
+      if (ctx.signal.aborted) return reject(ctx.signal.reason);
+      if (refusal) return reject(new PermanentJobError(refusal));
+      if (code === 0 && result) return resolve(result);
+      reject(new PermanentJobError(`the importer exited with ${code}: ${tail.slice(-3).join(' | ')}`));
+    });
+  });
+}
