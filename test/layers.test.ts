@@ -20,7 +20,17 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../core/node/repo.js';
 
-const SKIP = new Set(['node_modules', 'dist', '.git', '.tailor', 'tmp', 'trainer', 'brown-4m', '.wrangler', '.venv']);
+const SKIP = new Set([
+  'node_modules',
+  'dist',
+  '.git',
+  '.tailor',
+  'tmp',
+  'trainer',
+  'brown-4m',
+  '.wrangler',
+  '.venv',
+]);
 const NODEJS_COMPAT = new Set(['node:async_hooks', 'node:buffer', 'node:events', 'node:stream']);
 
 function sources(dir: string): string[] {
