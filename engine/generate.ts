@@ -262,6 +262,8 @@ export async function runGeneration(
       await yieldToEventLoop();
       settings.signal?.throwIfAborted();
       for (const id of tokenizer.nulIds) logits[id] = Number.NEGATIVE_INFINITY; // unstorable, unreadable
+      // A vocabulary padded past the tokenizer's (imported bases): those rows are no token at all.
+      if (tokenizer.vocabSize < vocab) logits.fill(Number.NEGATIVE_INFINITY, tokenizer.vocabSize, vocab);
       const tok = sampler.sample(logits, params, rng);
       if (firstTokenAt === 0) firstTokenAt = performance.now();
       if (tok === tokenizer.eosId) {

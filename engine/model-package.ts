@@ -42,6 +42,17 @@ const packages = new WeakMap<BlobStore, Map<string, Promise<ModelPackage>>>();
 
 const withSlash = (prefix: string) => (prefix.endsWith('/') ? prefix : `${prefix}/`);
 
+/**
+ * The most positions a sequence may use: an imported base records what the platform serves of it
+ * (`tailor.served_context`, TAILOR_SERVED_CONTEXT or its own maximum when smaller); the shipped base, its own.
+ */
+export function servedContext(config: BaseModelConfig): number {
+  const served = config.tailor.served_context;
+  return typeof served === 'number' && served > 0
+    ? Math.min(served, config.max_position_embeddings)
+    : config.max_position_embeddings;
+}
+
 /** A base model's id by its package's prefix: its last folder (`models/brown-4m/` → `brown-4m`). */
 export const baseIdOf = (prefix: string): string => withSlash(prefix).split('/').at(-2) ?? prefix;
 
@@ -72,7 +83,7 @@ export async function loadModelInfo(store: BlobStore, prefix: string): Promise<M
     config,
     tokenizer,
     shape: decoderShapeFromConfig(config),
-    contextLength: config.max_position_embeddings,
+    contextLength: servedContext(config),
   };
 }
 
@@ -151,7 +162,7 @@ export function modelPackageFromParts(parts: {
     ...parts,
     prefix: parts.prefix ?? `models/${parts.id}/`,
     shape: decoder.shape,
-    contextLength: config.max_position_embeddings,
+    contextLength: servedContext(config),
   };
 }
 

@@ -100,6 +100,7 @@ describe('HTTP API v1 contracts', () => {
       id: 'gen_1',
       text: 'x',
       finish_reason: 'length',
+      model: 'brown-4m',
       adapter: null,
       usage: { prompt_tokens: 1, completion_tokens: 2 },
       timings_ms: { total: 3 },

@@ -42,6 +42,10 @@ export const appSettings = z
       /** Whether a request that says nothing of memory uses the user's passages (`auto`) or not (`none`). */
       memory: memoryChoice,
     }),
+    model: z.strictObject({
+      /** The base model (GET /v1/models) a request that names no `model` runs on. */
+      base: z.string().min(1).max(64),
+    }),
     experiment: z.strictObject({
       /**
        * The share of requests (0-50 %) of users with an adapter that the base model answers instead, marked
@@ -89,6 +93,7 @@ export const appSettingsPatch = z
       })
       .partial()
       .nullable(),
+    model: z.strictObject({ base: appSettings.shape.model.shape.base.nullable() }).partial().nullable(),
     experiment: z
       .strictObject({ holdout_percent: appSettings.shape.experiment.shape.holdout_percent.nullable() })
       .partial()
@@ -106,6 +111,7 @@ export const appSettingsOverrides = z
     retention: appSettings.shape.retention.partial(),
     cors: appSettings.shape.cors.partial(),
     defaults: appSettings.shape.defaults.partial(),
+    model: appSettings.shape.model.partial(),
     experiment: appSettings.shape.experiment.partial(),
   })
   .partial();

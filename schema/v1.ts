@@ -67,6 +67,8 @@ export const generateResponse = z
     id: z.string(),
     text: z.string(),
     finish_reason: finishReason,
+    /** The base model it ran on (the request's `model`, else the app's `model.base`, else the platform's). */
+    model: z.string(),
     adapter: adapterUsed,
     styles: stylesUsed.optional(),
     adapter_fallback: adapterFallback.optional(),

@@ -102,6 +102,12 @@ describe('importing a checkpoint through the CLI', () => {
     });
     expect(chat.model).toBe('tiny-llama');
     expect(chat.usage?.completion_tokens).toBeGreaterThan(0);
+    // The prompt is the checkpoint's chat template rendered (its leading BOS is the engine's own)
+    const tok = JSON.parse(readFileSync(join(checkpoints, 'llama-tied', 'tokenizer.json'), 'utf8'));
+    const { Tokenizer } = await import('@huggingface/tokenizers');
+    const rendered = 'user: Tell me a story.\nassistant:';
+    const ids = new Tokenizer(tok, {}).encode(rendered, { add_special_tokens: false }).ids;
+    expect(chat.usage?.prompt_tokens).toBe(ids.length);
   }, 300_000);
 
   it("scores texts with the imported base's NLL, equal to transformers' forward pass", async () => {
@@ -140,13 +146,27 @@ describe('importing a checkpoint through the CLI', () => {
       ),
     );
     for (const a of answers) expect(a.status, JSON.stringify(a.json)).toBe(200);
-    const defaulted = await call('POST', '/v1/generate', app.api_key, {
-      user: 'u',
-      prompt: 'Once',
-      max_tokens: 2,
-    });
-    expect(defaulted.status).toBe(200);
+    expect(answers.map((a) => a.json.model)).toEqual(['brown-4m', 'tiny-llama', 'tiny-qwen2']);
+    const once = { user: 'u', prompt: 'Once', max_tokens: 2 };
+    expect((await call('POST', '/v1/generate', app.api_key, once)).json.model).toBe('brown-4m');
+    // a device downloads any base's package
+    const files = await call('GET', '/v1/models/tiny-qwen2/files', app.api_key);
+    expect(files.status).toBe(200);
+    expect(files.json.files.map((f: { name: string }) => f.name)).toContain('model.onnx');
   }, 300_000);
+
+  it("an app's model.base picks the base of requests that name none, and lists it first", async () => {
+    const settings = `/admin/apps/${app.app_id}/settings`;
+    const unknown = await call('PATCH', settings, ADMIN, { model: { base: 'gpt-9' } });
+    expect(unknown.status).toBe(422);
+    expect(JSON.stringify(unknown.json)).toMatch(/gpt-9 is not published/);
+    expect((await call('PATCH', settings, ADMIN, { model: { base: 'tiny-qwen2' } })).status).toBe(200);
+    const once = { user: 'u', prompt: 'Once', max_tokens: 2 };
+    expect((await call('POST', '/v1/generate', app.api_key, once)).json.model).toBe('tiny-qwen2');
+    expect((await call('GET', '/v1/models', app.api_key)).json.data[0].id).toBe('tiny-qwen2');
+    await call('PATCH', settings, ADMIN, { model: { base: null } });
+    expect((await call('POST', '/v1/generate', app.api_key, once)).json.model).toBe('brown-4m');
+  });
 });
 
 describe('refusals name what is wrong and queue nothing', () => {

@@ -12,10 +12,10 @@ import type { Config } from '../config.js';
 
 export type { AppSettings, AppSettingsOverrides, AppSettingsPatch };
 
-const SECTIONS = ['training', 'rate_limits', 'retention', 'cors', 'defaults', 'experiment'] as const;
+const SECTIONS = ['training', 'rate_limits', 'retention', 'cors', 'defaults', 'model', 'experiment'] as const;
 
 /** The defaults every app starts from, from the platform's configuration. */
-export function platformDefaults(config: Pick<Config, 'training' | 'limits'>): AppSettings {
+export function platformDefaults(config: Pick<Config, 'training' | 'limits' | 'baseModel'>): AppSettings {
   return {
     training: {
       schedule: 'auto',
@@ -29,6 +29,7 @@ export function platformDefaults(config: Pick<Config, 'training' | 'limits'>): A
     retention: { generations_days: 0, feedback_days: 0 },
     cors: { allowed_origins: [] },
     defaults: { adapter: 'auto', memory: 'none' },
+    model: { base: config.baseModel },
     experiment: { holdout_percent: 0 },
   };
 }

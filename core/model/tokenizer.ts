@@ -68,6 +68,10 @@ export class TextTokenizer {
   readonly style: TokenizerStyle;
   readonly bosId: number;
   readonly eosId: number;
+  /** The base's chat template (tokenizer_config.json `chat_template`; the default of a named list), if any. */
+  readonly chatTemplate: string | undefined;
+  /** The texts of the special tokens a chat template names (`bos_token`, `eos_token`). */
+  readonly specialTokens: { bos_token: string; eos_token: string };
   /**
    * Ids of the tokens whose bytes hold a NUL (byte 0x00). No text store takes one (PostgreSQL refuses it in
    * text and jsonb) and no reader wants one, so generation never samples them.
@@ -118,6 +122,8 @@ export class TextTokenizer {
     const bos = specialTokenText(config.bos_token) ?? eos;
     this.eosId = this.idOf(eos);
     this.bosId = this.idOf(bos);
+    this.specialTokens = { bos_token: bos, eos_token: eos };
+    this.chatTemplate = chatTemplateOf(config.chat_template);
   }
 
   private idOf(token: string): number {
@@ -179,4 +185,16 @@ export class Utf8StreamDecoder {
   flush(): string {
     return this.decoder.decode();
   }
+}
+
+/** A tokenizer_config.json `chat_template`: a string, or a list of `{name, template}` (the one named default). */
+function chatTemplateOf(raw: unknown): string | undefined {
+  if (typeof raw === 'string' && raw.length > 0) return raw;
+  if (Array.isArray(raw)) {
+    const named = raw.find((t) => (t as { name?: unknown })?.name === 'default') as
+      | { template?: unknown }
+      | undefined;
+    return typeof named?.template === 'string' ? named.template : undefined;
+  }
+  return undefined;
 }

@@ -16,7 +16,7 @@ export class AppSettingsCache {
 
   constructor(
     private readonly db: Db,
-    config: Pick<Config, 'training' | 'limits'>,
+    config: Pick<Config, 'training' | 'limits' | 'baseModel'>,
     private readonly now: () => number,
     private readonly ttlMs = TTL_MS,
   ) {

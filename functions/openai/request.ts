@@ -2,6 +2,7 @@
 // `model` names, the generation request it stands for (checked as /v1/generate checks its own), and the
 // log-probabilities it asks.
 
+import { Template } from '@huggingface/jinja';
 import { listStyles } from '../../core/db/adapters.js';
 import {
   type ChatMessage,
@@ -20,8 +21,70 @@ import { OpenAiError } from './errors.js';
 export type Kind = 'text_completion' | 'chat.completion';
 export type OpenAiRequest = CompletionRequest | ChatRequest;
 
-/** The chat template: the base model continues one text made of the messages. */
-export function chatPrompt(messages: ChatMessage[]): string {
+/** What a base's tokenizer says of chat: its template and the special tokens the template names. */
+export interface ChatFormat {
+  chatTemplate: string | undefined;
+  specialTokens: { bos_token: string; eos_token: string };
+}
+
+/**
+ * The prompt a chat's messages become on a base. A base with a chat template (tokenizer_config.json, imported
+ * checkpoints) renders it in a sandboxed template engine (@huggingface/jinja: no file, network or code access;
+ * the one transformers.js uses, and it runs on Workers), with the generation prompt added unless the last
+ * message is the assistant's own start. The engine puts BOS first itself, so a leading `bos_token` the template
+ * writes is dropped; the reader's memory sits between BOS and the rendered chat. A base without a template (the
+ * shipped one, a story model) continues one text made of the messages.
+ */
+export function chatPrompt(messages: ChatMessage[], format?: ChatFormat): string {
+  if (format?.chatTemplate)
+    return renderChat(messages, { chatTemplate: format.chatTemplate, specialTokens: format.specialTokens });
+  return plainChat(messages);
+}
+
+const templates = new Map<string, Template>();
+
+function renderChat(
+  messages: ChatMessage[],
+  format: { chatTemplate: string; specialTokens: ChatFormat['specialTokens'] },
+): string {
+  let template = templates.get(format.chatTemplate);
+  if (!template) {
+    try {
+      template = new Template(format.chatTemplate);
+    } catch (e) {
+      throw new OpenAiError(
+        422,
+        `this model's chat template does not parse: ${(e as Error).message}`,
+        'model',
+        'invalid_request',
+      );
+    }
+    if (templates.size > 64) templates.clear();
+    templates.set(format.chatTemplate, template);
+  }
+  const text = (m: ChatMessage) =>
+    typeof m.content === 'string' ? m.content : m.content.map((p) => p.text).join('\n');
+  let rendered: string;
+  try {
+    rendered = template.render({
+      messages: messages.map((m) => ({ role: m.role === 'developer' ? 'system' : m.role, content: text(m) })),
+      add_generation_prompt: messages.at(-1)?.role !== 'assistant',
+      ...format.specialTokens,
+    });
+  } catch (e) {
+    throw new OpenAiError(
+      422,
+      `messages: the chat template refused them: ${(e as Error).message}`,
+      'messages',
+      'invalid_request',
+    );
+  }
+  const bos = format.specialTokens.bos_token;
+  return bos && rendered.startsWith(bos) ? rendered.slice(bos.length) : rendered;
+}
+
+/** The base model continues one text made of the messages. */
+function plainChat(messages: ChatMessage[]): string {
   const text = (m: ChatMessage) =>
     typeof m.content === 'string' ? m.content : m.content.map((p) => p.text).join('\n');
   const isSystem = (m: ChatMessage) => m.role === 'system' || m.role === 'developer';

@@ -37,9 +37,12 @@ export function modelFileRoutes(s: Services) {
     callerApp(c.get('caller'));
     await takeCallerLimits(s, c.get('caller'));
     const { model } = c.req.valid('param');
-    if (model !== s.baseModelId) throw notFound(`this platform serves ${s.baseModelId}, not ${model}`);
     const row = await getBaseModel(s.db, model);
-    if (!row) throw new ApiError(503, 'unavailable', 'the base model is not published yet; retry later');
+    if (!row) {
+      if (model === s.baseModelId)
+        throw new ApiError(503, 'unavailable', 'the base model is not published yet; retry later');
+      throw notFound(`base model ${model} is not published here: GET /v1/models lists the models`);
+    }
     const marker = await s.store.get(row.storagePrefix + MODEL_MARKER);
     const digests = marker
       ? ((JSON.parse(new TextDecoder().decode(marker)) as ModelMarker).digests ?? {})

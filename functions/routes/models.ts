@@ -36,11 +36,13 @@ export const modelRoute = createRoute({
 
 const secs = (d: Date) => Math.floor(d.getTime() / 1000);
 
-/** The models an app may name: every published base (the default first), then the app's active styles. */
+/**
+ * The models an app may name: every published base (the one its requests run on by default first: settings
+ * `model.base`, else the platform's), then the app's active styles.
+ */
 async function modelsOf(s: Services, app: App) {
-  const bases = (await listBaseModels(s.db)).sort(
-    (a, b) => Number(b.id === s.baseModelId) - Number(a.id === s.baseModelId),
-  );
+  const first = (await s.settings.of(app.id)).model.base;
+  const bases = (await listBaseModels(s.db)).sort((a, b) => Number(b.id === first) - Number(a.id === first));
   const styles = (await listStyles(s.db, app.id)).filter((st) => st.activeVersion !== null);
   return [
     ...bases.map((base) => ({

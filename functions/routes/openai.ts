@@ -87,11 +87,17 @@ export function openAiRoutes(s: Services) {
     .openapi(completionsRoute, async (c) => {
       const req = c.req.valid('json');
       const prompt = Array.isArray(req.prompt) ? (req.prompt[0] as string) : req.prompt;
-      return complete(s, c, req, prompt, 'text_completion');
+      return complete(s, c, req, () => prompt, 'text_completion');
     })
     .openapi(chatCompletionsRoute, async (c) => {
       const req = c.req.valid('json');
-      return complete(s, c, req, chatPrompt(req.messages), 'chat.completion');
+      return complete(
+        s,
+        c,
+        req,
+        (base) => chatPrompt(req.messages, s.engine.model(base).tokenizer),
+        'chat.completion',
+      );
     });
 }
 
@@ -100,7 +106,8 @@ async function complete(
   s: Services,
   c: Context<HonoEnv>,
   req: OpenAiRequest,
-  prompt: string,
+  /** The prompt on the base the request's `model` names (a chat is rendered with that base's template). */
+  promptOn: (base: string) => string,
   kind: Kind,
 ): Promise<Response> {
   const caller = c.get('caller');
@@ -111,7 +118,7 @@ async function complete(
   await takeRateLimits(s, app, user, generationUnits(n, maxTokensOf(req) ?? DEFAULT_MAX_TOKENS));
   const named = await modelStyles(s, app, req.model);
   const styles = [...(req.styles ?? []), ...named.styles];
-  const generation = generationOf(req, prompt, user, styles, named.base);
+  const generation = generationOf(req, promptOn(named.base), user, styles, named.base);
   const logprobs = logprobsOf(req, kind);
   let run: Choices;
   try {

@@ -48,7 +48,7 @@ export async function chooseModel(
   model: string | undefined,
   styles: StyleWeight[],
 ): Promise<{ base: string; styles: StyleWeight[] }> {
-  if (model === undefined) return { base: s.baseModelId, styles };
+  if (model === undefined || model === s.baseModelId) return { base: s.baseModelId, styles };
   const choice = parseModel(model);
   const base = await servedBase(s, choice.base);
   return { base, styles: choice.style ? [...styles, { id: choice.style, weight: 1 }] : styles };

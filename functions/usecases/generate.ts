@@ -47,7 +47,8 @@ export async function startGeneration(
   options: GenerationOptions = {},
 ): Promise<StartedGeneration> {
   const timing = options.timing ?? new StageTimes();
-  const { base, styles } = await chooseModel(s, req.model, req.styles);
+  const settings = await timing.time('settings', () => s.settings.of(app.id));
+  const { base, styles } = await chooseModel(s, req.model ?? settings.model.base, req.styles);
   // Tokenized once: counted here against the limit, and handed to the engine as they are.
   const promptIds = timing.timeSync('tokenize', () => s.engine.model(base).tokenizer.encode(req.prompt));
   const promptTokens = promptIds.length;
@@ -58,7 +59,6 @@ export async function startGeneration(
       message: `at most ${maxPromptTokens} tokens`,
     });
   }
-  const settings = await timing.time('settings', () => s.settings.of(app.id));
   const choice = req.adapter ?? settings.defaults.adapter;
   const [resolution, recalled] = await Promise.all([
     timing.time('resolve', () => s.adapters.resolve(app.id, req.user, choice, styles)),
@@ -145,6 +145,7 @@ export async function startGeneration(
       id,
       text: r.text,
       finish_reason: r.finishReason,
+      model: base,
       adapter: resolved.user,
       ...(resolved.styles.length ? { styles: resolved.styles } : {}),
       ...(fallback ? { adapter_fallback: { reason: fallback.reason } } : {}),

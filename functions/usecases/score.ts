@@ -12,7 +12,11 @@ import { adaptersOrFallback, memoryFor } from './personalize.js';
 export async function score(s: Services, app: App, user: string, req: ScoreRequest): Promise<ScoreResponse> {
   // Memory takes what the longest text leaves of the context; its words come from the context, else
   // (no context) the user's latest passages are recalled.
-  const { base, styles } = await chooseModel(s, req.model, req.styles);
+  const { base, styles } = await chooseModel(
+    s,
+    req.model ?? (await s.settings.of(app.id)).model.base,
+    req.styles,
+  );
   const { tokenizer, contextLength } = s.engine.model(base);
   // Tokenized once: measured here for the room memory may take, and handed to the engine as they are.
   let texts: number[][] | undefined;

@@ -52,6 +52,7 @@ const DONE = {
   id: 'gen_abc',
   text: 'Once upon a tïme 🐉',
   finish_reason: 'length',
+  model: 'brown-4m',
   adapter: null,
   usage: { prompt_tokens: 2, completion_tokens: 4 },
   timings_ms: { first_token: 1, total: 2 },

@@ -259,6 +259,7 @@ export async function openLocal(
         id: 'local',
         text: r.text,
         finish_reason: r.finishReason,
+        model: info.id,
         adapter: adapter ? { version: adapter.version } : null,
         ...(used.length ? { styles: used } : {}),
         usage: { prompt_tokens: r.promptTokens, completion_tokens: r.completionTokens },

@@ -5,6 +5,7 @@ import { effectiveSettings, patchOverrides, readOverrides } from '../../../core/
 import { listStyles } from '../../../core/db/adapters.js';
 import { getAppSettings, putAppSettings } from '../../../core/db/app-settings.js';
 import { type AppSummary, createApp, listAppSummaries } from '../../../core/db/apps.js';
+import { getBaseModel } from '../../../core/db/base-models.js';
 import { listFeedback } from '../../../core/db/feedback.js';
 import { listGenerations } from '../../../core/db/generations.js';
 import { getEndUser, listEndUsers, userActivity } from '../../../core/db/users.js';
@@ -30,7 +31,7 @@ import {
   userDetail,
   userDetailParams,
 } from '../../../schema/contracts.js';
-import { notFound } from '../../http/errors.js';
+import { invalid, notFound } from '../../http/errors.js';
 import { answerGeneration, GENERATION_ANSWER } from '../../http/generation-stream.js';
 import { ADMIN_ERRORS, adminSecurity, body, errors, json, routes } from '../../http/openapi.js';
 import type { Services } from '../../http/services.js';
@@ -223,6 +224,11 @@ export function adminAppRoutes(s: Services) {
       const app = await appOf(s, c.req.valid('param').app);
       const current = readOverrides((await getAppSettings(s.db, app.id))?.settings);
       const patch = c.req.valid('json');
+      const base = patch.model?.base;
+      if (base && !(await getBaseModel(s.db, base)))
+        throw invalid(`model.base: base model ${base} is not published (GET /admin/models lists them)`, [
+          { path: 'model.base', message: 'not a published base model' },
+        ]);
       await putAppSettings(s.db, app.id, patchOverrides(current, patch));
       s.settings.forget(app.id);
       await audit(s, c.get('caller'), 'settings.changed', {

@@ -52,8 +52,8 @@ class ModelConfig:
     max_seq_len: int = 256
     rope_theta: float = 10000.0
     norm_eps: float = 1e-5
-    bos_id: int = 0
-    eos_id: int = 0
+    bos_id: int = 0  # -1: the base has none (Qwen2)
+    eos_id: int = 0  # the first of an imported base's eos list
     lora_targets: tuple[str, ...] = ALL_TARGETS
     max_lora_rank: int = 64
     # What imported bases (hf_import.py) vary; the defaults are the shipped base's.
@@ -62,10 +62,17 @@ class ModelConfig:
     qkv_bias: bool = False  # Qwen2; Llama's attention_bias (which also biases o_proj)
     o_bias: bool = False
     tie_embeddings: bool = True
+    # Whether the base's tokenizer puts bos_id first (tailor.add_bos; Qwen2 adds none even where it names one).
+    add_bos: bool = True
     # Rotary frequencies: ("default",) or ("linear", factor) or ("llama3", factor, low, high, original_max)
     rope: tuple = ("default",)
     # The source checkpoint's config.json, kept whole so the package's config still loads in transformers.
     source: dict | None = field(default=None, compare=False, hash=False)
+
+    @property
+    def row_bos(self) -> int:
+        """The token training and scoring rows start with, or -1: none (the base adds no BOS or has none)."""
+        return self.bos_id if self.add_bos and self.bos_id >= 0 else -1
 
     @property
     def head_dim(self) -> int:
@@ -140,7 +147,9 @@ class ModelConfig:
         tailor = cfg.get("tailor", {})
         imported = "import" in tailor  # the shipped base predates these fields; an imported one names them all
         kind = cfg["model_type"]
-        first = lambda v: v[0] if isinstance(v, list) and v else v  # noqa: E731 - eos lists: the first is the id
+        first = lambda v: (v[0] if v else None) if isinstance(v, list) else v  # noqa: E731 - eos lists: the first
+        bos = first(cfg.get("bos_token_id"))
+        eos = first(cfg.get("eos_token_id"))
         return ModelConfig(
             vocab_size=cfg["vocab_size"],
             dim=cfg["hidden_size"],
@@ -151,8 +160,8 @@ class ModelConfig:
             max_seq_len=cfg["max_position_embeddings"],
             rope_theta=float(rope_params(cfg).get("rope_theta", 10000.0)),
             norm_eps=cfg.get("rms_norm_eps", 1e-5),
-            bos_id=-1 if first(cfg.get("bos_token_id")) is None else first(cfg.get("bos_token_id")),
-            eos_id=-1 if first(cfg.get("eos_token_id")) is None else first(cfg.get("eos_token_id")),
+            bos_id=-1 if bos is None else int(bos),
+            eos_id=-1 if eos is None else int(eos),
             lora_targets=tuple(tailor.get("lora_targets", ALL_TARGETS)),
             max_lora_rank=tailor.get("max_lora_rank", 64),
             model_type=kind,
@@ -160,6 +169,7 @@ class ModelConfig:
             qkv_bias=kind == "qwen2" or bool(cfg.get("attention_bias", False)),
             o_bias=kind != "qwen2" and bool(cfg.get("attention_bias", False)),
             tie_embeddings=bool(cfg.get("tie_word_embeddings", kind == "llama" and not imported)),
+            add_bos=bool(tailor.get("add_bos", bos is not None)),
             rope=rope_of(cfg),
             source=cfg if imported else None,
         ) if imported else ModelConfig(
@@ -167,7 +177,7 @@ class ModelConfig:
             n_heads=cfg["num_attention_heads"], n_kv_heads=cfg.get("num_key_value_heads", cfg["num_attention_heads"]),
             ffn_dim=cfg["intermediate_size"], max_seq_len=cfg["max_position_embeddings"],
             rope_theta=cfg.get("rope_theta", 10000.0), norm_eps=cfg.get("rms_norm_eps", 1e-5),
-            bos_id=first(cfg.get("bos_token_id")) or 0, eos_id=first(cfg.get("eos_token_id")) or 0,
+            bos_id=bos or 0, eos_id=eos or 0,
             lora_targets=tuple(tailor.get("lora_targets", ALL_TARGETS)), max_lora_rank=tailor.get("max_lora_rank", 64),
         )
 

@@ -239,8 +239,10 @@ def export_base_only(model_dir: str, out_dir: str, opset: int = 17) -> Path:
     (dst / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     for name in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copyfile(src / name, dst / name)
-    generation = {"bos_token_id": config["bos_token_id"], "eos_token_id": config["eos_token_id"],
-                  "pad_token_id": config["pad_token_id"]}
-    (dst / "generation_config.json").write_text(json.dumps(generation, indent=2) + "\n")
+    if (src / "generation_config.json").exists():  # an imported base's own (eos lists, no BOS, no pad)
+        shutil.copyfile(src / "generation_config.json", dst / "generation_config.json")
+    else:
+        generation = {k: config.get(k) for k in ("bos_token_id", "eos_token_id", "pad_token_id")}
+        (dst / "generation_config.json").write_text(json.dumps(generation, indent=2) + "\n")
     print(f"wrote {dst} (base-only graph {path.stat().st_size / 1e6:.1f} MB)")
     return path

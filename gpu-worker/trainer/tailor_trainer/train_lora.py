@@ -144,14 +144,18 @@ def parse_job(job: dict, vocab: int) -> tuple[LoraConfig | PrefixConfig, TrainSe
 
 def make_rows(examples: list[Example], bos: int, max_len: int):
     """[BOS] + prompt + completion in at most max_len + 1 tokens (the prompt loses its start first, then the
-    completion its end); loss only on completion tokens."""
+    completion its end); loss only on completion tokens. `bos` < 0 (a base that adds none, e.g. Qwen2): no BOS,
+    prompt + completion in at most max_len + 1 tokens, and a row without a prompt has its first completion token
+    unscored (nothing before it predicts it)."""
+    head = [bos] if bos >= 0 else []
+    room = max_len + 1 - len(head)
     seqs, masks, weights = [], [], []
     for e in examples:
-        completion = e.completion[:max_len]
-        keep = max_len - len(completion)
+        completion = e.completion[:room]
+        keep = room - len(completion)
         prompt = e.prompt[max(0, len(e.prompt) - keep) :] if keep > 0 else []
-        seqs.append([bos] + prompt + completion)
-        masks.append([False] * (1 + len(prompt)) + [True] * len(completion))
+        seqs.append(head + prompt + completion)
+        masks.append([False] * (len(head) + len(prompt)) + [True] * len(completion))
         weights.append(e.weight)
     return seqs, masks, weights
 
@@ -221,7 +225,7 @@ def run_job(job: dict, device: str) -> dict:
     for p in model.parameters():
         p.requires_grad_(False)
     acfg, settings, data = parse_job(job, model.cfg.vocab_size)
-    bos = model.cfg.bos_id
+    bos = model.cfg.row_bos  # -1: rows without BOS (make_rows)
     n = len(data)
     gens = [torch.Generator().manual_seed(settings.seed) for _ in range(n)]  # per user: same batches alone or not
     train_rows = []

@@ -5,6 +5,7 @@ import {
   Group,
   NumberInput,
   SegmentedControl,
+  Select,
   SimpleGrid,
   Stack,
   TagsInput,
@@ -17,6 +18,7 @@ import { useEffect, useState } from 'react';
 import { QueryView } from '../../components/states';
 import { api } from '../../lib/api';
 import type { AppSettingsPatch, AppSettingsResponse } from '../../lib/types';
+import { useModels } from '../model/useModels';
 import { diffPatch, type SettingsValues, toValues } from './settings';
 
 export function SettingsForm({ appId }: { appId: string }) {
@@ -30,6 +32,7 @@ export function SettingsForm({ appId }: { appId: string }) {
 function Form({ appId, s }: { appId: string; s: AppSettingsResponse }) {
   const initial = toValues(s.settings);
   const [v, setV] = useState<SettingsValues>(initial);
+  const models = useModels();
   useEffect(() => setV(toValues(s.settings)), [s]);
   const qc = useQueryClient();
   const save = useMutation({
@@ -143,6 +146,18 @@ function Form({ appId, s }: { appId: string; s: AppSettingsResponse }) {
               ]}
             />
           </div>
+        </SimpleGrid>
+        <Title order={5}>Model</Title>
+        <SimpleGrid cols={{ base: 1, sm: 3 }}>
+          <Select
+            label="Base model"
+            description="What a request that names no model runs on"
+            data={(models.data?.models ?? []).map((m) => m.id)}
+            value={v.base}
+            onChange={(x) => x && setV({ ...v, base: x })}
+            allowDeselect={false}
+            rightSection={own('model', 'base')}
+          />
         </SimpleGrid>
         <Title order={5}>Experiment</Title>
         <SimpleGrid cols={{ base: 1, sm: 3 }}>

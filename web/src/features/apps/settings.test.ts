@@ -8,6 +8,7 @@ const settings: AppSettings = {
   retention: { generations_days: 30, feedback_days: 0 },
   cors: { allowed_origins: [] },
   defaults: { adapter: 'auto', memory: 'none' },
+  model: { base: 'brown-4m' },
   experiment: { holdout_percent: 0 },
 };
 

@@ -13,6 +13,7 @@ export interface SettingsValues {
   adapter: 'auto' | 'none';
   memory: 'auto' | 'none';
   holdout_percent: number;
+  base: string;
 }
 
 export const toValues = (s: AppSettings): SettingsValues => ({
@@ -23,6 +24,7 @@ export const toValues = (s: AppSettings): SettingsValues => ({
   adapter: s.defaults.adapter,
   memory: s.defaults.memory,
   holdout_percent: s.experiment.holdout_percent,
+  base: s.model.base,
 });
 
 /** Only the fields that differ from what is in force: a patch that changes nothing else. */
@@ -45,5 +47,6 @@ export function diffPatch(before: SettingsValues, after: SettingsValues): AppSet
   set('defaults', 'adapter');
   set('defaults', 'memory');
   set('experiment', 'holdout_percent');
+  set('model', 'base');
   return patch as AppSettingsPatch;
 }

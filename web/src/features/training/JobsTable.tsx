@@ -1,10 +1,11 @@
 // The training jobs, newest first: what each trains, its status and live progress; a click opens one.
-import { Badge, Button, Progress, Text } from '@mantine/core';
+import { Badge, Button } from '@mantine/core';
 import { type Column, DataTable } from '../../components/DataTable';
 import { Empty } from '../../components/states';
 import { ago } from '../../lib/format';
 import type { JobItem } from '../../lib/types';
-import { percent, STATUS_COLOR, subject, summary } from './progress';
+import { JobProgress } from './JobProgress';
+import { STATUS_COLOR, subject } from './progress';
 
 export function JobsTable({ jobs, onOpen }: { jobs: JobItem[]; onOpen: (id: string) => void }) {
   const columns: Column<JobItem>[] = [
@@ -28,19 +29,7 @@ export function JobsTable({ jobs, onOpen }: { jobs: JobItem[]; onOpen: (id: stri
     {
       header: 'Progress',
       width: '30%',
-      cell: (j) => (
-        <>
-          <Progress
-            value={percent(j)}
-            color={STATUS_COLOR[j.status]}
-            animated={j.status === 'running'}
-            aria-label="progress"
-          />
-          <Text size="xs" c="dimmed">
-            {summary(j)}
-          </Text>
-        </>
-      ),
+      cell: (j) => <JobProgress job={j} />,
     },
     { header: 'Created', cell: (j) => ago(j.created_at) },
   ];
