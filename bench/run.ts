@@ -10,6 +10,7 @@ import * as ceiling from './ceiling.js';
 import * as compaction from './compaction.js';
 import * as decode from './decode.js';
 import { type Measured, machineName, RssSampler, round, stamp, writeResults } from './harness.js';
+import * as importedBase from './imported-base.js';
 import * as ingest from './ingest.js';
 import * as latencyMemory from './latency-memory.js';
 import * as load from './load.js';
@@ -43,9 +44,13 @@ export const BENCHMARKS: Record<string, (ctx: BenchContext) => Promise<Measured[
   load: load.run,
   soak: soak.run,
   peft: peft.run,
+  'imported-base': importedBase.run,
 };
-/** Run only when named (`--only peft`): training four recipes on story readers takes ~20 minutes. */
-const OPT_IN = new Set(['peft']);
+/**
+ * Run only when named (`--only peft`): training four recipes on story readers takes ~20 minutes; importing a
+ * 135 M-shaped base writes ~1.1 GB and takes minutes.
+ */
+const OPT_IN = new Set(['peft', 'imported-base']);
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

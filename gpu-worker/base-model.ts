@@ -10,6 +10,7 @@ import { getBaseModel } from '../core/db/base-models.js';
 import type { Db } from '../core/db/database.js';
 import type { BaseModelConfig } from '../core/model/config.js';
 import { TextTokenizer, type TokenizerJson } from '../core/model/tokenizer.js';
+import { readReplayBytes } from '../core/node/replay.js';
 import type { BlobStore } from '../core/storage/store.js';
 import { PermanentJobError } from '../core/training/jobs.js';
 
@@ -120,15 +121,9 @@ export class BaseModels {
   }
 }
 
-/** `replay.bin`: uint16 little-endian token ids, `windows × length` (config.json → tailor.replay). */
+/** `replay.bin` as token ids (config.json → tailor.replay; core/node/replay.ts). */
 async function readReplay(dir: string, config: BaseModelConfig): Promise<number[][]> {
   const meta = config.tailor.replay;
   if (!meta || !existsSync(join(dir, meta.file))) return [];
-  const bytes = await readFile(join(dir, meta.file));
-  const ids = new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
-  if (ids.length !== meta.windows * meta.length)
-    throw new Error(`${meta.file}: ${ids.length} ids, expected ${meta.windows} × ${meta.length}`);
-  return Array.from({ length: meta.windows }, (_, w) =>
-    Array.from(ids.subarray(w * meta.length, (w + 1) * meta.length)),
-  );
+  return readReplayBytes(new Uint8Array(await readFile(join(dir, meta.file))), meta);
 }

@@ -6,13 +6,12 @@
 // base (models/<name>/ with its marker, a base_models row). Serving processes load it on its first request.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { storeCheckpointFiles } from '../core/model/checkpoint-store.js';
 import { CheckpointError, inspectCheckpoint } from '../core/model/hf-checkpoint.js';
 import { publishBaseModel } from '../core/node/base-model.js';
-import { readBrown, recordedSplit } from '../core/node/brown.js';
 import { dirCheckpointFiles } from '../core/node/checkpoint-files.js';
 import { PermanentJobError } from '../core/training/jobs.js';
 import type { ImportResult, JobPayload } from '../schema/training.js';
@@ -22,8 +21,8 @@ import { TRAINER_DIR } from './trainer-process.js';
 /** The import environment scripts/setup-venv.sh makes. */
 export const IMPORT_PYTHON = join(dirname(fileURLToPath(import.meta.url)), '..', '.venv', 'bin', 'python');
 
-/** Characters of each genre's first held-out file: a fixed sample, so import stays minutes on a 135 M base. */
-const SAMPLE_CHARS = 1500;
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const IMPORT_TEXTS = join(ROOT, 'gpu-worker', 'import-texts.ts');
 
 export async function importModel(ctx: JobContext, p: JobPayload<'import-model'>): Promise<ImportResult> {
   if (!existsSync(IMPORT_PYTHON))
@@ -44,8 +43,10 @@ export async function importModel(ctx: JobContext, p: JobPayload<'import-model'>
       await writeFile(join(src, name), bytes);
     }
   }
-  const sample = join(ctx.tmpDir, 'sample.json');
-  await writeFile(sample, JSON.stringify(heldoutSample()));
+  const texts = join(ctx.tmpDir, 'texts');
+  await mkdir(texts, { recursive: true });
+  await importTexts(ctx, src, texts);
+  const sample = join(texts, 'sample.json');
   const packages = join(ctx.tmpDir, 'package');
   const out = join(packages, p.name);
   const report = await runImport(ctx, [
@@ -60,10 +61,49 @@ export async function importModel(ctx: JobContext, p: JobPayload<'import-model'>
     '--sample',
     sample,
   ]);
+  await addReplay(texts, out);
   ctx.progress({ stage: 'publishing', done: 5, total: 5 });
   const published = await publishBaseModel(ctx.store, ctx.db, packages, p.name);
   ctx.log(`published ${published.prefix} (weights ${published.hash.slice(0, 12)})`);
   return { model: p.name, prefix: published.prefix, hash: published.hash, report };
+}
+
+/**
+ * sample.json (bits per byte), replay.bin and its description, made by import-texts.ts in a child process: the
+ * corpus read and tokenized there, off this process's event loop.
+ */
+function importTexts(ctx: JobContext, src: string, out: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', IMPORT_TEXTS, src, out], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      signal: ctx.signal,
+    });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    child.on('error', (e) => e.name !== 'AbortError' && reject(e));
+    child.on('close', (code) =>
+      ctx.signal.aborted
+        ? reject(ctx.signal.reason)
+        : code === 0
+          ? resolve()
+          : reject(
+              new PermanentJobError(
+                `the held-out sample and replay could not be made: ${err.trim().split('\n').at(-1)}`,
+              ),
+            ),
+    );
+  });
+}
+
+/** The package's replay.bin and its config.json → tailor.replay, from what importTexts made. */
+async function addReplay(texts: string, pkg: string): Promise<void> {
+  await writeFile(join(pkg, 'replay.bin'), await readFile(join(texts, 'replay.bin')));
+  const config = JSON.parse(await readFile(join(pkg, 'config.json'), 'utf8'));
+  config.tailor.replay = JSON.parse(await readFile(join(texts, 'replay.json'), 'utf8'));
+  await writeFile(join(pkg, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
 }
 
 /** The checkpoint's files as the strict reader accepts them; a refusal fails the job for good, named. */
@@ -79,17 +119,6 @@ async function checked(
     if (e instanceof CheckpointError) throw new PermanentJobError(e.message);
     throw e;
   }
-}
-
-/** The first held-out Brown file of each genre (the shipped base's split), its first SAMPLE_CHARS characters. */
-function heldoutSample(): Record<string, string[]> {
-  const heldout = new Set(recordedSplit().heldout);
-  const out: Record<string, string[]> = {};
-  for (const doc of readBrown()) {
-    if (!heldout.has(doc.file) || out[doc.genre]) continue;
-    out[doc.genre] = [doc.text.slice(0, SAMPLE_CHARS)];
-  }
-  return out;
 }
 
 /** Runs `import-hf`, its progress into the job's, its log into the job's log; the last JSON line is the result. */

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getActiveAdapter, insertAdapter } from '../core/db/adapters.js';
+import { putAppSettings } from '../core/db/app-settings.js';
 import type { Db } from '../core/db/database.js';
 import { eraseEndUser } from '../core/db/erase.js';
 import { claimJobs, getJob, heartbeatJob } from '../core/db/jobs.js';
@@ -127,6 +128,45 @@ describe('due users', () => {
           },
         );
         expect((await s.dueUsers({ app: appId }, tx)).map((u) => u.userId)).toEqual(['ben', 'cy']);
+        tx.rollback();
+      })
+      .catch((e) => {
+        if (!/rollback/i.test(String(e))) throw e;
+      });
+  });
+
+  it("trains on the app's base (settings model.base): a version on another base leaves its user due there", async () => {
+    const s = scheduler();
+    const latest = (await p.database.db.select().from(feedback).where(eq(feedback.userId, 'ava'))).at(-1);
+    await p.database.db
+      .transaction(async (tx) => {
+        // ava's active version has all her data, on the base the app used before
+        await insertAdapter(
+          tx,
+          { appId, userId: 'ava' },
+          {
+            version: 'on-old-base',
+            storagePrefix: 'adapters/old/',
+            baseModelId: 'brown-4m',
+            status: 'candidate',
+            dataUntil: latest?.createdAt ?? null,
+          },
+        );
+        // promoted a week ago: outside the cool-down
+        await tx
+          .update(adapters)
+          .set({ status: 'active', createdAt: new Date(Date.now() - 7 * 24 * 3600 * 1000) })
+          .where(eq(adapters.version, 'on-old-base'));
+        expect((await s.dueUsers({ app: appId }, tx)).map((u) => [u.userId, u.base])).toEqual([
+          ['ben', 'brown-4m'],
+          ['cy', 'brown-4m'],
+        ]);
+        await putAppSettings(tx, appId, { model: { base: 'tiny-qwen2' } });
+        expect((await s.dueUsers({ app: appId }, tx)).map((u) => [u.userId, u.base])).toEqual([
+          ['ava', 'tiny-qwen2'],
+          ['ben', 'tiny-qwen2'],
+          ['cy', 'tiny-qwen2'],
+        ]);
         tx.rollback();
       })
       .catch((e) => {

@@ -101,35 +101,41 @@ export class TrainingScheduler implements TrainingControl {
   async dueUsers(
     run: Pick<TrainingRun, 'app' | 'users' | 'scheduled'>,
     db: Db = this.o.db,
-  ): Promise<Owner[]> {
+  ): Promise<(Owner & { base: string })[]> {
+    const own = new Map((await listAppSettings(db)).map((r) => [r.appId, readOverrides(r.settings)]));
+    const baseOf = (appId: string) => own.get(appId)?.model?.base ?? this.o.baseModel;
     if (run.users) {
-      return usersWithUsableFeedback(db, { userIds: run.users, ...(run.app ? { appId: run.app } : {}) });
+      const named = await usersWithUsableFeedback(db, {
+        userIds: run.users,
+        ...(run.app ? { appId: run.app } : {}),
+      });
+      return named.map((u) => ({ ...u, base: baseOf(u.appId) }));
     }
     const defaults = {
       schedule: 'auto',
       min_feedback: this.o.policy.minFeedback,
       cooldown_s: this.o.policy.cooldownS,
     };
-    const own = new Map(
-      (await listAppSettings(db)).map((r) => [
-        r.appId,
-        { ...defaults, ...readOverrides(r.settings).training },
-      ]),
-    );
-    const due: Owner[] = [];
-    const ask = async (policy: typeof defaults, where: { appId?: string; excludeAppIds?: string[] }) => {
+    const due: (Owner & { base: string })[] = [];
+    const ask = async (
+      policy: typeof defaults,
+      base: string,
+      where: { appId?: string; excludeAppIds?: string[] },
+    ) => {
       if (run.scheduled && policy.schedule === 'manual') return;
       const found = await findDueUsers(db, {
         minFeedback: policy.min_feedback,
         cooldownSeconds: policy.cooldown_s,
+        base,
         ...where,
       });
-      due.push(...found.map(({ appId, userId }) => ({ appId, userId })));
+      due.push(...found.map(({ appId, userId }) => ({ appId, userId, base })));
     };
-    for (const [appId, policy] of own)
-      if (run.app === undefined || run.app === appId) await ask(policy, { appId });
-    if (run.app === undefined) await ask(defaults, { excludeAppIds: [...own.keys()] });
-    else if (!own.has(run.app)) await ask(defaults, { appId: run.app });
+    for (const [appId, overrides] of own)
+      if (run.app === undefined || run.app === appId)
+        await ask({ ...defaults, ...overrides.training }, baseOf(appId), { appId });
+    if (run.app === undefined) await ask(defaults, this.o.baseModel, { excludeAppIds: [...own.keys()] });
+    else if (!own.has(run.app)) await ask(defaults, this.o.baseModel, { appId: run.app });
     return due;
   }
 
@@ -139,20 +145,24 @@ export class TrainingScheduler implements TrainingControl {
       const owners = (await this.dueUsers(run, tx)).filter((u) => !pending.has(key(u)));
       const perJob = withOverrides(userRecipe, this.o.recipe).usersPerJob;
       const ids: string[] = [];
-      for (let i = 0; i < owners.length; i += perJob) {
-        const users = owners.slice(i, i + perJob);
-        const apps = new Set(users.map((u) => u.appId));
-        const job = await enqueue(
-          tx,
-          'train-users',
-          { baseModel: this.o.baseModel, users, ...(this.o.recipe ? { recipe: this.o.recipe } : {}) },
-          {
-            appId: apps.size === 1 ? (users[0]?.appId ?? null) : null,
-            ...(this.o.maxAttempts !== undefined ? { maxAttempts: this.o.maxAttempts } : {}),
-          },
-        );
-        ids.push(job.id);
-      }
+      // One job trains users of one base (their apps' `model.base`): one trainer process, one model.
+      const byBase = new Map<string, Owner[]>();
+      for (const { base, ...owner } of owners) byBase.set(base, [...(byBase.get(base) ?? []), owner]);
+      for (const [baseModel, ofBase] of byBase)
+        for (let i = 0; i < ofBase.length; i += perJob) {
+          const users = ofBase.slice(i, i + perJob);
+          const apps = new Set(users.map((u) => u.appId));
+          const job = await enqueue(
+            tx,
+            'train-users',
+            { baseModel, users, ...(this.o.recipe ? { recipe: this.o.recipe } : {}) },
+            {
+              appId: apps.size === 1 ? (users[0]?.appId ?? null) : null,
+              ...(this.o.maxAttempts !== undefined ? { maxAttempts: this.o.maxAttempts } : {}),
+            },
+          );
+          ids.push(job.id);
+        }
       if (ids.length > 0) this.say(`enqueued ${ids.join(', ')} for ${owners.length} user(s)`);
       return ids;
     });

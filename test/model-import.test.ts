@@ -12,6 +12,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IMPORT_PYTHON } from '../gpu-worker/import-model.js';
 import { TRAINER_DIR } from '../gpu-worker/trainer-process.js';
+import { heldoutMaterial } from '../runtime/demo/readers.js';
 import { type RunningServer, startServer } from '../runtime/node/launch.js';
 import { ADMIN } from './support/platform.js';
 import { callJson } from './support/processes.js';
@@ -167,6 +168,40 @@ describe('importing a checkpoint through the CLI', () => {
     await call('PATCH', settings, ADMIN, { model: { base: null } });
     expect((await call('POST', '/v1/generate', app.api_key, once)).json.model).toBe('brown-4m');
   });
+});
+
+describe('readers trained on an imported base', () => {
+  it('trains a reader of an app on its model.base, publishes, and serves the adapter there only', async () => {
+    const other = (await call('POST', '/admin/apps', ADMIN, { name: 'on-llama' })).json;
+    await call('PATCH', `/admin/apps/${other.app_id}/settings`, ADMIN, { model: { base: 'tiny-llama' } });
+    const [story] = heldoutMaterial({ stories: 1 }).stories;
+    if (!story) throw new Error('no held-out story');
+    for (const [i, text] of story.liked.slice(0, 20).entries()) {
+      const r = await call('POST', '/v1/feedback', other.api_key, {
+        user: 'reader',
+        text,
+        rating: 1,
+        idempotency_key: `l${i}`,
+      });
+      expect(r.status).toBe(201);
+    }
+    const run = await call('POST', '/admin/training/run', ADMIN, { wait: true, app: other.app_id });
+    expect(run.status).toBe(200);
+    const [job] = run.json.jobs;
+    expect(job.status, job.error ?? '').toBe('succeeded');
+    expect(job.payload.baseModel).toBe('tiny-llama');
+    const trained = job.result.users[0];
+    expect(trained).toMatchObject({ user: 'reader', status: 'active' });
+    const body = { user: 'reader', prompt: 'The detective opened the door and', max_tokens: 8, seed: 1 };
+    const served = await call('POST', '/v1/generate', other.api_key, body);
+    expect(served.json).toMatchObject({ model: 'tiny-llama', adapter: { version: trained.version } });
+    // never applied to another base: that base answers alone, saying why
+    const elsewhere = await call('POST', '/v1/generate', other.api_key, { ...body, model: 'brown-4m' });
+    expect(elsewhere.json.adapter).toBeNull();
+    expect(elsewhere.json.adapter_fallback.reason).toMatch(
+      /^other_base: the adapters are trained on tiny-llama/,
+    );
+  }, 600_000);
 });
 
 describe('refusals name what is wrong and queue nothing', () => {

@@ -26,6 +26,11 @@ export async function findDueUsers(
     excludeAppIds?: string[];
     userIds?: string[];
     limit?: number;
+    /**
+     * The base the users train on: an active version on another base does not count (all their feedback is new
+     * to this base), so when an app moves to another base its users are due on it at the next cycle.
+     */
+    base?: string;
   },
 ): Promise<DueUser[]> {
   const active = alias(adapters, 'active');
@@ -41,6 +46,7 @@ export async function findDueUsers(
         eq(active.kind, 'user'),
         eq(active.userId, feedback.userId),
         eq(active.status, 'active'),
+        opts.base === undefined ? undefined : eq(active.baseModelId, opts.base),
       ),
     )
     .where(

@@ -18,7 +18,7 @@ export interface BaseModelConfig {
     /** The Brown files the base model trained on, and those it never saw (evaluation, demo readers). */
     splits?: { train: string[]; heldout: string[] };
     /** replay.bin: windows of training text mixed into user training. */
-    replay?: { file: string; windows: number; length: number };
+    replay?: { file: string; windows: number; length: number; dtype?: string };
     [k: string]: unknown;
   };
   [k: string]: unknown;

@@ -60,7 +60,9 @@ export async function requestHygiene(c: Context, next: Next): Promise<void> {
   if (decoded(url.pathname, 'path').includes('\0')) throw nulRefused('path');
   if (decoded(url.search.replace(/\+/g, ' '), 'query').includes('\0')) throw nulRefused('query');
   const type = c.req.header('content-type');
-  if (type !== undefined && ['POST', 'PUT', 'PATCH'].includes(c.req.method)) {
+  // A checkpoint file's bytes (PUT /admin/model-uploads/…): not JSON, read by its route as they arrive.
+  const upload = c.req.method === 'PUT' && url.pathname.startsWith('/admin/model-uploads/');
+  if (type !== undefined && !upload && ['POST', 'PUT', 'PATCH'].includes(c.req.method)) {
     const media = (type.split(';')[0] ?? '').trim().toLowerCase();
     if (!JSON_TYPES.has(media)) {
       throw new ApiError(

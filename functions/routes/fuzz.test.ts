@@ -7,6 +7,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomAdapter } from '../../engine/testing.js';
+import { tinyCheckpoint } from '../../test/support/checkpoint.js';
 import { b64, jwt, nowS, userToken, watchWrites } from '../../test/support/hostile.js';
 import { ADMIN, startPlatform, type TestPlatform } from '../../test/support/platform.js';
 
@@ -247,6 +248,15 @@ function routeCases(): RouteCase[] {
       query: { from: '2026-01-01T00:00:00Z', to: '2026-02-01T00:00:00.000+01:00' },
     },
     { op: 'GET /admin/model', auths: admin },
+    { op: 'GET /admin/models', auths: admin },
+    // a checkpoint's config.json (the body is the file's bytes, here JSON), then the import of the stored one
+    {
+      op: 'PUT /admin/model-uploads/{upload}/{file}',
+      auths: admin,
+      params: { upload: 'fuzz-upload', file: 'config.json' },
+      body: { model_type: 'llama' },
+    },
+    { op: 'POST /admin/models', auths: admin, body: { name: 'fuzz-base', upload: 'fuzz' } },
     { op: 'GET /admin/audit', auths: admin, query: { limit: '5', app: A.app_id, action: 'app.created' } },
     {
       op: 'GET /admin/apps/{app}/adapters',
@@ -515,6 +525,8 @@ beforeAll(async () => {
   await p.activeAdapter(A.app_id, 'alice', 'v2', 4);
   const link = await p.call('GET', '/v1/users/alice/adapter', { key: A.api_key });
   fileLink = new URL(link.json.download.url).pathname + new URL(link.json.download.url).search;
+  for (const [name, bytes] of Object.entries(tinyCheckpoint()))
+    await p.store.put(`imports/fuzz/${name}`, bytes);
   const job = await p.call('POST', `/admin/apps/${A.app_id}/styles`, {
     key: ADMIN,
     body: { style: 'noir', texts: ['It was a dark night.'] },
@@ -615,6 +627,8 @@ describe('fuzzing every route', () => {
     'POST /admin/adapters/promote',
     'POST /admin/adapters/rollback',
     'POST /admin/apps/{app}/styles/import',
+    'PUT /admin/model-uploads/{upload}/{file}',
+    'POST /admin/models',
   ];
   it('lists every route that takes a body', () => {
     expect(

@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TextTokenizer, type TokenizerJson } from '../../core/model/tokenizer.js';
 import { readBrown } from '../../core/node/brown.js';
+import { buildReplay } from '../../core/node/replay.js';
 import { splitCorpus } from './corpus.js';
 
 const NAME = process.argv[2] ?? 'brown-4m';
@@ -16,26 +17,11 @@ const read = (f: string) => JSON.parse(readFileSync(join(dir, f), 'utf8'));
 const tokenizer = new TextTokenizer(read('tokenizer.json') as TokenizerJson, read('tokenizer_config.json'));
 const docs = readBrown();
 const train = new Set(splitCorpus(docs).train);
+const { bytes, meta } = buildReplay(tokenizer, train, { windows: WINDOWS, length: LENGTH, docs });
 const texts = docs.filter((d) => train.has(d.file));
-
-// Evenly spread over the training files, one window from each in turn at a position stepping through it.
-const ids = texts.map((d) => tokenizer.encode(d.text));
-const out = new Uint16Array(WINDOWS * LENGTH);
-for (let w = 0; w < WINDOWS; w++) {
-  const doc = ids[(w * 7919) % ids.length] as number[];
-  const room = doc.length - LENGTH;
-  const at = room > 0 ? Math.floor(((w * 0.6180339887) % 1) * room) : 0;
-  out.set(doc.slice(at, at + LENGTH), w * LENGTH);
-}
-writeFileSync(join(dir, 'replay.bin'), new Uint8Array(out.buffer));
+writeFileSync(join(dir, 'replay.bin'), bytes);
 const config = read('config.json');
-config.tailor.replay = {
-  file: 'replay.bin',
-  windows: WINDOWS,
-  length: LENGTH,
-  dtype: 'uint16',
-  split: 'train',
-};
+config.tailor.replay = meta;
 writeFileSync(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
 console.log(
   `wrote ${join(dir, 'replay.bin')}: ${WINDOWS} windows × ${LENGTH} tokens from ${texts.length} training files`,

@@ -85,22 +85,35 @@ export function adminModelRoutes(s: Services) {
             : `file: ${file} is not a file of a checkpoint directory (config and tokenizer JSON, *.safetensors, model.safetensors.index.json)`,
         );
       }
-      const length = Number.parseInt(c.req.header('content-length') ?? '', 10);
       const max = s.config.imports.maxUploadBytes;
-      if (!(length >= 0)) throw new ApiError(400, 'invalid_request', 'content-length is required');
-      if (length > max)
-        throw new ApiError(
+      const tooLarge = () =>
+        new ApiError(
           413,
           'payload_too_large',
           `the file is over the limit of ${max} bytes (MAX_UPLOAD_BYTES)`,
         );
-      const bytes = new Uint8Array(await c.req.arrayBuffer());
-      if (bytes.length !== length)
-        throw new ApiError(
-          400,
-          'invalid_request',
-          `the body has ${bytes.length} bytes, content-length says ${length}`,
-        );
+      const declared = Number.parseInt(c.req.header('content-length') ?? '', 10);
+      if (declared > max) throw tooLarge();
+      // Counted as it arrives: a body without a length (chunked) is held to the same limit.
+      const chunks: Uint8Array[] = [];
+      let size = 0;
+      const reader = c.req.raw.body?.getReader();
+      for (;;) {
+        const next = reader ? await reader.read() : { done: true as const, value: undefined };
+        if (next.done) break;
+        size += next.value.byteLength;
+        if (size > max) {
+          await reader?.cancel();
+          throw tooLarge();
+        }
+        chunks.push(next.value);
+      }
+      const bytes = new Uint8Array(size);
+      let at = 0;
+      for (const chunk of chunks) {
+        bytes.set(chunk, at);
+        at += chunk.byteLength;
+      }
       const key = `imports/${upload}/${file}`;
       await s.store.put(key, bytes);
       return c.json({ key, size: bytes.length }, 201);

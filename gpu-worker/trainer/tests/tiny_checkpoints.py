@@ -38,6 +38,18 @@ VARIANTS: dict[str, tuple[str, dict, str, dict]] = {
 }
 
 
+# Not tests: the shapes of real bases, random weights, for the benchmarks (bench/imported-base.ts).
+BENCH_VARIANTS: dict[str, tuple[str, dict, str, dict]] = {
+    # SmolLM2-135M: hidden 576, 30 layers, 9 / 3 heads, MLP 1536, vocab 49152 (padded past the shipped
+    # tokenizer's 4096 here: those rows are never sampled), tied, bf16 as published
+    "smollm2-135m-shape": ("llama", {"hidden_size": 576, "intermediate_size": 1536, "num_hidden_layers": 30,
+                                     "num_attention_heads": 9, "num_key_value_heads": 3, "vocab_size": 49152,
+                                     "max_position_embeddings": 8192, "rope_parameters": {
+                                         "rope_type": "default", "rope_theta": 100000.0},
+                                     "tie_word_embeddings": True, "dtype": "bfloat16"}, "bytes", {}),
+}
+
+
 def sentencepiece_tokenizer(vocab_size: int = 512):
     """A Llama 2-style tokenizer.json: <unk> <s> </s>, the 256 byte-fallback tokens <0x00>..<0xFF>, then BPE
     merges over ▁-joined words (Metaspace, prepend first)."""
@@ -88,22 +100,25 @@ def make(variant: str, out: Path) -> Path:
     import torch  # noqa: PLC0415
     from transformers import AutoConfig, AutoModelForCausalLM, GenerationConfig  # noqa: PLC0415
 
-    family, overrides, tok_kind, save = VARIANTS[variant]
+    family, overrides, tok_kind, save = {**VARIANTS, **BENCH_VARIANTS}[variant]
     out.mkdir(parents=True, exist_ok=True)
     size, ids = write_tokenizer(out, tok_kind)
     fields = {**SHAPE, "vocab_size": size, **ids, **overrides}
+    if variant in BENCH_VARIANTS:  # real scale: the init of a trained model's magnitude, not the tests' larger one
+        fields["initializer_range"] = 0.02
     dtype = fields.pop("dtype", "float32")
     config = AutoConfig.for_model(family, **fields)
     torch.manual_seed(sum(map(ord, variant)))
     model = AutoModelForCausalLM.from_config(config)
-    with torch.no_grad():  # a random model whose logits are not all near zero: parity then means something
-        for name, p in model.named_parameters():
-            if p.dim() >= 2:
-                p.normal_(0, 0.08)
-            elif "norm" in name:
-                p.normal_(1, 0.1)
-            else:  # biases (Qwen2's q/k/v)
-                p.normal_(0, 0.05)
+    if variant in VARIANTS:  # the tests': logits far from zero, so parity means something
+        with torch.no_grad():
+            for name, p in model.named_parameters():
+                if p.dim() >= 2:
+                    p.normal_(0, 0.08)
+                elif "norm" in name:
+                    p.normal_(1, 0.1)
+                else:  # biases (Qwen2's q/k/v)
+                    p.normal_(0, 0.05)
     model = model.to(getattr(torch, dtype))
     model.save_pretrained(str(out), **save)
     GenerationConfig(bos_token_id=ids["bos_token_id"], eos_token_id=ids["eos_token_id"],

@@ -1,0 +1,189 @@
+// An imported base at a real base's size: a random checkpoint of SmolLM2-135M's shape (hidden 576, 30 layers,
+// 9 / 3 heads, MLP 1536, vocab 49152, tied, bf16), written by transformers (gpu-worker/trainer/tests/
+// tiny_checkpoints.py) and imported by the trainer's `import-hf` as the platform's import job runs it (the
+// check against transformers and bits per byte included). Then, on the engine as it serves (onnxruntime-web,
+// one wasm thread): one-stream greedy decode; 8 readers with distinct rank-8 adapters decoding together
+// against the same 8 one after another; the step against its weight-streaming floor (every weight read once
+// per token, at the copy bandwidth measured in the same run); and what loading the base adds to RSS.
+// Opt-in (`npm run bench -- --only imported-base`): it writes ~1.1 GB and takes minutes.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { FileStore } from '../core/node/file-store.js';
+import { type AdapterRef, Engine, type GenerateResult } from '../engine/index.js';
+import { loadModelPackage } from '../engine/model-package.js';
+import { randomAdapter, TestAdapters } from '../engine/testing.js';
+import { IMPORT_PYTHON, IMPORT_TEXTS } from '../gpu-worker/import-model.js';
+import { TRAINER_DIR } from '../gpu-worker/trainer-process.js';
+import { ALL_TARGETS } from '../schema/training.js';
+import { type Measured, median, round } from './harness.js';
+import { type BenchContext, GREEDY, ROOT, TMP } from './setup.js';
+
+const VARIANT = 'smollm2-135m-shape';
+const NAME = 'smollm2-135m-shape';
+const PROMPT = 'The old man walked slowly down the road toward the town, and';
+
+export async function run(ctx: BenchContext): Promise<Measured[]> {
+  const work = join(TMP, 'imported-base');
+  const src = join(work, 'checkpoint');
+  const packages = join(work, 'storage', 'models');
+  const out = join(packages, NAME);
+  if (!existsSync(IMPORT_PYTHON))
+    execFileSync('bash', [join(ROOT, 'scripts/setup-venv.sh')], { stdio: 'inherit' });
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(packages, { recursive: true });
+
+  ctx.log(`writing a random ${VARIANT} checkpoint with transformers`);
+  execFileSync(IMPORT_PYTHON, ['-m', 'tests.tiny_checkpoints', work, VARIANT], {
+    cwd: TRAINER_DIR,
+    stdio: 'ignore',
+  });
+  execFileSync('mv', [join(work, VARIANT), src]);
+
+  ctx.log('importing it (convert, check against transformers, bits per byte)');
+  execFileSync(process.execPath, ['--import', 'tsx', IMPORT_TEXTS, src, work], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+  const sample = join(work, 'sample.json');
+  const t0 = performance.now();
+  const threads = '2';
+  const lines = execFileSync(
+    IMPORT_PYTHON,
+    [
+      '-m',
+      'tailor_trainer',
+      '--threads',
+      threads,
+      'import-hf',
+      '--src',
+      src,
+      '--out',
+      out,
+      '--name',
+      NAME,
+      '--sample',
+      sample,
+    ],
+    {
+      cwd: TRAINER_DIR,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      env: { ...process.env, OMP_NUM_THREADS: threads },
+    },
+  )
+    .trim()
+    .split('\n');
+  const importS = (performance.now() - t0) / 1000;
+  const report = JSON.parse(lines.at(-1) as string) as {
+    params: number;
+    parity: { graph_max_abs_diff: number };
+    bits_per_byte: { all: { bpb: number } };
+  };
+  const size = (f: string) => statSync(join(out, f)).size / 1e6;
+  const checkpointMB = folderMB(src);
+
+  ctx.log('loading it into an engine (onnxruntime-web, one thread)');
+  const store = new FileStore(join(work, 'storage'));
+  const rssBefore = process.memoryUsage().rss;
+  const pkg = await loadModelPackage(store, `models/${NAME}/`);
+  const adapters = new TestAdapters(NAME);
+  const engine = new Engine(pkg, { loader: adapters, adapterCacheBytes: 256 * 1024 * 1024 });
+  await engine.ready;
+  const rssMB = (process.memoryUsage().rss - rssBefore) / 1e6;
+
+  const n = ctx.quick ? 8 : 32;
+  const gen = (refs: AdapterRef[] = [], tokens = n) =>
+    engine.generate(PROMPT, { ...GREEDY, base: NAME, maxTokens: tokens, adapters: refs })
+      .result as Promise<GenerateResult>;
+  await gen([], 4); // warm
+  const rounds = ctx.quick ? 1 : 3;
+  const oneStream: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const r = await gen();
+    oneStream.push(((r.completionTokens - 1) * 1000) / (r.timings.totalMs - r.timings.firstTokenMs));
+  }
+  const tps = median(oneStream);
+
+  const refs = Array.from({ length: 8 }, (_, i) =>
+    adapters.ref(
+      `adapters/bench/${NAME}/${i}/`,
+      randomAdapter(pkg.shape, { r: 8, alpha: 16, targets: [...ALL_TARGETS], seed: i + 1, scale: 0.02 }),
+    ),
+  );
+  for (const ref of refs) await engine.prepareAdapters([ref], { base: NAME });
+  const tokensOf = (rs: GenerateResult[]) => rs.reduce((a, r) => a + r.completionTokens, 0);
+  let t = performance.now();
+  const serial: GenerateResult[] = [];
+  for (const ref of refs) serial.push(await gen([ref]));
+  const serialTps = (tokensOf(serial) * 1000) / (performance.now() - t);
+  t = performance.now();
+  const together = await Promise.all(refs.map((ref) => gen([ref])));
+  const batchTps = (tokensOf(together) * 1000) / (performance.now() - t);
+
+  // The floor: a decode step reads every weight once (fp32 on this lane); at the bandwidth of a plain copy of
+  // that many bytes, measured here, no step can be faster.
+  const weightBytes = report.params * 4;
+  const a = new Float32Array(weightBytes / 4);
+  const b = new Float32Array(weightBytes / 4);
+  a.fill(1);
+  const copies: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const s = performance.now();
+    b.set(a);
+    copies.push(performance.now() - s);
+  }
+  const floorMs = median(copies) / 2; // a copy reads and writes every byte: reading alone is half of it
+  const stepMs = 1000 / tps;
+  ctx.log(
+    `import ${importS.toFixed(0)} s; ${tps.toFixed(1)} tokens/s; step ${stepMs.toFixed(1)} ms vs floor ${floorMs.toFixed(1)} ms`,
+  );
+
+  const id = 'imported_smollm2_135m_shape';
+  return [
+    {
+      id: `${id}_import_s`,
+      value: round(importS, 1),
+      unit: 's',
+      goal: '≤ 600 s on 2 vCPUs (native-lane goal; here: the whole import, check included)',
+    },
+    { id: `${id}_params_m`, value: round(report.params / 1e6, 1), unit: 'M' },
+    {
+      id: `${id}_parity_max_abs_diff`,
+      value: report.parity.graph_max_abs_diff,
+      unit: 'logits',
+      goal: '≤ 1e-4',
+    },
+    {
+      id: `${id}_bits_per_byte_random_weights`,
+      value: round(report.bits_per_byte.all.bpb, 3),
+      unit: 'bits/byte',
+    },
+    { id: `${id}_checkpoint_bf16_mb`, value: round(checkpointMB, 1), unit: 'MB' },
+    { id: `${id}_package_onnx_fp32_mb`, value: round(size('model.onnx'), 1), unit: 'MB' },
+    { id: `${id}_package_safetensors_fp32_mb`, value: round(size('model.safetensors'), 1), unit: 'MB' },
+    { id: `${id}_decode_one_stream_wasm_tokens_per_s`, value: round(tps, 1), unit: 'tokens/s' },
+    {
+      id: `${id}_decode_step_vs_weight_streaming_floor`,
+      value: round(stepMs, 1),
+      unit: 'ms',
+      vs: `reading ${round(weightBytes / 1e6, 0)} MB of fp32 weights at this machine's copy bandwidth (${round(floorMs, 1)} ms)`,
+      ratio: round(floorMs / stepMs),
+      goal: '≥ 0.5 of the floor (native-lane goal)',
+    },
+    {
+      id: `${id}_8_readers_rank8_batched_tokens_per_s`,
+      value: round(batchTps, 1),
+      unit: 'tokens/s',
+      vs: 'the same 8 generations one after another',
+      ratio: round(batchTps / serialTps),
+      goal: '≥ 2.5× (native-lane goal)',
+    },
+    { id: `${id}_rss_per_loaded_base_mb`, value: round(rssMB, 0), unit: 'MB' },
+  ];
+}
+
+/** MB of the files in `dir`. */
+function folderMB(dir: string): number {
+  return readdirSync(dir).reduce((a, f) => a + statSync(join(dir, f)).size, 0) / 1e6;
+}
