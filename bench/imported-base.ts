@@ -84,12 +84,14 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
 
   ctx.log('loading it into an engine (onnxruntime-web, one thread)');
   const store = new FileStore(join(work, 'storage'));
-  const rssBefore = process.memoryUsage().rss;
+  const rss = () => process.memoryUsage().rss / 1e6;
+  const rssBefore = rss();
   const pkg = await loadModelPackage(store, `models/${NAME}/`);
+  const rssSession = rss() - rssBefore; // the LoRA graph's session (and its bytes, read once)
   const adapters = new TestAdapters(NAME);
   const engine = new Engine(pkg, { loader: adapters, adapterCacheBytes: 256 * 1024 * 1024 });
   await engine.ready;
-  const rssMB = (process.memoryUsage().rss - rssBefore) / 1e6;
+  const rssMB = rss() - rssBefore; // + the base-only lane's session (TAILOR_BASE_ONLY_GRAPH)
 
   const n = ctx.quick ? 8 : 32;
   const gen = (refs: AdapterRef[] = [], tokens = n) =>
@@ -179,6 +181,8 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
       goal: '≥ 2.5× (native-lane goal)',
     },
     { id: `${id}_rss_per_loaded_base_mb`, value: round(rssMB, 0), unit: 'MB' },
+    { id: `${id}_rss_lora_session_alone_mb`, value: round(rssSession, 0), unit: 'MB' },
+    { id: `${id}_rss_after_decoding_mb`, value: round(rss() - rssBefore, 0), unit: 'MB' },
   ];
 }
 

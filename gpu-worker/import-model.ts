@@ -25,8 +25,16 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const IMPORT_TEXTS = join(ROOT, 'gpu-worker', 'import-texts.ts');
 
 export async function importModel(ctx: JobContext, p: JobPayload<'import-model'>): Promise<ImportResult> {
-  if (!existsSync(IMPORT_PYTHON))
-    throw new PermanentJobError('the import environment is missing: run `bash scripts/setup-venv.sh`');
+  if (!existsSync(IMPORT_PYTHON)) {
+    // The first import on this machine makes the import environment (about a minute, once).
+    ctx.progress({ stage: 'setting up the import environment', done: 0, total: 5 });
+    await run(
+      ctx,
+      'bash',
+      [join(ROOT, 'scripts', 'setup-venv.sh')],
+      'the import environment could not be made',
+    );
+  }
   ctx.progress({ stage: 'reading the checkpoint', done: 0, total: 5 });
   let src: string;
   if ('path' in p.source) {
@@ -73,13 +81,20 @@ export async function importModel(ctx: JobContext, p: JobPayload<'import-model'>
  * corpus read and tokenized there, off this process's event loop.
  */
 function importTexts(ctx: JobContext, src: string, out: string): Promise<void> {
+  return run(
+    ctx,
+    process.execPath,
+    ['--import', 'tsx', IMPORT_TEXTS, src, out],
+    'the held-out sample and replay could not be made',
+  );
+}
+
+/** Runs a helper process to its end; its output goes to the job's log, its failure names `what`. */
+function run(ctx: JobContext, command: string, args: string[], what: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', IMPORT_TEXTS, src, out], {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'pipe'],
-      signal: ctx.signal,
-    });
+    const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], signal: ctx.signal });
     let err = '';
+    child.stdout.on('data', (d: Buffer) => ctx.log(d.toString().trimEnd()));
     child.stderr.on('data', (d: Buffer) => {
       err += d.toString();
     });
@@ -89,11 +104,7 @@ function importTexts(ctx: JobContext, src: string, out: string): Promise<void> {
         ? reject(ctx.signal.reason)
         : code === 0
           ? resolve()
-          : reject(
-              new PermanentJobError(
-                `the held-out sample and replay could not be made: ${err.trim().split('\n').at(-1)}`,
-              ),
-            ),
+          : reject(new PermanentJobError(`${what}: ${err.trim().split('\n').at(-1)}`)),
     );
   });
 }
