@@ -38,6 +38,11 @@ export interface AppDeps {
     | { mode: 'off' };
   training?: TrainingControl;
   /**
+   * The largest base graph this runtime loads, and why (Workers: runtime/workers/limits.ts). A request naming a
+   * base above it is refused with the arithmetic. Absent: no limit (Node: the machine's memory decides).
+   */
+  baseLimit?: { maxGraphBytes: number; why: string };
+  /**
    * Checkpoint directories on this machine (Node): `resolve` gives the real path of one under the configured
    * import roots or throws naming why not; `fromPath` lists it for the strict reader. Absent (Workers): imports
    * come from storage only.

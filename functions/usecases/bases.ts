@@ -4,7 +4,7 @@
 import { getBaseModel } from '../../core/db/base-models.js';
 import type { StyleWeight } from '../../schema/contracts.js';
 import type { Services } from '../http/services.js';
-import { notFound } from './errors.js';
+import { invalidInput, notFound } from './errors.js';
 
 /** A request's base, and the style its `model` names (`<base>:<style>`), if any. */
 export interface ModelChoice {
@@ -33,6 +33,15 @@ export async function servedBase(s: Services, base: string): Promise<string> {
     p = (async () => {
       const row = await getBaseModel(s.db, base);
       if (!row) throw notFound(`base model ${base} is not published: GET /v1/models lists the models`);
+      if (s.baseLimit) {
+        const graph = (await s.store.head(`${row.storagePrefix}model.onnx`))?.size ?? 0;
+        const mb = (n: number) => `${Math.round(n / 1e6)} MB`;
+        if (graph > s.baseLimit.maxGraphBytes)
+          throw invalidInput(
+            `model: base model ${base} has a ${mb(graph)} graph; this runtime serves up to ${mb(s.baseLimit.maxGraphBytes)} (${s.baseLimit.why}): serve it from the Node runtime`,
+            { path: 'model', message: 'too large for this runtime' },
+          );
+      }
       await s.engine.addBase({ id: row.id, prefix: row.storagePrefix, hash: row.hash });
     })();
     byId.set(base, p);

@@ -26,7 +26,7 @@ import { type R2Bucket, R2Store } from '../../core/storage/r2-store.js';
 import { Engine, servingOptions } from '../../engine/index.js';
 import { createApp } from '../../functions/app.js';
 import { perIsolate } from './isolate.js';
-import { WORKERS_DEFAULTS } from './limits.js';
+import { WORKERS_BASE_LIMIT, WORKERS_DEFAULTS } from './limits.js';
 import { connectPostgres, RequestScopedDb } from './request-db.js';
 
 export interface HyperdriveBinding {
@@ -93,6 +93,7 @@ const getApp = perIsolate(async (env: AppWorkerEnv) => {
     },
   );
   const { app } = createApp({
+    baseLimit: WORKERS_BASE_LIMIT,
     db: databases.db,
     store,
     engine,

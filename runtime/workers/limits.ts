@@ -15,3 +15,14 @@ export const WORKERS_DEFAULTS = {
 
 /** The isolate's memory limit on Cloudflare Workers. */
 export const ISOLATE_LIMIT_BYTES = 128 * 1024 * 1024;
+
+/**
+ * The largest base graph an isolate serves. Measured: the shipped base's 20.3 MB graph takes 70.7 MiB of wasm
+ * heap (about 3.5× the graph); beside 16 MiB of adapters and ~24 MiB of JS that leaves 88 MiB of heap, so a
+ * graph of at most ~25 MB. Every imported base of a real size is far above it (SmolLM2-135M's: 652 MB, a 2.3 GB
+ * session): those are served by the Node runtime, and a request naming one here is refused with this arithmetic.
+ */
+export const WORKERS_BASE_LIMIT = {
+  maxGraphBytes: 25 * 1000 * 1000,
+  why: 'a Workers isolate has 128 MB: a session takes about 3.5× its graph (the shipped base: 20 MB of graph, 71 MB of wasm heap), beside 16 MB of adapters and ~24 MB of JS',
+};

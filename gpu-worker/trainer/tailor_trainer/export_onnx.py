@@ -151,6 +151,51 @@ def _static_reshapes(path: Path) -> int:
     return changed
 
 
+def _share_tied_head(path: Path) -> bool:
+    """A tied head stored once: the exporter writes the embedding for the Gather and its transpose again for the
+    logits' MatMul (the vocabulary × width twice: 113 MB more on a 135 M base). The MatMul becomes a Gemm over the
+    embedding itself with transB, between reshapes to two dimensions and back. Returns whether it did."""
+    import onnx  # noqa: PLC0415
+    from onnx import helper, numpy_helper  # noqa: PLC0415
+
+    model = onnx.load(str(path))
+    g = model.graph
+    inits = {i.name: i for i in g.initializer}
+    gather = next((n for n in g.node if n.op_type == "Gather" and n.input[0] in inits), None)
+    head = next((n for n in g.node if n.op_type == "MatMul" and n.output[0] == "logits" and n.input[1] in inits), None)
+    if gather is None or head is None:
+        return False
+    embedding = numpy_helper.to_array(inits[gather.input[0]])
+    transposed = numpy_helper.to_array(inits[head.input[1]])
+    if transposed.shape != embedding.T.shape or not np.array_equal(transposed, embedding.T):
+        return False  # an untied head: its own weights
+    x, w = head.input[0], gather.input[0]
+    p = "/tied_head"
+    consts = [
+        numpy_helper.from_array(np.array([-1, embedding.shape[1]], dtype=np.int64), f"{p}/flat_shape"),
+        numpy_helper.from_array(np.array([0], dtype=np.int64), f"{p}/zero"),
+        numpy_helper.from_array(np.array([-1], dtype=np.int64), f"{p}/minus_one"),
+        numpy_helper.from_array(np.array([embedding.shape[0]], dtype=np.int64), f"{p}/vocab"),
+    ]
+    nodes = [
+        helper.make_node("Reshape", [x, f"{p}/flat_shape"], [f"{p}/flat"], name=f"{p}/Reshape"),
+        helper.make_node("Gemm", [f"{p}/flat", w], [f"{p}/logits_flat"], name=f"{p}/Gemm", transB=1),
+        helper.make_node("Shape", [x], [f"{p}/shape"], name=f"{p}/Shape"),
+        helper.make_node("Slice", [f"{p}/shape", f"{p}/zero", f"{p}/minus_one"], [f"{p}/lead"], name=f"{p}/Slice"),
+        helper.make_node("Concat", [f"{p}/lead", f"{p}/vocab"], [f"{p}/out_shape"], name=f"{p}/Concat", axis=0),
+        helper.make_node("Reshape", [f"{p}/logits_flat", f"{p}/out_shape"], ["logits"], name=f"{p}/Unflatten"),
+    ]
+    at = list(g.node).index(head)
+    g.node.remove(head)
+    for k, n in enumerate(nodes):
+        g.node.insert(at + k, n)
+    g.initializer.remove(inits[head.input[1]])
+    g.initializer.extend(consts)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return True
+
+
 class DecoderGraph(nn.Module):
     """Flat positional inputs/outputs around the model, as torch.onnx.export wants them."""
 
@@ -222,6 +267,8 @@ def export(model: LlamaForCausalLM, out: str | Path, with_lora: bool, opset: int
         torch.onnx.export(graph, example_inputs(cfg, with_lora), str(out), input_names=inputs, output_names=outputs,
                           dynamic_axes=axes, opset_version=opset, do_constant_folding=True, **legacy)
     _static_reshapes(out)
+    if cfg.tie_embeddings and cfg.source is not None:  # imported bases; the shipped graph is re-exported with it later
+        _share_tied_head(out)
     return out
 
 

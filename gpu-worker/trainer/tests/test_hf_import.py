@@ -59,6 +59,13 @@ def test_import_matches_transformers(imported, variant):
     from transformers import AutoConfig  # noqa: PLC0415
 
     assert AutoConfig.from_pretrained(str(out)).model_type == family
+    # the graph holds the vocabulary × width matrix once when the head is tied, twice only when it is not
+    import onnx  # noqa: PLC0415
+
+    graph = onnx.load(str(out / "model.onnx")).graph
+    v, d = model.cfg.vocab_size, model.cfg.dim
+    big = [i for i in graph.initializer if sorted(i.dims) == sorted([v, d])]
+    assert len(big) == (1 if model.cfg.tie_embeddings else 2)
 
 
 def test_a_shard_that_lies_about_its_tensor_is_named(tmp_path):
