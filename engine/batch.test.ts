@@ -140,6 +140,49 @@ describe('batched decoding on the shipped model', () => {
   }, 60_000);
 });
 
+describe('a long prefill', () => {
+  const long =
+    'The old man walked slowly down the road toward the town, and the rain fell on the fields where the men had ' +
+    'worked all summer. ';
+  it('runs in chunks with the KV cache carried: the same logits and tokens as one run', async () => {
+    const cases: Case[] = [{ prompt: long.repeat(4), conditioning: lora(8, 7) }];
+    const oneRun = await decodeTogether(new Batcher(pkg.decoder, { prefillChunk: 10_000 }), cases, 6);
+    const chunked = await decodeTogether(new Batcher(pkg.decoder, { prefillChunk: 37 }), cases, 6);
+    expect(pkg.tokenizer.encode(long.repeat(4)).length).toBeGreaterThan(3 * 37);
+    expect(chunked[0]?.tokens).toEqual(oneRun[0]?.tokens);
+    for (const [s, l] of (chunked[0]?.logits ?? []).entries())
+      expect(maxDiff(l, oneRun[0]?.logits[s] as Float32Array)).toBeLessThan(1e-4);
+  });
+
+  it('lets the rows decoding beside it step between its chunks', async () => {
+    const runs: number[] = [];
+    const decoder = pkg.decoder;
+    const spy = {
+      ...decoder,
+      shape: decoder.shape,
+      run: (step: Parameters<typeof decoder.run>[0]) => {
+        runs.push(step.ids[0]?.length ?? 0);
+        return decoder.run(step);
+      },
+    };
+    const watched = new Batcher(spy, { prefillChunk: 16 });
+    const [short, longCase] = await Promise.all([
+      decodeTogether(watched, [{ prompt: 'She said' }], 12),
+      (async () => {
+        await new Promise((r) => setImmediate(r));
+        return decodeTogether(watched, [{ prompt: long.repeat(2) }], 2);
+      })(),
+    ]);
+    expect(short[0]?.tokens).toHaveLength(12);
+    expect(longCase[0]?.tokens).toHaveLength(2);
+    // the long prompt's chunks (16 tokens) are not all in a row: one-token steps run between them
+    const first = runs.indexOf(16);
+    const last = runs.lastIndexOf(16);
+    expect(runs.slice(first, last + 1).some((n) => n === 1)).toBe(true);
+    expect(watched.metrics().active).toBe(0);
+  });
+});
+
 describe('a failed run', () => {
   it('fails the rows it carried, and the batcher serves the next requests', async () => {
     let fail = true;
