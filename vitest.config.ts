@@ -13,7 +13,7 @@ const INTEGRATION = [
   'test/{e2e,faults,scale,invalidation,readme,docs,metrics,personalization,responsiveness,console,openai-client,example,sdk,model-import}.test.ts',
   'bench/**/*.test.ts',
   'runtime/workers/{workerd,app-worker}.test.ts',
-  'runtime/node/{cli,engine-pool}.test.ts',
+  'runtime/node/{cli,engine-pool,native-runtime}.test.ts',
   'gpu-worker/{orchestrator,cli-training,trainer-process,scheduler}.test.ts',
   'functions/routes/**/*.test.ts',
   'engine/{engine,parity,decoder,batch,lanes}.test.ts',

@@ -10,10 +10,17 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileStore } from '../core/node/file-store.js';
-import { type AdapterRef, Engine, type GenerateResult, loadModelPackage } from '../engine/index.js';
+import {
+  type AdapterRef,
+  Engine,
+  type GenerateResult,
+  loadModelPackage,
+  useSessionFactory,
+} from '../engine/index.js';
 import { randomAdapter, TestAdapters } from '../engine/testing.js';
 import { IMPORT_PYTHON, IMPORT_TEXTS } from '../gpu-worker/import-model.js';
 import { TRAINER_DIR } from '../gpu-worker/trainer-process.js';
+import { nativeSessions } from '../runtime/node/native-runtime.js';
 import { ALL_TARGETS } from '../schema/training.js';
 import { type Measured, median, round } from './harness.js';
 import { type BenchContext, GREEDY, ROOT, TMP } from './setup.js';
@@ -93,34 +100,33 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
   await engine.ready;
   const rssMB = rss() - rssBefore; // + the base-only lane's session (TAILOR_BASE_ONLY_GRAPH)
 
-  const n = ctx.quick ? 8 : 32;
-  const gen = (refs: AdapterRef[] = [], tokens = n) =>
-    engine.generate(PROMPT, { ...GREEDY, base: NAME, maxTokens: tokens, adapters: refs })
-      .result as Promise<GenerateResult>;
-  await gen([], 4); // warm
-  const rounds = ctx.quick ? 1 : 3;
-  const oneStream: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    const r = await gen();
-    oneStream.push(((r.completionTokens - 1) * 1000) / (r.timings.totalMs - r.timings.firstTokenMs));
-  }
-  const tps = median(oneStream);
-
   const refs = Array.from({ length: 8 }, (_, i) =>
     adapters.ref(
       `adapters/bench/${NAME}/${i}/`,
       randomAdapter(pkg.shape, { r: 8, alpha: 16, targets: [...ALL_TARGETS], seed: i + 1, scale: 0.02 }),
     ),
   );
-  for (const ref of refs) await engine.prepareAdapters([ref], { base: NAME });
-  const tokensOf = (rs: GenerateResult[]) => rs.reduce((a, r) => a + r.completionTokens, 0);
-  let t = performance.now();
-  const serial: GenerateResult[] = [];
-  for (const ref of refs) serial.push(await gen([ref]));
-  const serialTps = (tokensOf(serial) * 1000) / (performance.now() - t);
-  t = performance.now();
-  const together = await Promise.all(refs.map((ref) => gen([ref])));
-  const batchTps = (tokensOf(together) * 1000) / (performance.now() - t);
+  const wasm = await lane(ctx, engine, refs);
+  const rssAfterWasm = rss() - rssBefore;
+  const { tps, serialTps, batchTps } = wasm;
+
+  // The native lane: the same package on onnxruntime-node, one intra-op thread, then two.
+  const native: Record<number, Awaited<ReturnType<typeof lane>>> = {};
+  for (const threads of [1, 2]) {
+    useSessionFactory(nativeSessions(threads));
+    try {
+      const again = await loadModelPackage(new FileStore(join(work, 'storage')), `models/${NAME}/`);
+      const e = new Engine(again, {
+        loader: adapters,
+        adapterCacheBytes: 256 * 1024 * 1024,
+        baseOnlyGraph: false,
+      });
+      await e.ready;
+      native[threads] = await lane(ctx, e, refs);
+    } finally {
+      useSessionFactory(null);
+    }
+  }
 
   // The floor: a decode step reads every weight once (fp32 on this lane); at the bandwidth of a plain copy of
   // that many bytes, measured here, no step can be faster.
@@ -182,8 +188,63 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
     },
     { id: `${id}_rss_per_loaded_base_mb`, value: round(rssMB, 0), unit: 'MB' },
     { id: `${id}_rss_lora_session_alone_mb`, value: round(rssSession, 0), unit: 'MB' },
-    { id: `${id}_rss_after_decoding_mb`, value: round(rss() - rssBefore, 0), unit: 'MB' },
+    { id: `${id}_rss_after_decoding_mb`, value: round(rssAfterWasm, 0), unit: 'MB' },
+    {
+      id: `${id}_decode_one_stream_native_1_thread_tokens_per_s`,
+      value: round(native[1]?.tps ?? 0, 1),
+      unit: 'tokens/s',
+      vs: 'the same engine on onnxruntime-web (wasm, one thread), same run',
+      ratio: round((native[1]?.tps ?? 0) / tps),
+    },
+    {
+      id: `${id}_decode_one_stream_native_2_threads_tokens_per_s`,
+      value: round(native[2]?.tps ?? 0, 1),
+      unit: 'tokens/s',
+      vs: 'onnxruntime-node with one intra-op thread, same run',
+      ratio: round((native[2]?.tps ?? 0) / (native[1]?.tps ?? 1)),
+      goal: '≥ 1.6×',
+    },
+    {
+      id: `${id}_native_1_thread_step_vs_weight_streaming_floor`,
+      value: round(1000 / (native[1]?.tps ?? 1), 1),
+      unit: 'ms',
+      vs: `reading the fp32 weights once (${round(floorMs, 1)} ms)`,
+      ratio: round(floorMs / (1000 / (native[1]?.tps ?? 1))),
+      goal: '≥ 0.5 of the floor',
+    },
+    {
+      id: `${id}_native_2_threads_8_readers_rank8_batched_tokens_per_s`,
+      value: round(native[2]?.batchTps ?? 0, 1),
+      unit: 'tokens/s',
+      vs: 'the same 8 generations one after another on the same lane',
+      ratio: round((native[2]?.batchTps ?? 0) / (native[2]?.serialTps ?? 1)),
+      goal: '≥ 2.5×',
+    },
   ];
+}
+
+/** One-stream greedy decode, then 8 readers' rank-8 adapters one after another and together, on `engine`. */
+async function lane(ctx: BenchContext, engine: Engine, refs: AdapterRef[]) {
+  const n = ctx.quick ? 8 : 32;
+  const gen = (adapters: AdapterRef[] = [], tokens = n) =>
+    engine.generate(PROMPT, { ...GREEDY, base: NAME, maxTokens: tokens, adapters })
+      .result as Promise<GenerateResult>;
+  await gen([], 4); // warm
+  const oneStream: number[] = [];
+  for (let i = 0; i < (ctx.quick ? 1 : 3); i++) {
+    const r = await gen();
+    oneStream.push(((r.completionTokens - 1) * 1000) / (r.timings.totalMs - r.timings.firstTokenMs));
+  }
+  for (const ref of refs) await engine.prepareAdapters([ref], { base: NAME });
+  const tokensOf = (rs: GenerateResult[]) => rs.reduce((a, r) => a + r.completionTokens, 0);
+  let t = performance.now();
+  const serial: GenerateResult[] = [];
+  for (const ref of refs) serial.push(await gen([ref]));
+  const serialTps = (tokensOf(serial) * 1000) / (performance.now() - t);
+  t = performance.now();
+  const together = await Promise.all(refs.map((ref) => gen([ref])));
+  const batchTps = (tokensOf(together) * 1000) / (performance.now() - t);
+  return { tps: median(oneStream), serialTps, batchTps };
 }
 
 /** MB of the files in `dir`. */

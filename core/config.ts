@@ -213,6 +213,15 @@ export const envSchema = z
       .describe(
         'requests without a LoRA run the graph without LoRA inputs (a second session per engine thread: ~20 MB)',
       ),
+    TAILOR_ENGINE_RUNTIME: z
+      .enum(['wasm', 'native'])
+      .default('wasm')
+      .describe(
+        'where sessions run on Node: wasm (onnxruntime-web, one thread: what Workers and devices run) or native (onnxruntime-node, for large imported bases)',
+      ),
+    TAILOR_ENGINE_INTRA_THREADS: int(1, 64)
+      .default(1)
+      .describe("native runtime: intra-op threads of each engine thread's sessions"),
     TAILOR_MERGE_HOT: int(0, 64)
       .default(0)
       .describe(
@@ -349,6 +358,9 @@ export interface Config {
     batchWaitMs: number;
     baseOnlyGraph: boolean;
     mergeHot: number;
+    /** Where sessions run (Node): onnxruntime-web's wasm, or onnxruntime-node with `intraThreads` each. */
+    runtime: 'wasm' | 'native';
+    intraThreads: number;
   };
   /** `tokens`: the budget of memory in the model's context (capped by the model: see functions/memory). */
   memory: { tokens: number };
@@ -478,6 +490,8 @@ export function loadConfig(
       batchWaitMs: e.TAILOR_BATCH_WAIT_MS,
       baseOnlyGraph: e.TAILOR_BASE_ONLY_GRAPH,
       mergeHot: e.TAILOR_MERGE_HOT,
+      runtime: e.TAILOR_ENGINE_RUNTIME,
+      intraThreads: e.TAILOR_ENGINE_INTRA_THREADS,
     },
     memory: { tokens: e.MEMORY_TOKENS },
     invalidations: { pollMs: e.TAILOR_INVALIDATION_POLL_MS, listen: e.TAILOR_INVALIDATION_LISTEN },

@@ -49,6 +49,20 @@ function configureOrt(): void {
   ort.env.logLevel = 'error';
 }
 
+/** Makes a session of a graph's bytes on another runtime than onnxruntime-web (Node's native one). */
+export type SessionFactory = (modelBytes: Uint8Array) => Promise<ort.InferenceSession>;
+
+let sessionFactory: SessionFactory | null = null;
+
+/**
+ * Every session this process (or thread) creates from now on comes from `factory`: the native lane on Node
+ * (runtime/node/native-runtime.ts); null, onnxruntime-web (wasm, one thread), the default everywhere and the
+ * only runtime of Workers and devices.
+ */
+export function useSessionFactory(factory: SessionFactory | null): void {
+  sessionFactory = factory;
+}
+
 export class Decoder implements DecoderLike {
   private readonly noLora: LoraInputs;
 
@@ -67,6 +81,7 @@ export class Decoder implements DecoderLike {
   }
 
   static async create(modelBytes: Uint8Array, shape: DecoderShape): Promise<Decoder> {
+    if (sessionFactory) return new Decoder(await sessionFactory(modelBytes), shape);
     configureOrt();
     const session = await ort.InferenceSession.create(modelBytes, {
       executionProviders: ['wasm'],

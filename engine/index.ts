@@ -3,7 +3,13 @@
 
 export type { AdapterFiles, AdapterLimits } from './adapter.js';
 export { parseAdapter } from './adapter.js';
-export { Decoder, type DecoderLike, type LoraInputs } from './decoder.js';
+export {
+  Decoder,
+  type DecoderLike,
+  type LoraInputs,
+  type SessionFactory,
+  useSessionFactory,
+} from './decoder.js';
 export { type BaseSpec, Engine, type EngineOptions, type ServingOptions, servingOptions } from './engine.js';
 export {
   AdapterError,

@@ -49,6 +49,8 @@ export interface ThreadSetup {
   bases: BaseSpec[];
   adapterCacheBytes: number;
   serving?: ServingOptions;
+  /** Sessions on onnxruntime-node with this many intra-op threads each; absent: onnxruntime-web. */
+  native?: { intraThreads: number };
 }
 
 type WireGenerateOptions = Pick<
@@ -99,6 +101,8 @@ export interface EnginePoolOptions {
   adapterCacheBytes?: number;
   /** Batching, the base-only graph and merged hot users, in each thread (the engine's defaults when absent). */
   serving?: ServingOptions;
+  /** The native lane in each thread (runtime/node/native-runtime.ts); absent: onnxruntime-web. */
+  native?: { intraThreads: number };
   /** A thread this many requests busier than the least busy one takes no request by affinity. Default 2. */
   spill?: number;
   log?: (line: string) => void;
@@ -217,6 +221,7 @@ export class EnginePool implements InferenceEngine {
         (this.options.adapterCacheBytes ?? 64 * 1024 * 1024) / this.options.threads,
       ),
       ...(this.options.serving ? { serving: this.options.serving } : {}),
+      ...(this.options.native ? { native: this.options.native } : {}),
     };
     const worker = new Worker(THREAD_BOOT, { eval: true, workerData: setup });
     const slot: Slot = {

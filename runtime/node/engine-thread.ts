@@ -4,14 +4,22 @@
 // ready, piece, done, error (a code: engine/errors.ts), metrics (after each request, and after a forget).
 import { parentPort, workerData } from 'node:worker_threads';
 import { openBlobStore } from '../../core/node/open.js';
-import { Engine, engineErrorOf, StoreAdapterLoader, type TokenLogprob } from '../../engine/index.js';
+import {
+  Engine,
+  engineErrorOf,
+  StoreAdapterLoader,
+  type TokenLogprob,
+  useSessionFactory,
+} from '../../engine/index.js';
 import type { PoolRequest, ThreadMessage, ThreadSetup } from './engine-pool.js';
+import { nativeSessions } from './native-runtime.js';
 
 const port = parentPort;
 if (!port) throw new Error('engine-thread.ts runs as a worker thread');
 const setup = workerData as ThreadSetup;
 const send = (m: ThreadMessage) => port.postMessage(m);
 const store = openBlobStore(setup.storage);
+if (setup.native) useSessionFactory(nativeSessions(setup.native.intraThreads));
 const engine = await Engine.load(store, setup.bases, {
   loader: new StoreAdapterLoader(store),
   adapterCacheBytes: setup.adapterCacheBytes,

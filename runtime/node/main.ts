@@ -15,12 +15,13 @@ import { MODELS_DIR } from '../../core/node/repo.js';
 import { platformSecret } from '../../core/node/secret-file.js';
 import { nodeWebhookFetch } from '../../core/node/webhook-fetch.js';
 import { WebhookDeliverer } from '../../core/webhooks/deliverer.js';
-import { Engine, servingOptions } from '../../engine/index.js';
+import { Engine, servingOptions, useSessionFactory } from '../../engine/index.js';
 import { createApp } from '../../functions/app.js';
 import { startTraining } from '../../gpu-worker/runtime.js';
 import { TrainingScheduler } from '../../gpu-worker/scheduler.js';
 import { nodeAssets } from './assets.js';
 import { EnginePool } from './engine-pool.js';
+import { nativeSessions } from './native-runtime.js';
 
 async function main(): Promise<void> {
   const generatedAdmin = process.env.ADMIN_TOKEN ? undefined : `adm_${randomBytes(24).toString('base64url')}`;
@@ -38,6 +39,9 @@ async function main(): Promise<void> {
   // The base the engine serves, with the weights' hash adapter packages must name (known from publishing).
   const base = { id: config.baseModel, prefix: model.prefix, hash: model.hash };
   const threads = config.engine.threads === 'auto' ? availableParallelism() : config.engine.threads;
+  // The native lane on the HTTP thread too (ENGINE_THREADS=0); engine threads set it in their own module.
+  if (threads === 0 && config.engine.runtime === 'native')
+    useSessionFactory(nativeSessions(config.engine.intraThreads));
   const engine =
     threads > 0
       ? await EnginePool.start({
@@ -47,6 +51,9 @@ async function main(): Promise<void> {
           bases: [base],
           adapterCacheBytes: config.engine.adapterCacheBytes,
           serving: servingOptions(config.engine),
+          ...(config.engine.runtime === 'native'
+            ? { native: { intraThreads: config.engine.intraThreads } }
+            : {}),
           log: (line) => console.log(line),
         })
       : await Engine.load(store, base, {
@@ -136,7 +143,7 @@ async function main(): Promise<void> {
 Tailor is running on ${url}  (ready in ${ms} ms)
   database   ${where}
   storage    ${files}
-  model      ${config.baseModel} (${model.uploaded ? 'published to storage now' : 'already in storage'}), decoded ${threads > 0 ? `by ${threads} engine thread${threads > 1 ? 's' : ''}` : 'on the HTTP thread'}
+  model      ${config.baseModel} (${model.uploaded ? 'published to storage now' : 'already in storage'}), decoded ${threads > 0 ? `by ${threads} engine thread${threads > 1 ? 's' : ''}` : 'on the HTTP thread'} on ${config.engine.runtime === 'native' ? `onnxruntime-node (${config.engine.intraThreads} intra-op thread${config.engine.intraThreads > 1 ? 's' : ''} each)` : 'onnxruntime-web (wasm)'}
   webhooks   ${webhooks ? `delivered from this process (up to ${config.webhooks.maxAttempts} attempts each)` : 'not delivered by this process (WEBHOOKS_DELIVER=0)'}
   training   ${training ? `worker in this process; ${config.training.intervalS > 0 ? `a cycle every ${config.training.intervalS} s` : 'cycles on demand only'} (POST /admin/training/run)` : 'jobs queued for separate workers (TAILOR_WORKER=0; run `npm run tailor -- worker`)'}
   console    ${url}/console/   (sign in with the admin token below)
