@@ -15,7 +15,7 @@ import {
   Engine,
   type GenerateResult,
   loadModelPackage,
-  useSessionFactory,
+  setSessionFactory,
 } from '../engine/index.js';
 import { randomAdapter, TestAdapters } from '../engine/testing.js';
 import { IMPORT_PYTHON, IMPORT_TEXTS } from '../gpu-worker/import-model.js';
@@ -113,7 +113,7 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
   // The native lane: the same package on onnxruntime-node, one intra-op thread, then two.
   const native: Record<number, Awaited<ReturnType<typeof lane>>> = {};
   for (const threads of [1, 2]) {
-    useSessionFactory(nativeSessions(threads));
+    setSessionFactory(nativeSessions(threads));
     try {
       const again = await loadModelPackage(new FileStore(join(work, 'storage')), `models/${NAME}/`);
       const e = new Engine(again, {
@@ -124,7 +124,7 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
       await e.ready;
       native[threads] = await lane(ctx, e, refs);
     } finally {
-      useSessionFactory(null);
+      setSessionFactory(null);
     }
   }
 

@@ -59,7 +59,7 @@ let sessionFactory: SessionFactory | null = null;
  * (runtime/node/native-runtime.ts); null, onnxruntime-web (wasm, one thread), the default everywhere and the
  * only runtime of Workers and devices.
  */
-export function useSessionFactory(factory: SessionFactory | null): void {
+export function setSessionFactory(factory: SessionFactory | null): void {
   sessionFactory = factory;
 }
 

@@ -8,7 +8,7 @@ export {
   type DecoderLike,
   type LoraInputs,
   type SessionFactory,
-  useSessionFactory,
+  setSessionFactory,
 } from './decoder.js';
 export { type BaseSpec, Engine, type EngineOptions, type ServingOptions, servingOptions } from './engine.js';
 export {

@@ -8,8 +8,8 @@ import {
   Engine,
   engineErrorOf,
   StoreAdapterLoader,
+  setSessionFactory,
   type TokenLogprob,
-  useSessionFactory,
 } from '../../engine/index.js';
 import type { PoolRequest, ThreadMessage, ThreadSetup } from './engine-pool.js';
 import { nativeSessions } from './native-runtime.js';
@@ -19,7 +19,7 @@ if (!port) throw new Error('engine-thread.ts runs as a worker thread');
 const setup = workerData as ThreadSetup;
 const send = (m: ThreadMessage) => port.postMessage(m);
 const store = openBlobStore(setup.storage);
-if (setup.native) useSessionFactory(nativeSessions(setup.native.intraThreads));
+if (setup.native) setSessionFactory(nativeSessions(setup.native.intraThreads));
 const engine = await Engine.load(store, setup.bases, {
   loader: new StoreAdapterLoader(store),
   adapterCacheBytes: setup.adapterCacheBytes,

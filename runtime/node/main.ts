@@ -15,7 +15,7 @@ import { MODELS_DIR } from '../../core/node/repo.js';
 import { platformSecret } from '../../core/node/secret-file.js';
 import { nodeWebhookFetch } from '../../core/node/webhook-fetch.js';
 import { WebhookDeliverer } from '../../core/webhooks/deliverer.js';
-import { Engine, servingOptions, useSessionFactory } from '../../engine/index.js';
+import { Engine, servingOptions, setSessionFactory } from '../../engine/index.js';
 import { createApp } from '../../functions/app.js';
 import { startTraining } from '../../gpu-worker/runtime.js';
 import { TrainingScheduler } from '../../gpu-worker/scheduler.js';
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   const threads = config.engine.threads === 'auto' ? availableParallelism() : config.engine.threads;
   // The native lane on the HTTP thread too (ENGINE_THREADS=0); engine threads set it in their own module.
   if (threads === 0 && config.engine.runtime === 'native')
-    useSessionFactory(nativeSessions(config.engine.intraThreads));
+    setSessionFactory(nativeSessions(config.engine.intraThreads));
   const engine =
     threads > 0
       ? await EnginePool.start({

@@ -1,15 +1,9 @@
 // The native lane computes what the wasm one does: the shipped graph's logits on onnxruntime-node equal
-// onnxruntime-web's to float rounding, with a LoRA adapter fed per row, and an engine on it generates.
+// onnxruntime-web's to float rounding, and an engine on it generates.
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileStore } from '../../core/node/file-store.js';
-import {
-  Decoder,
-  Engine,
-  loadModelPackage,
-  type ModelPackage,
-  useSessionFactory,
-} from '../../engine/index.js';
+import { Engine, loadModelPackage, type ModelPackage, setSessionFactory } from '../../engine/index.js';
 import { nativeSessions } from './native-runtime.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -21,17 +15,17 @@ let made = 0;
 beforeAll(async () => {
   wasm = await loadModelPackage(new FileStore(root), 'models/brown-4m');
   const sessions = nativeSessions(2);
-  useSessionFactory((bytes) => {
+  setSessionFactory((bytes) => {
     made++;
     return sessions(bytes);
   });
   try {
     native = await loadModelPackage(new FileStore(root), 'models/brown-4m'); // another store: another load
   } finally {
-    useSessionFactory(null);
+    setSessionFactory(null);
   }
 }, 60_000);
-afterAll(() => useSessionFactory(null));
+afterAll(() => setSessionFactory(null));
 
 describe('the native lane', () => {
   it('gives the wasm lane’s logits to float rounding, and an engine on it generates', async () => {
