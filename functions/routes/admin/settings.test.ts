@@ -30,6 +30,7 @@ describe('GET and PATCH /admin/apps/{app}/settings', () => {
       retention: { generations_days: 0, feedback_days: 0 },
       cors: { allowed_origins: [] },
       defaults: { adapter: 'auto', memory: 'none' },
+      model: { base: 'brown-4m' },
       experiment: { holdout_percent: 0 },
     });
     expect(r.json.defaults).toEqual(r.json.settings);
