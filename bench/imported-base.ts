@@ -7,7 +7,16 @@
 // per token, at the copy bandwidth measured in the same run); and what loading the base adds to RSS.
 // Opt-in (`npm run bench -- --only imported-base`): it writes ~1.1 GB and takes minutes.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { FileStore } from '../core/node/file-store.js';
 import {
@@ -128,6 +137,35 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
     }
   }
 
+  // int8: the same graph with int8 weights (what `--quantize int8` serves), a package beside it
+  const int8Dir = join(packages, `${NAME}-int8`);
+  cpSync(out, int8Dir, { recursive: true });
+  const config = JSON.parse(readFileSync(join(int8Dir, 'config.json'), 'utf8'));
+  config.tailor.quantized = 'int8';
+  writeFileSync(join(int8Dir, 'config.json'), JSON.stringify(config));
+  execFileSync(
+    IMPORT_PYTHON,
+    [
+      '-c',
+      'import sys; from pathlib import Path; from tailor_trainer.hf_import import quantize_int8; quantize_int8(Path(sys.argv[1]))',
+      join(int8Dir, 'model.onnx'),
+    ],
+    { cwd: TRAINER_DIR, stdio: 'ignore' },
+  );
+  const int8MB = statSync(join(int8Dir, 'model.onnx')).size / 1e6;
+  const int8: Record<string, Awaited<ReturnType<typeof lane>>> = {};
+  for (const runtime of ['native', 'wasm'] as const) {
+    if (runtime === 'native') setSessionFactory(nativeSessions(1));
+    try {
+      const q = await loadModelPackage(new FileStore(join(work, 'storage')), `models/${NAME}-int8/`);
+      const e = new Engine(q, { loader: adapters, baseOnlyGraph: false });
+      await e.ready;
+      int8[runtime] = await lane(ctx, e, [], `${NAME}-int8`);
+    } finally {
+      setSessionFactory(null);
+    }
+  }
+
   // The floor: a decode step reads every weight once (fp32 on this lane); at the bandwidth of a plain copy of
   // that many bytes, measured here, no step can be faster.
   const weightBytes = report.params * 4;
@@ -212,6 +250,22 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
       ratio: round(floorMs / (1000 / (native[1]?.tps ?? 1))),
       goal: '≥ 0.5 of the floor',
     },
+    { id: `${id}_package_onnx_int8_mb`, value: round(int8MB, 1), unit: 'MB' },
+    {
+      id: `${id}_decode_one_stream_native_int8_tokens_per_s`,
+      value: round(int8.native?.tps ?? 0, 1),
+      unit: 'tokens/s',
+      vs: 'the fp32 graph on onnxruntime-node, one intra-op thread each, same run',
+      ratio: round((int8.native?.tps ?? 0) / (native[1]?.tps ?? 1)),
+      goal: '≥ 2×',
+    },
+    {
+      id: `${id}_decode_one_stream_wasm_int8_tokens_per_s`,
+      value: round(int8.wasm?.tps ?? 0, 1),
+      unit: 'tokens/s',
+      vs: 'the fp32 graph on onnxruntime-web, same run',
+      ratio: round((int8.wasm?.tps ?? 0) / tps),
+    },
     {
       id: `${id}_native_2_threads_8_readers_rank8_batched_tokens_per_s`,
       value: round(native[2]?.batchTps ?? 0, 1),
@@ -224,10 +278,10 @@ export async function run(ctx: BenchContext): Promise<Measured[]> {
 }
 
 /** One-stream greedy decode, then 8 readers' rank-8 adapters one after another and together, on `engine`. */
-async function lane(ctx: BenchContext, engine: Engine, refs: AdapterRef[]) {
+async function lane(ctx: BenchContext, engine: Engine, refs: AdapterRef[], base = NAME) {
   const n = ctx.quick ? 8 : 32;
   const gen = (adapters: AdapterRef[] = [], tokens = n) =>
-    engine.generate(PROMPT, { ...GREEDY, base: NAME, maxTokens: tokens, adapters })
+    engine.generate(PROMPT, { ...GREEDY, base, maxTokens: tokens, adapters })
       .result as Promise<GenerateResult>;
   await gen([], 4); // warm
   const oneStream: number[] = [];
@@ -235,7 +289,7 @@ async function lane(ctx: BenchContext, engine: Engine, refs: AdapterRef[]) {
     const r = await gen();
     oneStream.push(((r.completionTokens - 1) * 1000) / (r.timings.totalMs - r.timings.firstTokenMs));
   }
-  for (const ref of refs) await engine.prepareAdapters([ref], { base: NAME });
+  for (const ref of refs) await engine.prepareAdapters([ref], { base });
   const tokensOf = (rs: GenerateResult[]) => rs.reduce((a, r) => a + r.completionTokens, 0);
   let t = performance.now();
   const serial: GenerateResult[] = [];

@@ -128,7 +128,8 @@ export class Lanes {
 
   /** Counts tokens served for an adapter set; merges the hottest when `mergeHot` allows. */
   record(key: string | undefined, conditioning: Conditioning | undefined, tokens: number): void {
-    const hot = this.options.mergeHot ?? 0;
+    // A quantized graph's weights are int8: no LoRA is merged into them (its adapters apply per request).
+    const hot = this.model.config.tailor.quantized ? 0 : (this.options.mergeHot ?? 0);
     if (hot <= 0 || key === undefined || !conditioning?.lora || !this.model.graph) return;
     this.served += tokens;
     if (this.served >= HALF_LIFE_TOKENS) {

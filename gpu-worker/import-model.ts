@@ -68,6 +68,8 @@ export async function importModel(ctx: JobContext, p: JobPayload<'import-model'>
     String(p.servedContext),
     '--sample',
     sample,
+    '--quantize',
+    p.quantize,
   ]);
   await addReplay(texts, out);
   ctx.progress({ stage: 'publishing', done: 5, total: 5 });

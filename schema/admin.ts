@@ -251,6 +251,8 @@ export const importModelRequest = z
       .string()
       .regex(/^imports\/[A-Za-z0-9._-]+\/$/)
       .optional(),
+    /** The served graph's weights: `none` (fp32, the default) or `int8` (MatMulInteger; see operations.md). */
+    quantize: z.enum(['none', 'int8']).optional(),
   })
   .refine((r) => [r.upload, r.path, r.prefix].filter((v) => v !== undefined).length === 1, {
     message: 'name exactly one of upload, path, prefix',

@@ -121,6 +121,8 @@ export const jobPayloads = {
     ]),
     /** The most positions the platform serves (the base's own maximum when smaller). */
     servedContext: z.int().min(16).max(131_072),
+    /** The served graph's weights: fp32 as imported, or int8 (MatMulInteger; the trainer keeps fp32). */
+    quantize: z.enum(['none', 'int8']).default('none'),
   }),
 } as const;
 export type JobKind = keyof typeof jobPayloads;

@@ -57,7 +57,7 @@ beforeAll(async () => {
   checkpoints = mkdtempSync(join(tmpdir(), 'tailor-checkpoints-'));
   execFileSync(
     IMPORT_PYTHON,
-    ['-m', 'tests.tiny_checkpoints', checkpoints, 'llama-tied', 'qwen2', 'mistral'],
+    ['-m', 'tests.tiny_checkpoints', checkpoints, 'llama-tied', 'qwen2', 'mistral', 'llama2-sentencepiece'],
     {
       cwd: TRAINER_DIR,
       stdio: ['ignore', 'ignore', 'inherit'],
@@ -168,6 +168,32 @@ describe('importing a checkpoint through the CLI', () => {
     await call('PATCH', settings, ADMIN, { model: { base: null } });
     expect((await call('POST', '/v1/generate', app.api_key, once)).json.model).toBe('brown-4m');
   });
+});
+
+describe('an int8 base', () => {
+  it('imports with --quantize int8, checked against transformers, and serves on wasm', async () => {
+    const r = tailor(
+      'models',
+      'import',
+      join(checkpoints, 'llama2-sentencepiece'),
+      '--name',
+      'tiny-llama2-int8',
+      '--quantize',
+      'int8',
+      '--wait',
+    );
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/int8 {7}max \|Δlogits\| \S+, next token agrees \d+ %/);
+    const g = await call('POST', '/v1/generate', app.api_key, {
+      user: 'u',
+      prompt: 'Once upon a time',
+      max_tokens: 6,
+      model: 'tiny-llama2-int8',
+    });
+    expect(g.status, JSON.stringify(g.json)).toBe(200);
+    expect(g.json.model).toBe('tiny-llama2-int8');
+    expect(g.json.usage.completion_tokens).toBeGreaterThan(0);
+  }, 300_000);
 });
 
 describe('readers trained on an imported base', () => {

@@ -28,7 +28,7 @@ const HELP = `tailor — operate a Tailor platform
                                       show an app's settings (* = set by the app), or change them, e.g.
                                       --set training.min_feedback=4 --set cors.allowed_origins=https://a,https://b
   tailor models list                  list base models (the default marked) and recent imports
-  tailor models import <dir> --name <id> [--wait]
+  tailor models import <dir> --name <id> [--quantize none|int8] [--wait]
                                       import a Hugging Face checkpoint directory (what save_pretrained
                                       writes: Llama, Mistral, Qwen2; safetensors) as base model <id>: its
                                       files are uploaded, checked and converted by the worker; --wait
@@ -165,7 +165,7 @@ function settingsTable(
 }
 
 /** Uploads a checkpoint directory's files, asks for its import, and (with `wait`) follows the job. */
-async function importModel(dir: string, name: string, wait: boolean): Promise<string> {
+async function importModel(dir: string, name: string, wait: boolean, quantize: string): Promise<string> {
   const entries = await readdir(dir, { withFileTypes: true }).catch((e) => {
     throw new CliError(`cannot read ${dir}: ${(e as Error).message}`);
   });
@@ -199,7 +199,10 @@ async function importModel(dir: string, name: string, wait: boolean): Promise<st
       throw new CliError(`${res.status}: ${body.error?.message ?? res.statusText}`);
     }
   }
-  const { job, checkpoint } = await admin('/admin/models', { method: 'POST', body: { name, upload } });
+  const { job, checkpoint } = await admin('/admin/models', {
+    method: 'POST',
+    body: { name, upload, ...(quantize !== 'none' ? { quantize } : {}) },
+  });
   const what = `${checkpoint.architecture}, ${(checkpoint.params / 1e6).toFixed(1)} M parameters, ${checkpoint.dtype}, ${checkpoint.tokenizer} tokenizer`;
   if (!wait) return `importing ${name} (${what}): job ${job.id}; \`tailor models list\` shows it when ready`;
   process.stderr.write(`importing ${name}: ${what}\n`);
@@ -211,6 +214,11 @@ async function importModel(dir: string, name: string, wait: boolean): Promise<st
     `${name} is ready: use "model": "${name}" on /v1/generate, /v1/score and the OpenAI routes`,
     `  parity     max |Δlogits| ${report.parity?.graph_max_abs_diff?.toExponential(2)} against transformers (limit ${report.parity?.limit})`,
     ...(bpb !== undefined ? [`  held-out   ${bpb.toFixed(3)} bits per byte (Brown sample)`] : []),
+    ...(report.quantized_parity
+      ? [
+          `  int8       max |Δlogits| ${report.quantized_parity.graph_max_abs_diff.toExponential(2)}, next token agrees ${(100 * report.quantized_parity.top1_agreement).toFixed(0)} %, relative error ${(100 * report.quantized_parity.relative_error).toFixed(1)} % (${report.quantized_parity.runtime})`,
+        ]
+      : []),
     `  served     ${report.served_context} positions; graph ${(report.graph_bytes / 1e6).toFixed(1)} MB; import ${report.seconds} s`,
   ].join('\n');
 }
@@ -226,6 +234,7 @@ const OPTIONS = {
   'texts-file': { type: 'string' },
   status: { type: 'string' },
   name: { type: 'string' },
+  quantize: { type: 'string' },
   set: { type: 'string', multiple: true },
   reset: { type: 'string', multiple: true },
 } as const;
@@ -358,7 +367,9 @@ export async function run(argv: string[]): Promise<string> {
   }
   if (cmd === 'models' && sub === 'import' && a) {
     if (!values.name) throw new CliError('name the base model: --name <id>');
-    return importModel(a, values.name, values.wait === true);
+    if (values.quantize && !['none', 'int8'].includes(values.quantize))
+      throw new CliError(`--quantize is none or int8, not ${values.quantize}`);
+    return importModel(a, values.name, values.wait === true, values.quantize ?? 'none');
   }
   if (cmd === 'jobs') {
     const q = values.status ? `?status=${encodeURIComponent(values.status)}` : '';

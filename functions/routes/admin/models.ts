@@ -137,7 +137,7 @@ export function adminModelRoutes(s: Services) {
       const job = await enqueue(
         s.db,
         'import-model',
-        { name: req.name, source, servedContext },
+        { name: req.name, source, servedContext, quantize: req.quantize ?? 'none' },
         { maxAttempts: 1 },
       );
       await audit(s, c.get('caller'), 'model.import', {

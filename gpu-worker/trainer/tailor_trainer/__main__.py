@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     h.add_argument("--context", type=int, default=512, help="the most positions the platform serves")
     h.add_argument("--sample", help="JSON {genre: [passage, ...]}: held-out text for bits per byte")
     h.add_argument("--no-check", action="store_true", help="skip the check against transformers")
+    h.add_argument("--quantize", choices=["none", "int8"], default="none", help="the served graph's weights")
 
     args = ap.parse_args(argv)
     torch.set_num_threads(max(1, args.threads))
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
 
         try:
             report = import_checkpoint(args.src, args.out, name=args.name, served_context=args.context,
-                                       sample=args.sample, check=not args.no_check)
+                                       sample=args.sample, check=not args.no_check, quantize=args.quantize)
         except JobError as e:
             print(json.dumps({"event": "error", "message": str(e)}), flush=True)
             sys.exit(2)

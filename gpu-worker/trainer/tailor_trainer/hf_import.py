@@ -152,8 +152,73 @@ def bits_per_byte(model: LlamaForCausalLM, tokenizer_path: Path, add_bos: bool, 
     return out
 
 
+def quantize_int8(graph: Path) -> Path:
+    """The graph with int8 weights. Each MatMul over a constant weight W becomes: the activation quantized per
+    call (DynamicQuantizeLinear, uint8 with its scale and zero point), MatMulInteger against W quantized once
+    (int8, symmetric per output column), the int32 product cast to float and scaled by both scales. The LoRA
+    products take graph inputs, not constants, so they stay fp32 and adapters apply as before; a tied head's
+    Gemm and the embedding's Gather keep the fp32 matrix they share."""
+    import onnx  # noqa: PLC0415
+    from onnx import helper, numpy_helper  # noqa: PLC0415
+
+    model = onnx.load(str(graph))
+    g = model.graph
+    inits = {i.name: i for i in g.initializer}
+    out_nodes = []
+    dropped: set[str] = set()
+    for n in g.node:
+        w = inits.get(n.input[1]) if n.op_type == "MatMul" and len(n.input) == 2 else None
+        if w is None or len(w.dims) != 2:
+            out_nodes.append(n)
+            continue
+        weight = numpy_helper.to_array(w).astype(np.float32)  # [in, out]
+        scale = np.maximum(np.abs(weight).max(axis=0), 1e-12) / 127.0  # per output column
+        q = np.clip(np.round(weight / scale), -127, 127).astype(np.int8)
+        p = f"{n.name}/int8"
+        g.initializer.extend([
+            numpy_helper.from_array(q, f"{p}/w"),
+            numpy_helper.from_array(scale.astype(np.float32), f"{p}/w_scale"),
+        ])
+        dropped.add(w.name)
+        x = n.input[0]
+        out_nodes += [
+            helper.make_node("DynamicQuantizeLinear", [x], [f"{p}/xq", f"{p}/xs", f"{p}/xz"], name=f"{p}/Quantize"),
+            helper.make_node("MatMulInteger", [f"{p}/xq", f"{p}/w", f"{p}/xz"], [f"{p}/acc"], name=f"{p}/MatMul"),
+            helper.make_node("Cast", [f"{p}/acc"], [f"{p}/accf"], name=f"{p}/Cast", to=onnx.TensorProto.FLOAT),
+            helper.make_node("Mul", [f"{p}/xs", f"{p}/w_scale"], [f"{p}/s"], name=f"{p}/Scales"),
+            helper.make_node("Mul", [f"{p}/accf", f"{p}/s"], [n.output[0]], name=f"{p}/Scale"),
+        ]
+    still = {i for n in out_nodes for i in n.input}
+    keep = [i for i in g.initializer if i.name not in dropped or i.name in still]
+    del g.initializer[:]
+    g.initializer.extend(keep)
+    del g.node[:]
+    g.node.extend(out_nodes)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(graph))
+    return graph
+
+
+def quantized_parity(src: Path, graph: Path, cfg: ModelConfig, ids: list[int]) -> dict:
+    """A quantized graph on onnxruntime's CPU kernels (the native lane's) against transformers in fp32: the
+    largest logit difference, and how often the most likely next token agrees."""
+    from transformers import AutoModelForCausalLM  # noqa: PLC0415
+
+    hf = AutoModelForCausalLM.from_pretrained(str(src), dtype=torch.float32).eval()
+    with torch.no_grad():
+        reference = hf(torch.tensor([ids])).logits[0].numpy()
+    ours = onnx_logits(graph, cfg, ids)
+    agree = float((ours.argmax(-1) == reference.argmax(-1)).mean())
+    relative = float(np.linalg.norm(ours - reference) / max(np.linalg.norm(reference - reference.mean()), 1e-12))
+    return {"positions": len(ids), "graph_max_abs_diff": float(np.abs(ours - reference).max()),
+            "relative_error": relative, "top1_agreement": agree,
+            "runtime": "onnxruntime CPU (the native lane's kernels)"}
+
+
 def import_checkpoint(src: str, out: str, *, name: str, served_context: int, sample: str | None,
-                      check: bool = True) -> dict:
+                      check: bool = True, quantize: str = "none") -> dict:
+    if quantize not in ("none", "int8"):  # before any work
+        raise JobError(f'quantize "{quantize}" is not supported (none, int8)')
     src_dir, out_dir = Path(src), Path(out)
     t0 = time.time()
     total = 5
@@ -189,9 +254,10 @@ def import_checkpoint(src: str, out: str, *, name: str, served_context: int, sam
     from .export_onnx import export  # noqa: PLC0415 - needs onnx
 
     graph = export(model, out_dir / "model.onnx", with_lora=True)
+    fp32_bytes = graph.stat().st_size
 
     report: dict = {"name": name, "family": cfg.model_type, "source_dtype": dtype, "params": params,
-                    "served_context": context, "graph_bytes": graph.stat().st_size}
+                    "served_context": context, "graph_bytes": fp32_bytes, "quantized": quantize}
     if check:
         _stage("checking the graph against transformers", 3, total)
         g = torch.Generator().manual_seed(0)
@@ -200,12 +266,22 @@ def import_checkpoint(src: str, out: str, *, name: str, served_context: int, sam
         if report["parity"]["graph_max_abs_diff"] > PARITY_LIMIT:
             raise JobError(f"the exported graph differs from transformers by "
                            f"{report['parity']['graph_max_abs_diff']:.3g} on logits (limit {PARITY_LIMIT:g})")
+    if quantize == "int8":
+        _stage("quantizing the weights to int8", 3, total)
+        quantize_int8(graph)
+        report["graph_bytes"] = graph.stat().st_size
+        report["graph_bytes_fp32"] = fp32_bytes
+        if check:
+            report["quantized_parity"] = quantized_parity(src_dir, graph, cfg, ids.tolist())
+
     if sample:
         _stage("bits per byte on held-out text", 4, total)
         texts = json.loads(Path(sample).read_text())
         report["bits_per_byte"] = bits_per_byte(model, src_dir / "tokenizer.json", add_bos, texts, context)
     report["seconds"] = round(time.time() - t0, 1)
     tailor["import"].update(report)
+    if quantize != "none":
+        tailor["quantized"] = quantize  # the engine merges no LoRA into int8 weights
     (out_dir / "config.json").write_text(json.dumps(cfg.to_hf(tailor), indent=2) + "\n")
     _stage("done", total, total, seconds=report["seconds"])
     return report

@@ -28,7 +28,12 @@ const importJob = (progress: JobItem['progress']): JobItem => ({
   status: 'running',
   attempts: 1,
   max_attempts: 1,
-  payload: { name: 'qwen-tiny', source: { path: '/srv/models/qwen-tiny' }, servedContext: 2048 },
+  payload: {
+    name: 'qwen-tiny',
+    source: { path: '/srv/models/qwen-tiny' },
+    servedContext: 2048,
+    quantize: 'none',
+  },
   progress,
   result: null,
   error: null,
