@@ -151,13 +151,14 @@ export class Batcher {
       if (at > 0) await yieldToEventLoop(); // the other rows' rounds run here
       const chunk = ids.slice(at, at + this.prefillChunk);
       const res = await this.decoder.run({
+        lastOnly: true,
         ids: [chunk],
         start: start + at,
         ...(kv ? { past: kv } : {}),
         lora: row.lora,
       });
       kv = res.present;
-      logits = res.logits.subarray((chunk.length - 1) * v, chunk.length * v);
+      logits = res.logits.subarray(res.logits.length - v); // the last position's (all or only it were given)
     }
     if (!kv || !logits) throw new RangeError('prefill of no tokens');
     row.kv = kv;

@@ -20,10 +20,15 @@ export interface DecoderStep {
   lora?: LoraInputs;
   /** [B][P+T] 1 = real token, 0 = padding. Default: all ones. */
   attentionMask?: number[][];
+  /**
+   * Only the last position's logits are wanted (a prefill for generation). A graph with a `logits_keep` input
+   * (imported bases) then projects that position alone; others return every position as ever.
+   */
+  lastOnly?: boolean;
 }
 
 export interface DecoderOutput {
-  /** [B, T, V] row-major. */
+  /** [B, T, V] row-major; [B, 1, V] when `lastOnly` was asked of a graph that takes `logits_keep`. */
   logits: Float32Array;
   present: KVCache;
 }
@@ -65,12 +70,15 @@ export function setSessionFactory(factory: SessionFactory | null): void {
 
 export class Decoder implements DecoderLike {
   private readonly noLora: LoraInputs;
+  /** The graph takes `logits_keep` (every listed input must be fed). */
+  private readonly keepsLogits: boolean;
 
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly shape: DecoderShape,
   ) {
     this.noLora = Decoder.emptyLora(shape);
+    this.keepsLogits = session.inputNames.includes('logits_keep');
     const expected = new Set(Object.keys(this.noLora));
     const listed = session.inputNames.filter((n) => n.includes('.lora_'));
     if (listed.length !== expected.size || !listed.every((n) => expected.has(n))) {
@@ -143,6 +151,8 @@ export class Decoder implements DecoderLike {
       feeds[`past_key_values.${i}.key`] = kv.key;
       feeds[`past_key_values.${i}.value`] = kv.value;
     });
+    if (this.keepsLogits)
+      feeds.logits_keep = new ort.Tensor('int64', BigInt64Array.of(step.lastOnly ? 1n : 0n), [1]);
     const out = await this.serialized(() => this.session.run(feeds));
     const logits = out.logits as ort.Tensor;
     const present: KVCache = past.map((_, i) => ({

@@ -210,8 +210,16 @@ class DecoderGraph(nn.Module):
         past = [(rest[2 * i], rest[2 * i + 1]) for i in range(n)]
         flat = rest[2 * n :]
         lora = {m: (flat[2 * j], flat[2 * j + 1]) for j, m in enumerate(self.modules_in_order)}
-        logits, presents = self.model(input_ids, attention_mask, position_ids, past, lora)
+        keep = flat[2 * len(self.modules_in_order)] if keeps_logits(self.model.cfg) else None
+        logits, presents = self.model(input_ids, attention_mask, position_ids, past, lora, logits_keep=keep)
         return (logits, *[t for kv in presents for t in kv])
+
+
+def keeps_logits(cfg: ModelConfig) -> bool:
+    """Imported bases' graphs take `logits_keep` ([1] int64: the last k positions' logits; 0 = every position),
+    so a prefill for generation projects one position onto the vocabulary, not all (a 49 k vocabulary: 98 MB of
+    logits and a tenth of the prefill's work for 500 tokens). The shipped graph gains it when it is re-exported."""
+    return cfg.source is not None
 
 
 def graph_io(cfg: ModelConfig, with_lora: bool) -> tuple[list[str], list[str], dict]:
@@ -234,6 +242,8 @@ def graph_io(cfg: ModelConfig, with_lora: bool) -> tuple[list[str], list[str], d
             inputs += [f"{m}.lora_A.weight", f"{m}.lora_B.weight"]
             axes[f"{m}.lora_A.weight"] = {0: "lora_batch", 1: f"rank_{j}"}
             axes[f"{m}.lora_B.weight"] = {0: "lora_batch", 2: f"rank_{j}"}
+    if keeps_logits(cfg):
+        inputs.append("logits_keep")
     return inputs, outputs, axes
 
 
@@ -251,7 +261,8 @@ def example_inputs(cfg: ModelConfig, with_lora: bool, past_len: int = 3, t: int 
         for m in cfg.lora_modules():
             fin, fout = cfg.target_shape(m.rsplit(".", 1)[1])
             lora += [torch.randn(b, rank, fin) * 0.01, torch.randn(b, fout, rank) * 0.01]
-    return (ids, mask, pos, *past, *lora)
+    keep = [torch.tensor([0], dtype=torch.long)] if keeps_logits(cfg) else []
+    return (ids, mask, pos, *past, *lora, *keep)
 
 
 def export(model: LlamaForCausalLM, out: str | Path, with_lora: bool, opset: int = 17) -> Path:

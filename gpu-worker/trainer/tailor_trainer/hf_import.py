@@ -85,7 +85,7 @@ def build_model(cfg: ModelConfig, tensors: dict[str, torch.Tensor]) -> LlamaForC
     return model.eval()
 
 
-def onnx_logits(path: Path, cfg: ModelConfig, ids: list[int]) -> np.ndarray:
+def onnx_logits(path: Path, cfg: ModelConfig, ids: list[int], keep: int = 0) -> np.ndarray:
     """The exported graph's logits for one sequence, every LoRA input at rank 0, on onnxruntime (CPU)."""
     import onnxruntime as ort  # noqa: PLC0415 - the import environment's (scripts/setup-venv.sh)
 
@@ -103,6 +103,8 @@ def onnx_logits(path: Path, cfg: ModelConfig, ids: list[int]) -> np.ndarray:
         fin, fout = cfg.target_shape(m.rsplit(".", 1)[1])
         feed[f"{m}.lora_A.weight"] = np.zeros((1, 0, fin), dtype=np.float32)
         feed[f"{m}.lora_B.weight"] = np.zeros((1, fout, 0), dtype=np.float32)
+    if any(i.name == "logits_keep" for i in session.get_inputs()):
+        feed["logits_keep"] = np.array([keep], dtype=np.int64)
     return session.run(["logits"], feed)[0][0]
 
 

@@ -173,6 +173,7 @@ class LlamaForCausalLM(nn.Module):
         past: KVCache | None = None,  # per layer (key, value), each [B, K, P, D]
         lora: LoraFeed | None = None,
         logits_at: torch.Tensor | None = None,  # [B, T] bool: only these positions' logits, as [N, V]
+        logits_keep: torch.Tensor | None = None,  # [1] int64: the last k positions' logits only; 0 = all
     ) -> tuple[torch.Tensor, KVCache]:
         b, t = input_ids.shape
         lora = lora or {}
@@ -193,6 +194,10 @@ class LlamaForCausalLM(nn.Module):
         x = self.model.norm(x)
         if logits_at is not None:  # training and scoring: the vocabulary projection only where a loss is taken
             x = x[logits_at]
+        if logits_keep is not None:  # the graph's prefill for generation: the head on the last position only
+            t = x.shape[1]
+            start = (t - logits_keep).clamp(min=0) * (logits_keep > 0).long()
+            x = x[:, start[0] :]
         head = self.model.embed_tokens.weight if self.lm_head is None else self.lm_head.weight
         logits = torch.matmul(x, head.t())  # [B, T, V] (or [N, V])
         return logits, presents

@@ -17,7 +17,7 @@ import torch  # noqa: E402
 from tailor_trainer.adapters import load_baseline  # noqa: E402
 from tailor_trainer.config import ModelConfig  # noqa: E402
 from tailor_trainer.errors import JobError  # noqa: E402
-from tailor_trainer.hf_import import import_checkpoint  # noqa: E402
+from tailor_trainer.hf_import import import_checkpoint, onnx_logits  # noqa: E402
 from tailor_trainer.pretrain import load_model  # noqa: E402
 from tailor_trainer.train_lora import Example, make_rows, run_job  # noqa: E402
 
@@ -66,6 +66,17 @@ def test_import_matches_transformers(imported, variant):
     v, d = model.cfg.vocab_size, model.cfg.dim
     big = [i for i in graph.initializer if sorted(i.dims) == sorted([v, d])]
     assert len(big) == (1 if model.cfg.tie_embeddings else 2)
+
+
+def test_the_graph_projects_only_the_positions_asked(imported):
+    _, out, _ = imported("qwen2")
+    cfg = ModelConfig.load(out)
+    ids = list(range(3, 23))
+    every = onnx_logits(out / "model.onnx", cfg, ids, keep=0)
+    last = onnx_logits(out / "model.onnx", cfg, ids, keep=1)
+    three = onnx_logits(out / "model.onnx", cfg, ids, keep=3)
+    assert every.shape[0] == len(ids) and last.shape[0] == 1 and three.shape[0] == 3
+    assert abs(every[-1] - last[0]).max() < 1e-5 and abs(every[-3:] - three).max() < 1e-5
 
 
 def test_a_shard_that_lies_about_its_tensor_is_named(tmp_path):
