@@ -127,7 +127,7 @@ export class Batcher {
     const w = opts.maxWaitMs ?? 0;
     if (!(Number.isFinite(w) && w >= 0)) throw new RangeError('maxWaitMs must be ≥ 0');
     this.maxWaitMs = w;
-    const c = opts.prefillChunk ?? 64;
+    const c = opts.prefillChunk ?? decoder.prefillChunk ?? 64;
     if (!(Number.isSafeInteger(c) && c >= 1)) throw new RangeError('prefillChunk must be an integer ≥ 1');
     this.prefillChunk = c;
   }

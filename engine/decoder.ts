@@ -36,6 +36,8 @@ export interface DecoderOutput {
 /** What generation and scoring need from a decoder (tests plug in a scripted one). */
 export interface DecoderLike {
   readonly shape: DecoderShape;
+  /** Tokens per prefill run, when the decoder needs its own (a scripted one: a prefill is one run). */
+  readonly prefillChunk?: number;
   run(step: DecoderStep): Promise<DecoderOutput>;
 }
 

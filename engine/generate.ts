@@ -213,6 +213,8 @@ export async function runGeneration(
   const ctx = pkg.contextLength - (prefix?.length ?? 0);
   const vocab = decoder.shape.vocabSize;
   const bos = tokenizer.bosId;
+  // An imported base may end text with more than one token (generation_config's EOS list: a chat turn's end)
+  const stopIds = new Set<number>(pkg.config.tailor.eos_ids ?? []);
   const promptIds = tokenIdsOf(tokenizer, prompt, 'prompt');
   const memory = settings.memory;
   const head = [bos, ...(isEmptyInput(memory) ? [] : tokenIdsOf(tokenizer, memory, 'memory'))];
@@ -266,7 +268,7 @@ export async function runGeneration(
       if (tokenizer.vocabSize < vocab) logits.fill(Number.NEGATIVE_INFINITY, tokenizer.vocabSize, vocab);
       const tok = sampler.sample(logits, params, rng);
       if (firstTokenAt === 0) firstTokenAt = performance.now();
-      if (tok === tokenizer.eosId) {
+      if (tok === tokenizer.eosId || stopIds.has(tok)) {
         finishReason = 'eos';
         break;
       }

@@ -116,6 +116,8 @@ export function randomAdapter(shape: DecoderShape, spec: AdapterSpec): AdapterFi
  */
 export class ScriptedDecoder implements DecoderLike {
   readonly fed: number[][] = [];
+  /** The script counts one token per run: a prefill, however long, is one run. */
+  readonly prefillChunk = Number.MAX_SAFE_INTEGER;
   private next = 0;
 
   constructor(

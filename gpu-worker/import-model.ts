@@ -6,10 +6,10 @@
 // base (models/<name>/ with its marker, a base_models row). Serving processes load it on its first request.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readFile, realpath, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { storeCheckpointFiles } from '../core/model/checkpoint-store.js';
+import { isCheckpointFile, storeCheckpointFiles } from '../core/model/checkpoint-store.js';
 import { CheckpointError, inspectCheckpoint } from '../core/model/hf-checkpoint.js';
 import { publishBaseModel } from '../core/node/base-model.js';
 import { dirCheckpointFiles } from '../core/node/checkpoint-files.js';
@@ -38,8 +38,21 @@ export async function importModel(ctx: JobContext, p: JobPayload<'import-model'>
   ctx.progress({ stage: 'reading the checkpoint', done: 0, total: 5 });
   let src: string;
   if ('path' in p.source) {
-    src = p.source.path;
-    await checked(() => dirCheckpointFiles(src), p.servedContext);
+    // The API resolved the path inside the import roots; it must still be that very directory, and what is
+    // imported is a copy of its regular files (a link swapped in since is refused, never followed).
+    const dir = p.source.path;
+    if ((await realpath(dir).catch(() => null)) !== dir)
+      throw new PermanentJobError(
+        `${dir} changed since the import was asked for (it is no longer that directory)`,
+      );
+    const files = await checked(() => dirCheckpointFiles(dir), p.servedContext);
+    src = join(ctx.tmpDir, 'checkpoint');
+    await mkdir(src, { recursive: true });
+    for (const name of files) {
+      const at = join(dir, name);
+      if (!(await lstat(at)).isFile()) throw new PermanentJobError(`${at} is not a regular file`);
+      await copyFile(at, join(src, name));
+    }
   } else {
     const prefix = p.source.prefix;
     const files = await checked(() => storeCheckpointFiles(ctx.store, prefix), p.servedContext);

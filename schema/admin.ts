@@ -233,7 +233,7 @@ export const listAuditResponse = page(auditItem);
 // ── base models ────────────────────────────────────────────────────────────────────────────────────
 
 export const modelUploadParams = z.object({
-  upload: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
+  upload: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
   file: z.string().min(1).max(255),
 });
 export const modelUploadResponse = z.object({ key: z.string(), size: z.int() });
@@ -244,7 +244,7 @@ export const importModelRequest = z
     name: baseModelName,
     upload: z
       .string()
-      .regex(/^[A-Za-z0-9._-]{1,64}$/)
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/)
       .optional(),
     path: z.string().min(1).max(4096).optional(),
     prefix: z

@@ -3,6 +3,16 @@
 import type { BlobStore } from '../storage/store.js';
 import type { CheckpointFiles } from './hf-checkpoint.js';
 
+/**
+ * The files of a checkpoint directory an import takes: what `save_pretrained` writes that the import reads
+ * (config and tokenizer JSON, a chat template file, safetensors weights and their index). Anything else in the
+ * directory (vocab.json, merges.txt, pickled weights, a README) is left out.
+ */
+const CHECKPOINT_FILE =
+  /^(config|generation_config|tokenizer|tokenizer_config|special_tokens_map|chat_template)\.json$|^chat_template\.jinja$|^[A-Za-z0-9][A-Za-z0-9._-]*\.safetensors$|^model\.safetensors\.index\.json$/;
+
+export const isCheckpointFile = (name: string): boolean => plainName(name) && CHECKPOINT_FILE.test(name);
+
 /** A file name directly inside the checkpoint: no folder, no parent, not hidden. */
 export const plainName = (n: string): boolean =>
   n.length > 0 && n.length <= 255 && !n.includes('/') && !n.includes('\\') && !n.startsWith('.');

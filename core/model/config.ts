@@ -19,6 +19,10 @@ export interface BaseModelConfig {
     splits?: { train: string[]; heldout: string[] };
     /** replay.bin: windows of training text mixed into user training. */
     replay?: { file: string; windows: number; length: number; dtype?: string };
+    /** Imported bases: every token that ends a text (config.json's and generation_config.json's EOS ids). */
+    eos_ids?: number[];
+    /** Imported bases: the served graph's weights, when not fp32. */
+    quantized?: string;
     [k: string]: unknown;
   };
   [k: string]: unknown;

@@ -121,7 +121,9 @@ export class TextTokenizer {
     const eos = specialTokenText(config.eos_token) ?? '<|endoftext|>';
     const bos = specialTokenText(config.bos_token) ?? eos;
     this.eosId = this.idOf(eos);
-    this.bosId = this.idOf(bos);
+    // The token every sequence starts with: the BOS when the base adds one; otherwise its EOS, the separator
+    // such bases saw between documents (Qwen2's <|endoftext|>; the trainer starts its rows the same way).
+    this.bosId = config.add_bos_token === false ? this.eosId : this.idOf(bos);
     this.specialTokens = { bos_token: bos, eos_token: eos };
     this.chatTemplate = chatTemplateOf(config.chat_template);
   }

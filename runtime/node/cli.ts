@@ -4,6 +4,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { isCheckpointFile } from '../../core/model/checkpoint-store.js';
 import { signUserToken } from '../../functions/auth/jwt.js';
 import { followJobs, type JobView } from './job-progress.js';
 
@@ -169,8 +170,9 @@ async function importModel(dir: string, name: string, wait: boolean, quantize: s
   const entries = await readdir(dir, { withFileTypes: true }).catch((e) => {
     throw new CliError(`cannot read ${dir}: ${(e as Error).message}`);
   });
+  // What the import reads; the rest of a Hub download (vocab.json, merges.txt, README) stays here.
   const files = entries
-    .filter((e) => e.isFile() && /\.json$|\.safetensors$/.test(e.name) && !e.name.startsWith('.'))
+    .filter((e) => e.isFile() && isCheckpointFile(e.name))
     .map((e) => e.name)
     .sort();
   const pickled = entries.find((e) => /\.(bin|pt|pth|ckpt|pkl)$/.test(e.name));
@@ -180,7 +182,7 @@ async function importModel(dir: string, name: string, wait: boolean, quantize: s
     throw new CliError(
       `${pickled.name} is pickled weights, which are never unpickled: save with safe_serialization=True`,
     );
-  const upload = `${name}-${Date.now().toString(36)}`;
+  const upload = `${name.slice(0, 50)}-${Date.now().toString(36)}`;
   const base = process.env.TAILOR_URL ?? 'http://127.0.0.1:8787';
   for (const [i, file] of files.entries()) {
     const bytes = await readFile(join(dir, file));

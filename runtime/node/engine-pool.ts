@@ -199,16 +199,26 @@ export class EnginePool implements InferenceEngine {
     if (this.models.has(spec.id)) return;
     const info = { ...(await loadModelInfo(this.options.store, spec.prefix)), id: spec.id };
     if (this.models.has(spec.id)) return;
+    // Pinned first: a thread spawned from now on (a crashed one's replacement) loads it at its start.
+    if (!this.added.some((b) => b.id === spec.id)) this.added.push(spec);
+    // The live threads load it now; one that dies meanwhile fails its load, and its replacement has it.
     await Promise.all(
-      this.slots.map((slot) =>
-        new Promise<unknown>((resolve, reject) => {
-          const id = this.nextId++;
-          slot.pending.set(id, { kind: 'add-base', resolve, reject });
-          slot.worker.postMessage({ t: 'add-base', id, base: spec } satisfies PoolRequest);
-        }).then(() => slot.bases.add(spec.id)),
-      ),
-    );
-    this.added.push(spec);
+      this.slots
+        .filter((slot) => slot.ready)
+        .map((slot) =>
+          new Promise<unknown>((resolve, reject) => {
+            const id = this.nextId++;
+            slot.pending.set(id, { kind: 'add-base', resolve, reject });
+            slot.worker.postMessage({ t: 'add-base', id, base: spec } satisfies PoolRequest);
+          }).then(() => slot.bases.add(spec.id)),
+        ),
+    ).catch((e) => {
+      this.added.splice(
+        this.added.findIndex((b) => b.id === spec.id),
+        1,
+      );
+      throw e;
+    });
     (this.models as Map<string, ModelInfo>).set(spec.id, info);
   }
 

@@ -6,7 +6,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { listBaseModels } from '../../../core/db/base-models.js';
 import { listJobs, openJobPayloads } from '../../../core/db/jobs.js';
-import { plainName, storeCheckpointFiles } from '../../../core/model/checkpoint-store.js';
+import { isCheckpointFile, storeCheckpointFiles } from '../../../core/model/checkpoint-store.js';
 import {
   CheckpointError,
   type CheckpointFiles,
@@ -75,14 +75,14 @@ export function adminModelRoutes(s: Services) {
   return routes()
     .openapi(uploadRoute, async (c) => {
       const { upload, file } = c.req.valid('param');
-      if (!plainName(file) || !UPLOADABLE.test(file)) {
+      if (!isCheckpointFile(file)) {
         const pickled = /\.(bin|pt|pth|ckpt|pkl)$/.test(file);
         throw new ApiError(
           422,
           'invalid_request',
           pickled
             ? `file: ${file} is pickled weights, which are never unpickled: save with safe_serialization=True (safetensors)`
-            : `file: ${file} is not a file of a checkpoint directory (config and tokenizer JSON, *.safetensors, model.safetensors.index.json)`,
+            : `file: ${file} is not a file an import reads (config and tokenizer JSON, chat_template.jinja, *.safetensors, model.safetensors.index.json)`,
         );
       }
       const max = s.config.imports.maxUploadBytes;

@@ -71,8 +71,12 @@ class ModelConfig:
 
     @property
     def row_bos(self) -> int:
-        """The token training and scoring rows start with, or -1: none (the base adds no BOS or has none)."""
-        return self.bos_id if self.add_bos and self.bos_id >= 0 else -1
+        """The token every training and scoring row starts with, as the engine serves it: the BOS when the base
+        adds one, else its EOS (the separator such bases saw between documents: Qwen2's `<|endoftext|>`); -1 only
+        for a base with neither."""
+        if self.add_bos and self.bos_id >= 0:
+            return self.bos_id
+        return self.eos_id if self.eos_id >= 0 else -1
 
     @property
     def head_dim(self) -> int:

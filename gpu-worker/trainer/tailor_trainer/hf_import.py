@@ -120,21 +120,21 @@ def parity(src: Path, graph: Path, cfg: ModelConfig, ids: list[int]) -> dict:
             "limit": PARITY_LIMIT}
 
 
-def bits_per_byte(model: LlamaForCausalLM, tokenizer_path: Path, add_bos: bool, sample: dict[str, list[str]],
+def bits_per_byte(model: LlamaForCausalLM, tokenizer_path: Path, sample: dict[str, list[str]],
                   context: int) -> dict:
-    """Bits per UTF-8 byte of each genre's passages (each scored alone from its start, BOS first when the base
-    adds one): NLL in nats / ln 2 / bytes, comparable across tokenizers."""
+    """Bits per UTF-8 byte of each genre's passages (each scored alone from its start, after the token the engine
+    puts first): NLL in nats / ln 2 / bytes, comparable across tokenizers."""
     from tokenizers import Tokenizer  # noqa: PLC0415
 
     tok = Tokenizer.from_file(str(tokenizer_path))
-    bos = model.cfg.bos_id
+    start = model.cfg.row_bos  # the token the engine puts first (BOS, or EOS for a base that adds none)
     out: dict[str, dict] = {}
     nats_all = bytes_all = 0.0
     for genre, passages in sample.items():
         nats = nbytes = 0.0
         for text in passages:
             ids = tok.encode(text, add_special_tokens=False).ids
-            ids = ([bos] if add_bos and bos >= 0 else []) + ids
+            ids = ([start] if start >= 0 else []) + ids
             ids = ids[:context]
             if len(ids) < 2:
                 continue
@@ -143,7 +143,7 @@ def bits_per_byte(model: LlamaForCausalLM, tokenizer_path: Path, add_bos: bool, 
                 logits, _ = model(x[:, :-1])
             nats += float(nll_per_token(logits, x[:, 1:]).sum())
             # bytes of the text the scored tokens cover (a passage cut at the context is counted as cut)
-            covered = tok.decode(ids[1:] if add_bos and bos >= 0 else ids, skip_special_tokens=True)
+            covered = tok.decode(ids[1:] if start >= 0 else ids, skip_special_tokens=True)
             nbytes += len(covered.encode("utf-8"))
         if nbytes:
             out[genre] = {"bpb": nats / math.log(2) / nbytes, "bytes": int(nbytes)}
@@ -230,7 +230,15 @@ def import_checkpoint(src: str, out: str, *, name: str, served_context: int, sam
     add_bos = bool(tokenizer_config.get("add_bos_token", hf_config.get("bos_token_id") is not None
                                         and hf_config.get("model_type") != "qwen2"))
     context = min(served_context, int(hf_config["max_position_embeddings"]))
+    generation = src_dir / "generation_config.json"
+    eos: list[int] = []
+    for source in (hf_config, json.loads(generation.read_text()) if generation.exists() else {}):
+        value = source.get("eos_token_id")
+        for i in value if isinstance(value, list) else [] if value is None else [value]:
+            if isinstance(i, int) and i not in eos:
+                eos.append(i)
     tailor = {
+        "eos_ids": eos,
         "lora_targets": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
         "max_lora_rank": 64,
         "served_context": context,
@@ -252,6 +260,12 @@ def import_checkpoint(src: str, out: str, *, name: str, served_context: int, sam
     for f in COPIED:
         if (src_dir / f).exists():
             shutil.copyfile(src_dir / f, out_dir / f)
+    # transformers 5 writes the chat template beside tokenizer_config.json: the package keeps it inside, where the
+    # platform's tokenizer reads it
+    template = src_dir / "chat_template.jinja"
+    if template.exists() and "chat_template" not in tokenizer_config:
+        (out_dir / "tokenizer_config.json").write_text(
+            json.dumps({**tokenizer_config, "chat_template": template.read_text()}, indent=2))
     _stage("exporting the decoder graph", 2, total, params=params)
     from .export_onnx import export  # noqa: PLC0415 - needs onnx
 
@@ -279,7 +293,7 @@ def import_checkpoint(src: str, out: str, *, name: str, served_context: int, sam
     if sample:
         _stage("bits per byte on held-out text", 4, total)
         texts = json.loads(Path(sample).read_text())
-        report["bits_per_byte"] = bits_per_byte(model, src_dir / "tokenizer.json", add_bos, texts, context)
+        report["bits_per_byte"] = bits_per_byte(model, src_dir / "tokenizer.json", texts, context)
     report["seconds"] = round(time.time() - t0, 1)
     tailor["import"].update(report)
     if quantize != "none":

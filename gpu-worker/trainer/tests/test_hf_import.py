@@ -59,6 +59,9 @@ def test_import_matches_transformers(imported, variant):
     from transformers import AutoConfig  # noqa: PLC0415
 
     assert AutoConfig.from_pretrained(str(out)).model_type == family
+    # every token that ends a text, for the engine to stop on (config and generation_config)
+    package = json.loads((out / "config.json").read_text())
+    assert package["tailor"]["eos_ids"] == [model.cfg.eos_id]
     # the graph holds the vocabulary × width matrix once when the head is tied, twice only when it is not
     import onnx  # noqa: PLC0415
 
@@ -147,8 +150,10 @@ def test_rows_start_with_bos_only_where_the_base_adds_one():
     qwen = {"model_type": "qwen2", "vocab_size": 10, "hidden_size": 8, "intermediate_size": 8, "num_hidden_layers": 1,
             "num_attention_heads": 2, "max_position_embeddings": 64, "bos_token_id": 5, "eos_token_id": [6, 7]}
     cfg = ModelConfig.from_hf({**qwen, "tailor": {"import": {}, "add_bos": False}})
-    assert (cfg.bos_id, cfg.eos_id, cfg.row_bos) == (5, 6, -1)
-    assert ModelConfig.from_hf({**qwen, "bos_token_id": None, "tailor": {"import": {}}}).row_bos == -1
+    # no BOS added: rows start with the EOS, as the engine serves them
+    assert (cfg.bos_id, cfg.eos_id, cfg.row_bos) == (5, 6, 6)
+    assert ModelConfig.from_hf({**qwen, "bos_token_id": None, "tailor": {"import": {}}}).row_bos == 6
+    assert ModelConfig.from_hf({**qwen, "bos_token_id": None, "eos_token_id": None, "tailor": {"import": {}}}).row_bos == -1
     assert ModelConfig.from_hf({**qwen, "model_type": "llama", "tailor": {"import": {}, "add_bos": True}}).row_bos == 5
     seqs, masks, _ = make_rows([Example([1, 2, 3], [4, 5], 1.0), Example([], [4, 5, 6], 1.0)], -1, 4)
     assert seqs == [[1, 2, 3, 4, 5], [4, 5, 6]]  # no BOS: prompt + completion in max_len + 1 tokens
@@ -186,3 +191,13 @@ def test_an_unknown_quantization_is_refused(tmp_path):
     with pytest.raises(JobError, match='quantize "int4" is not supported'):
         import_checkpoint(str(src), str(tmp_path / "out"), name="x", served_context=512, sample=None, check=False,
                           quantize="int4")
+
+
+def test_a_chat_template_file_goes_into_the_package_tokenizer_config(tmp_path):
+    src = make("llama-tied", tmp_path / "src")
+    config = json.loads((src / "tokenizer_config.json").read_text())
+    template = config.pop("chat_template")
+    (src / "tokenizer_config.json").write_text(json.dumps(config))
+    (src / "chat_template.jinja").write_text(template)  # where transformers 5 writes it
+    import_checkpoint(str(src), str(tmp_path / "out"), name="x", served_context=512, sample=None, check=False)
+    assert json.loads((tmp_path / "out" / "tokenizer_config.json").read_text())["chat_template"] == template
