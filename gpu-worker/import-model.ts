@@ -16,7 +16,7 @@ import { dirCheckpointFiles } from '../core/node/checkpoint-files.js';
 import { PermanentJobError } from '../core/training/jobs.js';
 import type { ImportResult, JobPayload } from '../schema/training.js';
 import type { JobContext } from './train.js';
-import { TRAINER_DIR } from './trainer-process.js';
+import { eachLine, TRAINER_DIR } from './trainer-process.js';
 
 /** The import environment scripts/setup-venv.sh makes. */
 export const IMPORT_PYTHON = join(dirname(fileURLToPath(import.meta.url)), '..', '.venv', 'bin', 'python');
@@ -173,19 +173,7 @@ function runImport(ctx: JobContext, args: string[]): Promise<Record<string, unkn
   let result: Record<string, unknown> | null = null;
   let refusal: string | null = null;
   const tail: string[] = [];
-  const lines = (stream: NodeJS.ReadableStream, onLine: (line: string) => void) => {
-    let buf = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      buf += chunk;
-      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-        onLine(buf.slice(0, i));
-        buf = buf.slice(i + 1);
-      }
-    });
-    stream.on('end', () => buf && onLine(buf));
-  };
-  lines(child.stdout, (line) => {
+  eachLine(child.stdout, (line) => {
     let msg: { event?: string; [k: string]: unknown };
     try {
       msg = JSON.parse(line);
@@ -201,7 +189,7 @@ function runImport(ctx: JobContext, args: string[]): Promise<Record<string, unkn
       result = rest;
     }
   });
-  lines(child.stderr, (line) => {
+  eachLine(child.stderr, (line) => {
     if (/^Loading weights:|it\/s\]$/.test(line)) return; // transformers' progress bars
     tail.push(line);
     if (tail.length > 40) tail.shift();

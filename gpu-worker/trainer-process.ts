@@ -47,6 +47,20 @@ export interface RunTrainerOptions {
   timeoutS?: number;
 }
 
+/** Calls `onLine` with each line of a child's output as it comes (the last one even without a newline). */
+export function eachLine(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  let buf = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    buf += chunk;
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+      onLine(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+  });
+  stream.on('end', () => buf && onLine(buf));
+}
+
 export function runTrainer(job: TrainerJob, opts: RunTrainerOptions = {}): Promise<TrainerResult> {
   const checked = trainerJob.parse(job);
   // The trainer runs in its own directory: a relative path would name a different file there.
@@ -80,19 +94,7 @@ export function runTrainer(job: TrainerJob, opts: RunTrainerOptions = {}): Promi
   });
   let result: TrainerResult | undefined;
   const logLines: string[] = [];
-  const lines = (stream: NodeJS.ReadableStream, onLine: (line: string) => void) => {
-    let buf = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      buf += chunk;
-      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-        onLine(buf.slice(0, i));
-        buf = buf.slice(i + 1);
-      }
-    });
-    stream.on('end', () => buf && onLine(buf));
-  };
-  lines(child.stdout, (line) => {
+  eachLine(child.stdout, (line) => {
     let msg: unknown;
     try {
       msg = JSON.parse(line);
@@ -104,7 +106,7 @@ export function runTrainer(job: TrainerJob, opts: RunTrainerOptions = {}): Promi
     const done = trainerResult.safeParse(msg);
     if (done.success) result = done.data;
   });
-  lines(child.stderr, (line) => {
+  eachLine(child.stderr, (line) => {
     logLines.push(line);
     if (logLines.length > 200) logLines.shift();
     opts.onLog?.(line);
